@@ -1,0 +1,47 @@
+# The one door to Docent: make run | make test | make bench | make lint | make docs
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+# Torch first, from the pinned CPU build: a resolver left to pick torch pulls a multi-GB CUDA build.
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: run venv test lint bench docs samples clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev,bench]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+## Set up, index the sample documents, and show what the index holds.
+run: venv
+	$(BIN)/docent ingest data/samples --collection samples
+	$(BIN)/docent docs list --collection samples
+	$(BIN)/docent status
+
+## Set up and run the whole test suite (real Chroma, real embedder, real files).
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Benchmarks: figures are printed and saved under bench/results/ (never timed tests).
+bench: venv
+	$(BIN)/python bench/ingest.py
+
+## Regenerate docs/cli.md from the CLI's help text.
+docs: venv
+	$(BIN)/python -m app.cli_docs > docs/cli.md
+
+samples: venv
+	$(BIN)/python data/samples/make_samples.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache
