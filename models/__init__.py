@@ -1,0 +1,1 @@
+"""Language models and embedders: locating packaged weights, loading them offline."""
