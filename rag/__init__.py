@@ -1,0 +1,1 @@
+"""The index and everything read from it."""

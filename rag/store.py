@@ -1,0 +1,285 @@
+"""Access to the Chroma index: collections, chunks and the document registry.
+
+A Docent collection (a workspace such as ``legal``) is two Chroma collections: ``NAME``
+holds the chunks with their vectors, and ``NAME.documents`` holds one registry row per
+source file (see ``DocumentRecord``), which is what makes sync incremental and
+crash-safe. The chunk collection records the embedding model and its dimension; opening
+it with another embedder is refused instead of mixing incomparable vectors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection as ChromaCollection
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from models.embedder import Embedder
+from models.errors import DocentError
+from rag.lock import WriterLock
+from rag.types import Chunk, DocumentRecord
+
+REGISTRY_SUFFIX = ".documents"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
+
+
+class CollectionError(DocentError):
+    """A collection is missing, misnamed, or was built with another embedder."""
+
+
+@register_embedding_function
+class DocentEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Chroma's view of Docent's embedder.
+
+    Passed on every collection open so that Chroma never falls back to its default
+    function, which would try to download an ONNX model.
+    """
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's signature)
+        if self._embedder is None:
+            raise DocentError(
+                "This collection embeds with Docent's embedder.",
+                hint="open it through Docent (docent or the Python API), not a bare Chroma client",
+            )
+        return list(self._embedder.encode(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "docent"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self._embedder.name if self._embedder else ""}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> DocentEmbeddingFunction:
+        return DocentEmbeddingFunction(None)
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Where the index lives.
+
+    Attributes:
+        path: Folder of the embedded Chroma store.
+    """
+
+    path: Path = Path("data/index")
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A collection's summary for listings and status."""
+
+    name: str
+    documents: int
+    chunks: int
+    embedder: str
+    dimension: int
+    created_at: str
+
+
+def validate_collection_name(name: str) -> str:
+    """Return the name if it is a valid collection name, else raise ``CollectionError``."""
+    if not _NAME.fullmatch(name):
+        raise CollectionError(
+            f"`{name}` is not a valid collection name.",
+            hint="use 3-63 lowercase letters, digits, '-' or '_', starting and ending "
+            "with a letter or digit (e.g. legal, hr-2024)",
+        )
+    return name
+
+
+class Collection:
+    """One workspace: its chunks and its document registry."""
+
+    def __init__(
+        self, name: str, chunks: ChromaCollection, registry: ChromaCollection, max_batch: int
+    ) -> None:
+        self.name = name
+        self.chunks = chunks
+        self.registry = registry
+        self.max_batch = max_batch
+
+    def upsert_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Store chunks with their vectors, in batches Chroma accepts."""
+        for start in range(0, len(chunks), self.max_batch):
+            batch = chunks[start : start + self.max_batch]
+            self.chunks.upsert(
+                ids=[chunk.id for chunk in batch],
+                embeddings=vectors[start : start + len(batch)],
+                documents=[chunk.text for chunk in batch],
+                metadatas=[chunk.metadata() for chunk in batch],  # type: ignore[misc]
+            )
+
+    def delete_document_chunks(self, doc_id: str) -> None:
+        """Remove every chunk of one document version."""
+        self.chunks.delete(where={"doc_id": doc_id})
+
+    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+        """Ids of stored chunks, of one document or of all."""
+        where: Any = {"doc_id": doc_id} if doc_id else None
+        return list(self.chunks.get(where=where, include=[])["ids"])
+
+    def count_chunks(self) -> int:
+        """Number of chunks stored."""
+        return self.chunks.count()
+
+    def records(self) -> list[DocumentRecord]:
+        """Every registry row, sorted by root and source."""
+        result = self.registry.get(include=["metadatas"])
+        rows = [
+            DocumentRecord.from_metadata(key, dict(meta or {}))
+            for key, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
+        ]
+        return sorted(rows, key=lambda row: (row.root, row.source))
+
+    def put_record(self, record: DocumentRecord) -> None:
+        """Write a registry row (insert or replace)."""
+        self.registry.upsert(
+            ids=[record.key],
+            embeddings=np.ones((1, 1), dtype=np.float32),
+            documents=[record.source],
+            metadatas=[record.metadata()],
+        )
+
+    def delete_record(self, key: str) -> None:
+        """Remove a registry row."""
+        self.registry.delete(ids=[key])
+
+    def remove_document(self, record: DocumentRecord) -> None:
+        """Remove a document: its chunks (unless another row holds the same content) and its row."""
+        if record.doc_id:
+            holders = self.registry.get(where={"doc_id": record.doc_id}, include=[])["ids"]
+            if set(holders) <= {record.key}:
+                self.delete_document_chunks(record.doc_id)
+        self.delete_record(record.key)
+
+    def find(self, source: str) -> list[DocumentRecord]:
+        """Registry rows whose source path is ``source``."""
+        return [record for record in self.records() if record.source == source]
+
+
+class Index:
+    """The Chroma store behind Docent, opened once per process and shared."""
+
+    def __init__(self, config: IndexConfig, embedder: Embedder) -> None:
+        self.config = config
+        self.embedder = embedder
+        self._client: ClientAPI | None = None
+        self._function = DocentEmbeddingFunction(embedder)
+
+    @property
+    def location(self) -> str:
+        """Where the index is, for messages and status."""
+        return str(self.config.path.resolve())
+
+    @property
+    def client(self) -> ClientAPI:
+        """The Chroma client, created on first use with telemetry off."""
+        if self._client is None:
+            self.config.path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(
+                path=str(self.config.path),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+        return self._client
+
+    def writer_lock(self) -> WriterLock:
+        """The lock a process holds while it writes to this index."""
+        return WriterLock(self.config.path)
+
+    def _names(self) -> list[str]:
+        return sorted(
+            c.name for c in self.client.list_collections() if not c.name.endswith(REGISTRY_SUFFIX)
+        )
+
+    def _open(self, name: str) -> ChromaCollection:
+        return self.client.get_collection(name, embedding_function=self._function)  # type: ignore[arg-type]
+
+    def collection(self, name: str, *, create: bool = False) -> Collection:
+        """Open a collection, creating it when asked.
+
+        Raises:
+            CollectionError: It does not exist (and ``create`` is false), or its vectors
+                come from another embedding model.
+        """
+        validate_collection_name(name)
+        try:
+            chunks = self._open(name)
+        except NotFoundError:
+            if not create:
+                raise CollectionError(
+                    f"Collection `{name}` does not exist.",
+                    hint=f"create it with `docent collections create {name}` or ingest into it",
+                ) from None
+            chunks = self.client.create_collection(
+                name,
+                embedding_function=self._function,  # type: ignore[arg-type]
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={
+                    "docent:embedder": self.embedder.name,
+                    "docent:dimension": self.embedder.dimension,
+                    "docent:created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+            )
+        self._check_embedder(name, chunks)
+        registry = self.client.get_or_create_collection(
+            name + REGISTRY_SUFFIX,
+            embedding_function=self._function,  # type: ignore[arg-type]
+        )
+        return Collection(name, chunks, registry, self.client.get_max_batch_size())
+
+    def _check_embedder(self, name: str, chunks: ChromaCollection) -> None:
+        meta = chunks.metadata or {}
+        model = meta.get("docent:embedder")
+        dimension = meta.get("docent:dimension")
+        if model != self.embedder.name or dimension != self.embedder.dimension:
+            raise CollectionError(
+                f"Collection `{name}` was built with the embedder {model} "
+                f"({dimension} dimensions), "
+                f"but Docent is configured with {self.embedder.name} "
+                f"({self.embedder.dimension} dimensions); its vectors cannot be compared.",
+                hint=f"configure the embedder {model} again, or rebuild the collection: "
+                f"`docent collections delete {name}` and ingest again",
+            )
+
+    def collections(self) -> Iterator[CollectionInfo]:
+        """Summaries of every collection."""
+        for name in self._names():
+            chunks = self._open(name)
+            meta = chunks.metadata or {}
+            registry = self.collection(name).registry
+            yield CollectionInfo(
+                name=name,
+                documents=registry.count(),
+                chunks=chunks.count(),
+                embedder=str(meta.get("docent:embedder", "?")),
+                dimension=int(meta.get("docent:dimension", 0)),
+                created_at=str(meta.get("docent:created_at", "")),
+            )
+
+    def delete_collection(self, name: str) -> None:
+        """Delete a collection with all its chunks and registry rows."""
+        validate_collection_name(name)
+        if name not in self._names():
+            raise CollectionError(
+                f"Collection `{name}` does not exist.", hint="see `docent collections list`"
+            )
+        self.client.delete_collection(name)
+        with contextlib.suppress(NotFoundError):
+            self.client.delete_collection(name + REGISTRY_SUFFIX)

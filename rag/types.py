@@ -1,0 +1,123 @@
+"""Records stored in the index: chunks and the document registry."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def chunk_id(doc_id: str, position: int) -> str:
+    """The stable id of a chunk: its document's sha256 and its position in the document.
+
+    Re-ingesting the same bytes yields the same ids, so writes are idempotent upserts.
+    """
+    return f"{doc_id}:{position:05d}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document, as embedded and stored.
+
+    Attributes:
+        id: ``chunk_id(doc_id, position)``.
+        text: The passage itself, exactly as it stands in the document text.
+        embed_text: What is embedded: the passage led by its title and heading, so a
+            passage that never names its topic is still found by it.
+        doc_id: sha256 of the document's bytes.
+        position: 0-based index of the chunk in its document.
+        source: Path of the file relative to its ingest root, with ``/`` separators.
+        title: The document's title.
+        page: 1-based page number for paged formats (PDF), 0 otherwise.
+        heading: The nearest heading above the passage, or "".
+        char_start: Offset of the passage in the document's text.
+        char_end: End offset (exclusive) of the passage in the document's text.
+        labels: Access labels carried by the document.
+        ingested_at: ISO-8601 UTC time of the ingest that stored it.
+    """
+
+    id: str
+    text: str
+    embed_text: str
+    doc_id: str
+    position: int
+    source: str
+    title: str
+    page: int
+    heading: str
+    char_start: int
+    char_end: int
+    labels: tuple[str, ...] = ()
+    ingested_at: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        """The Chroma metadata of this chunk."""
+        meta: dict[str, Any] = {
+            "doc_id": self.doc_id,
+            "position": self.position,
+            "source": self.source,
+            "title": self.title,
+            "page": self.page,
+            "heading": self.heading,
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "ingested_at": self.ingested_at,
+        }
+        # Chroma rejects empty lists; a document without labels simply has no field.
+        if self.labels:
+            meta["labels"] = list(self.labels)
+        return meta
+
+
+@dataclass
+class DocumentRecord:
+    """What the index knows of one source file: the registry row behind incremental sync.
+
+    ``doc_id`` is the content sha256 whose chunks are complete in the index. ``pending``
+    and ``stale`` make replacing a document crash-safe: ``pending`` names a sha256 whose
+    chunks are being written, ``stale`` one whose chunks are being removed. A run that
+    finds either set finishes or rolls back that step before doing anything else.
+    """
+
+    key: str
+    root: str
+    source: str
+    doc_id: str = ""
+    pending: str = ""
+    stale: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    title: str = ""
+    pages: int = 0
+    chunks: int = 0
+    ingested_at: str = ""
+    notes: str = ""
+    labels: list[str] = field(default_factory=list)
+
+    def metadata(self) -> dict[str, Any]:
+        """The Chroma metadata of the registry row."""
+        meta = {k: v for k, v in asdict(self).items() if k not in ("key", "labels")}
+        # mtime in ns exceeds what every Chroma backend keeps exactly as an int: store text.
+        meta["mtime_ns"] = str(self.mtime_ns)
+        if self.labels:
+            meta["labels"] = list(self.labels)
+        return meta
+
+    @classmethod
+    def from_metadata(cls, key: str, meta: dict[str, Any]) -> DocumentRecord:
+        """Rebuild a record from a registry row."""
+        return cls(
+            key=key,
+            root=str(meta.get("root", "")),
+            source=str(meta.get("source", "")),
+            doc_id=str(meta.get("doc_id", "")),
+            pending=str(meta.get("pending", "")),
+            stale=str(meta.get("stale", "")),
+            size=int(meta.get("size", 0)),
+            mtime_ns=int(meta.get("mtime_ns", "0")),
+            title=str(meta.get("title", "")),
+            pages=int(meta.get("pages", 0)),
+            chunks=int(meta.get("chunks", 0)),
+            ingested_at=str(meta.get("ingested_at", "")),
+            notes=str(meta.get("notes", "")),
+            labels=[str(label) for label in meta.get("labels") or []],
+        )
