@@ -1,0 +1,1 @@
+"""Files to chunks: loaders, chunking, incremental sync and the ingest report."""

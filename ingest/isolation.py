@@ -1,0 +1,122 @@
+"""Parsing each file in its own process, with time and memory limits.
+
+Parsers are the part of Docent that touches hostile bytes: a crafted PDF can send pypdf
+into an endless loop, a zip-bomb DOCX can inflate to gigabytes, a broken file can crash
+a C extension. Each file is therefore parsed in a child of a fork server (started once,
+with the loaders preloaded, so a child costs milliseconds), under an address-space cap,
+and killed when it overruns its time. Whatever happens, the caller gets either a
+``ParsedDocument`` or a ``LoaderError`` whose message says why, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ingest.document import LoaderError, ParsedDocument
+
+Loader = Callable[[Path], ParsedDocument]
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["ingest.loaders"])
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Limits for parsing one file.
+
+    Attributes:
+        timeout_seconds: Wall-clock time before the parser is killed.
+        memory_bytes: Address space the parser may map (RLIMIT_AS).
+    """
+
+    timeout_seconds: float = 120.0
+    memory_bytes: int = 2048 * 1024 * 1024
+
+
+def _work(path: Path, loader: Loader, memory_bytes: int, conn: Connection) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    outcome: tuple[str, Any]
+    try:
+        outcome = ("ok", loader(path))
+    except LoaderError as error:
+        outcome = ("error", str(error))
+    except MemoryError:
+        outcome = ("memory", "")
+    except RecursionError:
+        outcome = ("error", "the file is nested too deeply to parse; it is damaged or crafted")
+    except Exception as error:  # a parser bug or damaged file: report it, never crash the batch
+        outcome = ("error", f"the file could not be parsed ({type(error).__name__}: {error})")
+    try:
+        conn.send(outcome)
+    except MemoryError:
+        conn.send(("memory", ""))
+    finally:
+        conn.close()
+
+
+def _memory_message(limits: ParseLimits) -> str:
+    megabytes = limits.memory_bytes // (1024 * 1024)
+    return (
+        f"parsing needed more than {megabytes} MB of memory (a decompression bomb or a "
+        "damaged file); if it is a genuine large file, raise DOCENT_PARSE_MEMORY_MB"
+    )
+
+
+def _receive(conn: Connection, process: Any, limits: ParseLimits) -> ParsedDocument:
+    try:
+        status, payload = conn.recv()
+    except EOFError:
+        process.join()
+        code = process.exitcode
+        reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        if code == -signal.SIGKILL:
+            raise LoaderError(_memory_message(limits)) from None
+        raise LoaderError(
+            f"the parser crashed on this file ({reason}); it is damaged or crafted"
+        ) from None
+    if status == "ok":
+        assert isinstance(payload, ParsedDocument)
+        return payload
+    if status == "memory":
+        raise LoaderError(_memory_message(limits))
+    raise LoaderError(str(payload))
+
+
+def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDocument:
+    """Parse one file in a child process under ``limits``.
+
+    Args:
+        path: The file.
+        loader: A top-level function (it is pickled by reference) that parses the file.
+        limits: Time and memory limits.
+
+    Raises:
+        LoaderError: The file could not be parsed; the message says why.
+    """
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    process = _CONTEXT.Process(
+        target=_work, args=(path, loader, limits.memory_bytes, sender), daemon=True
+    )
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(limits.timeout_seconds):
+            raise LoaderError(
+                f"parsing took longer than {limits.timeout_seconds:g} s and was stopped (a "
+                "damaged file or one crafted to hang a parser); if it is a genuine large "
+                "file, raise DOCENT_PARSE_TIMEOUT_SECONDS"
+            )
+        return _receive(receiver, process, limits)
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+        process.close()

@@ -1,0 +1,201 @@
+"""Word (.docx) loader: paragraphs and tables in document order, headings from styles.
+
+The archive is checked before python-docx opens it: a .docx is a ZIP, and a small ZIP can
+inflate to gigabytes. Python's zipfile never inflates an entry past the size its central
+directory declares, so checking the declared sizes is enough to bound what parsing reads.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import docx
+from docx.document import Document
+from docx.styles.style import CharacterStyle
+from docx.text.paragraph import Paragraph
+from lxml import etree
+
+from ingest.document import LoaderError, ParsedDocument, Section
+
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+"""Refuse archives whose entries add up to more than this when inflated."""
+
+MAX_COMPRESSION_RATIO = 100
+"""Refuse large entries that inflate more than this many times (Word XML is ~10:1)."""
+
+LARGE_ENTRY_BYTES = 10 * 1024 * 1024
+"""Entries smaller than this are not ratio-checked: tiny files can have any ratio."""
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_NS = {"w": _W, "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"}
+_P, _TBL, _SDT = f"{{{_W}}}p", f"{{{_W}}}tbl", f"{{{_W}}}sdt"
+# Text of runs anywhere in a paragraph (also inside hyperlinks, tracked insertions and
+# content controls), skipping the fallback copy Word writes next to text boxes.
+_RUN_CONTENT = etree.XPath(
+    ".//w:r[not(ancestor::mc:Fallback)]/*[self::w:t or self::w:tab or self::w:br or self::w:cr]",
+    namespaces=_NS,
+)
+_NUMBERING = etree.XPath("./w:pPr/w:numPr", namespaces=_NS)
+_HEADING_STYLE = re.compile(r"^(heading [1-9]|title)$", re.IGNORECASE)
+
+
+def load_docx(path: Path) -> ParsedDocument:
+    """Read a Word document into sections, one per heading, with tables as text rows.
+
+    Args:
+        path: The .docx file.
+
+    Returns:
+        The parsed document; sections have page 0 (Word files have no fixed pages).
+
+    Raises:
+        LoaderError: The file is not a Word document, is damaged, or looks like a zip bomb.
+    """
+    check_archive(path)
+    try:
+        document = docx.Document(str(path))
+    except (OSError, MemoryError):
+        raise
+    # python-docx raises KeyError, ValueError, XMLSyntaxError... on broken packages.
+    except Exception as exc:
+        raise LoaderError(
+            f"the Word file is damaged or not a .docx: {exc or type(exc).__name__}; "
+            "open it in Word or LibreOffice and save it again as .docx"
+        ) from exc
+    sections, headings = _read_body(document)
+    core_title = " ".join((document.core_properties.title or "").split())
+    title = core_title or (headings[0] if headings else "") or path.stem
+    return ParsedDocument(title=title, sections=sections)
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a file that is not a ZIP, is not a Word package, or would inflate too far.
+
+    Only the central directory is read; nothing is decompressed.
+
+    Raises:
+        LoaderError: With the reason and what to do about it.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise LoaderError(
+            f"the .docx file is not a valid ZIP package ({exc}); it is damaged or not a Word "
+            "file: open it in Word or LibreOffice and save it again as .docx"
+        ) from exc
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise LoaderError(
+            f"the .docx inflates to {total // 2**20} MiB (limit "
+            f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB); it looks like a zip bomb and was not opened"
+        )
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > LARGE_ENTRY_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            raise LoaderError(
+                f"the .docx entry {entry.filename} inflates {ratio:.0f} times; it looks like a "
+                "zip bomb and was not opened"
+            )
+    if "word/document.xml" not in {entry.filename for entry in entries}:
+        raise LoaderError(
+            "the file is a ZIP but not a Word document (no word/document.xml); "
+            "give it the extension of its real type, or save it from Word as .docx"
+        )
+
+
+def _read_body(document: Document) -> tuple[list[Section], list[str]]:
+    """Walk the body into sections; also return the headings in order."""
+    sections: list[Section] = []
+    headings: list[str] = []
+    blocks: list[str] = []
+    heading = ""
+    in_list = False  # the last block is a list, so the next item joins it
+    for element in _body_blocks(document):
+        if element.tag == _TBL:
+            blocks.append(_table_text(element))
+            in_list = False
+            continue
+        text = _paragraph_text(element)
+        if not text:
+            continue
+        style = Paragraph(element, document).style
+        if _is_heading(style):
+            _flush(blocks, heading, sections)
+            heading = " ".join(text.split())
+            headings.append(heading)
+            in_list = False
+        elif _is_list_item(element, style):
+            if in_list:
+                blocks[-1] += f"\n- {text}"
+            else:
+                blocks.append(f"- {text}")
+            in_list = True
+        else:
+            blocks.append(text)
+            in_list = False
+    _flush(blocks, heading, sections)
+    return sections, headings
+
+
+def _body_blocks(document: Document) -> Iterator[etree._Element]:
+    """Yield the body's paragraphs and tables in order, looking inside content controls."""
+    pending = list(document.element.body.iterchildren())
+    while pending:
+        element = pending.pop(0)
+        if element.tag in (_P, _TBL):
+            yield element
+        elif element.tag == _SDT:
+            pending[:0] = element.iterfind("w:sdtContent/*", _NS)
+
+
+def _paragraph_text(element: etree._Element) -> str:
+    """The visible text of a paragraph, with tabs and line breaks, trimmed."""
+    parts: list[str] = []
+    for node in _RUN_CONTENT(element):
+        name = etree.QName(node).localname
+        if name == "t":
+            parts.append(node.text or "")
+        else:
+            parts.append("\t" if name == "tab" else "\n")
+    return re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(parts)).strip()
+
+
+def _table_text(table: etree._Element) -> str:
+    """A table as text: one line per row, cells joined by " | ", nested tables flattened."""
+    rows: list[str] = []
+    for row in table.iterfind("w:tr", _NS):
+        cells = []
+        for cell in row.iterfind("w:tc", _NS):
+            paragraphs = (_paragraph_text(p) for p in cell.iter(_P))
+            cells.append(" ".join(" ".join(text.split()) for text in paragraphs if text))
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return "\n".join(rows)
+
+
+def _is_heading(style: CharacterStyle | None) -> bool:
+    """Whether a paragraph style is Title or Heading 1-9, directly or by inheritance."""
+    seen = 0
+    while style is not None and seen < 10:
+        if _HEADING_STYLE.match(style.name or ""):
+            return True
+        style, seen = style.base_style, seen + 1
+    return False
+
+
+def _is_list_item(element: etree._Element, style: CharacterStyle | None) -> bool:
+    """Whether a paragraph is a bullet or numbered item (own numbering or a List style)."""
+    name = style.name if style is not None else ""
+    return bool(_NUMBERING(element)) or (name or "").startswith(("List Bullet", "List Number"))
+
+
+def _flush(blocks: list[str], heading: str, out: list[Section]) -> None:
+    """Turn collected blocks into a section under `heading` (if any text) and clear them."""
+    text = "\n\n".join(block for block in blocks if block)
+    if text:
+        out.append(Section(text=text, page=0, heading=heading))
+    blocks.clear()

@@ -1,0 +1,323 @@
+"""PDF loader: text page by page, headings found from font size, pages without text listed.
+
+pypdf reports every piece of text it extracts to a visitor together with its font size
+and position. From those pieces the loader rebuilds lines, tells headings (clearly larger
+than the body text) from body lines, and splits paragraphs where the vertical gap between
+lines is larger than the usual line spacing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pypdf import PasswordType, PdfReader
+from pypdf.errors import LimitReachedError
+
+from ingest.document import LoaderError, ParsedDocument, Section
+
+HEADING_SIZE_RATIO = 1.15
+"""A line is a heading candidate when its font is at least this much larger than the body."""
+
+MAX_HEADING_CHARS = 150
+"""Longer large-font lines are pull quotes or banners, not headings."""
+
+PARAGRAPH_GAP_RATIO = 1.4
+"""A gap between lines this much larger than the page's usual line step starts a paragraph."""
+
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_BULLET = re.compile(r"^([\u2022\u25aa\u25cf\u2013*-]|\d{1,3}[.)])\s")
+_TOC_ENTRY = re.compile(r"(\.\s*){4,}\S*$")
+# "7", "Page 7 of 12", "7 / 12", or a front-matter numeral up to xxxix ("iv", "xii").
+_PAGE_NUMBER = re.compile(
+    r"^(page\s+)?(\d+|x{0,3}(ix|iv|v?i{0,3}))(\s*(of|/)\s*\d+)?$", re.IGNORECASE
+)
+_MEANINGLESS_TITLE = re.compile(
+    r"^(untitled|title|document\d*|microsoft word - .*|.*\.(pdf|docx?|odt|rtf|txt|tex|dvi|ps))$"
+)
+
+
+@dataclass
+class _Line:
+    """One visual line of a page: its text, largest font size and baseline height."""
+
+    text: str = ""
+    size: float = 0.0
+    y: float | None = None
+
+
+def load_pdf(path: Path) -> ParsedDocument:
+    """Read a PDF into sections that keep their 1-based page number and nearest heading.
+
+    Args:
+        path: The PDF file.
+
+    Returns:
+        The parsed document; pages without extractable text are listed in `empty_pages`.
+
+    Raises:
+        LoaderError: The file is damaged, not a PDF, or protected by a password.
+    """
+    reader = _open(path)
+    notes: list[str] = []
+    pages = [_page_lines(reader, number, notes) for number in range(1, len(reader.pages) + 1)]
+    _drop_running_lines(pages)
+    body_size = _body_size(pages)
+    sections: list[Section] = []
+    headings: list[str] = []
+    empty_pages: list[int] = []
+    heading = ""
+    for number, lines in enumerate(pages, start=1):
+        if not any(ch.isalnum() for line in lines for ch in line.text):
+            empty_pages.append(number)
+            continue
+        heading = _add_page_sections(lines, number, heading, body_size, sections, headings)
+    title = _metadata_title(reader) or (headings[0] if headings else "") or path.stem
+    return ParsedDocument(
+        title=title, sections=sections, pages=len(pages), empty_pages=empty_pages, notes=notes
+    )
+
+
+def _open(path: Path) -> PdfReader:
+    """Open the PDF, decrypting it when it only has an owner password (an empty user one)."""
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            raise LoaderError(
+                "the PDF is encrypted with a password; open it in a PDF viewer with the "
+                "password and save an unencrypted copy (Print > Save as PDF), then add that copy"
+            )
+        if len(reader.pages) == 0:
+            raise LoaderError("the PDF has no pages; re-export it from the original program")
+    except (LoaderError, OSError, MemoryError):
+        raise
+    except LimitReachedError as exc:
+        raise LoaderError(
+            f"the PDF exceeds a safety limit (possible decompression bomb): {exc}"
+        ) from exc
+    # pypdf raises many exception types on hostile or broken files; all mean the same here.
+    except Exception as exc:
+        raise LoaderError(
+            f"the PDF is damaged or not a PDF: {exc or type(exc).__name__}; "
+            "re-export or repair it (e.g. print it to a new PDF)"
+        ) from exc
+    return reader
+
+
+def _page_lines(reader: PdfReader, number: int, notes: list[str]) -> list[_Line]:
+    """Extract a page's lines; a page that fails is noted and treated as having no lines."""
+    fragments: list[tuple[str, float, float]] = []
+
+    def visit(text: Any, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if text:
+            fragments.append((str(text), *_size_and_baseline(cm, tm, size)))
+
+    try:
+        reader.pages[number - 1].extract_text(visitor_text=visit)
+    except MemoryError:
+        raise
+    # One broken page (bad font, bad content stream) should not cost the other pages.
+    except Exception as exc:
+        notes.append(f"page {number}: text could not be extracted ({exc or type(exc).__name__})")
+        return []
+    return _lines(fragments)
+
+
+def _size_and_baseline(cm: list[float], tm: list[float], size: float) -> tuple[float, float]:
+    """The rendered font size and baseline height of text drawn with these matrices.
+
+    Many generators set the font size to 1 and scale with the text matrix, so the Tf size
+    alone says nothing; the vertical scale of text matrix times CTM does.
+    """
+    c = tm[2] * cm[0] + tm[3] * cm[2]
+    d = tm[2] * cm[1] + tm[3] * cm[3]
+    y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+    return abs(float(size)) * math.hypot(c, d), y
+
+
+def _lines(fragments: list[tuple[str, float, float]]) -> list[_Line]:
+    """Group text fragments into lines at the newlines pypdf put between them."""
+    lines = [_Line()]
+    for text, size, y in fragments:
+        for index, part in enumerate(text.split("\n")):
+            if index:
+                lines.append(_Line())
+            line = lines[-1]
+            line.text += part
+            if part.strip():
+                line.size = max(line.size, size)
+                line.y = y if line.y is None else line.y
+    for line in lines:
+        line.text = _clean(line.text)
+    return [line for line in lines if line.text]
+
+
+def _clean(text: str) -> str:
+    """Strip control characters and ligatures; collapse runs of spaces."""
+    text = _CONTROL.sub("", text.translate(_LIGATURES))
+    return _SPACES.sub(" ", text).strip()
+
+
+def _drop_running_lines(pages: list[list[_Line]]) -> None:
+    """Remove page numbers and running headers/footers from the top and bottom of pages.
+
+    A running line is a first or last line whose text (digits ignored) and size recur at the
+    edge of at least a third of the pages; left in, it would split paragraphs and pollute
+    chunks. Size is part of the match so a large title page is kept.
+    """
+    edges = [(lines[0], lines[-1]) for lines in pages if lines]
+    counts: dict[tuple[str, int], int] = {}
+    for first, last in edges:
+        for key in {_edge_key(first), _edge_key(last)}:
+            counts[key] = counts.get(key, 0) + 1
+    running = {key for key, count in counts.items() if count >= max(3, len(pages) / 3)}
+    for lines in pages:
+        for index in (-1, 0):
+            if lines and (
+                _edge_key(lines[index]) in running or _PAGE_NUMBER.match(lines[index].text)
+            ):
+                del lines[index]
+
+
+def _edge_key(line: _Line) -> tuple[str, int]:
+    """A line's text with digits masked (so "Page 3" matches "Page 4") and its size."""
+    return re.sub(r"\d+", "#", line.text.lower()), round(line.size)
+
+
+def _body_size(pages: list[list[_Line]]) -> float:
+    """The body font size: the size most of the document's characters are set in.
+
+    Measured over the whole document rather than per page, so a cover page or a page that
+    is mostly a table does not make its large text look like body text.
+    """
+    weights: dict[float, int] = {}
+    for line in (line for lines in pages for line in lines):
+        weights[line.size] = weights.get(line.size, 0) + len(line.text)
+    half, seen = sum(weights.values()) / 2, 0
+    for size in sorted(weights):
+        seen += weights[size]
+        if seen >= half:
+            return size
+    return 0.0
+
+
+def _is_heading(line: _Line, body_size: float) -> bool:
+    """Whether a line is set clearly larger than the body text and is short enough."""
+    return (
+        body_size > 0
+        and line.size >= HEADING_SIZE_RATIO * body_size
+        and len(line.text) <= MAX_HEADING_CHARS
+        and any(ch.isalpha() for ch in line.text)
+        and not _TOC_ENTRY.search(line.text)
+    )
+
+
+def _add_page_sections(
+    lines: list[_Line],
+    page: int,
+    heading: str,
+    body_size: float,
+    sections: list[Section],
+    headings: list[str],
+) -> str:
+    """Append one page's sections; return the heading in effect at the end of the page."""
+    step = _line_step([line for line in lines if not _is_heading(line, body_size)], body_size)
+    paragraphs: list[list[_Line]] = []
+    previous: _Line | None = None
+    for line in lines:
+        if _is_heading(line, body_size):
+            if _continues_heading(previous, line, body_size) and not paragraphs:
+                heading = f"{heading} {line.text}"
+                headings[-1] = heading
+            else:
+                _flush(paragraphs, page, heading, sections)
+                heading = line.text
+                headings.append(heading)
+        elif not paragraphs or _starts_paragraph(previous, line, step):
+            paragraphs.append([line])
+        else:
+            paragraphs[-1].append(line)
+        previous = line
+    _flush(paragraphs, page, heading, sections)
+    return heading
+
+
+def _continues_heading(previous: _Line | None, line: _Line, body_size: float) -> bool:
+    """Whether `line` is the wrapped second line of the heading on `previous`."""
+    if previous is None or previous.y is None or line.y is None:
+        return False
+    return (
+        _is_heading(previous, body_size)
+        and abs(previous.size - line.size) <= 0.05 * line.size
+        and 0 < previous.y - line.y <= 1.6 * line.size
+    )
+
+
+def _line_step(body_lines: list[_Line], body_size: float) -> float:
+    """The page's usual distance between consecutive body baselines (0 when unknown).
+
+    Capped at 1.5x the body font size (leading is rarely wider), so a short page made only
+    of widely spaced paragraphs still shows its paragraph breaks.
+    """
+    gaps = [
+        above.y - below.y
+        for above, below in itertools.pairwise(body_lines)
+        if above.y is not None and below.y is not None and above.y > below.y
+    ]
+    if not gaps:
+        return 0.0
+    return min(statistics.median(gaps), 1.5 * body_size) if body_size else statistics.median(gaps)
+
+
+def _starts_paragraph(previous: _Line | None, line: _Line, step: float) -> bool:
+    """Whether `line` begins a new paragraph: a gap wider than usual or a jump upwards."""
+    if previous is None or previous.y is None or line.y is None or step <= 0:
+        return False
+    gap = previous.y - line.y
+    return gap > PARAGRAPH_GAP_RATIO * step or gap < -step
+
+
+def _flush(paragraphs: list[list[_Line]], page: int, heading: str, out: list[Section]) -> None:
+    """Turn collected paragraphs into a section (if any text) and clear them."""
+    text = "\n\n".join(_join_lines(lines) for lines in paragraphs)
+    if text.strip():
+        out.append(Section(text=text, page=page, heading=heading))
+    paragraphs.clear()
+
+
+def _join_lines(lines: list[_Line]) -> str:
+    """Join a paragraph's lines, mending words hyphenated at a line break.
+
+    List items keep their own line so that lists stay readable.
+    """
+    text = lines[0].text
+    for line in lines[1:]:
+        if re.search(r"[^\W\d_]-$", text) and line.text[:1].islower():
+            text = text[:-1] + line.text
+        elif _BULLET.match(line.text):
+            text = f"{text}\n{line.text}"
+        else:
+            text = f"{text} {line.text}"
+    return text
+
+
+def _metadata_title(reader: PdfReader) -> str:
+    """The metadata title when it names the document, "" for blanks and file-name stand-ins."""
+    try:
+        raw = reader.metadata.title if reader.metadata else None
+    except MemoryError:
+        raise
+    # A broken info dictionary should cost the title, not the document.
+    except Exception:
+        return ""
+    title = _clean(str(raw or ""))
+    if len(title) < 3 or _MEANINGLESS_TITLE.match(title.lower()):
+        return ""
+    return title

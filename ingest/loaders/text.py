@@ -1,0 +1,204 @@
+"""Plain text, Markdown and reStructuredText loaders, and byte-to-text decoding.
+
+Encodings are detected, not assumed: a byte-order mark wins, then strict UTF-8, then
+charset-normalizer. Among equally likely legacy encodings Windows-1252 is preferred, since
+in offices it is by far the most common one and charset-normalizer alone often calls
+Western text Windows-1250 ("naïve" read as "naďve").
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import charset_normalizer
+
+from ingest.document import LoaderError, ParsedDocument, Section
+
+MAX_CONTROL_RATIO = 0.01
+"""Decoded text with more control characters than this share is binary, not text."""
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WESTERN = "cp1252"
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n(\1|\.\.\.)[ \t]*(\r?\n|\Z)", re.S)
+_FRONT_TITLE = re.compile(r"^title\s*[:=]\s*[\"']?(.+?)[\"']?\s*$", re.M | re.I)
+_RST_ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}\s*$")
+_MD_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes of unknown encoding to text.
+
+    Args:
+        data: The raw bytes.
+
+    Returns:
+        The text, without a byte-order mark, with newlines normalized to "\\n".
+
+    Raises:
+        LoaderError: The bytes are binary (NUL bytes, control characters, undecodable).
+    """
+    text = _decode(data)
+    if text is None or len(_CONTROL.findall(text)) > MAX_CONTROL_RATIO * max(len(text), 1):
+        raise LoaderError(
+            "the file is binary, not text; check that it is the document you meant "
+            "and that its extension matches its real type"
+        )
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode(data: bytes) -> str | None:
+    """Decode by BOM, strict UTF-8 or detection; None when the bytes are not text."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Without a BOM, UTF-16/32 text would contain NUL bytes; such guesses are noise here.
+    matches = [
+        match
+        for match in charset_normalizer.from_bytes(data)
+        if not match.encoding.startswith(("utf_16", "utf_32"))
+    ]
+    if not matches:
+        return None
+    # Language coherence is unreliable on short texts (a French line scores as Baltic
+    # cp775), so any Windows-1252 reading as clean as the best one wins.
+    cleanest = min(match.chaos for match in matches)
+    western = data.decode(_WESTERN, errors="replace")
+    for match in matches:
+        if match.chaos <= cleanest + 0.01 and (match.encoding == _WESTERN or str(match) == western):
+            return western
+    return str(matches[0])
+
+
+def load_text(path: Path) -> ParsedDocument:
+    """Read a plain text file as one section titled by the file name.
+
+    Raises:
+        LoaderError: The file is binary.
+    """
+    text = _tidy(decode_text(path.read_bytes()).splitlines())
+    return ParsedDocument(title=path.stem, sections=[Section(text=text)] if text else [])
+
+
+def load_markdown(path: Path) -> ParsedDocument:
+    """Read Markdown: ATX and setext headings start sections; front matter is dropped.
+
+    Fenced code is kept as text and never read as headings. The title is the front
+    matter's `title`, else the first heading, else the file name.
+
+    Raises:
+        LoaderError: The file is binary.
+    """
+    text = decode_text(path.read_bytes())
+    front = _FRONT_MATTER.match(text)
+    front_title = _FRONT_TITLE.search(front.group(2)) if front else None
+    scanner = _Scanner(underline=_MD_UNDERLINE)
+    in_fence = ""
+    for line in text[front.end() if front else 0 :].splitlines():
+        fence = _FENCE.match(line)
+        if in_fence:
+            if fence and fence.group(1)[0] == in_fence[0] and len(fence.group(1)) >= len(in_fence):
+                in_fence = ""
+            else:
+                scanner.add_code(line)
+        elif fence:
+            in_fence = fence.group(1)
+        elif atx := _ATX.match(line):
+            scanner.start(atx.group(2) or "")
+        else:
+            scanner.add(line)
+    title = front_title.group(1) if front_title else ""
+    return scanner.document(title or scanner.first_heading() or path.stem)
+
+
+def load_rst(path: Path) -> ParsedDocument:
+    """Read reStructuredText: underlined (and overlined) titles start sections.
+
+    Raises:
+        LoaderError: The file is binary.
+    """
+    scanner = _Scanner(underline=_RST_ADORNMENT, drop_bare_underlines=True)
+    for line in decode_text(path.read_bytes()).splitlines():
+        scanner.add(line)
+    return scanner.document(scanner.first_heading() or path.stem)
+
+
+@dataclass
+class _Scanner:
+    """Collects lines into sections; a text line followed by an underline is a heading."""
+
+    underline: re.Pattern[str]
+    drop_bare_underlines: bool = False
+    sections: list[Section] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)
+    heading: str = ""
+    lines: list[str] = field(default_factory=list)
+    paragraph_start: int = 0
+
+    def add(self, line: str) -> None:
+        """Add a text line, turning the paragraph above an underline into a heading."""
+        if self.underline.match(line):
+            paragraph = self.lines[self.paragraph_start :]
+            if paragraph and not paragraph[-1].startswith((" ", "\t")):
+                del self.lines[self.paragraph_start :]
+                self.start(" ".join(part.strip() for part in paragraph))
+                return
+            if self.drop_bare_underlines:
+                return  # an overline or a transition: decoration, not text
+        if not line.strip():
+            self.paragraph_start = len(self.lines) + 1
+        self.lines.append(line)
+
+    def add_code(self, line: str) -> None:
+        """Add a line of a code block: kept as it is, never part of a heading."""
+        self.lines.append(line)
+        self.paragraph_start = len(self.lines)
+
+    def start(self, heading: str) -> None:
+        """Close the current section and start one under `heading`."""
+        self._flush()
+        self.heading = heading.strip()
+        self.headings.append(self.heading)
+
+    def first_heading(self) -> str:
+        """The first non-empty heading seen, or ""."""
+        return next((heading for heading in self.headings if heading), "")
+
+    def document(self, title: str) -> ParsedDocument:
+        """The parsed document so far, under `title`."""
+        self._flush()
+        return ParsedDocument(title=title, sections=self.sections)
+
+    def _flush(self) -> None:
+        text = _tidy(self.lines)
+        if text:
+            self.sections.append(Section(text=text, heading=self.heading))
+        self.lines.clear()
+        self.paragraph_start = 0
+
+
+def _tidy(lines: Iterable[str]) -> str:
+    """Strip line ends and outer blank lines; collapse runs of blank lines into one."""
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")

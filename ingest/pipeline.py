@@ -1,0 +1,476 @@
+"""Incremental, crash-safe sync of folders into a collection.
+
+For each file: a size/mtime fast path, then its sha256, decides whether it is new,
+changed or unchanged; unchanged files cost no parsing and no embedding. New and changed
+files are parsed in isolated workers (ahead of the embedder, in a background thread),
+chunked, embedded and written under a small journal kept in the document registry:
+
+1. the registry row records ``pending = new sha`` (nothing else changes yet);
+2. the new chunks are upserted (ids derived from the sha, so rewriting is idempotent);
+3. the row is committed: ``doc_id = new sha``, ``stale = old sha``;
+4. the old version's chunks are deleted and ``stale`` is cleared.
+
+A run first finishes or rolls back any step a killed run left half-done
+(``recover``), so after SIGKILL at any point the next run ends with exactly the chunk
+set of a clean run, and a changed document is never missing from the index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from ingest.chunker import Chunker, Piece
+from ingest.document import LoaderError, ParsedDocument, page_ranges
+from ingest.isolation import Loader, ParseLimits, parse_isolated
+from ingest.loaders import LOADERS, load
+from ingest.report import FileOutcome, IngestReport, Status
+from models.embedder import Embedder
+from models.errors import DocentError
+from models.weights import sha256_file
+from rag.store import Collection, CollectionError, Index
+from rag.types import Chunk, DocumentRecord, chunk_id
+
+_PREFETCH = 2
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """How files become chunks.
+
+    Attributes:
+        chunk_tokens: Largest embedded text in word pieces (the embedder reads 256).
+        overlap_tokens: Word pieces repeated between consecutive chunks.
+        parse_timeout_seconds: Time one file may take to parse.
+        parse_memory_mb: Memory one file's parser may use.
+        max_file_bytes: Larger files are skipped.
+        write_batch: Chunks embedded and stored per step (bounds memory and lost work).
+    """
+
+    chunk_tokens: int = 256
+    overlap_tokens: int = 32
+    parse_timeout_seconds: float = 120.0
+    parse_memory_mb: int = 2048
+    max_file_bytes: int = 256 * 1024 * 1024
+    write_batch: int = 64
+
+
+class Progress(Protocol):
+    """Receives progress while an ingest runs (the CLI draws a bar from it)."""
+
+    def start(self, files: int) -> None:
+        """The run will look at ``files`` files."""
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        """A file reached its outcome."""
+
+    def chunks_done(self, count: int) -> None:
+        """``count`` more chunks were stored."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under an ingest root."""
+
+    root: Path
+    path: Path
+    source: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def key(self) -> str:
+        """The registry key: the file's identity within a collection."""
+        return hashlib.sha256(f"{self.root}\0{self.source}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class _Plan:
+    """A file that needs parsing, and what the registry knew of it."""
+
+    file: SourceFile
+    doc_id: str
+    previous: DocumentRecord | None
+
+
+@dataclass
+class _Run:
+    collection: Collection | None
+    records: dict[str, DocumentRecord]
+    report: IngestReport
+    progress: Progress | None
+    labels: list[str]
+    planned: dict[str, SourceFile] = field(default_factory=dict)
+    now: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def outcome(self, outcome: FileOutcome) -> None:
+        self.report.files.append(outcome)
+        if self.progress:
+            self.progress.file_done(outcome)
+
+
+def scan(paths: Sequence[Path]) -> list[SourceFile]:
+    """Every regular file under the given paths, skipping hidden files and folders.
+
+    A folder is an ingest root; a single file's root is its folder.
+
+    Raises:
+        DocentError: A path does not exist.
+    """
+    found: list[SourceFile] = []
+    for given in paths:
+        if not given.exists():
+            raise DocentError(f"{given} does not exist.", hint="check the path and try again")
+        root = given.resolve() if given.is_dir() else given.resolve().parent
+        for path in _walk(given.resolve()):
+            stat = path.stat()
+            source = path.relative_to(root).as_posix()
+            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+def _walk(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            candidate = Path(folder) / name
+            if not name.startswith(".") and candidate.is_file() and not candidate.is_symlink():
+                yield candidate
+
+
+def recover(collection: Collection) -> int:
+    """Finish or roll back what a killed run left half-done. Returns rows repaired."""
+    records = collection.records()
+    committed = {record.doc_id for record in records if record.doc_id}
+    repaired = 0
+    for record in records:
+        if not (record.pending or record.stale):
+            continue
+        for doc_id in {record.pending, record.stale} - committed - {""}:
+            collection.delete_document_chunks(doc_id)
+        if record.doc_id:
+            record.pending = record.stale = ""
+            collection.put_record(record)
+        else:
+            collection.delete_record(record.key)
+        repaired += 1
+    return repaired
+
+
+class Ingestor:
+    """Syncs folders into a collection of an index.
+
+    Args:
+        index: The index to write to.
+        config: Chunking and parsing limits.
+        loaders: Parser per file extension (top-level functions; they run in workers);
+            default Docent's loaders.
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        config: IngestConfig,
+        loaders: Mapping[str, Loader] | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder: Embedder = index.embedder
+        self.config = config
+        # `load` checks the bytes against the extension before the format's parser runs.
+        self.loaders = loaders if loaders is not None else dict.fromkeys(LOADERS, load)
+        self.chunker = Chunker(self.embedder.tokens, config.chunk_tokens, config.overlap_tokens)
+        self.limits = ParseLimits(config.parse_timeout_seconds, config.parse_memory_mb << 20)
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        collection: str,
+        *,
+        labels: Sequence[str] = (),
+        prune: bool = False,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Sync files into a collection and report what happened to each.
+
+        Args:
+            paths: Folders (ingest roots) and files.
+            collection: The collection, created if missing (unless ``dry_run``).
+            labels: Access labels given to the documents ingested in this run.
+            prune: Remove documents whose files are gone from the given folders.
+            dry_run: Decide and report, but parse, embed and write nothing.
+            progress: Receives progress events.
+
+        Raises:
+            DocentError: A path is missing, the collection is unusable, or the index is
+                locked by another writer.
+        """
+        started = time.perf_counter()
+        files = scan(paths)
+        report = IngestReport(collection=collection, dry_run=dry_run)
+        if progress:
+            progress.start(len(files))
+        if dry_run:
+            self._sync(
+                files, paths, self._open_if_exists(collection), report, progress, labels, prune
+            )
+        else:
+            with self.index.writer_lock():
+                target = self.index.collection(collection, create=True)
+                report.recovered = recover(target)
+                self._sync(files, paths, target, report, progress, labels, prune)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _open_if_exists(self, name: str) -> Collection | None:
+        try:
+            return self.index.collection(name)
+        except CollectionError as error:
+            if "does not exist" in error.message:
+                return None
+            raise
+
+    def _sync(
+        self,
+        files: list[SourceFile],
+        paths: Sequence[Path],
+        collection: Collection | None,
+        report: IngestReport,
+        progress: Progress | None,
+        labels: Sequence[str],
+        prune: bool,
+    ) -> None:
+        records = {r.key: r for r in collection.records()} if collection else {}
+        run = _Run(collection, records, report, progress, sorted(set(labels)))
+        plans = [plan for file in files if (plan := self._triage(run, file)) is not None]
+        if collection is None or report.dry_run:
+            for plan in plans:
+                status: Status = "updated" if plan.previous else "added"
+                run.outcome(FileOutcome(str(plan.file.path), plan.file.source, status))
+        elif plans:
+            # Warm the model while the first files parse; an all-unchanged run never loads it.
+            self.embedder.start_loading()
+            for plan, parsed in self._parse_ahead(plans):
+                run.outcome(self._store(run, collection, plan, parsed))
+        self._gone(run, files, paths, prune)
+
+    def _triage(self, run: _Run, file: SourceFile) -> _Plan | None:
+        """Settle a file without parsing when possible; else return what to parse."""
+
+        def settle(status: Status, reason: str = "") -> None:
+            run.outcome(FileOutcome(str(file.path), file.source, status, reason))
+
+        suffix = file.path.suffix.lower()
+        if suffix not in self.loaders:
+            kinds = ", ".join(sorted(self.loaders))
+            settle("skipped", f"unsupported file type `{suffix or 'none'}` (Docent reads {kinds})")
+            return None
+        if file.size > self.config.max_file_bytes:
+            limit = self.config.max_file_bytes / 2**20
+            settle(
+                "skipped",
+                f"too large ({file.size / 2**20:.0f} MB > {limit:.0f} MB); "
+                "raise DOCENT_MAX_FILE_MB to include it",
+            )
+            return None
+        previous = run.records.get(file.key)
+        if (
+            previous
+            and previous.doc_id
+            and (previous.size, previous.mtime_ns) == (file.size, file.mtime_ns)
+        ):
+            settle("unchanged")
+            return None
+        try:
+            doc_id = sha256_file(file.path)
+        except OSError as error:
+            settle("failed", f"cannot read the file ({error.strerror}); check its permissions")
+            return None
+        if previous and previous.doc_id == doc_id:
+            self._touch(run, previous, file)
+            settle("unchanged")
+            return None
+        if doc_id in run.planned:
+            settle("skipped", f"same content as {run.planned[doc_id].source}, indexed in this run")
+            return None
+        twin = next((r for r in run.records.values() if r.doc_id == doc_id), None)
+        if twin is not None:
+            if (Path(twin.root) / twin.source).exists():
+                settle("skipped", f"same content as {twin.source}, which is already indexed")
+                return None
+            self._move(run, twin, file)
+            settle("updated", f"moved from {twin.source}; no re-embedding needed")
+            return None
+        run.planned[doc_id] = file
+        return _Plan(file, doc_id, previous)
+
+    def _touch(self, run: _Run, record: DocumentRecord, file: SourceFile) -> None:
+        """Record a new mtime for identical content, so the fast path works next time."""
+        if run.collection is None or run.report.dry_run:
+            return
+        record.size, record.mtime_ns = file.size, file.mtime_ns
+        run.collection.put_record(record)
+
+    def _move(self, run: _Run, twin: DocumentRecord, file: SourceFile) -> None:
+        """Point an indexed document at its new path (a rename or move)."""
+        if run.collection is None or run.report.dry_run:
+            return
+        stored = run.collection.chunks.get(where={"doc_id": twin.doc_id}, include=["metadatas"])
+        metadatas = [
+            dict(meta or {}) | {"source": file.source} for meta in stored["metadatas"] or []
+        ]
+        if stored["ids"]:
+            run.collection.chunks.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
+        moved = DocumentRecord(
+            **{
+                **twin.__dict__,
+                "key": file.key,
+                "root": str(file.root),
+                "source": file.source,
+                "size": file.size,
+                "mtime_ns": file.mtime_ns,
+            }
+        )
+        run.collection.put_record(moved)
+        run.collection.delete_record(twin.key)
+        del run.records[twin.key]
+        run.records[moved.key] = moved
+
+    def _parse_ahead(
+        self, plans: list[_Plan]
+    ) -> Iterator[tuple[_Plan, ParsedDocument | LoaderError]]:
+        """Parse files in a background thread, a few ahead of the embedder."""
+        results: queue.Queue[tuple[_Plan, ParsedDocument | LoaderError] | None] = queue.Queue(
+            _PREFETCH
+        )
+        stop = threading.Event()
+
+        def work() -> None:
+            for plan in plans:
+                if stop.is_set():
+                    break
+                results.put((plan, self._parse(plan.file.path)))
+            results.put(None)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            while (item := results.get()) is not None:
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    results.get(timeout=0.1)
+
+    def _parse(self, path: Path) -> ParsedDocument | LoaderError:
+        loader = self.loaders[path.suffix.lower()]
+        try:
+            return parse_isolated(path, loader, self.limits)
+        except LoaderError as error:
+            return error
+
+    def _store(
+        self, run: _Run, collection: Collection, plan: _Plan, parsed: ParsedDocument | LoaderError
+    ) -> FileOutcome:
+        """Chunk, embed and write one parsed file under the journal protocol."""
+        file = plan.file
+        status: Status = "updated" if plan.previous and plan.previous.doc_id else "added"
+        kept = "; the previously indexed version is kept" if status == "updated" else ""
+        if isinstance(parsed, LoaderError):
+            return FileOutcome(str(file.path), file.source, "failed", f"{parsed}{kept}")
+        notes = list(parsed.notes)
+        if parsed.empty_pages:
+            notes.append(f"pages {page_ranges(parsed.empty_pages)}: no text layer; needs OCR")
+        pieces = self.chunker.split(parsed)
+        if not pieces:
+            reason = "no extractable text" + (f" ({notes[-1]})" if parsed.empty_pages else "")
+            return FileOutcome(str(file.path), file.source, "failed", reason + kept, notes=notes)
+        record = plan.previous or DocumentRecord(
+            key=file.key, root=str(file.root), source=file.source
+        )
+        record.pending = plan.doc_id
+        collection.put_record(record)
+        run.records[record.key] = record
+        chunks = [
+            self._chunk(run, plan.doc_id, i, piece, parsed, file) for i, piece in enumerate(pieces)
+        ]
+        self._write(run, collection, chunks)
+        old = record.doc_id
+        record.doc_id, record.pending, record.stale = plan.doc_id, "", old
+        record.size, record.mtime_ns, record.title = file.size, file.mtime_ns, parsed.title
+        record.pages, record.chunks, record.ingested_at = parsed.pages, len(chunks), run.now
+        record.notes, record.labels = "; ".join(notes), run.labels
+        collection.put_record(record)
+        if old and old != plan.doc_id:
+            collection.delete_document_chunks(old)
+        record.stale = ""
+        collection.put_record(record)
+        run.report.pages += parsed.pages
+        return FileOutcome(
+            str(file.path), file.source, status, chunks=len(chunks), pages=parsed.pages, notes=notes
+        )
+
+    @staticmethod
+    def _chunk(
+        run: _Run,
+        doc_id: str,
+        position: int,
+        piece: Piece,
+        parsed: ParsedDocument,
+        file: SourceFile,
+    ) -> Chunk:
+        return Chunk(
+            id=chunk_id(doc_id, position),
+            text=piece.text,
+            embed_text=piece.embed_text,
+            doc_id=doc_id,
+            position=position,
+            source=file.source,
+            title=parsed.title,
+            page=piece.page,
+            heading=piece.heading,
+            char_start=piece.char_start,
+            char_end=piece.char_end,
+            labels=tuple(run.labels),
+            ingested_at=run.now,
+        )
+
+    def _write(self, run: _Run, collection: Collection, chunks: list[Chunk]) -> None:
+        """Embed and upsert chunks in steps; identical texts are embedded once."""
+        step = self.config.write_batch
+        for start in range(0, len(chunks), step):
+            batch = chunks[start : start + step]
+            unique = list(dict.fromkeys(chunk.embed_text for chunk in batch))
+            vectors = self.embedder.encode(unique)
+            row = {text: i for i, text in enumerate(unique)}
+            collection.upsert_chunks(batch, vectors[[row[c.embed_text] for c in batch]])
+            run.report.chunks_embedded += len(unique)
+            run.report.chunks_written += len(batch)
+            if run.progress:
+                run.progress.chunks_done(len(batch))
+
+    def _gone(self, run: _Run, files: list[SourceFile], paths: Sequence[Path], prune: bool) -> None:
+        """Find (and with ``prune``, remove) documents whose files are gone."""
+        roots = {str(p.resolve()) for p in paths if p.is_dir()}
+        present = {file.key for file in files}
+        gone = [r for r in run.records.values() if r.root in roots and r.key not in present]
+        for record in sorted(gone, key=lambda r: r.source):
+            if not prune or run.collection is None or run.report.dry_run:
+                (run.report.pruned if prune else run.report.missing).append(record.source)
+                continue
+            run.collection.remove_document(record)
+            del run.records[record.key]
+            run.report.pruned.append(record.source)

@@ -1,0 +1,239 @@
+"""Factories that write real test documents (PDF, DOCX, HTML, hostile files) to a path.
+
+Every factory is deterministic (fixed dates, seeded random bytes) and fast, so tests can
+make their inputs on the fly instead of committing binary fixtures.
+"""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+from docx import Document
+from fpdf import FPDF
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+
+PageSpec = tuple[str | None, str]
+"""One PDF page: its heading (None for no heading) and body paragraphs split by blank lines."""
+
+FIXED_DATE = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
+
+DEFAULT_PAGES: list[PageSpec] = [
+    (
+        "Introduction",
+        "This report describes the pilot of the Docent assistant at the Harbor office.\n\n"
+        "Forty-two staff members took part over a period of six weeks.",
+    ),
+    (
+        "Results",
+        "Answers were judged correct in 87 percent of cases.\n\n"
+        "The median response time was 2.4 seconds on a laptop without a GPU.",
+    ),
+    (
+        "Next Steps",
+        "The rollout to the Lisbon office is planned for the third quarter.",
+    ),
+]
+
+DEFAULT_DOCX_SECTIONS: list[tuple[str, str]] = [
+    ("Purpose", "This policy explains how the Harbor office stores paper records."),
+    ("Retention", "Invoices are kept for ten years. Visitor logs are kept for one year."),
+]
+
+DEFAULT_TABLE: list[list[str]] = [
+    ["Record", "Retention", "Owner"],
+    ["Invoices", "10 years", "Finance"],
+    ["Visitor logs", "1 year", "Reception"],
+]
+
+DEFAULT_HTML_SECTIONS: list[tuple[str, str]] = [
+    ("Connecting to the VPN", "Open the Harbor VPN client and sign in with your badge number."),
+    ("Printing", "Printers on floor 3 accept jobs from the queue named harbor-print-3."),
+]
+
+ZIP_BOMB_INFLATED_SIZE = 210 * 1024 * 1024
+
+
+def make_pdf(
+    path: Path,
+    pages: Sequence[PageSpec] | None = None,
+    *,
+    title: str | None = "Pilot Report",
+    heading_size: float = 18,
+    body_size: float = 11,
+) -> Path:
+    """Write a multi-page text PDF: a large bold heading and body paragraphs per page.
+
+    Args:
+        path: Where to write the file.
+        pages: One (heading, body) pair per page; a page with no heading and an empty body
+            is written blank. Defaults to DEFAULT_PAGES. Text must be latin-1 (core font).
+        title: The metadata title, or None to leave it unset.
+        heading_size: Heading font size in points.
+        body_size: Body font size in points.
+
+    Returns:
+        The path written.
+    """
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_creation_date(FIXED_DATE)
+    pdf.set_auto_page_break(auto=True, margin=15)
+    if title is not None:
+        pdf.set_title(title)
+    for heading, body in DEFAULT_PAGES if pages is None else pages:
+        pdf.add_page()
+        if heading:
+            pdf.set_font("Helvetica", "B", heading_size)
+            pdf.multi_cell(0, heading_size * 0.5, heading, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+        pdf.set_font("Helvetica", "", body_size)
+        for paragraph in (p for p in body.split("\n\n") if p.strip()):
+            pdf.multi_cell(0, body_size * 0.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(body_size * 0.4)
+    pdf.output(str(path))
+    return path
+
+
+def make_scanned_pdf(path: Path, pages: int = 3) -> Path:
+    """Write a PDF whose pages carry only an image and shapes, no text layer (like a scan)."""
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_creation_date(FIXED_DATE)
+    # A grey gradient stands in for a scanned page image.
+    image = Image.new("L", (64, 64))
+    image.putdata([(x * 4 + y) % 256 for y in range(64) for x in range(64)])
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.image(image, x=20, y=20, w=170)
+        pdf.rect(15, 15, 180, 260)
+        pdf.line(20, 200, 190, 200)
+    pdf.output(str(path))
+    return path
+
+
+def make_encrypted_pdf(
+    path: Path, user_password: str = "secret", owner_password: str = "owner-secret"
+) -> Path:
+    """Write a text PDF encrypted with AES-256; an empty user password opens without asking."""
+    plain = make_pdf(path)
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.encrypt(user_password=user_password, owner_password=owner_password, algorithm="AES-256")
+    with path.open("wb") as handle:
+        writer.write(handle)
+    return path
+
+
+def make_docx(
+    path: Path,
+    sections: Sequence[tuple[str, str]] | None = None,
+    *,
+    title: str | None = "Records Policy",
+    table: Sequence[Sequence[str]] | None = None,
+) -> Path:
+    """Write a Word file: a Heading 1 and a paragraph per section, a table after the first.
+
+    Args:
+        path: Where to write the file.
+        sections: (heading, paragraph) pairs. Defaults to DEFAULT_DOCX_SECTIONS.
+        title: The core-properties title, or None to leave it empty.
+        table: Rows of cell texts. Defaults to DEFAULT_TABLE; pass [] for no table.
+
+    Returns:
+        The path written.
+    """
+    document = Document()
+    document.core_properties.title = title or ""
+    document.core_properties.created = FIXED_DATE
+    document.core_properties.modified = FIXED_DATE
+    rows = DEFAULT_TABLE if table is None else table
+    for index, (heading, paragraph) in enumerate(sections or DEFAULT_DOCX_SECTIONS):
+        document.add_heading(heading, level=1)
+        document.add_paragraph(paragraph)
+        if index == 0 and rows:
+            grid = document.add_table(rows=len(rows), cols=len(rows[0]))
+            for row, values in zip(grid.rows, rows, strict=True):
+                for cell, value in zip(row.cells, values, strict=True):
+                    cell.text = value
+    document.save(str(path))
+    return path
+
+
+def make_html(
+    path: Path,
+    sections: Sequence[tuple[str, str]] | None = None,
+    *,
+    title: str = "Harbor IT help",
+    encoding: str = "utf-8",
+) -> Path:
+    """Write an HTML page: nav, script, style, aside and footer around a main article.
+
+    The article holds an h1, then an h2 and a paragraph per section, a list, a table and
+    a pre block, so tests can check both what is kept and what is dropped.
+
+    Args:
+        path: Where to write the file.
+        sections: (heading, paragraph) pairs. Defaults to DEFAULT_HTML_SECTIONS.
+        title: The <title> and the article's h1.
+        encoding: The byte encoding, also declared in <meta charset>.
+
+    Returns:
+        The path written.
+    """
+    body = "".join(
+        f"<h2>{escape(h)}<a class='headerlink' href='#s{i}'>\u00b6</a></h2>\n<p>{escape(p)}</p>\n"
+        for i, (h, p) in enumerate(sections or DEFAULT_HTML_SECTIONS)
+    )
+    page = f"""<!DOCTYPE html>
+<html><head><meta charset="{encoding}"><title>{escape(title)}</title>
+<style>body {{ font-family: sans-serif; }}</style>
+<script>var tracking = "SCRIPT-BOILERPLATE";</script></head>
+<body>
+<header><a href="/">Harbor intranet HEADER-BOILERPLATE</a></header>
+<nav><ul><li><a href="/it">IT NAV-BOILERPLATE</a></li></ul></nav>
+<div class="sphinxsidebar">SIDEBAR-BOILERPLATE</div>
+<main><article>
+<h1>{escape(title)}</h1>
+{body}<ul><li>Restart the laptop.</li><li>Check the cable.</li></ul>
+<table><tr><th>Floor</th><th>Queue</th></tr><tr><td>3</td><td>harbor-print-3</td></tr></table>
+<pre>ping  vpn.harbor.example
+ssh   admin@vpn</pre>
+</article></main>
+<aside>ASIDE-BOILERPLATE</aside>
+<footer>Copyright FOOTER-BOILERPLATE</footer>
+</body></html>
+"""
+    path.write_bytes(page.encode(encoding))
+    return path
+
+
+def make_zip_bomb_docx(path: Path, inflated_size: int = ZIP_BOMB_INFLATED_SIZE) -> Path:
+    """Write a .docx whose word/document.xml inflates to `inflated_size` bytes (~200 KiB on disk).
+
+    The entry is streamed into the archive, so making it never holds the inflated text.
+    """
+    chunk = b" " * (1 << 20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        with archive.open("word/document.xml", "w") as entry:
+            written = 0
+            while written < inflated_size:
+                piece = chunk[: inflated_size - written]
+                entry.write(piece)
+                written += len(piece)
+    return path
+
+
+def make_corrupt_pdf(path: Path) -> Path:
+    """Write a file that starts like a PDF and continues with garbage."""
+    path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + random.Random(1).randbytes(4096))
+    return path
+
+
+def make_binary_named_pdf(path: Path) -> Path:
+    """Write random bytes (no known file signature) under whatever name `path` has."""
+    path.write_bytes(b"\x13\x37" + random.Random(2).randbytes(2046))
+    return path

@@ -1,0 +1,31 @@
+"""Loaders that misbehave on purpose, to prove the parsing worker's limits.
+
+Top-level functions: the worker process receives them by reference.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from pathlib import Path
+
+from ingest.document import ParsedDocument
+
+
+def hang(path: Path) -> ParsedDocument:
+    """Never returns, like pypdf caught in a cyclic object graph."""
+    while True:
+        time.sleep(0.05)
+
+
+def hog_memory(path: Path) -> ParsedDocument:
+    """Inflates like a decompression bomb."""
+    blocks = []
+    while True:
+        blocks.append(bytearray(256 * 1024 * 1024))
+
+
+def crash(path: Path) -> ParsedDocument:
+    """Dies inside native code, like a C extension fed a broken file."""
+    ctypes.string_at(0)
+    raise AssertionError("unreachable")
