@@ -1,0 +1,1 @@
+"""The faces of Docent: the CLI, settings composition (and later the UI)."""

