@@ -1,0 +1,65 @@
+"""Shared fixtures: real embedder (loaded once), real Chroma in temp folders, real files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.api import Docent
+from app.settings import Settings
+from models.embedder import Embedder, EmbedderConfig
+from tests import docgen
+
+# Settings are read from the environment by the code under test; start from a clean slate.
+for _name in [name for name in os.environ if name.startswith("DOCENT_")]:
+    del os.environ[_name]
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The packaged all-MiniLM-L6-v2, loaded once for the whole run."""
+    model = Embedder(EmbedderConfig())
+    model.start_loading()
+    return model
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at a fresh data folder."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def docent(settings: Settings, embedder: Embedder) -> Docent:
+    """A Docent on a fresh index, sharing the session's embedder."""
+    return Docent(settings, embedder=embedder)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Iterator[Path]:
+    """A small folder of real documents: PDF with headings, DOCX, HTML, Markdown, text."""
+    root = tmp_path / "share"
+    (root / "policies").mkdir(parents=True)
+    docgen.make_pdf(
+        root / "handbook.pdf",
+        pages=[
+            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
+            ("Annual leave", "Every employee receives 27 days of annual leave per year."),
+            ("Notice periods", "After probation the notice period is three months."),
+        ],
+        title="Staff Handbook",
+    )
+    docgen.make_docx(root / "policies" / "security.docx")
+    docgen.make_html(root / "faq.html")
+    (root / "notes.md").write_text(
+        "# Parking\n\nThe staff car park opens at 06:30.\n\n## Bicycles\n\nRacks are behind "
+        "building C.\n",
+        encoding="utf-8",
+    )
+    (root / "plain.txt").write_text("The server room door code changes monthly.\n")
+    yield root

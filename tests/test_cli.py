@@ -1,0 +1,139 @@
+"""The `docent` CLI: messages, JSON output and exit codes (0 ok, 1 usage/fatal, 2 files failed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from rag.lock import WriterLock
+from tests import docgen
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(folder))
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_reports_and_is_incremental(
+    capsys: pytest.CaptureFixture[str], corpus: Path
+) -> None:
+    code, out, err = run(capsys, "ingest", str(corpus), "--collection", "docs")
+    assert code == 0
+    assert "5 files: 5 added, 0 updated, 0 unchanged, 0 skipped, 0 failed" in out
+    assert "[5/5]" in err
+
+    code, out, _ = run(capsys, "ingest", str(corpus), "-c", "docs", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert (report["unchanged"], report["chunks_embedded"]) == (5, 0)
+
+
+def test_failed_files_exit_2_with_file_and_reason(
+    capsys: pytest.CaptureFixture[str], corpus: Path
+) -> None:
+    docgen.make_encrypted_pdf(corpus / "locked.pdf")
+    code, out, _ = run(capsys, "ingest", str(corpus), "-c", "docs")
+    assert code == 2
+    assert "Failed:\n  locked.pdf: the PDF is encrypted" in out
+    assert "5 added" in out
+
+
+def test_dry_run_and_prune(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
+    code, out, _ = run(capsys, "ingest", str(corpus), "-c", "docs", "--dry-run")
+    assert code == 0 and "5 would be added" in out
+    assert "No collections yet" in run(capsys, "collections", "list")[1]
+
+    run(capsys, "ingest", str(corpus), "-c", "docs")
+    (corpus / "plain.txt").unlink()
+    out = run(capsys, "ingest", str(corpus), "-c", "docs")[1]
+    assert "run again with --prune to remove):\n  plain.txt" in out
+    out = run(capsys, "ingest", str(corpus), "-c", "docs", "--prune")[1]
+    assert "Removed (files gone):\n  plain.txt" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ingest", "missing-folder", "-c", "docs"], "missing-folder does not exist"),
+        (["ingest", ".", "-c", "Bad Name!"], "not a valid collection name"),
+        (["ingest"], "Missing argument 'PATHS...'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+        (["docs", "list", "-c", "nowhere"], "Collection `nowhere` does not exist"),
+        (["collections", "delete", "nowhere", "--yes"], "Collection `nowhere` does not exist"),
+    ],
+)
+def test_usage_and_fatal_errors_exit_1(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert message in out + err
+
+
+def test_errors_name_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "docs", "list", "-c", "nowhere")
+    assert code == 1
+    assert "Fix: create it with `docent collections create nowhere`" in err
+
+
+def test_invalid_setting_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_CHUNK_TOKENS", "999")
+    code, _, err = run(capsys, "status")
+    assert code == 1
+    assert "Invalid settings: chunk_tokens" in err
+
+
+def test_locked_index_is_refused(
+    capsys: pytest.CaptureFixture[str], corpus: Path, data_dir: Path
+) -> None:
+    with WriterLock(data_dir / "index"):
+        code, _, err = run(capsys, "ingest", str(corpus), "-c", "docs")
+    assert code == 1
+    assert "is locked by PID" in err
+
+
+def test_collections_and_documents(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
+    assert run(capsys, "collections", "create", "legal")[0] == 0
+    assert run(capsys, "collections", "create", "legal")[0] == 1
+    run(capsys, "ingest", str(corpus), "-c", "legal")
+
+    listing = run(capsys, "collections", "list")[1]
+    assert "legal" in listing and "all-MiniLM-L6-v2" in listing
+    docs = json.loads(run(capsys, "docs", "list", "-c", "legal", "--json")[1])
+    assert sorted(d["source"] for d in docs)[0] == "faq.html"
+    assert "Staff Handbook" in run(capsys, "docs", "list", "-c", "legal")[1]
+
+    assert run(capsys, "docs", "rm", "faq.html", "-c", "legal")[0] == 0
+    assert run(capsys, "docs", "rm", "faq.html", "-c", "legal")[0] == 1
+    status = json.loads(run(capsys, "status", "--json")[1])
+    assert status["collections"][0]["documents"] == 4
+    assert status["embedder_weights"].startswith("verified")
+
+    assert run(capsys, "collections", "delete", "legal", "--yes")[0] == 0
+    assert json.loads(run(capsys, "collections", "list", "--json")[1]) == []
+
+
+def test_console_script_exit_codes(tmp_path: Path, data_dir: Path) -> None:
+    command = [sys.executable, "-m", "app.cli"]
+    assert subprocess.run([*command, "--help"], capture_output=True).returncode == 0
+    missing = subprocess.run(
+        [*command, "ingest", str(tmp_path / "nope")], capture_output=True, text=True
+    )
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stderr

@@ -1,0 +1,230 @@
+"""Ingest and incremental sync on a real index with the real embedder."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from app.api import Docent
+from ingest.loaders import load
+from ingest.pipeline import IngestConfig, Ingestor
+from rag.lock import IndexLockedError
+from tests import docgen, hostile_loaders
+
+
+def stored(docent: Docent, collection: str = "docs") -> dict[str, dict[str, object]]:
+    """Chunk id -> metadata, plus the text under the key "text"."""
+    chunks = docent.index.collection(collection).chunks.get(include=["metadatas", "documents"])
+    return {
+        cid: dict(meta or {}) | {"text": text}
+        for cid, meta, text in zip(
+            chunks["ids"], chunks["metadatas"], chunks["documents"], strict=True
+        )
+    }
+
+
+def test_first_ingest_stores_every_format_with_its_metadata(docent: Docent, corpus: Path) -> None:
+    report = docent.ingest([corpus], "docs")
+
+    assert report.counts() == {"added": 5, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+    assert report.exit_code == 0
+    chunks = stored(docent)
+    by_source = {meta["source"] for meta in chunks.values()}
+    assert by_source == {
+        "handbook.pdf",
+        "policies/security.docx",
+        "faq.html",
+        "notes.md",
+        "plain.txt",
+    }
+    leave = [m for m in chunks.values() if "27 days" in str(m["text"])]
+    assert len(leave) == 1
+    assert leave[0]["page"] == 2
+    assert leave[0]["heading"] == "Annual leave"
+    assert leave[0]["title"] == "Staff Handbook"
+    pdf_sha = hashlib.sha256((corpus / "handbook.pdf").read_bytes()).hexdigest()
+    assert leave[0]["doc_id"] == pdf_sha
+    for cid, meta in chunks.items():
+        assert cid == f"{meta['doc_id']}:{meta['position']:05d}"
+        assert int(meta["char_end"]) - int(meta["char_start"]) == len(str(meta["text"]))
+        assert meta["ingested_at"]
+
+
+def test_second_ingest_parses_and_embeds_nothing(docent: Docent, corpus: Path) -> None:
+    first = docent.ingest([corpus], "docs")
+    second = docent.ingest([corpus], "docs")
+    # A new mtime with the same bytes is still unchanged (sha256 settles it).
+    (corpus / "plain.txt").touch()
+    third = docent.ingest([corpus], "docs")
+
+    assert first.chunks_embedded > 0
+    for report in (second, third):
+        assert report.counts()["unchanged"] == 5
+        assert report.chunks_embedded == 0
+        assert report.chunks_written == 0
+    assert docent.index.collection("docs").count_chunks() == first.chunks_written
+
+
+def test_changed_file_replaces_its_chunks_exactly(
+    docent: Docent, corpus: Path, tmp_path: Path
+) -> None:
+    docent.ingest([corpus], "docs")
+    old_sha = hashlib.sha256((corpus / "notes.md").read_bytes()).hexdigest()
+    (corpus / "notes.md").write_text("# Parking\n\nThe car park now opens at 07:00.\n")
+
+    report = docent.ingest([corpus], "docs")
+
+    assert [(o.source, o.status) for o in report.files if o.status != "unchanged"] == [
+        ("notes.md", "updated")
+    ]
+    assert report.chunks_embedded == 1
+    assert not docent.index.collection("docs").chunk_ids(old_sha)
+    fresh = Docent(
+        docent.settings.model_copy(update={"data_dir": tmp_path / "fresh"}),
+        embedder=docent.embedder,
+    )
+    fresh.ingest([corpus], "docs")
+    assert set(stored(docent)) == set(stored(fresh))
+
+
+def test_removed_files_are_reported_and_pruned_on_request(docent: Docent, corpus: Path) -> None:
+    docent.ingest([corpus], "docs")
+    faq_ids = [c for c, m in stored(docent).items() if m["source"] == "faq.html"]
+    (corpus / "faq.html").unlink()
+
+    kept = docent.ingest([corpus], "docs")
+    assert kept.missing == ["faq.html"]
+    assert set(faq_ids) <= set(stored(docent))
+
+    pruned = docent.ingest([corpus], "docs", prune=True)
+    assert pruned.pruned == ["faq.html"]
+    assert not set(faq_ids) & set(stored(docent))
+    assert "faq.html" not in {r.source for r in docent.documents("docs")}
+
+
+def test_moved_file_keeps_its_vectors(docent: Docent, corpus: Path) -> None:
+    docent.ingest([corpus], "docs")
+    (corpus / "plain.txt").rename(corpus / "policies" / "door-codes.txt")
+
+    report = docent.ingest([corpus], "docs")
+
+    moved = [o for o in report.files if o.source == "policies/door-codes.txt"]
+    assert moved[0].status == "updated" and "moved from plain.txt" in moved[0].reason
+    assert report.chunks_embedded == 0
+    sources = {m["source"] for m in stored(docent).values()}
+    assert "policies/door-codes.txt" in sources and "plain.txt" not in sources
+    assert not report.missing
+
+
+def test_duplicate_content_is_indexed_once(docent: Docent, corpus: Path) -> None:
+    shutil.copy(corpus / "handbook.pdf", corpus / "handbook-copy.pdf")
+
+    report = docent.ingest([corpus], "docs")
+
+    skipped = [o for o in report.files if o.status == "skipped"]
+    assert len(skipped) == 1
+    other = ({"handbook.pdf", "handbook-copy.pdf"} - {skipped[0].source}).pop()
+    assert f"same content as {other}" in skipped[0].reason
+    assert {m["source"] for m in stored(docent).values()} >= {other}
+
+    again = docent.ingest([corpus], "docs")
+    assert [o.status for o in again.files if o.source == skipped[0].source] == ["skipped"]
+
+
+def test_hostile_files_fail_alone_with_reasons(docent: Docent, tmp_path: Path) -> None:
+    share = tmp_path / "hostile"
+    share.mkdir()
+    docgen.make_pdf(share / "good.pdf")
+    docgen.make_corrupt_pdf(share / "corrupt.pdf")
+    docgen.make_encrypted_pdf(share / "locked.pdf")
+    docgen.make_binary_named_pdf(share / "binary.pdf")
+    docgen.make_zip_bomb_docx(share / "bomb.docx")
+    docgen.make_scanned_pdf(share / "scan.pdf")
+    (share / "empty.txt").write_bytes(b"")
+    (share / "tool.exe").write_bytes(b"MZ\x90\x00")
+
+    report = docent.ingest([share], "docs")
+
+    outcome = {o.source: o for o in report.files}
+    assert outcome["good.pdf"].status == "added"
+    expected = {
+        "corrupt.pdf": "damaged",
+        "locked.pdf": "encrypted",
+        "binary.pdf": "not a PDF",
+        "bomb.docx": "zip bomb",
+        "scan.pdf": "needs OCR",
+        "empty.txt": "empty",
+    }
+    for source, words in expected.items():
+        assert outcome[source].status == "failed", source
+        assert words in outcome[source].reason, (source, outcome[source].reason)
+    assert outcome["tool.exe"].status == "skipped"
+    assert "unsupported file type `.exe`" in outcome["tool.exe"].reason
+    assert report.exit_code == 2
+
+
+def _ingestor(docent: Docent, **loaders: object) -> Ingestor:
+    config = IngestConfig(parse_timeout_seconds=2.0, parse_memory_mb=512)
+    mapping = {".txt": load, ".pdf": load} | {f".{ext}": fn for ext, fn in loaders.items()}
+    return Ingestor(docent.index, config, loaders=mapping)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("loader", "reason"),
+    [
+        (hostile_loaders.hang, "took longer than 2 s"),
+        (hostile_loaders.hog_memory, "more than 512 MB of memory"),
+        (hostile_loaders.crash, "parser crashed"),
+    ],
+)
+def test_misbehaving_parser_is_contained(
+    docent: Docent, tmp_path: Path, loader: object, reason: str
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "a.txt").write_text("Before the bad file.\n")
+    (share / "b.bad").write_text("anything")
+    (share / "c.txt").write_text("After the bad file.\n")
+
+    started = time.monotonic()
+    report = _ingestor(docent, bad=loader).ingest([share], "docs")
+
+    assert time.monotonic() - started < 60
+    outcome = {o.source: o for o in report.files}
+    assert outcome["b.bad"].status == "failed"
+    assert reason in outcome["b.bad"].reason
+    assert outcome["a.txt"].status == outcome["c.txt"].status == "added"
+
+
+def test_failed_update_keeps_the_indexed_version(docent: Docent, corpus: Path) -> None:
+    docent.ingest([corpus], "docs")
+    before = {c for c, m in stored(docent).items() if m["source"] == "handbook.pdf"}
+    docgen.make_corrupt_pdf(corpus / "handbook.pdf")
+
+    report = docent.ingest([corpus], "docs")
+
+    failed = next(o for o in report.files if o.source == "handbook.pdf")
+    assert failed.status == "failed"
+    assert "previously indexed version is kept" in failed.reason
+    assert before <= set(stored(docent))
+
+
+def test_second_writer_is_refused_with_the_holders_pid(docent: Docent, corpus: Path) -> None:
+    import os
+
+    with docent.index.writer_lock(), pytest.raises(IndexLockedError) as caught:
+        docent.ingest([corpus], "docs")
+    assert f"locked by PID {os.getpid()}" in caught.value.message
+    assert docent.ingest([corpus], "docs").counts()["added"] == 5
+
+
+def test_dry_run_writes_nothing(docent: Docent, corpus: Path) -> None:
+    report = docent.ingest([corpus], "docs", dry_run=True)
+
+    assert report.counts()["added"] == 5
+    assert report.chunks_written == 0
+    assert docent.collections() == []
