@@ -41,7 +41,7 @@ docs: venv
 	$(BIN)/python -m app.cli_docs > docs/cli.md
 
 samples: venv
-	$(BIN)/python data/samples/make_samples.py
+	$(BIN)/python -m tests.samples
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,10 +1,10 @@
-"""Write the sample documents of the fictional Northwind Clinic into this folder.
+"""Write the sample documents of the fictional Northwind Clinic into data/samples/.
 
 The samples are small, made up by the project, and full of concrete facts (days, hours,
 amounts, roles) so that questions such as "What is the notice period after probation?"
-have one checkable answer on one page. Run once after editing: `python
-data/samples/make_samples.py`; the outputs are committed. Output is deterministic (fixed
-dates, fixed ZIP timestamps) so re-running without edits changes no bytes.
+have one checkable answer on one page. Run `make samples` after editing; the outputs are
+committed, and tests/test_samples.py fails when they are stale. Output is deterministic
+(fixed dates, fixed ZIP timestamps) so re-running without edits changes no bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from docx import Document
 from fpdf import FPDF
 
-HERE = Path(__file__).resolve().parent
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 FIXED_DATE = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 ORG = "Northwind Clinic"
 
@@ -309,13 +309,13 @@ app:    Northwind Connect
 """
 
 
-def main() -> None:
-    """Write all four samples next to this script."""
-    write_handbook(HERE / "employee-handbook.pdf")
-    write_security_policy(HERE / "information-security-policy.docx")
-    (HERE / "it-faq.html").write_text(IT_FAQ, encoding="utf-8")
-    (HERE / "onboarding-checklist.md").write_text(ONBOARDING, encoding="utf-8")
+def write_samples(folder: Path) -> None:
+    """Write all four samples into ``folder``."""
+    write_handbook(folder / "employee-handbook.pdf")
+    write_security_policy(folder / "information-security-policy.docx")
+    (folder / "it-faq.html").write_text(IT_FAQ, encoding="utf-8")
+    (folder / "onboarding-checklist.md").write_text(ONBOARDING, encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    write_samples(SAMPLES)
