@@ -95,10 +95,12 @@ class Chunker:
         header = " — ".join(part for part in (title.strip(), heading.strip()) if part)
         if not header:
             return "", 0
+        # At most half the window: a header that fills it leaves no budget for the passage.
+        limit = min(_HEADER_MAX_TOKENS, (self.chunk_tokens - _SPECIAL_TOKENS) // 2)
         offsets = self.tokens.offsets([header])[0]
-        if len(offsets) > _HEADER_MAX_TOKENS:
-            header = header[: offsets[_HEADER_MAX_TOKENS - 1][1]]
-        return header, min(len(offsets), _HEADER_MAX_TOKENS)
+        if len(offsets) > limit:
+            header = header[: offsets[limit - 1][1]]
+        return header, min(len(offsets), limit)
 
     def _piece(
         self, text: str, start: int, end: int, document: ParsedDocument, section: int
