@@ -7,7 +7,7 @@ to create, and hands them to the rooms below.
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
@@ -16,10 +16,16 @@ from pathlib import Path
 from app.settings import Settings
 from ingest.pipeline import Ingestor, Progress
 from ingest.report import IngestReport
+from models.catalog import CatalogEntry, catalog, machine_ram, recommend
+from models.chat import ChatBackend, chat_backend
 from models.embedder import Embedder
 from models.errors import DocentError
 from models.weights import EMBEDDER_WEIGHTS_FILE, verify_weights
+from rag.answer import Answer, AnswerChain
+from rag.condense import Turn
+from rag.retrieve import Filters, Retriever
 from rag.store import CollectionError, CollectionInfo, Index, validate_collection_name
+from rag.summarize import Length, ProgressCallback, Summarizer, Summary
 from rag.types import DocumentRecord
 
 
@@ -34,6 +40,17 @@ class Status:
     embedder_backend: str
     embedder_weights: str
     versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ModelsReport:
+    """The model catalog, what the configured backend offers, and a recommendation."""
+
+    backend: dict[str, str]
+    problem: str
+    catalog: list[CatalogEntry]
+    ram_bytes: int
+    recommended: CatalogEntry
 
 
 class Docent:
@@ -53,6 +70,64 @@ class Docent:
     def index(self) -> Index:
         """The index client."""
         return Index(self.settings.index_config(), self.embedder)
+
+    @cached_property
+    def chat(self) -> ChatBackend:
+        """The chat backend (its model loads or is checked on first use)."""
+        return chat_backend(self.settings.chat_config())
+
+    @cached_property
+    def answers(self) -> AnswerChain:
+        """The answer chain over this index and chat backend."""
+        return AnswerChain(Retriever(self.index), self.chat, self.settings.answer_config())
+
+    def stream_answer(
+        self,
+        collection: str,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+    ) -> Iterator[str | Answer]:
+        """Answer a question: the model's text as it streams, then the checked ``Answer``."""
+        self.index.collection(collection)
+        return self.answers.stream(collection, question, history, filters)
+
+    def ask(
+        self,
+        collection: str,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer a question with verified citations."""
+        final = list(self.stream_answer(collection, question, history, filters))[-1]
+        assert isinstance(final, Answer)
+        return final
+
+    def summarize(
+        self,
+        collection: str,
+        source: str,
+        *,
+        length: Length = "medium",
+        focus: str = "",
+        progress: ProgressCallback | None = None,
+    ) -> Summary:
+        """Summarize a whole document (map-reduce over all its chunks)."""
+        target = self.index.collection(collection)
+        return Summarizer(self.chat).summarize(
+            target, source, length=length, focus=focus, progress=progress
+        )
+
+    def models(self) -> ModelsReport:
+        """The catalog, the configured backend's state, and the model this machine can run."""
+        try:
+            self.chat.preflight()
+            problem = ""
+        except DocentError as error:
+            problem = str(error)
+        ram = machine_ram()
+        return ModelsReport(self.chat.describe(), problem, catalog(), ram, recommend(ram))
 
     def ingest(
         self,

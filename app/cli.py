@@ -5,39 +5,16 @@ Exit codes: 0 when all went well, 1 on a usage or fatal error, 2 when some files
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
-from app import render
-from app.api import Docent
+from app import cli_answers, render
+from app.cli_common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, emit_json
 from app.progress import TerminalProgress
-from app.settings import Settings
 from models.errors import DocentError
-
-EXIT_OK, EXIT_FATAL, EXIT_FAILED_FILES = 0, 1, 2
-
-
-def _docent(ctx: click.Context) -> Docent:
-    docent = ctx.find_object(Docent)
-    if docent is None:
-        config = ctx.find_root().params.get("config")
-        docent = Docent(Settings.load(Path(config) if config else None))
-        ctx.find_root().obj = docent
-    return docent
-
-
-def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-collection_option = click.option(
-    "--collection", "-c", help="Collection (workspace) to use; default the `collection` setting."
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,14 +46,14 @@ def ingest(
     as_json: bool,
 ) -> int:
     """Index files and folders into a collection (incremental: unchanged files are skipped)."""
-    docent = _docent(ctx)
+    docent = docent_of(ctx)
     name = collection or docent.settings.collection
     with TerminalProgress() as progress:
         report = docent.ingest(
             list(paths), name, labels=labels, prune=prune, dry_run=dry_run, progress=progress
         )
     if as_json:
-        _emit_json(report.to_dict())
+        emit_json(report.to_dict())
     else:
         click.echo(render.ingest_report(report))
     return report.exit_code
@@ -92,9 +69,9 @@ def collections() -> None:
 @click.pass_context
 def collections_list(ctx: click.Context, as_json: bool) -> int:
     """List collections with their document and chunk counts."""
-    infos = _docent(ctx).collections()
+    infos = docent_of(ctx).collections()
     if as_json:
-        _emit_json([asdict(info) for info in infos])
+        emit_json([asdict(info) for info in infos])
     else:
         click.echo(render.collections(infos))
     return EXIT_OK
@@ -105,7 +82,7 @@ def collections_list(ctx: click.Context, as_json: bool) -> int:
 @click.pass_context
 def collections_create(ctx: click.Context, name: str) -> int:
     """Create an empty collection."""
-    _docent(ctx).create_collection(name)
+    docent_of(ctx).create_collection(name)
     click.echo(f"Created collection `{name}`.")
     return EXIT_OK
 
@@ -118,7 +95,7 @@ def collections_delete(ctx: click.Context, name: str, yes: bool) -> int:
     """Delete a collection and all its documents from the index."""
     if not yes:
         click.confirm(f"Delete collection `{name}` and all its documents?", abort=True)
-    _docent(ctx).delete_collection(name)
+    docent_of(ctx).delete_collection(name)
     click.echo(f"Deleted collection `{name}`.")
     return EXIT_OK
 
@@ -134,10 +111,10 @@ def docs() -> None:
 @click.pass_context
 def docs_list(ctx: click.Context, collection: str | None, as_json: bool) -> int:
     """List the documents of a collection."""
-    docent = _docent(ctx)
+    docent = docent_of(ctx)
     records = docent.documents(collection or docent.settings.collection)
     if as_json:
-        _emit_json([asdict(record) for record in records])
+        emit_json([asdict(record) for record in records])
     else:
         click.echo(render.documents(records))
     return EXIT_OK
@@ -149,7 +126,7 @@ def docs_list(ctx: click.Context, collection: str | None, as_json: bool) -> int:
 @click.pass_context
 def docs_rm(ctx: click.Context, source: str, collection: str | None) -> int:
     """Remove a document (by its source path, as `docs list` shows it) from a collection."""
-    docent = _docent(ctx)
+    docent = docent_of(ctx)
     name = collection or docent.settings.collection
     removed = docent.remove_document(name, source)
     click.echo(f"Removed {len(removed)} document(s) `{source}` from `{name}`.")
@@ -161,12 +138,16 @@ def docs_rm(ctx: click.Context, source: str, collection: str | None) -> int:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> int:
     """Show the index location, collections, document and chunk counts, and the embedder."""
-    state = _docent(ctx).status()
+    state = docent_of(ctx).status()
     if as_json:
-        _emit_json(asdict(state))
+        emit_json(asdict(state))
     else:
         click.echo(render.status(state))
     return EXIT_OK
+
+
+for _command in cli_answers.COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

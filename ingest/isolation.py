@@ -10,11 +10,14 @@ and killed when it overruns its time. Whatever happens, the caller gets either a
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import resource
 import signal
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,26 @@ class ParseLimits:
 
     timeout_seconds: float = 120.0
     memory_bytes: int = 2048 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Keep a child from re-running the caller's script while it starts.
+
+    multiprocessing re-imports the parent's ``__main__`` in each child; for a script
+    without an ``if __name__ == "__main__"`` guard (an integrator's five-line script) that
+    runs the script again in every parser. Loaders never need ``__main__``, and a spec named
+    ``__main__`` is the documented way for a child to skip it.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    main.__spec__ = ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
 
 
 def _work(path: Path, loader: Loader, memory_bytes: int, conn: Connection) -> None:
@@ -104,7 +127,8 @@ def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDoc
     process = _CONTEXT.Process(
         target=_work, args=(path, loader, limits.memory_bytes, sender), daemon=True
     )
-    process.start()
+    with _main_not_reimported():
+        process.start()
     sender.close()
     try:
         if not receiver.poll(limits.timeout_seconds):

@@ -6,7 +6,8 @@ files are parsed in isolated workers (ahead of the embedder, in a background thr
 chunked, embedded and written under a small journal kept in the document registry:
 
 1. the registry row records ``pending = new sha`` (nothing else changes yet);
-2. the new chunks are upserted (ids derived from the sha, so rewriting is idempotent);
+2. the new chunks are upserted, into Chroma and the BM25 index (ids derived from the
+   sha, so rewriting is idempotent);
 3. the row is committed: ``doc_id = new sha``, ``stale = old sha``;
 4. the old version's chunks are deleted and ``stale`` is cleared.
 
@@ -230,6 +231,7 @@ class Ingestor:
             with self.index.writer_lock():
                 target = self.index.collection(collection, create=True)
                 report.recovered = recover(target)
+                target.sync_lexical()
                 self._sync(files, paths, target, report, progress, labels, prune)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
@@ -327,12 +329,7 @@ class Ingestor:
         """Point an indexed document at its new path (a rename or move)."""
         if run.collection is None or run.report.dry_run:
             return
-        stored = run.collection.chunks.get(where={"doc_id": twin.doc_id}, include=["metadatas"])
-        metadatas = [
-            dict(meta or {}) | {"source": file.source} for meta in stored["metadatas"] or []
-        ]
-        if stored["ids"]:
-            run.collection.chunks.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
+        run.collection.move_document(twin.doc_id, file.source)
         moved = DocumentRecord(
             **{
                 **twin.__dict__,

@@ -5,6 +5,12 @@ holds the chunks with their vectors, and ``NAME.documents`` holds one registry r
 source file (see ``DocumentRecord``), which is what makes sync incremental and
 crash-safe. The chunk collection records the embedding model and its dimension; opening
 it with another embedder is refused instead of mixing incomparable vectors.
+
+Beside Chroma, each collection has a BM25 index of its chunks (``rag.lexical``, a SQLite
+file under ``<index>/lexical/``). Every chunk write and delete here goes to both, Chroma
+first; all writes are idempotent, so the ingest journal's replays after a crash leave the
+two equal. ``sync_lexical`` rebuilds the BM25 index from Chroma where they differ (a
+collection created before the index existed gets it on its next ingest run).
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from chromadb.utils.embedding_functions import register_embedding_function
 
 from models.embedder import Embedder
 from models.errors import DocentError
+from rag.lexical import LexicalIndex
 from rag.lock import WriterLock
 from rag.types import Chunk, DocumentRecord
 
 REGISTRY_SUFFIX = ".documents"
+LEXICAL_DIR = "lexical"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
 
 
@@ -108,12 +116,18 @@ class Collection:
     """One workspace: its chunks and its document registry."""
 
     def __init__(
-        self, name: str, chunks: ChromaCollection, registry: ChromaCollection, max_batch: int
+        self,
+        name: str,
+        chunks: ChromaCollection,
+        registry: ChromaCollection,
+        max_batch: int,
+        lexical: LexicalIndex,
     ) -> None:
         self.name = name
         self.chunks = chunks
         self.registry = registry
         self.max_batch = max_batch
+        self.lexical = lexical
 
     def upsert_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store chunks with their vectors, in batches Chroma accepts."""
@@ -125,10 +139,41 @@ class Collection:
                 documents=[chunk.text for chunk in batch],
                 metadatas=[chunk.metadata() for chunk in batch],  # type: ignore[misc]
             )
+            self.lexical.upsert(batch)
 
     def delete_document_chunks(self, doc_id: str) -> None:
         """Remove every chunk of one document version."""
         self.chunks.delete(where={"doc_id": doc_id})
+        self.lexical.delete_document(doc_id)
+
+    def move_document(self, doc_id: str, source: str) -> None:
+        """Give every chunk of a document a new source path (its file was moved)."""
+        stored = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+        if stored["ids"]:
+            metadatas = [dict(m or {}) | {"source": source} for m in stored["metadatas"] or []]
+            self.chunks.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
+        self.lexical.move_document(doc_id, source)
+
+    def sync_lexical(self) -> int:
+        """Bring the BM25 index in step with the chunks in Chroma; return chunks fixed."""
+        if self.lexical.count() == self.count_chunks():
+            return 0
+        stored, indexed = set(self.chunk_ids()), self.lexical.ids()
+        extra, missing = sorted(indexed - stored), sorted(stored - indexed)
+        self.lexical.delete_ids(extra)
+        for start in range(0, len(missing), self.max_batch):
+            got = self.chunks.get(
+                ids=missing[start : start + self.max_batch], include=["documents", "metadatas"]
+            )
+            self.lexical.upsert(
+                [
+                    stored_chunk(chunk_id, text, dict(meta or {}))
+                    for chunk_id, text, meta in zip(
+                        got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
+                    )
+                ]
+            )
+        return len(extra) + len(missing)
 
     def chunk_ids(self, doc_id: str | None = None) -> list[str]:
         """Ids of stored chunks, of one document or of all."""
@@ -172,6 +217,25 @@ class Collection:
     def find(self, source: str) -> list[DocumentRecord]:
         """Registry rows whose source path is ``source``."""
         return [record for record in self.records() if record.source == source]
+
+
+def stored_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """A chunk as read back from Chroma (without ``embed_text``, which is not stored)."""
+    return Chunk(
+        id=chunk_id,
+        text=text,
+        embed_text="",
+        doc_id=str(meta["doc_id"]),
+        position=int(meta["position"]),
+        source=str(meta["source"]),
+        title=str(meta.get("title", "")),
+        page=int(meta.get("page", 0)),
+        heading=str(meta.get("heading", "")),
+        char_start=int(meta.get("char_start", 0)),
+        char_end=int(meta.get("char_end", 0)),
+        labels=tuple(meta.get("labels") or ()),
+        ingested_at=str(meta.get("ingested_at", "")),
+    )
 
 
 class Index:
@@ -242,7 +306,11 @@ class Index:
             name + REGISTRY_SUFFIX,
             embedding_function=self._function,  # type: ignore[arg-type]
         )
-        return Collection(name, chunks, registry, self.client.get_max_batch_size())
+        max_batch = self.client.get_max_batch_size()
+        return Collection(name, chunks, registry, max_batch, self._lexical(name))
+
+    def _lexical(self, name: str) -> LexicalIndex:
+        return LexicalIndex(self.config.path / LEXICAL_DIR / f"{name}.sqlite3")
 
     def _check_embedder(self, name: str, chunks: ChromaCollection) -> None:
         meta = chunks.metadata or {}
@@ -283,3 +351,4 @@ class Index:
         self.client.delete_collection(name)
         with contextlib.suppress(NotFoundError):
             self.client.delete_collection(name + REGISTRY_SUFFIX)
+        self._lexical(name).drop()

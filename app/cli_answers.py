@@ -1,0 +1,148 @@
+"""CLI commands that use the chat model: ask, chat, summarize, models."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import asdict
+from typing import get_args
+
+import click
+
+from app import render
+from app.api import Docent
+from app.cli_common import EXIT_OK, collection_option, docent_of, emit_json
+from rag.answer import Answer
+from rag.condense import Turn
+from rag.retrieve import Filters
+from rag.summarize import Length
+
+_PAGES = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+def _filters(sources: tuple[str, ...], pages: str | None) -> Filters:
+    if not pages:
+        return Filters(sources=sources)
+    match = _PAGES.match(pages)
+    if not match:
+        raise click.BadParameter("use a page or a range, e.g. 3 or 3-7", param_hint="--pages")
+    first = int(match.group(1))
+    return Filters(sources=sources, page_from=first, page_to=int(match.group(2) or first))
+
+
+def _answer(
+    docent: Docent, name: str, question: str, history: list[Turn], filters: Filters
+) -> Answer:
+    """Stream an answer to the terminal and print its checked sources."""
+    final: Answer | None = None
+    for part in docent.stream_answer(name, question, history, filters):
+        if isinstance(part, Answer):
+            final = part
+        else:
+            click.echo(part, nl=False)
+            sys.stdout.flush()
+    assert final is not None
+    if final.status == "not_found" and not final.raw:
+        click.echo(final.text, nl=False)
+    click.echo()
+    if final.raw and final.text != final.raw and final.status == "answered":
+        click.echo(f"\nChecked answer: {final.text}")
+    footer = render.answer_footer(final)
+    if footer:
+        click.echo("\n" + footer)
+    return final
+
+
+@click.command()
+@click.argument("question")
+@collection_option
+@click.option("--k", type=click.IntRange(1, 50), help="Passages to retrieve.")
+@click.option("--source", "sources", multiple=True, help="Only this document (source path).")
+@click.option("--pages", help="Only these pages, e.g. 3 or 3-7.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (no streaming).")
+@click.pass_context
+def ask(
+    ctx: click.Context,
+    question: str,
+    collection: str | None,
+    k: int | None,
+    sources: tuple[str, ...],
+    pages: str | None,
+    as_json: bool,
+) -> int:
+    """Answer QUESTION from a collection, citing the page each claim comes from."""
+    docent = docent_of(ctx, answer_k=k)
+    name = collection or docent.settings.collection
+    filters = _filters(sources, pages)
+    if as_json:
+        emit_json(asdict(docent.ask(name, question, filters=filters)))
+    else:
+        _answer(docent, name, question, [], filters)
+    return EXIT_OK
+
+
+@click.command()
+@collection_option
+@click.pass_context
+def chat(ctx: click.Context, collection: str | None) -> int:
+    """Ask questions one after another; follow-ups use the conversation. /new starts over."""
+    docent = docent_of(ctx)
+    name = collection or docent.settings.collection
+    history: list[Turn] = []
+    click.echo(f"Asking `{name}` with {docent.chat.name}. Empty line or Ctrl-D to quit.")
+    while True:
+        question = click.prompt("\nyou", default="", show_default=False).strip()
+        if question in ("", "/exit", "/quit"):
+            return EXIT_OK
+        if question == "/new":
+            history.clear()
+            click.echo("New conversation.")
+            continue
+        answer = _answer(docent, name, question, history, Filters())
+        history.append(Turn(question, answer.query, answer.text))
+
+
+@click.command()
+@click.argument("document")
+@collection_option
+@click.option("--length", type=click.Choice(get_args(Length)), default="medium", show_default=True)
+@click.option("--focus", default="", help='Only what concerns this, e.g. "termination clauses".')
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def summarize(
+    ctx: click.Context,
+    document: str,
+    collection: str | None,
+    length: Length,
+    focus: str,
+    as_json: bool,
+) -> int:
+    """Summarize a whole DOCUMENT (its source path, as `docs list` shows it)."""
+    docent = docent_of(ctx)
+    name = collection or docent.settings.collection
+
+    def progress(step: int, total: int, message: str) -> None:
+        click.echo(f"[{step}/{total}] {message}", err=True)
+
+    result = docent.summarize(name, document, length=length, focus=focus, progress=progress)
+    if as_json:
+        emit_json(asdict(result))
+    else:
+        click.echo(render.summary(result))
+    return EXIT_OK
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def models(ctx: click.Context, as_json: bool) -> int:
+    """Show recommended small models, the configured backend's state, and what fits here."""
+    report = docent_of(ctx).models()
+    if as_json:
+        emit_json(asdict(report))
+    else:
+        click.echo(render.models(report))
+    return EXIT_OK
+
+
+COMMANDS = (ask, chat, summarize, models)

@@ -1,0 +1,313 @@
+"""Lexical (BM25) search over a collection's chunks: SQLite FTS5 in a file beside the index.
+
+Why FTS5 and not Chroma's own BM25 index: chromadb 1.5.9 has the API (``Schema`` with
+``SparseVectorIndexConfig(bm25=True)``, ``collection.search(Search().rank(Knn(...)))``),
+but creating such a collection fails with ``Sparse vector indexing is not enabled in
+local`` both in ``PersistentClient`` and against a local ``chroma run`` server (tried
+2026-11-23); it is a Chroma Cloud / distributed feature. SQLite's FTS5 comes with Python,
+ranks with BM25 (``bm25()``), takes filters in the same SQL query as the match, and keeps
+up with 100k chunks on one core. Exact tokens such as error codes (``E-4471-B``), part
+numbers and names, which a small embedder blurs, are what it is for.
+
+The index is derived data: one SQLite file per collection
+(``<index>/lexical/<collection>.sqlite3``) that ``Collection`` writes together with Chroma
+(upserts by chunk id, deletes by document id, so every write is idempotent and the ingest
+journal's replays keep both stores equal), and that ``Collection.sync_lexical`` rebuilds
+from Chroma when the two differ (a collection made before this index existed, a power
+loss between the two writes). With a Chroma server the file lives with the application
+that ingests; replicas that only read need the same file (a shared volume).
+
+Words are split on anything but letters and digits, folded to lower case without
+diacritics and stemmed with Snowball (English) in Python, and FTS5 indexes the stemmed
+words; a query goes through the same steps. A query is the OR of its words (common
+English words dropped), a hyphenated or dotted token kept as a phrase, so ``E-4471-B``
+matches only ``e 4471 b`` in that order. Stemming in Python (not FTS5's ``porter``
+tokenizer) gives us the indexed form of each query term, so its document frequency can be
+read from the ``fts5vocab`` table: terms are taken rarest first until their posting
+lists hold ``MAX_POSTINGS`` entries. A term that common carries almost no BM25 weight
+(its IDF is near 0), but scanning and scoring its postings is what makes an OR query slow
+on 100k chunks; the rarest term is always kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import snowballstemmer
+
+from rag.types import Chunk
+
+# Relative BM25 weight of the passage and of its header (document title and heading).
+TEXT_WEIGHT = 1.0
+HEADER_WEIGHT = 0.5
+# Longer queries are cut: every term costs a posting-list scan.
+MAX_QUERY_TERMS = 32
+# Postings a query may scan, over its terms taken rarest first (see the module docstring).
+MAX_POSTINGS = 10_000
+# Bump when the indexed form changes: an index of another version is rebuilt from Chroma.
+SCHEMA_VERSION = 1
+_WORD = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"[^\W_]+(?:[-./:'’_][^\W_]+)*")
+_STEMMER = snowballstemmer.stemmer("english")
+_STOPWORDS = frozenset(
+    """a about above after again all also am an and any are as at be because been before
+    being between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers him his how i if in into is it its itself
+    just me more most my no nor not of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through
+    to too under until up very was we were what when where which while who whom why will
+    with would you your""".split()
+)
+_SCHEMA = """
+CREATE TABLE chunk (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    labels TEXT NOT NULL
+);
+CREATE INDEX chunk_doc_id ON chunk (doc_id);
+CREATE VIRTUAL TABLE chunk_text USING fts5 (text, header, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab (chunk_text, 'row');
+"""
+_DROP = """
+DROP TABLE IF EXISTS chunk_vocab;
+DROP TABLE IF EXISTS chunk_text;
+DROP TABLE IF EXISTS chunk;
+"""
+
+
+@dataclass(frozen=True)
+class LexicalFilter:
+    """Restrictions applied inside the SQL query (mirrors ``rag.retrieve.Filters``).
+
+    Attributes:
+        doc_ids: Only these documents, if any are given.
+        sources: Only these source paths, if any are given.
+        page_from: Lowest page, inclusive.
+        page_to: Highest page, inclusive.
+        labels: None for no restriction; else a chunk must carry one of these labels.
+    """
+
+    doc_ids: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    page_from: int | None = None
+    page_to: int | None = None
+    labels: tuple[str, ...] | None = None
+
+    def sql(self) -> tuple[str, list[str | int]]:
+        """The ``AND ...`` conditions on table ``c`` (chunk) and their parameters."""
+        clauses: list[str] = []
+        params: list[str | int] = []
+        for column, values in (("c.doc_id", self.doc_ids), ("c.source", self.sources)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if self.page_from is not None:
+            clauses.append("c.page >= ?")
+            params.append(self.page_from)
+        if self.page_to is not None:
+            clauses.append("c.page <= ?")
+            params.append(self.page_to)
+        if self.labels is not None:
+            marks = ", ".join("?" * len(self.labels)) or "NULL"
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value IN ({marks}))")
+            params.extend(self.labels)
+        return "".join(f" AND {clause}" for clause in clauses), params
+
+
+@functools.lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    folded = unicodedata.normalize("NFKD", word.lower())
+    return str(_STEMMER.stemWord("".join(c for c in folded if not unicodedata.combining(c))))
+
+
+def indexed_form(text: str) -> str:
+    """Text as FTS5 stores it: its words folded and stemmed, separated by spaces."""
+    return " ".join(_stem(word) for word in _WORD.findall(text))
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's terms in indexed form: words, or phrases for joined tokens like E-4471-B.
+
+    Common English words are dropped unless nothing else is left.
+    """
+    tokens = list(dict.fromkeys(token.lower() for token in _TOKEN.findall(query)))
+    kept = [token for token in tokens if token not in _STOPWORDS] or tokens
+    terms = [indexed_form(token) for token in kept[:MAX_QUERY_TERMS]]
+    return [term for term in dict.fromkeys(terms) if term]
+
+
+def match_expression(terms: Sequence[str]) -> str:
+    """The FTS5 query matching any of the terms (each quoted: never read as syntax)."""
+    return " OR ".join(f'"{term}"' for term in terms)
+
+
+class LexicalIndex:
+    """The BM25 index of one collection's chunks.
+
+    Args:
+        path: The SQLite file; created with its folder on first write.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in a transaction (one per call: callers may be on any thread)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=60)
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._create(db)
+            db.execute("PRAGMA synchronous = NORMAL")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    @staticmethod
+    def _create(db: sqlite3.Connection) -> None:
+        """Create the tables, replacing those of another version (rebuilt from Chroma)."""
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("BEGIN IMMEDIATE")  # one process creates; another waits, then sees it
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                for statement in filter(str.strip, (_DROP + _SCHEMA).split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        """Insert or replace chunks by id."""
+        with self._connect() as db:
+            for chunk in chunks:
+                (rowid,) = db.execute(
+                    "INSERT INTO chunk (id, doc_id, source, page, labels) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET doc_id = excluded.doc_id, "
+                    "source = excluded.source, page = excluded.page, labels = excluded.labels "
+                    "RETURNING rowid",
+                    (chunk.id, chunk.doc_id, chunk.source, chunk.page, json.dumps(chunk.labels)),
+                ).fetchone()
+                db.execute("DELETE FROM chunk_text WHERE rowid = ?", (rowid,))
+                db.execute(
+                    "INSERT INTO chunk_text (rowid, text, header) VALUES (?, ?, ?)",
+                    (
+                        rowid,
+                        indexed_form(chunk.text),
+                        indexed_form(f"{chunk.title} {chunk.heading}"),
+                    ),
+                )
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove every chunk of one document version."""
+        with self._connect() as db:
+            db.execute(
+                "DELETE FROM chunk_text WHERE rowid IN (SELECT rowid FROM chunk WHERE doc_id = ?)",
+                (doc_id,),
+            )
+            db.execute("DELETE FROM chunk WHERE doc_id = ?", (doc_id,))
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Remove chunks by id."""
+        with self._connect() as db:
+            for chunk_id in ids:
+                row = db.execute("SELECT rowid FROM chunk WHERE id = ?", (chunk_id,)).fetchone()
+                if row is not None:
+                    db.execute("DELETE FROM chunk_text WHERE rowid = ?", row)
+                    db.execute("DELETE FROM chunk WHERE rowid = ?", row)
+
+    def move_document(self, doc_id: str, source: str) -> None:
+        """Record a new source path for a document's chunks (the file was renamed)."""
+        with self._connect() as db:
+            db.execute("UPDATE chunk SET source = ? WHERE doc_id = ?", (source, doc_id))
+
+    def ids(self) -> set[str]:
+        """Ids of every chunk indexed."""
+        with self._connect() as db:
+            return {row[0] for row in db.execute("SELECT id FROM chunk")}
+
+    def count(self) -> int:
+        """Number of chunks indexed."""
+        with self._connect() as db:
+            return int(db.execute("SELECT count(*) FROM chunk").fetchone()[0])
+
+    def search(
+        self, query: str, limit: int, where: LexicalFilter | None = None
+    ) -> list[tuple[str, float]]:
+        """The best chunks for a free-text query, by BM25.
+
+        Args:
+            query: The user's words (not FTS5 syntax).
+            limit: Most results returned.
+            where: Restrictions applied in the same SQL query.
+
+        Returns:
+            ``(chunk id, BM25 score)`` pairs, best first; scores are positive.
+        """
+        terms = query_terms(query)
+        if not terms or not self.path.exists():
+            return []
+        conditions, params = (where or LexicalFilter()).sql()
+        rank = f"bm25(chunk_text, {TEXT_WEIGHT}, {HEADER_WEIGHT})"
+        if conditions:
+            sql = (
+                f"SELECT c.id, -{rank} FROM chunk_text JOIN chunk AS c "
+                f"ON c.rowid = chunk_text.rowid WHERE chunk_text MATCH ?{conditions} "
+                f"ORDER BY {rank} LIMIT ?"
+            )
+        else:  # rank first, then look up only the winners' ids
+            sql = (
+                f"SELECT c.id, -s.score FROM (SELECT rowid, {rank} AS score FROM chunk_text "
+                "WHERE chunk_text MATCH ? ORDER BY score LIMIT ?) AS s "
+                "JOIN chunk AS c ON c.rowid = s.rowid ORDER BY s.score"
+            )
+        with self._connect() as db:
+            expression = _affordable(db, terms)
+            rows = db.execute(sql, [expression, *params, limit]).fetchall()
+        return [(str(chunk_id), float(score)) for chunk_id, score in rows]
+
+    def drop(self) -> None:
+        """Delete the index file (the collection is being deleted)."""
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+def _affordable(db: sqlite3.Connection, terms: list[str]) -> str:
+    """The FTS5 expression for the terms, within MAX_POSTINGS where possible.
+
+    The rarest terms are ORed while their posting lists together stay within the budget.
+    When even the rarest term exceeds it, the two rarest are ANDed instead: scoring only
+    chunks holding both keeps the cost bounded. A phrase counts as its rarest word, an
+    upper bound of how often the phrase occurs.
+    """
+    (rows,) = db.execute("SELECT coalesce(max(rowid), 0) FROM chunk").fetchone()
+    if rows * len(terms) <= MAX_POSTINGS:  # a small index: no need to look
+        return match_expression(terms)
+    words = sorted({word for term in terms for word in term.split()})
+    marks = ", ".join("?" * len(words))
+    found = dict(db.execute(f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", words))
+    postings = {term: min(found.get(word, 0) for word in term.split()) for term in terms}
+    ranked = sorted(terms, key=postings.__getitem__)
+    if postings[ranked[0]] > MAX_POSTINGS and len(ranked) > 1:
+        return " AND ".join(f'"{term}"' for term in ranked[:2])
+    kept, total = ranked[:1], postings[ranked[0]]
+    for term in ranked[1:]:
+        total += postings[term]
+        if total > MAX_POSTINGS:
+            break
+        kept.append(term)
+    return match_expression(kept)

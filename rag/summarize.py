@@ -1,0 +1,219 @@
+"""Whole-document summaries by map-reduce over every chunk, in order.
+
+A summary of the top few retrieved chunks is a summary of whatever the question happened
+to match. Here every chunk of the document is read: consecutive chunks are packed into
+parts that fit the model's context (map), each part is summarized with its page range,
+and the notes are combined, in as many rounds as the context requires (reduce). Page
+references are attached to each note by the code, not left to the model, so they
+survive the reduce even when the model drops them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from models.chat import ChatBackend
+from models.errors import DocentError
+from rag.prompts import SUMMARY_COMBINE, SUMMARY_PART
+from rag.store import Collection
+
+Length = Literal["short", "medium", "detailed"]
+POINTS: dict[Length, int] = {"short": 3, "medium": 6, "detailed": 12}
+_NOTHING = "NONE"
+_PROMPT_RESERVE = 160
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A run of consecutive chunks summarized together."""
+
+    text: str
+    first_page: int
+    last_page: int
+
+    @property
+    def pages(self) -> str:
+        """The page reference of this part, e.g. "p. 3" or "pp. 3-5"."""
+        if not self.first_page:
+            return ""
+        if self.first_page == self.last_page:
+            return f"p. {self.first_page}"
+        return f"pp. {self.first_page}-{self.last_page}"
+
+
+@dataclass
+class Summary:
+    """A document's summary with the page ranges each note came from."""
+
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    length: Length
+    focus: str = ""
+    parts: int = 0
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+    part_pages: list[str] = field(default_factory=list)
+
+
+class Summarizer:
+    """Summarizes whole documents with a chat backend."""
+
+    def __init__(self, backend: ChatBackend) -> None:
+        self.backend = backend
+
+    def summarize(
+        self,
+        collection: Collection,
+        source: str,
+        *,
+        length: Length = "medium",
+        focus: str = "",
+        progress: ProgressCallback | None = None,
+    ) -> Summary:
+        """Summarize the document whose source path is ``source``.
+
+        Raises:
+            DocentError: No such document in the collection.
+        """
+        records = [r for r in collection.find(source) if r.doc_id]
+        if not records:
+            raise DocentError(
+                f"No document `{source}` in collection `{collection.name}`.",
+                hint=f"see `docent docs list --collection {collection.name}`",
+            )
+        record = records[0]
+        parts = self._parts(collection, record.doc_id)
+        summary = Summary(record.doc_id, record.source, record.title, "", length, focus)
+        summary.parts = len(parts)
+        summary.part_pages = [part.pages for part in parts]
+        notes = self._map(parts, record.title, length, focus, summary, progress)
+        summary.notes = notes
+        summary.text = self._reduce(notes, record.title, length, focus, summary, progress)
+        return summary
+
+    def _budget(self) -> int:
+        config = self.backend.config
+        return config.context_tokens - config.max_answer_tokens - _PROMPT_RESERVE
+
+    def _parts(self, collection: Collection, doc_id: str) -> list[Part]:
+        stored = collection.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        rows = sorted(
+            zip(stored["metadatas"] or [], stored["documents"] or [], strict=True),
+            key=lambda row: int(str(row[0]["position"])),
+        )
+        parts: list[Part] = []
+        texts: list[str] = []
+        pages: list[int] = []
+        used = 0
+        for meta, text in rows:
+            tokens = self.backend.count_tokens(text)
+            if texts and used + tokens > self._budget():
+                parts.append(Part("\n\n".join(texts), min(pages), max(pages)))
+                texts, pages, used = [], [], 0
+            texts.append(text)
+            pages.append(int(str(meta["page"])))
+            used += tokens
+        if texts:
+            parts.append(Part("\n\n".join(texts), min(pages), max(pages)))
+        return parts
+
+    def _map(
+        self,
+        parts: list[Part],
+        title: str,
+        length: Length,
+        focus: str,
+        summary: Summary,
+        progress: ProgressCallback | None,
+    ) -> list[str]:
+        steps = len(parts) + 1
+        notes: list[str] = []
+        for index, part in enumerate(parts, start=1):
+            if progress:
+                progress(index, steps, f"reading part {index} of {len(parts)} ({part.pages})")
+            messages = SUMMARY_PART.invoke(
+                {
+                    "points": max(2, POINTS[length] // 2),
+                    "focus": _focus(focus),
+                    "title": title,
+                    "pages": part.pages or "the text",
+                    "text": part.text,
+                }
+            ).to_messages()
+            note = self.backend.invoke(messages).strip()
+            summary.calls += 1
+            if note and _NOTHING not in note[:12].upper():
+                notes.append(f"{note} ({part.pages})" if part.pages else note)
+        return notes
+
+    def _reduce(
+        self,
+        notes: list[str],
+        title: str,
+        length: Length,
+        focus: str,
+        summary: Summary,
+        progress: ProgressCallback | None,
+    ) -> str:
+        if not notes:
+            return "The document has nothing on this." if focus else ""
+        while True:
+            groups = self._pack(notes)
+            if len(groups) == len(notes) > 1:
+                # No two notes fit together: clip them so that each round halves their number.
+                half = self._budget() // 2
+                notes = [self._clip(note, half) for note in notes]
+                groups = [notes[i : i + 2] for i in range(0, len(notes), 2)]
+            if progress:
+                progress(summary.parts + 1, summary.parts + 1, f"combining {len(notes)} notes")
+            combined = [self._combine(group, title, length, focus, summary) for group in groups]
+            if len(combined) == 1:
+                return combined[0]
+            notes = combined
+
+    def _pack(self, notes: list[str]) -> list[list[str]]:
+        groups: list[list[str]] = [[]]
+        used = 0
+        for note in notes:
+            tokens = self.backend.count_tokens(note)
+            if groups[-1] and used + tokens > self._budget():
+                groups.append([])
+                used = 0
+            groups[-1].append(note)
+            used += tokens
+        return groups
+
+    def _clip(self, note: str, tokens: int) -> str:
+        """Shorten a note to about ``tokens``, at a sentence end when there is one."""
+        while self.backend.count_tokens(note) > tokens and len(note) > 40:
+            cut = note[: int(len(note) * 0.8)]
+            note = cut[: cut.rfind(". ") + 1] if ". " in cut else cut
+        return note
+
+    def _combine(
+        self, group: list[str], title: str, length: Length, focus: str, summary: Summary
+    ) -> str:
+        if len(group) == 1 and summary.calls > 1:
+            return group[0]
+        messages = SUMMARY_COMBINE.invoke(
+            {
+                "points": POINTS[length],
+                "focus": _focus(focus),
+                "title": title,
+                "text": "\n".join(f"- {note}" for note in group),
+            }
+        ).to_messages()
+        summary.calls += 1
+        return self.backend.invoke(messages).strip()
+
+
+def _focus(focus: str) -> str:
+    if not focus:
+        return ""
+    return f" Only cover: {focus}. If the text says nothing about it, reply {_NOTHING}."

@@ -1,0 +1,122 @@
+"""Answers and summaries end to end: real index, real embedder, real SmolLM2 in llama.cpp."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.api import Docent
+from app.settings import Settings
+from models.embedder import Embedder
+from rag.answer import Answer
+from rag.condense import Turn
+from rag.prompts import NOT_FOUND
+from rag.retrieve import Filters
+from tests import docgen
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Docent:
+    root = tmp_path_factory.mktemp("library")
+    share = root / "share"
+    share.mkdir()
+    docgen.make_pdf(
+        share / "handbook.pdf",
+        pages=[
+            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
+            ("Annual leave", "Every employee receives 27 days of annual leave per year."),
+            ("Notice periods", "After probation the notice period is three months."),
+        ],
+        title="Staff Handbook",
+    )
+    (share / "report-2022.txt").write_text(
+        "In 2022 the revenue of Northwind was 4.1 million euros.\n"
+    )
+    (share / "report-2023.txt").write_text(
+        "In 2023 the revenue of Northwind was 5.3 million euros.\n"
+    )
+    (share / "canteen.txt").write_text("In 2023 the canteen was renovated and got a salad bar.\n")
+    settings = Settings(data_dir=root / "data", chat_temperature=0.0)
+    docent = Docent(settings, embedder=embedder)
+    assert docent.ingest([share], "docs").exit_code == 0
+    return docent
+
+
+def test_answer_cites_the_right_document_and_page(library: Docent) -> None:
+    answer = library.ask("docs", "How many days of annual leave does every employee receive?")
+
+    assert answer.status == "answered", answer
+    assert "27" in answer.text
+    assert ("handbook.pdf", 2) in {(c.source, c.page) for c in answer.citations}
+    cited = next(c for c in answer.citations if c.page == 2)
+    assert "27 days" in cited.quote
+    assert answer.model.startswith("llamacpp:")
+    assert {"retrieve", "first_token", "generate", "total"} <= set(answer.timings)
+
+
+def test_unrelated_question_is_refused_without_calling_the_model(library: Docent) -> None:
+    answer = library.ask("docs", "What is the boiling point of tungsten in kelvin?")
+
+    assert answer.status == "not_found"
+    assert answer.text == NOT_FOUND
+    assert answer.raw == "" and "first_token" not in answer.timings
+    assert answer.evidence, "the closest passages are shown"
+
+
+def test_stream_yields_text_then_the_checked_answer(library: Docent) -> None:
+    parts = list(library.stream_answer("docs", "What is the notice period after probation?"))
+
+    *tokens, final = parts
+    assert tokens and all(isinstance(t, str) for t in tokens)
+    assert isinstance(final, Answer)
+    assert final.raw == "".join(tokens).strip()
+
+
+def test_follow_up_retrieves_the_earlier_topic(library: Docent) -> None:
+    first = library.ask("docs", "What was the revenue of Northwind in 2022?")
+    follow = library.ask("docs", "And in 2023?", [Turn(first.question, first.query, first.text)])
+
+    assert "2023" in follow.query and "revenue" in follow.query
+    assert follow.evidence[0].source == "report-2023.txt"
+
+
+def test_filters_restrict_the_evidence(library: Docent) -> None:
+    answer = library.ask(
+        "docs", "What was the revenue in 2023?", filters=Filters(sources=("canteen.txt",))
+    )
+    assert {s.source for s in answer.evidence} <= {"canteen.txt"}
+
+
+def test_summary_reads_the_whole_document_in_order(tmp_path: Path, embedder: Embedder) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    pages = [
+        (f"Clause {n}", f"Clause {n} sets the delivery duty number {n}. " * 40) for n in range(1, 9)
+    ]
+    docgen.make_pdf(share / "contract.pdf", pages=pages, title="Supply Contract")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        chat_context_tokens=1024,
+        chat_max_answer_tokens=96,
+        chat_temperature=0.0,
+    )
+    docent = Docent(settings, embedder=embedder)
+    docent.ingest([share], "docs")
+    steps: list[tuple[int, int, str]] = []
+
+    summary = docent.summarize(
+        "docs", "contract.pdf", length="short", progress=lambda *s: steps.append(s)
+    )
+
+    assert summary.parts >= 3
+    first_pages = [int(p.split()[-1].split("-")[0]) for p in summary.part_pages]
+    last_pages = [int(p.split("-")[-1].split()[-1]) for p in summary.part_pages]
+    assert first_pages[0] == 1 and last_pages[-1] == 8
+    assert first_pages == sorted(first_pages)
+    assert summary.calls > summary.parts  # every part was read, then combined
+    assert summary.text
+    assert all(note.endswith(")") and "p" in note for note in summary.notes)
+    assert [s[0] for s in steps][: summary.parts] == list(range(1, summary.parts + 1))

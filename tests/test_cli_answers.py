@@ -1,0 +1,102 @@
+"""`docent ask | chat | summarize | models` with the real embedded model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.samples import SAMPLES
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli-answers") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCENT_DATA_DIR", str(folder))
+        assert main(["ingest", str(SAMPLES), "-c", "samples"]) == 0
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DOCENT_CHAT_TEMPERATURE", "0")
+    monkeypatch.setenv("DOCENT_CHAT_MAX_ANSWER_TOKENS", "96")
+
+
+def test_ask_streams_and_prints_verified_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["ask", "What is the notice period after probation?", "-c", "samples"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Sources:\n  [1] Northwind Clinic Employee Handbook (employee-handbook.pdf), page" in out
+
+
+def test_ask_json_and_refusal(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["ask", "Who won the 1998 football world cup?", "-c", "samples", "--json"])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert answer["status"] == "not_found" and answer["raw"] == ""
+    assert answer["evidence"]
+
+
+def test_ask_rejects_bad_pages_and_unknown_collections(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "x", "-c", "samples", "--pages", "three"]) == 1
+    assert main(["ask", "x", "-c", "nowhere"]) == 1
+    assert "Collection `nowhere` does not exist" in capsys.readouterr().err
+
+
+def test_summarize_reports_progress(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["summarize", "employee-handbook.pdf", "-c", "samples", "--length", "short"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.startswith("Summary of Northwind Clinic Employee Handbook")
+    assert "[1/" in captured.err and "reading part 1" in captured.err
+    assert main(["summarize", "nope.pdf", "-c", "samples"]) == 1
+
+
+def test_models_lists_the_catalog_and_the_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "qwen2.5:1.5b" in out and "Configured: backend: llamacpp" in out
+    assert "state: ready" in out and "Recommended for this machine" in out
+
+
+def test_chat_keeps_the_conversation(data_dir: Path) -> None:
+    session = subprocess.run(
+        [sys.executable, "-m", "app.cli", "chat", "-c", "samples"],
+        input="How many days of annual leave do full-time staff get?\nAnd part-time staff?\n\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert session.returncode == 0, session.stderr
+    assert session.stdout.count("you:") == 3
+    assert "Sources:" in session.stdout or "UNVERIFIED" in session.stdout
+
+
+def test_api_works_from_a_script_without_a_main_guard(tmp_path: Path) -> None:
+    script = tmp_path / "sync.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from app.api import Docent\n"
+        "from app.settings import Settings\n"
+        f"docent = Docent(Settings(data_dir=Path({str(tmp_path / 'd')!r})))\n"
+        f"report = docent.ingest([Path({str(SAMPLES)!r})], 'samples')\n"
+        "print('DONE', report.counts()['added'])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PYTHONPATH": str(Path.cwd()), "PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("DONE") == 1 and "DONE 4" in run.stdout
