@@ -45,22 +45,23 @@ class ParseLimits:
 
 @contextlib.contextmanager
 def _main_not_reimported() -> Iterator[None]:
-    """Keep a child from re-running the caller's script while it starts.
+    """Keep a child from re-importing the caller's main module while it starts.
 
-    multiprocessing re-imports the parent's ``__main__`` in each child; for a script
-    without an ``if __name__ == "__main__"`` guard (an integrator's five-line script) that
-    runs the script again in every parser. Loaders never need ``__main__``, and a spec named
-    ``__main__`` is the documented way for a child to skip it.
+    multiprocessing re-imports the parent's ``__main__`` in each child: for ``docent``
+    that is the whole CLI (Chroma, LangChain, ...) once per file, and for an integrator's
+    script without an ``if __name__ == "__main__"`` guard it re-runs the script. Loaders
+    never need ``__main__``, and a spec named ``__main__`` is what tells a child to skip it.
     """
     main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
+    if main is None:
         yield
         return
+    original = getattr(main, "__spec__", None)
     main.__spec__ = ModuleSpec("__main__", None)
     try:
         yield
     finally:
-        main.__spec__ = None
+        main.__spec__ = original
 
 
 def _work(path: Path, loader: Loader, memory_bytes: int, conn: Connection) -> None:
