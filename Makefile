@@ -37,7 +37,9 @@ lint: venv
 
 ## Benchmarks: figures are printed and saved under bench/results/ (never timed tests).
 bench: venv
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.answers
 
 ## Regenerate docs/cli.md from the CLI's help text.
 docs: venv

@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         description="Best passage similarity below which Docent answers that it could not "
         "find the answer, without asking the model (calibrated by `bench/retrieval.py`).",
     )
+    answer_context_tokens: int = Field(
+        768,
+        ge=128,
+        description="Most tokens of sources put in an answer's prompt: on a CPU the first "
+        "token waits for the model to read them all. Raise it for larger models and GPUs.",
+    )
     condense_with_model: bool = Field(
         False,
         description="Let the chat model rewrite follow-up questions (better with models "
@@ -222,7 +228,10 @@ class Settings(BaseSettings):
     def answer_config(self) -> AnswerConfig:
         """The answer chain's configuration."""
         return AnswerConfig(
-            k=self.answer_k, gate=self.answer_gate, condense_with_model=self.condense_with_model
+            k=self.answer_k,
+            gate=self.answer_gate,
+            condense_with_model=self.condense_with_model,
+            context_tokens=self.answer_context_tokens,
         )
 
     def index_config(self) -> IndexConfig:

@@ -87,6 +87,7 @@ class SourceFile:
     source: str
     size: int
     mtime_ns: int
+    link: bool = False
 
     @property
     def key(self) -> str:
@@ -120,9 +121,11 @@ class _Run:
 
 
 def scan(paths: Sequence[Path]) -> list[SourceFile]:
-    """Every regular file under the given paths, skipping hidden files and folders.
+    """Every file under the given paths, skipping hidden files and folders.
 
-    A folder is an ingest root; a single file's root is its folder.
+    A folder is an ingest root; a single file's root is its folder. Symbolic links are
+    listed (and later skipped with the reason), never followed: a link can lead outside
+    the share that was meant to be indexed.
 
     Raises:
         DocentError: A path does not exist.
@@ -133,9 +136,10 @@ def scan(paths: Sequence[Path]) -> list[SourceFile]:
             raise DocentError(f"{given} does not exist.", hint="check the path and try again")
         root = given.resolve() if given.is_dir() else given.resolve().parent
         for path in _walk(given.resolve()):
-            stat = path.stat()
+            stat = path.lstat()
             source = path.relative_to(root).as_posix()
-            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns))
+            link = path.is_symlink()
+            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link))
     return found
 
 
@@ -147,7 +151,7 @@ def _walk(path: Path) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             candidate = Path(folder) / name
-            if not name.startswith(".") and candidate.is_file() and not candidate.is_symlink():
+            if not name.startswith(".") and (candidate.is_symlink() or candidate.is_file()):
                 yield candidate
 
 
@@ -274,6 +278,9 @@ class Ingestor:
         def settle(status: Status, reason: str = "") -> None:
             run.outcome(FileOutcome(str(file.path), file.source, status, reason))
 
+        if file.link:
+            settle("skipped", "symbolic link, not followed (ingest the folder it points to)")
+            return None
         suffix = file.path.suffix.lower()
         if suffix not in self.loaders:
             kinds = ", ".join(sorted(self.loaders))

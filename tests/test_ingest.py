@@ -146,6 +146,7 @@ def test_hostile_files_fail_alone_with_reasons(docent: Docent, tmp_path: Path) -
     docgen.make_scanned_pdf(share / "scan.pdf")
     (share / "empty.txt").write_bytes(b"")
     (share / "tool.exe").write_bytes(b"MZ\x90\x00")
+    (share / "passwd.txt").symlink_to("/etc/passwd")
 
     report = docent.ingest([share], "docs")
 
@@ -162,6 +163,8 @@ def test_hostile_files_fail_alone_with_reasons(docent: Docent, tmp_path: Path) -
     for source, words in expected.items():
         assert outcome[source].status == "failed", source
         assert words in outcome[source].reason, (source, outcome[source].reason)
+    assert outcome["passwd.txt"].status == "skipped"
+    assert "symbolic link, not followed" in outcome["passwd.txt"].reason
     assert outcome["tool.exe"].status == "skipped"
     assert "unsupported file type `.exe`" in outcome["tool.exe"].reason
     assert report.exit_code == 2
