@@ -1,0 +1,358 @@
+"""Ingest benchmark: Docent against the LangChain pipeline a user would write, same corpus.
+
+Every measured pipeline runs in its own subprocess, so start-up, imports and memory are
+counted the same way for all (bench/measure.py): wall time from spawn to exit, peak RSS
+from ``os.wait4`` and the peak summed RSS of the process tree.
+Throughput targets use the whole-subprocess wall time for both sides and the same page
+count (PDF pages + HTML files, from the corpus), since the two sides chunk differently.
+
+Run with ``make bench`` or ``.venv/bin/python bench/ingest.py [--quick]``; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# `make bench` runs this file as a script; the `bench` package lives in the project root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.corpus import (
+    DEFAULT_HTML_GLOB,
+    DEFAULT_PDFS,
+    QUICK_HTML_FILES,
+    QUICK_PDFS,
+    Corpus,
+    build_corpus,
+)
+from bench.measure import run_child
+from bench.workers import COLLECTION, TOP_K
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+THROUGHPUT_TARGET = 2.0
+REINGEST_TARGET = 0.03
+# (run, data folder, embedder backend): the re-ingest reuses the fp32 folder, files unchanged.
+DOCENT_RUNS = (
+    ("docent_fp32", "docent-fp32", "torch"),
+    ("docent_reingest", "docent-fp32", "torch"),
+    ("docent_int8", "docent-int8", "onnx-int8"),
+)
+VERSIONED = (
+    "torch",
+    "sentence-transformers",
+    "chromadb",
+    "langchain-core",
+    "langchain-community",
+    "langchain-chroma",
+    "langchain-huggingface",
+    "pypdf",
+)
+
+Result = dict[str, Any]
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    """The environment for every child: no hub access, no telemetry, no tracing."""
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+        LANGSMITH_TRACING="false",
+    )
+    env.update(extra)
+    return env
+
+
+def _worker_argv(worker: str, first: Path, second: Path) -> list[str]:
+    return [sys.executable, "-m", "bench.workers", worker, str(first), str(second)]
+
+
+def measure_baseline(corpus: Corpus, persist_dir: Path, timeout: float) -> Result:
+    """Run the LangChain baseline in a subprocess and summarize it."""
+    child = run_child(
+        _worker_argv("baseline", corpus.root, persist_dir), offline_env(), ROOT, timeout
+    )
+    phases = child.pop("report") or {}
+    if child["returncode"] != 0 or "pipeline_s" not in phases:
+        return child | {"error": "baseline failed"}
+    return child | phases | {"tool_pages": phases["pages"], "embedded": phases["chunks"]}
+
+
+def measure_docent(corpus: Corpus, data_dir: Path, backend: str, timeout: float) -> Result:
+    """Run ``docent ingest`` in a subprocess and summarize its JSON report."""
+    docent = Path(sys.executable).parent / "docent"
+    if not docent.is_file():
+        return {"error": f"docent CLI not found at {docent} (pip install -e .)"}
+    argv = [str(docent), "ingest", str(corpus.root), "--collection", COLLECTION, "--json"]
+    env = offline_env(DOCENT_DATA_DIR=str(data_dir), DOCENT_EMBEDDER_BACKEND=backend)
+    child = run_child(argv, env, ROOT, timeout)
+    report = child["report"]
+    if report is None or child["returncode"] not in (0, 2):  # 2: some files failed
+        return child | {"error": f"docent exited {child['returncode']}"}
+    outcomes = {
+        key: report.get(key) for key in ("added", "updated", "unchanged", "skipped", "failed")
+    }
+    return child | {
+        "pipeline_s": _rounded(report.get("seconds")),
+        "outcomes": outcomes,
+        "tool_pages": report.get("pages", corpus.pages),
+        "chunks": report.get("chunks_written"),
+        "embedded": report.get("chunks_embedded"),
+    }
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 2) if isinstance(value, float) else value
+
+
+def add_rates(result: Result, pages: int) -> Result:
+    """Throughput on the common page count, by wall time and by pipeline time."""
+    wall, pipeline = result.get("wall_s"), result.get("pipeline_s")
+    if wall:
+        result["pages_per_s_wall"] = round(pages / wall, 2)
+    if wall and isinstance(pipeline, (int, float)) and pipeline > 0:
+        result["startup_s"] = round(wall - pipeline, 2)
+        result["pages_per_s_pipeline"] = round(pages / pipeline, 2)
+        if isinstance(result.get("embedded"), int):
+            result["chunks_per_s_pipeline"] = round(result["embedded"] / pipeline, 2)
+    return result
+
+
+def _ratio(numerator: Any, denominator: Any) -> float | None:
+    if isinstance(numerator, (int, float)) and isinstance(denominator, (int, float)):
+        return round(numerator / denominator, 4) if denominator else None
+    return None
+
+
+def _complete(run: Result) -> bool:
+    """The run finished and every file was ingested (a failed file is cheap, never a PASS)."""
+    return "error" not in run and not run.get("outcomes", {}).get("failed")
+
+
+def evaluate_targets(runs: dict[str, Result]) -> list[Result]:
+    """PASS/MISS for throughput (>= 2x baseline) and re-ingest cost (<= 3% of first)."""
+    base, fp32 = runs["baseline"], runs["docent_fp32"]
+    rows = [
+        ("docent fp32 / baseline pages/s", "wall", fp32, base, "pages_per_s_wall"),
+        ("docent int8 / baseline pages/s", "wall", runs["docent_int8"], base, "pages_per_s_wall"),
+        ("docent fp32 / baseline pages/s", "pipeline", fp32, base, "pages_per_s_pipeline"),
+    ]
+    targets = []
+    for name, basis, docent, baseline, key in rows:
+        value = _ratio(docent.get(key), baseline.get(key))
+        passed = value is not None and value >= THROUGHPUT_TARGET and _complete(docent)
+        targets.append(
+            {
+                "target": f"{name} >= {THROUGHPUT_TARGET:g}x",
+                "basis": basis,
+                "value": value,
+                "status": "PASS" if passed else "MISS",
+            }
+        )
+    reingest = runs["docent_reingest"]
+    for basis, key in (("wall", "wall_s"), ("pipeline", "pipeline_s")):
+        value = _ratio(reingest.get(key), fp32.get(key))
+        passed = value is not None and value <= REINGEST_TARGET and _complete(fp32)
+        targets.append(
+            {
+                "target": f"re-ingest / first ingest <= {REINGEST_TARGET:.0%}",
+                "basis": basis,
+                "value": value,
+                "status": "PASS" if passed else "MISS",
+            }
+        )
+    return targets
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# (header, result key, width) of the runs table.
+COLUMNS = (
+    ("wall s", "wall_s", 8),
+    ("pipe s", "pipeline_s", 8),
+    ("start s", "startup_s", 8),
+    ("pages", "tool_pages", 7),
+    ("chunks", "chunks", 8),
+    ("embedded", "embedded", 9),
+    ("pg/s wall", "pages_per_s_wall", 10),
+    ("ch/s pipe", "chunks_per_s_pipeline", 10),
+    ("RSS MB", "peak_rss_mb", 8),
+    ("tree MB", "peak_tree_rss_mb", 8),
+    ("other CPU", "other_cpu_share", 10),
+)
+BUSY_SHARE = 0.15
+
+
+def _runs_table(runs: dict[str, Result]) -> list[str]:
+    lines = [f"{'run':<16}" + "".join(f"{header:>{width}}" for header, _, width in COLUMNS)]
+    for name, run in runs.items():
+        if "error" in run:
+            detail = run.get("stderr_tail", "").splitlines()[-1:] or [""]
+            lines.append(f"{name:<16}ERROR: {run['error']} {detail[0]}")
+            continue
+        cells = "".join(f"{_cell(run.get(key)):>{width}}" for _, key, width in COLUMNS)
+        lines.append(f"{name:<16}{cells}")
+        if run.get("outcomes", {}).get("failed"):
+            lines.append(f"{'':<16}NOTE: {run['outcomes']['failed']} files failed (see the JSON)")
+    busiest = max((run.get("other_cpu_share", 0.0) for run in runs.values()), default=0.0)
+    if busiest > BUSY_SHARE:
+        lines.append(
+            f"WARNING: other processes used up to {busiest:.0%} of the CPUs during a run; "
+            "timings are unreliable, rerun on an idle machine."
+        )
+    return lines
+
+
+def _quality_line(quality: Result) -> str:
+    if not quality.get("available"):
+        return f"int8 unavailable: {quality.get('error')}"
+    return (
+        f"int8 vs fp32 on {quality['passages']} chunks from the {quality['source']}: "
+        f"cosine mean {quality['cosine_mean']}, min {quality['cosine_min']}; "
+        f"top-{TOP_K} overlap over {quality['queries']} queries mean "
+        f"{quality['top10_overlap_mean']}, min {quality['top10_overlap_min']}; "
+        f"encode texts/s {quality['encode_texts_per_s']}"
+    )
+
+
+def render(results: Result) -> str:
+    """The human-readable report: corpus, runs table, int8 agreement, targets."""
+    corpus = results["corpus"]
+    lines = [
+        f"Corpus: {corpus['pdf_files']} PDF + {corpus['html_files']} HTML files = "
+        f"{corpus['pages']} pages (PDF pages + HTML files), {corpus['bytes'] / 1e6:.1f} MB",
+        "",
+        *_runs_table(results["runs"]),
+        "",
+        _quality_line(results["int8_quality"]),
+        "",
+    ]
+    lines.extend(
+        f"{t['status']:<5} {t['target']:<48} basis={t['basis']:<9}value={t['value']}"
+        for t in results["targets"]
+    )
+    lines.append(f"basis: {results['basis']}")
+    return "\n".join(lines)
+
+
+def environment() -> Result:
+    """Machine and library versions, for comparing results across runs."""
+    versions: dict[str, str | None] = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu,
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def measure_quality(runs: dict[str, Result], work: Path, timeout: float) -> Result:
+    """The int8 agreement check on the Docent fp32 index, else on the baseline index."""
+    if "error" not in runs["docent_fp32"]:
+        source, index = "docent fp32 index", work / "docent-fp32" / "index"
+    elif "error" not in runs["baseline"]:
+        source, index = "baseline index", work / "baseline"
+    else:
+        return {"available": False, "error": "no index to sample chunks from"}
+    cache = work / "docent-int8" / "models"  # reuses the CLI's int8 export when it made one
+    child = run_child(_worker_argv("int8-quality", index, cache), offline_env(), ROOT, timeout)
+    report = child["report"] or {
+        "available": False,
+        "error": f"quality check failed: {child['stderr_tail'][-400:]}",
+    }
+    return report | {"source": source, "wall_s": child["wall_s"]}
+
+
+def run_benchmark(args: argparse.Namespace, work: Path) -> Result:
+    """Build the corpus, run every variant in turn, evaluate the targets."""
+    corpus = build_corpus(work / "corpus", args.pdf, args.html_glob, args.html_smallest)
+    print(f"corpus: {corpus.pages} pages in {len(corpus.files)} files", file=sys.stderr)
+    print("running baseline ...", file=sys.stderr)
+    baseline = measure_baseline(corpus, work / "baseline", args.timeout)
+    runs = {"baseline": add_rates(baseline, corpus.pages)}
+    for name, folder, backend in DOCENT_RUNS:
+        print(f"running {name} ...", file=sys.stderr)
+        docent = measure_docent(corpus, work / folder, backend, args.timeout)
+        runs[name] = add_rates(docent, corpus.pages)
+    print("running int8 quality check ...", file=sys.stderr)
+    quality = measure_quality(runs, work, args.timeout)
+    return {
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "quick": args.quick,
+        "environment": environment(),
+        "corpus": corpus.summary(),
+        "runs": runs,
+        "int8_quality": quality,
+        "targets": evaluate_targets(runs),
+        "basis": "throughput on the corpus page count; 'wall' is spawn-to-exit of each "
+        "subprocess (start-up included), 'pipeline' excludes start-up and imports",
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options, with the corpus defaults resolved."""
+    parser = argparse.ArgumentParser(
+        prog="bench/ingest.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--pdf",
+        type=lambda s: tuple(n for n in s.split(",") if n),
+        help=f"comma-separated R manuals (default {','.join(DEFAULT_PDFS)})",
+    )
+    parser.add_argument("--html-glob", help=f"Python HTML docs glob (default {DEFAULT_HTML_GLOB})")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"tiny smoke corpus: 1 PDF and {QUICK_HTML_FILES} HTML files",
+    )
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per subprocess")
+    args = parser.parse_args(argv)
+    if args.pdf is None:
+        args.pdf = QUICK_PDFS if args.quick else DEFAULT_PDFS
+    args.html_glob = DEFAULT_HTML_GLOB if args.html_glob is None else args.html_glob
+    args.html_smallest = QUICK_HTML_FILES if args.quick else None
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the report and write it to ``bench/results/``."""
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="docent-bench-") as tmp:
+        results = run_benchmark(args, Path(tmp))
+    print(render(results))
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"ingest-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten: {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
