@@ -23,16 +23,17 @@ words; a query goes through the same steps. A query is the OR of its words (comm
 English words dropped), a hyphenated or dotted token kept as a phrase, so ``E-4471-B``
 matches only ``e 4471 b`` in that order. Stemming in Python (not FTS5's ``porter``
 tokenizer) gives us the indexed form of each query term, so its document frequency can be
-read from the ``fts5vocab`` table: terms are taken rarest first until their posting
-lists hold ``MAX_POSTINGS`` entries. A term that common carries almost no BM25 weight
-(its IDF is near 0), but scanning and scoring its postings is what makes an OR query slow
-on 100k chunks; the rarest term is always kept.
+read from the ``fts5vocab`` table, and a query scores at most about ``MAX_POSTINGS``
+chunks (``_affordable``). Scoring every chunk that holds a common word is what makes a
+BM25 OR query slow on 100k chunks, and such a word carries little weight (IDF near 0).
+Below ``MAX_POSTINGS`` chunks per query term nothing is pruned.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import re
 import sqlite3
@@ -55,7 +56,7 @@ MAX_POSTINGS = 10_000
 # Bump when the indexed form changes: an index of another version is rebuilt from Chroma.
 SCHEMA_VERSION = 1
 _WORD = re.compile(r"[^\W_]+")
-_TOKEN = re.compile(r"[^\W_]+(?:[-./:'’_][^\W_]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:[-./:_][^\W_]+)*")
 _STEMMER = snowballstemmer.stemmer("english")
 _STOPWORDS = frozenset(
     """a about above after again all also am an and any are as at be because been before
@@ -64,7 +65,8 @@ _STOPWORDS = frozenset(
     just me more most my no nor not of off on once only or other our out over own same she
     should so some such than that the their them then there these they this those through
     to too under until up very was we were what when where which while who whom why will
-    with would you your""".split()
+    with would you your t s d ll m re ve don doesn didn isn aren wasn weren won wouldn
+    couldn shouldn hasn haven""".split()
 )
 _SCHEMA = """
 CREATE TABLE chunk (
@@ -277,6 +279,8 @@ class LexicalIndex:
             )
         with self._connect() as db:
             expression = _affordable(db, terms)
+            if not expression:
+                return []
             rows = db.execute(sql, [expression, *params, limit]).fetchall()
         return [(str(chunk_id), float(score)) for chunk_id, score in rows]
 
@@ -287,12 +291,15 @@ class LexicalIndex:
 
 
 def _affordable(db: sqlite3.Connection, terms: list[str]) -> str:
-    """The FTS5 expression for the terms, within MAX_POSTINGS where possible.
+    """The FTS5 expression for the terms, scoring about MAX_POSTINGS chunks at most.
 
-    The rarest terms are ORed while their posting lists together stay within the budget.
-    When even the rarest term exceeds it, the two rarest are ANDed instead: scoring only
-    chunks holding both keeps the cost bounded. A phrase counts as its rarest word, an
-    upper bound of how often the phrase occurs.
+    Terms in more than half the chunks are dropped: FTS5's BM25 gives them no weight
+    (IDF <= 0). The rarest of the rest are ORed while their posting lists together stay
+    within the budget. When even the rarest exceeds it, terms are ANDed, rarest first,
+    until the chunks holding them all (estimated as if terms were independent) fit.
+    A phrase counts as its rarest word, an upper bound of how often it occurs.
+    Returns "" (the lexical side abstains) when no plan fits: the query's words are then
+    too common in this collection to rank by, and the dense side answers alone.
     """
     (rows,) = db.execute("SELECT coalesce(max(rowid), 0) FROM chunk").fetchone()
     if rows * len(terms) <= MAX_POSTINGS:  # a small index: no need to look
@@ -301,13 +308,19 @@ def _affordable(db: sqlite3.Connection, terms: list[str]) -> str:
     marks = ", ".join("?" * len(words))
     found = dict(db.execute(f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", words))
     postings = {term: min(found.get(word, 0) for word in term.split()) for term in terms}
-    ranked = sorted(terms, key=postings.__getitem__)
-    if postings[ranked[0]] > MAX_POSTINGS and len(ranked) > 1:
-        return " AND ".join(f'"{term}"' for term in ranked[:2])
-    kept, total = ranked[:1], postings[ranked[0]]
-    for term in ranked[1:]:
-        total += postings[term]
-        if total > MAX_POSTINGS:
-            break
-        kept.append(term)
-    return match_expression(kept)
+    ranked = sorted((t for t in terms if postings[t] <= rows / 2), key=postings.__getitem__)
+    if not ranked:
+        return ""
+    if postings[ranked[0]] <= MAX_POSTINGS:
+        totals = itertools.accumulate(postings[term] for term in ranked)
+        return match_expression(
+            [t for t, total in zip(ranked, totals, strict=True) if total <= MAX_POSTINGS]
+        )
+    joined: list[str] = []
+    expected = float(rows)
+    for term in ranked:
+        joined.append(f'"{term}"')
+        expected *= postings[term] / rows
+        if expected <= MAX_POSTINGS:
+            return " AND ".join(joined)
+    return ""

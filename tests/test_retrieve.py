@@ -10,9 +10,11 @@ import pytest
 from app.api import Docent
 from app.settings import Settings
 from models.embedder import Embedder
+from rag import lexical
 from rag.context import build_context
-from rag.lexical import LexicalIndex, match_expression
+from rag.lexical import LexicalIndex, match_expression, query_terms
 from rag.retrieve import Filters, Mode, Passage, Retriever
+from rag.types import Chunk
 from tests import docgen
 
 CODE = "E-4471-B"
@@ -170,10 +172,14 @@ def test_same_paragraph_in_two_documents_appears_once(library: Docent, mode: Mod
     assert sum("yellow visitor badge" in p.text for p in found) == 1
 
 
-def test_query_syntax_is_never_interpreted() -> None:
-    assert match_expression('NEAR(x y) OR "z" AND -w*') == '"near" OR "x" OR "y" OR "z" OR "w"'
-    assert match_expression(f"what is {CODE}?") == f'"{CODE.lower()}"'
-    assert match_expression("?!") == ""
+def test_query_words_are_stemmed_and_never_read_as_syntax() -> None:
+    assert match_expression(query_terms('NEAR(x y) OR "z" AND -w*')) == (
+        '"near" OR "x" OR "y" OR "z" OR "w"'
+    )
+    assert query_terms(f"What is {CODE}? Doesn't it mean libraries are running?") == [
+        "e 4471 b", "mean", "librari", "run",
+    ]  # fmt: skip
+    assert query_terms("?!") == []
 
 
 # The BM25 index stays in step with the chunks ---------------------------------------------
@@ -349,3 +355,27 @@ def test_a_source_alone_over_budget_is_cut_at_a_sentence_end() -> None:
     assert source.text == "The boiler is serviced in April. Its pressure is checked weekly."
     assert source.char_end - source.char_start == len(source.text)
     assert build_context([whole], 3, _words)[0].text == "The boiler is"
+
+
+def test_a_query_scores_a_bounded_number_of_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "MAX_POSTINGS", 50)
+    index = LexicalIndex(tmp_path / "lexical.sqlite3")
+    index.upsert(
+        [
+            Chunk(
+                id=f"d:{n:05d}", text=f"common {'middling ' * (n % 3 == 0)}{'rare' * (n < 3)}",
+                embed_text="", doc_id="d", position=n, source="s.txt", title="", page=0,
+                heading="", char_start=0, char_end=0,
+            )
+            for n in range(200)
+        ]
+    )  # fmt: skip
+
+    # "common" is in every chunk (no BM25 weight); "middling" (67 chunks) exceeds the budget.
+    assert len(index.search("common rare", 10)) == 3
+    assert len(index.search("rare middling", 100)) == 3
+    assert index.search("middling", 100) == []  # too common to rank by: dense answers alone
+    monkeypatch.setattr(lexical, "MAX_POSTINGS", 10_000)
+    assert len(index.search("middling", 100)) == 67

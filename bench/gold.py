@@ -1,0 +1,161 @@
+"""Gold questions and answers from two real FAQs, and what counts as a retrieval hit.
+
+* Python FAQ (``python3.11-doc``, ``faq/*.html``): every h2-h4 heading of a page's body
+  is a question; its answer is the text below it up to the next heading.
+* R FAQ (``r-doc-pdf``, ``R-FAQ.pdf``, read with pypdf): the numbered sections listed in
+  the table of contents (``7.31 Why doesn't R think these numbers are equal?``) are the
+  questions; each answer is the body text from its heading to the next listed heading.
+
+Questions whose answer has fewer than ``MIN_ANSWER_WORDS`` words are left out (category
+headings such as "General Questions" have none).
+
+A retrieved chunk is **relevant** to a question when it shares a run of at least
+``min(MAX_RUN, ceil(RUN_SHARE * n))`` consecutive words with the gold answer, ``n``
+being the answer's length in words (words: lower-cased ``[a-z0-9]+``; a word hyphenated
+at a PDF line break is mended on both sides). So a chunk holding a whole short answer is
+relevant, a chunk holding any 20-word stretch of a long answer is relevant, and a chunk
+that only repeats the question or shares stock phrases is not.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+from bs4.element import NavigableString, Tag
+from pypdf import PdfReader
+
+PYTHON_FAQ = Path("/usr/share/doc/python3.11/html/faq")
+R_FAQ = Path("/usr/share/R/doc/manual/R-FAQ.pdf")
+MIN_ANSWER_WORDS = 10
+MAX_RUN = 20
+RUN_SHARE = 0.5
+_WORD = re.compile(r"[a-z0-9]+")
+_HEADINGS = ("h2", "h3", "h4")
+_TOC_ENTRY = re.compile(r"^(\d+(?:\.\d+)+)\s+(.+?)(?:\s*\.)+\s*(\d+)\s*$")
+_LINE_HYPHEN = re.compile(r"(?<=[^\W\d_])-\n(?=[a-z])")
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    """One FAQ entry.
+
+    Attributes:
+        faq: ``python`` or ``r``.
+        source: The file it comes from, relative to the ingested folder.
+        question: The heading text, used as the query.
+        answer: The answer text below the heading.
+    """
+
+    faq: str
+    source: str
+    question: str
+    answer: str
+
+    def min_run(self) -> int:
+        """Consecutive shared words that make a chunk relevant to this question."""
+        return min(MAX_RUN, math.ceil(RUN_SHARE * len(words(self.answer))))
+
+
+def words(text: str) -> list[str]:
+    """The words the relevance rule compares."""
+    return _WORD.findall(_LINE_HYPHEN.sub("", text).lower())
+
+
+def _runs(tokens: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def relevant_chunks(question: GoldQuestion, chunks: Mapping[str, list[str]]) -> set[str]:
+    """Ids of the chunks (id -> words) relevant to a question."""
+    n = question.min_run()
+    gold = _runs(words(question.answer), n)
+    return {chunk_id for chunk_id, tokens in chunks.items() if _runs(tokens, n) & gold}
+
+
+def python_faq(folder: Path = PYTHON_FAQ) -> list[GoldQuestion]:
+    """Questions and answers of the Python FAQ pages."""
+    found: list[GoldQuestion] = []
+    for page in sorted(folder.glob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
+        body = soup.select_one("div.body") or soup
+        for junk in body.select("a.headerlink, nav, div.contents, div.toctree-wrapper"):
+            junk.decompose()
+        found.extend(_entries("python", page.name, _sections(body)))
+    return found
+
+
+def _sections(body: Tag) -> list[tuple[str, str]]:
+    """(heading, text below it) for every h2-h4 heading, in document order."""
+    sections: list[tuple[str, list[str]]] = []
+    for text in body.find_all(string=True):
+        if not isinstance(text, NavigableString):
+            continue
+        heading = text.find_parent(["h1", *_HEADINGS])
+        if heading is not None and heading.name in _HEADINGS:
+            title = " ".join(heading.get_text(" ").split())
+            if not sections or sections[-1][0] != title or sections[-1][1]:
+                sections.append((title, []))
+        elif heading is None and sections:
+            sections[-1][1].append(str(text))
+    return [(title, " ".join("".join(parts).split())) for title, parts in sections]
+
+
+def _entries(faq: str, source: str, sections: Iterable[tuple[str, str]]) -> list[GoldQuestion]:
+    return [
+        GoldQuestion(faq, source, question, answer)
+        for question, answer in sections
+        if len(words(answer)) >= MIN_ANSWER_WORDS
+    ]
+
+
+def r_faq(pdf: Path = R_FAQ) -> list[GoldQuestion]:
+    """Questions and answers of the R FAQ."""
+    pages = [page.extract_text() or "" for page in PdfReader(pdf).pages]
+    entries_per_page = [
+        [m.group(1, 2) for m in map(_TOC_ENTRY.match, _toc_lines(text)) if m] for text in pages
+    ]
+    toc_end = max(i for i, entries in enumerate(entries_per_page) if len(entries) >= 5) + 1
+    toc = [entry for entries in entries_per_page[:toc_end] for entry in entries]
+    # Body lines without each page's running header ("Chapter 7: R Miscellanea 37").
+    lines = [line for text in pages[toc_end:] for line in text.splitlines()[1:]]
+    body = "\n".join(lines)
+    starts = [_heading_at(body, number, title) for number, title in toc]
+    located = [(s, t) for s, t in zip(starts, toc, strict=True) if s is not None]
+    entries = []
+    for (start, (_, title)), following in zip(located, [*located[1:], None], strict=True):
+        end = following[0] if following else len(body)
+        text = body[start:end]
+        answer = text.split("\n", 1)[1] if "\n" in text else ""
+        entries.append((title, _skip_title(answer, title)))
+    return _entries("r", pdf.name, [(title, " ".join(answer.split())) for title, answer in entries])
+
+
+def _toc_lines(page: str) -> list[str]:
+    """TOC lines, an entry wrapped over two lines joined into one."""
+    joined: list[str] = []
+    for line in page.splitlines():
+        if joined and not re.match(r"^\d+(\.\d+)*\s", line) and not _TOC_ENTRY.match(joined[-1]):
+            joined[-1] = f"{joined[-1]} {line}"
+        else:
+            joined.append(line)
+    return joined
+
+
+def _heading_at(body: str, number: str, title: str) -> int | None:
+    first = re.escape(title.split()[0])
+    match = re.search(rf"(?m)^{re.escape(number)}\s+{first}", body)
+    return match.start() if match else None
+
+
+def _skip_title(answer: str, title: str) -> str:
+    """Drop the rest of a heading that wrapped onto the answer's first lines."""
+    heading_words, kept = words(title), answer
+    first_line = answer.split("\n", 1)[0]
+    if words(first_line) and set(words(first_line)) <= set(heading_words):
+        kept = answer.split("\n", 1)[1] if "\n" in answer else ""
+    return kept
