@@ -201,7 +201,7 @@ class Retriever:
         found = self._fetch(target, reciprocal_rank_fusion(rankings, self.rrf_k), where)
         if not found.ids:
             return []
-        similarity = found.vectors @ vector
+        similarity = np.einsum("ij,j->i", found.vectors, vector)
         return [
             _passage(found, i, float(similarity[i]), bm25.get(found.ids[i]))
             for i in self._select(found, k)
@@ -240,7 +240,8 @@ class Retriever:
     def _select(self, found: _Candidates, k: int) -> list[int]:
         """Maximal marginal relevance over the fused list, one chunk per group of copies."""
         relevance = found.fused / found.fused.max()
-        overlap = found.vectors @ found.vectors.T
+        # einsum, not BLAS: a multi-threaded product this small waits on busy cores.
+        overlap = np.einsum("ij,kj->ik", found.vectors, found.vectors)
         group = self._copies(found, overlap)
         chosen: list[int] = []
         taken: set[int] = set()
@@ -260,19 +261,14 @@ class Retriever:
         Grouping the whole chain (not pairs) makes what is dropped independent of which
         copy ranks first.
         """
-        keys = [" ".join(text.split()).casefold() for text in found.texts]
-        same = overlap > self.dedup_threshold
-        same |= np.array([[a == b for b in keys] for a in keys], dtype=bool)
-        group = [-1] * len(keys)
-        for start in range(len(keys)):
-            if group[start] >= 0:
-                continue
-            group[start], pending = start, [start]
-            while pending:
-                for other in np.flatnonzero(same[pending.pop()]):
-                    if group[other] < 0:
-                        group[other] = start
-                        pending.append(int(other))
+        first_with: dict[str, int] = {}
+        group = [
+            first_with.setdefault(" ".join(t.split()).casefold(), i)
+            for i, t in enumerate(found.texts)
+        ]
+        for i, j in zip(*np.nonzero(np.triu(overlap > self.dedup_threshold, 1)), strict=True):
+            low, high = sorted((group[i], group[j]))
+            group = [low if g == high else g for g in group]
         return group
 
 

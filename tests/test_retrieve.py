@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +190,12 @@ def test_query_words_are_stemmed_and_never_read_as_syntax() -> None:
 def _lexical_matches_chroma(docent: Docent, collection: str = "docs") -> None:
     target = docent.index.collection(collection)
     assert target.lexical.ids() == set(target.chunk_ids())
+    # The per-term chunk counts that bound query cost are exact after every write.
+    with sqlite3.connect(target.lexical.path) as db:
+        texts = db.execute("SELECT text || ' ' || header FROM chunk_text").fetchall()
+        assert dict(db.execute("SELECT term, chunks FROM term")) == Counter(
+            term for (text,) in texts for term in set(text.split())
+        )
 
 
 def _lexically_found(docent: Docent, words: str) -> set[str]:
