@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(
         None, description="Folder of the embedded Chroma index; default `<data_dir>/index`."
     )
+    index_host: str = Field(
+        "",
+        description="Chroma server host (client/server mode); empty uses the embedded index "
+        "in `index_dir`. With a server, the BM25 index and writer lock live in "
+        "`<data_dir>/index-<host>-<port>`, which every Docent writing to it must share.",
+    )
+    index_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    index_token: str = Field(
+        "",
+        description="Token sent to the Chroma server as `Authorization: Bearer` (the "
+        "compose file's auth proxy checks it); empty sends none.",
+    )
+    index_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
     collection: str = Field(
         "default", description="Collection used when a command is not given `--collection`."
     )
@@ -236,7 +249,15 @@ class Settings(BaseSettings):
 
     def index_config(self) -> IndexConfig:
         """The index's configuration."""
-        return IndexConfig(path=self.index_dir or self.data_dir / "index")
+        if not self.index_host:
+            return IndexConfig(path=self.index_dir or self.data_dir / "index")
+        return IndexConfig(
+            path=self.data_dir / f"index-{self.index_host}-{self.index_port}",
+            host=self.index_host,
+            port=self.index_port,
+            token=self.index_token,
+            ssl=self.index_ssl,
+        )
 
     def ingest_config(self) -> IngestConfig:
         """The ingest pipeline's configuration."""

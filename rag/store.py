@@ -29,7 +29,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection as ChromaCollection
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import AuthorizationError, NotFoundError
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from models.embedder import Embedder
@@ -78,15 +78,36 @@ class DocentEmbeddingFunction(EmbeddingFunction[Documents]):
         return DocentEmbeddingFunction(None)
 
 
+class IndexUnreachableError(DocentError):
+    """The Chroma server does not answer, or refuses Docent's token."""
+
+
 @dataclass(frozen=True)
 class IndexConfig:
     """Where the index lives.
 
     Attributes:
-        path: Folder of the embedded Chroma store.
+        path: Folder of the embedded Chroma store; with a server, the local folder that
+            holds the BM25 index and the writer lock of that server's collections (every
+            Docent process writing to the server must share it).
+        host: Chroma server host; empty means the embedded store in ``path``.
+        port: Chroma server port.
+        token: Sent as ``Authorization: Bearer``; checked by the proxy in front of Chroma.
+        ssl: Whether the server speaks HTTPS.
     """
 
     path: Path = Path("data/index")
+    host: str = ""
+    port: int = 8000
+    token: str = ""
+    ssl: bool = False
+
+    @property
+    def url(self) -> str:
+        """The server's URL (empty for the embedded store)."""
+        if not self.host:
+            return ""
+        return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -238,6 +259,37 @@ def stored_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     )
 
 
+def connect_server(config: IndexConfig) -> ClientAPI:
+    """Open an ``HttpClient`` on the configured Chroma server and check that it answers.
+
+    Raises:
+        IndexUnreachableError: Nothing answers, or the server refuses the token.
+    """
+    headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
+    try:
+        # The client asks the server for its tenant here, so a dead server or a wrong
+        # token fails now, with our message, rather than on the first query.
+        return chromadb.HttpClient(
+            host=config.host,
+            port=config.port,
+            ssl=config.ssl,
+            headers=headers,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except AuthorizationError:
+        raise IndexUnreachableError(
+            f"The Chroma server at {config.url} refused Docent's token.",
+            hint="set DOCENT_INDEX_TOKEN (the `index_token` setting) to the token the "
+            "server's proxy expects (CHROMA_TOKEN in the compose .env file)",
+        ) from None
+    except Exception as error:  # httpx and Chroma raise several kinds for a dead server
+        raise IndexUnreachableError(
+            f"Cannot reach the Chroma server at {config.url}: {error}",
+            hint="start it (`docker compose up -d chroma chroma-auth`) or fix the "
+            "`index_host`, `index_port` and `index_ssl` settings",
+        ) from None
+
+
 class Index:
     """The Chroma store behind Docent, opened once per process and shared."""
 
@@ -250,17 +302,28 @@ class Index:
     @property
     def location(self) -> str:
         """Where the index is, for messages and status."""
+        if self.config.host:
+            return (
+                f"Chroma server {self.config.url} (BM25 and lock in {self.config.path.resolve()})"
+            )
         return str(self.config.path.resolve())
 
     @property
     def client(self) -> ClientAPI:
-        """The Chroma client, created on first use with telemetry off."""
+        """The Chroma client, created on first use with telemetry off.
+
+        Raises:
+            IndexUnreachableError: The configured server does not answer or refuses the token.
+        """
         if self._client is None:
             self.config.path.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(
-                path=str(self.config.path),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
+            if self.config.host:
+                self._client = connect_server(self.config)
+            else:
+                self._client = chromadb.PersistentClient(
+                    path=str(self.config.path),
+                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+                )
         return self._client
 
     def writer_lock(self) -> WriterLock:
