@@ -1,0 +1,279 @@
+"""What the browser UI shows, as pure functions of the results (tested without Streamlit).
+
+Everything that comes from a document or from the model is untrusted: it is escaped
+before it reaches Streamlit's Markdown, so it can neither inject HTML nor links, images,
+colours or LaTeX. An image in an answer would make the browser fetch a URL the model
+wrote, which is a way to send the conversation anywhere: escaping ``![``, ``](`` and
+every other ASCII punctuation character leaves only plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from app.api import ModelsReport, Status
+    from ingest.report import IngestReport
+    from rag.answer import Answer, Citation
+    from rag.context import Source
+    from rag.store import CollectionInfo
+    from rag.summarize import Summary
+    from rag.types import DocumentRecord
+
+Tone = Literal["success", "warning", "info"]
+
+# rag.citations.CITATION without its import (numpy, the embedder): the UI must paint fast.
+_MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_SPACE = re.compile(r"\s+")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+# Context shown either side of a quote in the source panel.
+CONTEXT_CHARS = 500
+MAX_NAME = 120
+
+
+def escape(text: str) -> str:
+    """Text as Markdown that renders literally: every ASCII punctuation backslash-escaped.
+
+    CommonMark lets any ASCII punctuation be escaped, so this defeats links, images,
+    autolinks (``www\\.``, ``https\\://``), HTML, emphasis, Streamlit's ``:color[...]``
+    directives and ``$`` LaTeX alike, while the text reads the same.
+    """
+    escaped = _PUNCTUATION.sub(r"\\\1", text)
+    # A line break inside a paragraph: keep the model's line structure visible.
+    return escaped.replace("\r", "").replace("\n", "  \n")
+
+
+def neutralize_links(text: str) -> str:
+    """Markdown for a downloaded file: readable as is, but with no link, image or HTML."""
+    return (
+        text.replace("<", "&lt;")
+        .replace("![", "!\\[")
+        .replace("](", "]\\(")
+        .replace("://", "\\://")
+        .replace("www.", "www\\.")
+    )
+
+
+def answer_markdown(text: str) -> str:
+    """An answer's text, escaped, with its ``[n]`` citation markers shown as badges."""
+    parts: list[str] = []
+    last = 0
+    for match in _MARKER.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        numbers = [n.strip() for n in match.group(1).split(",")]
+        parts.append(" " + " ".join(f":blue-badge[{n}]" for n in numbers))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How an answer's trust state is shown: a tone and a sentence."""
+
+    tone: Tone
+    message: str
+
+
+def verdict(answer: Answer) -> Verdict:
+    """The banner under an answer: verified, unverified, or not found."""
+    if answer.status == "answered":
+        count = len(answer.citations)
+        noun = "source" if count == 1 else "sources"
+        return Verdict("success", f"Verified against {count} {noun}.")
+    if answer.status == "unverified":
+        return Verdict(
+            "warning",
+            "Unverified: no sentence of this answer is supported by your documents. "
+            "Check the passages below yourself.",
+        )
+    return Verdict(
+        "info", "Not found in your documents. These are the closest passages, for reference."
+    )
+
+
+def where(title: str, source: str, page: int) -> str:
+    """A document reference: title, file and page."""
+    name = title or source
+    shown = f"{name} ({source})" if title and title != source else name
+    return f"{shown}, p. {page}" if page else shown
+
+
+def citation_label(citation: Citation) -> str:
+    """The text of a citation chip."""
+    return f"[{citation.number}] {citation.title or citation.source}" + (
+        f", p. {citation.page}" if citation.page else ""
+    )
+
+
+def _flat(text: str) -> str:
+    return _SPACE.sub(" ", text)
+
+
+def highlighted(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> str:
+    """Markdown of a passage with ``text[start:end]`` highlighted, all of it escaped.
+
+    Args:
+        text: The passage.
+        start: Start of the quote in ``text``.
+        end: End of the quote in ``text``.
+        context: Characters kept either side of the quote.
+    """
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    before, quote, after = text[max(0, start - context) : start], text[start:end], text[end:]
+    lead = "… " if start > context else ""
+    tail = " …" if len(after) > context else ""
+    after = after[:context]
+    marked = f":orange-background[{escape(_flat(quote).strip())}]" if quote.strip() else ""
+    return f"{lead}{escape(_flat(before))}{marked}{escape(_flat(after))}{tail}".strip()
+
+
+def cited_passage(answer: Answer, citation: Citation) -> str:
+    """The cited source's text with the quote highlighted (just the quote if not found)."""
+    source = next((s for s in answer.evidence if s.number == citation.number), None)
+    if source is None:
+        return f":orange-background[{escape(_flat(citation.quote))}]"
+    offset = citation.char_start - source.char_start
+    return highlighted(source.text, offset, offset + (citation.char_end - citation.char_start))
+
+
+def evidence_passage(source: Source, limit: int = 2 * CONTEXT_CHARS) -> str:
+    """One closest passage (not-found and unverified answers), escaped and shortened."""
+    text = _flat(source.text).strip()
+    return escape(text[:limit]) + (" …" if len(text) > limit else "")
+
+
+def report_rows(report: IngestReport) -> list[dict[str, str | int]]:
+    """The per-file rows of an ingest report, as the CLI reports them."""
+    return [
+        {
+            "file": outcome.source,
+            "outcome": outcome.status,
+            "chunks": outcome.chunks,
+            "pages": outcome.pages,
+            "reason": "; ".join(x for x in [outcome.reason, *outcome.notes] if x),
+        }
+        for outcome in report.files
+    ]
+
+
+def report_headline(report: IngestReport) -> tuple[Tone, str]:
+    """One sentence over an ingest report, and whether it went well."""
+    counts = ", ".join(f"{n} {status}" for status, n in report.counts().items() if n)
+    tone: Tone = "warning" if report.failed else "success"
+    files = len(report.files)
+    noun = "file" if files == 1 else "files"
+    return tone, f"{files} {noun} into `{report.collection}`: {counts or 'nothing to do'}."
+
+
+def document_rows(records: list[DocumentRecord], query: str = "") -> list[dict[str, str | int]]:
+    """The library table, filtered by a case-insensitive search over file and title."""
+    needle = query.strip().lower()
+    return [
+        {
+            "file": r.source,
+            "title": r.title,
+            "pages": r.pages,
+            "chunks": r.chunks,
+            "ingested": r.ingested_at.replace("T", " ")[:19],
+        }
+        for r in sorted(records, key=lambda r: r.source.lower())
+        if needle in r.source.lower() or needle in r.title.lower()
+    ]
+
+
+def summary_markdown(summary: Summary) -> str:
+    """The summary page and its Markdown download: what, how long, the text and its pages."""
+    focus = f", focus: {summary.focus}" if summary.focus else ""
+    pages = ", ".join(p for p in summary.part_pages if p)
+    lines = [
+        f"# Summary of {summary.title or summary.source}",
+        "",
+        f"{summary.source}, {summary.length}{focus}.",
+        "",
+        summary.text,
+        "",
+        f"Read in {summary.parts} parts ({pages})." if pages else f"Read in {summary.parts} parts.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def summary_file_name(summary: Summary) -> str:
+    """The download name of a summary: ``<document stem>-summary.md``."""
+    stem = safe_file_name(Path(summary.source).stem) or "document"
+    return f"{stem}-summary.md"
+
+
+def safe_file_name(name: str) -> str:
+    """A file name that is safe to write in a folder of ours, or "" if nothing is left.
+
+    Only the last path component is kept (``../../etc/passwd`` becomes ``passwd``), both
+    separators count, and characters outside letters, digits, ``._ -`` are replaced.
+    """
+    base = re.split(r"[\\/]", name.replace("\0", ""))[-1]
+    cleaned = _UNSAFE_NAME.sub("_", base).strip(" .")
+    stem, dot, suffix = cleaned.rpartition(".")
+    if dot and len(cleaned) > MAX_NAME:
+        cleaned = stem[: MAX_NAME - len(suffix) - 1] + "." + suffix
+    return cleaned[:MAX_NAME]
+
+
+def upload_target(folder: Path, name: str) -> Path:
+    """Where an uploaded file is written: ``folder/<safe name>``, never outside ``folder``.
+
+    Raises:
+        ValueError: The name has nothing usable left.
+    """
+    safe = safe_file_name(name)
+    if not safe:
+        raise ValueError(f"unusable file name {name!r}")
+    target = (folder / safe).resolve()
+    if target.parent != folder.resolve():
+        raise ValueError(f"unusable file name {name!r}")
+    return target
+
+
+@dataclass(frozen=True)
+class Health:
+    """One component's state on the Status page."""
+
+    component: str
+    ok: bool
+    detail: str
+
+
+def health(state: Status, models: ModelsReport) -> list[Health]:
+    """The index, the embedder and the chat backend: working or not, and the fix."""
+    docs = sum(c.documents for c in state.collections)
+    chat = ", ".join(f"{k}: {v}" for k, v in models.backend.items())
+    return [
+        Health(
+            "Index",
+            True,
+            f"{state.index}: {len(state.collections)} collections, {docs} documents",
+        ),
+        Health(
+            "Embedder",
+            not state.embedder_weights.startswith("PROBLEM"),
+            f"{state.embedder} ({state.embedder_backend}), weights {state.embedder_weights}",
+        ),
+        Health("Chat model", not models.problem, models.problem or f"ready ({chat})"),
+    ]
+
+
+def collection_rows(infos: list[CollectionInfo]) -> list[dict[str, str | int]]:
+    """The index statistics table: one row per collection."""
+    return [
+        {
+            "collection": i.name,
+            "documents": i.documents,
+            "chunks": i.chunks,
+            "embedder": f"{i.embedder} ({i.dimension})",
+            "created": i.created_at.replace("T", " ")[:19],
+        }
+        for i in infos
+    ]
