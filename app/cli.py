@@ -13,7 +13,9 @@ import click
 
 from app import cli_answers, render
 from app.cli_common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, emit_json
+from app.doctor import report, run_checks
 from app.progress import TerminalProgress
+from app.settings import Settings
 from models.errors import DocentError
 
 
@@ -144,6 +146,20 @@ def status(ctx: click.Context, as_json: bool) -> int:
     else:
         click.echo(render.status(state))
     return EXIT_OK
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> int:
+    """Check the index, embedder weights, chat model and disk space; print each fix."""
+    config = ctx.find_root().params.get("config")
+    checks = run_checks(Settings.load(Path(config) if config else None))
+    if as_json:
+        emit_json([asdict(check) for check in checks])
+    else:
+        click.echo(report(checks))
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_FATAL
 
 
 for _command in cli_answers.COMMANDS:
