@@ -280,7 +280,7 @@ def connect_server(config: IndexConfig) -> ClientAPI:
         raise IndexUnreachableError(
             f"The Chroma server at {config.url} refused Docent's token.",
             hint="set DOCENT_INDEX_TOKEN (the `index_token` setting) to the token the "
-            "server's proxy expects (CHROMA_TOKEN in the compose .env file)",
+            "server's auth proxy expects (with docker compose: the one in .env)",
         ) from None
     except Exception as error:  # httpx and Chroma raise several kinds for a dead server
         raise IndexUnreachableError(

