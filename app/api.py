@@ -211,3 +211,15 @@ class Docent:
             embedder_weights=weights,
             versions=versions,
         )
+
+    def document_file(self, collection: str, source: str) -> Path | None:
+        """The file a document was ingested from, if it is still there with the same size.
+
+        Lets a reader open the original behind a citation; None when the file has moved,
+        changed or was removed since it was ingested.
+        """
+        for record in self.index.collection(collection).find(source):
+            path = Path(record.root) / record.source
+            if record.doc_id and path.is_file() and path.stat().st_size == record.size:
+                return path
+        return None

@@ -16,6 +16,7 @@ from app.cli_common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, em
 from app.doctor import report, run_checks
 from app.progress import TerminalProgress
 from app.settings import Settings
+from app.ui import launch
 from models.errors import DocentError
 
 
@@ -160,6 +161,20 @@ def doctor(ctx: click.Context, as_json: bool) -> int:
     else:
         click.echo(report(checks))
     return EXIT_OK if all(check.ok for check in checks) else EXIT_FATAL
+
+
+@cli.command()
+@click.option("--port", type=int, help="Port to listen on; default the `ui_port` setting.")
+@click.pass_context
+def ui(ctx: click.Context, port: int | None) -> int:
+    """Serve the browser UI (Ask, Summarize, Library, Status) on the `ui_host` address."""
+    config = ctx.find_root().params.get("config")
+    settings = Settings.load(Path(config) if config else None)
+    chosen = port or settings.ui_port
+    click.echo(f"Docent UI: http://{settings.ui_host}:{chosen} (Ctrl+C stops it)")
+    return launch.serve(
+        launch.streamlit_command(settings.ui_host, chosen, settings.upload_max_mb), config
+    )
 
 
 for _command in cli_answers.COMMANDS:

@@ -160,6 +160,20 @@ class Settings(BaseSettings):
         description="Let the chat model rewrite follow-up questions (better with models "
         "of 1B parameters and up); otherwise a rule carries the topic over.",
     )
+    ui_host: str = Field(
+        "127.0.0.1",
+        description="Address `docent ui` listens on: loopback by default; put a reverse "
+        "proxy with TLS in front rather than listening on every interface.",
+    )
+    ui_port: int = Field(8501, ge=1, le=65535, description="Port `docent ui` listens on.")
+    upload_max_mb: int = Field(
+        50, ge=1, le=4096, description="Largest file the browser UI accepts for upload."
+    )
+    sync_folder: Path | None = Field(
+        None,
+        description="A folder the administrator configured that the Library page can "
+        "re-sync into the current collection (unset: no re-sync button).",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -1,0 +1,141 @@
+"""The Ask page: a chat with streamed answers, citation chips and the source panel."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from app import present
+from app.ui import resources
+from models.errors import DocentError
+
+if TYPE_CHECKING:
+    from app.api import Docent
+    from rag.answer import Answer, Citation
+
+CONVERSATIONS = "conversations"
+_ALERTS = {"success": st.success, "warning": st.warning, "info": st.info}
+_ICONS = {
+    "success": ":material/verified:",
+    "warning": ":material/warning:",
+    "info": ":material/search_off:",
+}
+
+
+def page() -> None:
+    """Render the Ask page."""
+    st.title("Ask your documents")
+    question = st.chat_input("Ask a question about your documents")
+    docent = resources.docent()
+    collection = resources.collection_picker(docent)
+    st.caption(
+        f"Searching :blue-badge[{present.escape(collection)}] "
+        f"with :gray-badge[{present.escape(docent.chat.name)}]"
+    )
+    if not any(info.name == collection and info.documents for info in docent.collections()):
+        st.info(
+            f"No documents in {present.escape(collection)} yet: add some on the Library page.",
+            icon=":material/folder_off:",
+        )
+        return
+    conversations: dict[str, list[Answer]] = st.session_state.setdefault(CONVERSATIONS, {})
+    if st.sidebar.button("New conversation", icon=":material/add_comment:"):
+        conversations.pop(collection, None)
+    history = conversations.setdefault(collection, [])
+    for index, answer in enumerate(history):
+        _exchange(docent, collection, answer, f"{collection}-{index}")
+    if question:
+        latest = _ask(docent, collection, question, history)
+        if latest is not None:
+            history.append(latest)
+            st.rerun()
+    elif not history:
+        st.info("Ask about anything in the documents of this collection.", icon=":material/help:")
+
+
+def _exchange(docent: Docent, collection: str, answer: Answer, key: str) -> None:
+    with st.chat_message("user"):
+        st.markdown(present.escape(answer.question))
+    with st.chat_message("assistant"):
+        show_answer(docent, collection, answer, key)
+
+
+def _ask(docent: Docent, collection: str, question: str, history: list[Answer]) -> Answer | None:
+    """Stream an answer into the page; return it (None when it failed, the error shown)."""
+    from rag.condense import Turn
+
+    with st.chat_message("user"):
+        st.markdown(present.escape(question))
+    turns = [Turn(a.question, a.query, a.text) for a in history]
+    with st.chat_message("assistant"):
+        waiting = st.empty()
+        waiting.caption("Searching your documents…")
+        shown = st.empty()
+        text = ""
+        stream = None
+        try:
+            stream = docent.stream_answer(collection, question, turns)
+            for part in stream:
+                if not isinstance(part, str):
+                    return part
+                text += part
+                waiting.empty()
+                shown.markdown(present.escape(text) + " ▌")
+        except DocentError as error:
+            waiting.empty()
+            resources.show_error(error)
+        finally:
+            # A click elsewhere stops this run mid-answer: close the stream now, so the
+            # model is released at once rather than when the generator is collected.
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+    return None
+
+
+def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> None:
+    """An answer: its text, its trust state, citation chips, or the closest passages."""
+    st.markdown(present.answer_markdown(answer.text))
+    verdict = present.verdict(answer)
+    _ALERTS[verdict.tone](verdict.message, icon=_ICONS[verdict.tone])
+    if answer.citations:
+        with st.container(horizontal=True, key=f"chips-{key}"):
+            for citation in answer.citations:
+                _source_panel(docent, collection, answer, citation, key)
+    elif answer.evidence:
+        with st.expander("Closest passages", expanded=answer.status == "unverified"):
+            for source in answer.evidence:
+                where = present.where(source.title, source.source, source.page)
+                st.markdown(f"**\\[{source.number}\\] {present.escape(where)}**")
+                st.markdown(present.evidence_passage(source))
+    timings = answer.timings
+    if "first_token" in timings:
+        st.caption(
+            f"{present.escape(answer.model)} · first word after {timings['first_token']:.1f} s "
+            f"· {timings.get('total', 0):.1f} s in all"
+        )
+
+
+def _source_panel(
+    docent: Docent, collection: str, answer: Answer, citation: Citation, key: str
+) -> None:
+    with st.popover(present.escape(present.citation_label(citation))):
+        where = present.where(citation.title, citation.source, citation.page)
+        st.markdown(f"**{present.escape(where)}**")
+        st.markdown(present.cited_passage(answer, citation))
+        path = docent.document_file(collection, citation.source)
+        if path is None:
+            st.caption("The original file is no longer where it was ingested from.")
+            return
+        page_hint = f" (go to page {citation.page})" if citation.page else ""
+        st.download_button(
+            f"Download the original{page_hint}",
+            data=path.read_bytes,
+            file_name=path.name,
+            mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            on_click="ignore",
+            icon=":material/download:",
+            key=f"download-{key}-{citation.number}",
+        )

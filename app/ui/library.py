@@ -1,0 +1,216 @@
+"""The Library page: upload files with per-file progress and outcomes, browse, delete, re-sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from app import present
+from app.ui import resources
+from models.errors import DocentError
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    from app.api import Docent
+    from ingest.report import FileOutcome, IngestReport
+
+REPORT = "ingest-report"
+UPLOADER = "uploader-generation"
+
+
+class PageProgress:
+    """Ingest progress drawn on the page: a bar and one line per file.
+
+    Each update is also where Streamlit stops the run when Stop is pressed; the ingest
+    journal makes stopping between files safe.
+    """
+
+    def __init__(self, box: st.delta_generator.DeltaGenerator) -> None:
+        self.box = box
+        self.bar = box.progress(0.0, text="Looking at the files…")
+        self.files = 0
+        self.done = 0
+        self.chunks = 0
+
+    def start(self, files: int) -> None:
+        """The run will look at ``files`` files."""
+        self.files = files
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        """A file reached its outcome."""
+        self.done += 1
+        self.bar.progress(self.done / max(self.files, 1), text=f"{self.done} of {self.files} files")
+        reason = f": {outcome.reason}" if outcome.reason else ""
+        self.box.markdown(present.escape(f"{outcome.status} {outcome.source}{reason}"))
+
+    def chunks_done(self, count: int) -> None:
+        """``count`` more chunks were stored."""
+        self.chunks += count
+        self.bar.progress(
+            self.done / max(self.files, 1),
+            text=f"{self.done} of {self.files} files, {self.chunks} chunks stored",
+        )
+
+
+def page() -> None:
+    """Render the Library page."""
+    st.title("Library")
+    docent = resources.docent()
+    collection = resources.collection_picker(docent)
+    _upload_section(docent, collection)
+    _sync_section(docent, collection)
+    _documents_section(docent, collection)
+
+
+def _upload_section(docent: Docent, collection: str) -> None:
+    from ingest.loaders import LOADERS
+
+    st.subheader("Add documents")
+    limit = docent.settings.upload_max_mb
+    generation = st.session_state.setdefault(UPLOADER, 0)
+    files = st.file_uploader(
+        f"PDF, Word, HTML, Markdown or text, up to {limit} MB each",
+        type=sorted(suffix.lstrip(".") for suffix in LOADERS),
+        accept_multiple_files=True,
+        key=f"uploader-{generation}",
+    )
+    with st.container(horizontal=True):
+        add = st.button(
+            f"Add to {present.escape(collection)}",
+            type="primary",
+            disabled=not files,
+            icon=":material/upload:",
+        )
+        if st.button("Stop", icon=":material/stop_circle:", help="Stop adding files"):
+            st.info("Stopped; files already added stay in the library.")
+    if add and files:
+        report = _ingest_uploads(docent, collection, files)
+        if report is not None:
+            st.session_state[REPORT] = report
+            st.session_state[UPLOADER] = generation + 1
+            st.rerun()
+    report = st.session_state.get(REPORT)
+    if report is not None and report.collection == collection:
+        show_report(report)
+
+
+def _ingest_uploads(
+    docent: Docent, collection: str, files: list[UploadedFile]
+) -> IngestReport | None:
+    """Save the uploads under the data folder and ingest them; None if it failed."""
+    from ingest.report import FileOutcome
+    from rag.store import validate_collection_name
+
+    try:
+        validate_collection_name(collection)
+    except DocentError as error:
+        resources.show_error(error)
+        return None
+    folder = docent.settings.data_dir / "uploads" / collection
+    folder.mkdir(parents=True, exist_ok=True)
+    saved, refused = save_uploads(folder, files, docent.settings.upload_max_mb)
+    with st.status(f"Adding {len(files)} files to {present.escape(collection)}…") as box:
+        try:
+            report = docent.ingest(saved, collection, progress=PageProgress(box))
+        except DocentError as error:
+            box.update(state="error")
+            resources.show_error(error)
+            return None
+        box.update(label="Done", state="complete", expanded=False)
+    report.files += [FileOutcome(name, name, "skipped", reason) for name, reason in refused]
+    return report
+
+
+def save_uploads(
+    folder: Path, files: list[UploadedFile], limit_mb: int
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Write uploads into ``folder`` under safe names; return saved paths and refusals.
+
+    A file replaces an earlier upload of the same name (the ingest then reports it
+    updated). Each write goes to a temporary name first, so a stopped upload never
+    leaves half a file where the index would read it.
+    """
+    from ingest.loaders import supported
+
+    saved: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    for upload in files:
+        try:
+            target = present.upload_target(folder, upload.name)
+        except ValueError:
+            refused.append((upload.name, "the file name has no usable characters"))
+            continue
+        if not supported(target):
+            refused.append((upload.name, f"unsupported file type {target.suffix or '(none)'}"))
+        elif upload.size > limit_mb * 1024 * 1024:
+            refused.append((upload.name, f"larger than the upload limit of {limit_mb} MB"))
+        else:
+            partial = target.with_name(f".{target.name}.part")
+            partial.write_bytes(upload.getvalue())
+            partial.replace(target)
+            saved.append(target)
+    return saved, refused
+
+
+def show_report(report: IngestReport) -> None:
+    """The per-file outcome table of the last ingest, as the CLI reports it."""
+    tone, headline = present.report_headline(report)
+    (st.warning if tone == "warning" else st.success)(present.escape(headline))
+    st.dataframe(present.report_rows(report), hide_index=True, key="report")
+
+
+def _sync_section(docent: Docent, collection: str) -> None:
+    folder = docent.settings.sync_folder
+    if folder is None:
+        return
+    st.subheader("Shared folder")
+    st.caption(present.escape(f"Configured by the administrator: {folder}"))
+    if not st.button(f"Re-sync into {present.escape(collection)}", icon=":material/sync:"):
+        return
+    with st.status(f"Syncing {present.escape(str(folder))}…") as box:
+        try:
+            report = docent.ingest([folder], collection, prune=True, progress=PageProgress(box))
+        except DocentError as error:
+            box.update(state="error")
+            resources.show_error(error)
+            return
+        box.update(label="Done", state="complete", expanded=False)
+    st.session_state[REPORT] = report
+    show_report(report)
+
+
+def _documents_section(docent: Docent, collection: str) -> None:
+    st.subheader("Documents")
+    try:
+        records = docent.documents(collection)
+    except DocentError:
+        records = []  # a collection typed in this session exists once something is added
+    if not records:
+        st.info(f"No documents in {present.escape(collection)} yet.", icon=":material/folder_off:")
+        return
+    query = st.text_input("Filter", placeholder="File name or title", key="library-filter")
+    rows = present.document_rows(records, query)
+    st.dataframe(rows, hide_index=True, key="documents")
+    with st.popover("Delete a document", icon=":material/delete:"):
+        source = st.selectbox("Document", [str(r["file"]) for r in rows], key="delete-choice")
+        if source and st.button("Delete from the library", type="primary"):
+            _delete(docent, collection, source)
+
+
+def _delete(docent: Docent, collection: str, source: str) -> None:
+    try:
+        removed = docent.remove_document(collection, source)
+    except DocentError as error:
+        resources.show_error(error)
+        return
+    uploads = (docent.settings.data_dir / "uploads" / collection).resolve()
+    for record in removed:
+        # Our own copy of an uploaded file goes with it; files on shares are not ours.
+        path = (Path(record.root) / record.source).resolve()
+        if path.parent == uploads:
+            path.unlink(missing_ok=True)
+    st.toast(f"Deleted {present.escape(source)}.")
+    st.rerun()

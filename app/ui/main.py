@@ -1,0 +1,21 @@
+"""The browser UI's entry point: ``streamlit run app/ui/main.py`` (``docent ui`` starts it)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui import ask, library, status, summarize
+
+# An emoji icon becomes an inline SVG; a `:material/...:` one is fetched from Google's CDN.
+st.set_page_config(page_title="Docent", page_icon="📚", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(ask.page, title="Ask", icon=":material/chat:", url_path="ask", default=True),
+        st.Page(
+            summarize.page, title="Summarize", icon=":material/summarize:", url_path="summarize"
+        ),
+        st.Page(library.page, title="Library", icon=":material/folder_open:", url_path="library"),
+        st.Page(status.page, title="Status", icon=":material/monitor_heart:", url_path="status"),
+    ]
+)
+navigation.run()

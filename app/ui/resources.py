@@ -1,0 +1,115 @@
+"""What the pages share: the one ``Docent`` of the process, per-session state, errors.
+
+The ``Docent`` (embedder, index client, chat model) is a cached resource: built once per
+process and settings, shared by every session, and warmed in a background thread so the
+first page paints before the models are loaded. What belongs to one person (the
+conversation, the last summary) lives only in ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from app import present
+from models.errors import DocentError
+
+if TYPE_CHECKING:
+    from app.api import Docent
+    from app.settings import Settings
+    from models.embedder import Embedder, EmbedderConfig
+
+COLLECTION_KEY = "collection"
+
+
+def current_user() -> str | None:
+    """The person using this session, for access control; None while Docent has no accounts.
+
+    The one seam through which pages learn who is asking: every document is visible to
+    everyone as long as it returns None.
+    """
+    return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _embedder(key: str, _config: EmbedderConfig) -> Embedder:
+    from models.embedder import Embedder
+
+    model = Embedder(_config)
+    model.start_loading()
+    return model
+
+
+def _warm(docent: Docent) -> None:
+    # Load the models now, not at the first question. A failure here is not reported:
+    # the same failure is raised, with its fix, where the page uses the model.
+    with contextlib.suppress(Exception):
+        docent.embedder.model()
+        if docent.settings.chat_backend == "llamacpp":
+            docent.chat.preflight()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _docent(key: str, _settings: Settings) -> Docent:
+    from app.api import Docent
+
+    config = _settings.embedder_config()
+    docent = Docent(_settings, embedder=_embedder(repr(config), config))
+    # Sessions run in threads of their own: create the lazily built parts here, once,
+    # under the cache's lock (two Chroma clients created at once for one folder break).
+    docent.answers  # noqa: B018 (builds the index client wrapper and the chat backend)
+    docent.index.client  # noqa: B018
+    threading.Thread(target=_warm, args=(docent,), daemon=True, name="docent-warm").start()
+    return docent
+
+
+def settings() -> Settings:
+    """The settings in force (environment and ``docent.toml``), read on every run.
+
+    Stops the page with the problem when they are invalid.
+    """
+    from app.settings import Settings
+
+    try:
+        return Settings.load()
+    except DocentError as error:
+        show_error(error)
+        st.stop()
+
+
+def docent() -> Docent:
+    """The process's ``Docent`` for the settings in force, built on first use."""
+    current = settings()
+    return _docent(current.model_dump_json(), current)
+
+
+def show_error(error: DocentError) -> None:
+    """Show a Docent error with its fix."""
+    st.error(present.escape(error.message), icon=":material/error:")
+    if error.hint:
+        st.info("Fix: " + present.escape(error.hint), icon=":material/build:")
+
+
+def collection_picker(docent: Docent) -> str:
+    """The sidebar's collection choice (a new name may be typed), kept for the session."""
+    names = sorted(info.name for info in docent.collections())
+    default = docent.settings.collection
+    # A name typed in this session exists only once something is uploaded into it.
+    for name in (default, st.session_state.get(COLLECTION_KEY)):
+        if name and name not in names:
+            names.append(name)
+    st.session_state.setdefault(COLLECTION_KEY, default)
+    chosen: str = st.sidebar.selectbox(
+        "Collection",
+        names,
+        key=COLLECTION_KEY,
+        accept_new_options=True,
+        help="The workspace to search and to upload into; type a name to start a new one.",
+    )
+    user = current_user()
+    if user:
+        st.sidebar.caption(f"Signed in as {present.escape(user)}")
+    return chosen

@@ -1,0 +1,214 @@
+"""The browser UI's pages through ``streamlit.testing``: real index, embedder and SmolLM2.
+
+Each page runs as Streamlit runs it, in this process; the shared ``Docent`` is built by
+the page from the ``DOCENT_*`` settings, as in production.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests import docgen
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+LEAVE = "How many days of annual leave does every employee receive?"
+HANDBOOK = [
+    ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
+    ("Annual leave", "Every employee receives 27 days of annual leave per year."),
+    ("Notice periods", "After probation the notice period is three months."),
+]
+TIMEOUT = 180
+
+
+def page(name: str) -> AppTest:
+    """One page of the UI, run alone (``main.py`` adds only the navigation)."""
+    return AppTest.from_string(f"from app.ui import {name}\n{name}.page()", default_timeout=TIMEOUT)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def handbook(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("docs") / "handbook.pdf"
+    docgen.make_pdf(path, pages=HANDBOOK, title="Staff Handbook")
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, handbook: bytes) -> Iterator[Path]:
+    """A data folder whose `default` collection holds the handbook, uploaded through the UI."""
+    data = tmp_path_factory.mktemp("ui") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCENT_DATA_DIR", str(data))
+        patch.setenv("DOCENT_CHAT_TEMPERATURE", "0")
+        at = page("library").run()
+        at.file_uploader[0].set_value(("handbook.pdf", handbook, "application/pdf")).run()
+        next(b for b in at.button if b.label.startswith("Add to")).click().run()
+        assert not at.exception, at.exception
+        yield data
+
+
+@pytest.fixture
+def in_library(library: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(library))
+    monkeypatch.setenv("DOCENT_CHAT_TEMPERATURE", "0")
+    return library
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(m.value) for m in at.markdown)
+
+
+def test_main_opens_on_the_ask_page(in_library: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app" / "ui" / "main.py"), default_timeout=TIMEOUT).run()
+
+    assert not at.exception
+    assert at.title[0].value == "Ask your documents"
+    assert at.sidebar.selectbox[0].value == "default"
+
+
+def test_ask_streams_a_verified_answer_with_a_cited_passage(in_library: Path) -> None:
+    at = page("ask").run()
+    at.chat_input[0].set_value(LEAVE).run()
+
+    assert not at.exception and not at.error
+    assert "27" in texts(at)
+    assert at.success[0].value.startswith("Verified against")
+    panel = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert panel and "27 days" in panel[0], texts(at)
+    assert "**Staff Handbook \\(handbook\\.pdf\\)\\, p\\. 2**" in texts(at)
+    download = at.get("download_button")
+    assert download, "the original can be downloaded from the source panel"
+
+
+def test_follow_up_keeps_the_conversation_and_new_conversation_clears_it(
+    in_library: Path,
+) -> None:
+    at = page("ask").run()
+    at.chat_input[0].set_value("What is the boiling point of tungsten in kelvin?").run()
+    at.chat_input[0].set_value("And of iron?").run()
+
+    assert len(at.chat_message) == 4
+    assert at.info[0].value.startswith("Not found in your documents")
+    assert at.expander[0].label == "Closest passages"
+    assert "handbook" in texts(at)
+
+    next(b for b in at.sidebar.button if b.label == "New conversation").click().run()
+    assert len(at.chat_message) == 0
+
+
+def test_ask_shows_the_fix_when_the_chat_server_is_down(
+    in_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_CHAT_BACKEND", "ollama")
+    monkeypatch.setenv("DOCENT_CHAT_BASE_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("DOCENT_CHAT_TIMEOUT_SECONDS", "5")
+
+    at = page("ask").run()
+    at.chat_input[0].set_value(LEAVE).run()
+
+    assert not at.exception
+    assert at.error, texts(at)
+    assert any(i.value.startswith("Fix:") for i in at.info)
+    assert "ollama" in " ".join(str(i.value) for i in at.info).lower()
+
+
+def test_ask_on_an_empty_collection_points_to_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+
+    at = page("ask").run()
+
+    assert not at.exception
+    assert at.info[0].value.startswith("No documents in default yet")
+
+
+def test_summarize_shows_progress_result_and_a_markdown_download(in_library: Path) -> None:
+    at = page("summarize").run()
+    at.text_input[0].set_value("hand").run()
+    at.segmented_control[0].set_value("short").run()
+    next(b for b in at.button if b.label == "Summarize").click().run()
+
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Summary of Staff Handbook"
+    assert "pp\\. 1" in " ".join(c.value for c in at.caption) or "p\\. 1" in " ".join(
+        c.value for c in at.caption
+    )
+    assert at.get("download_button")
+
+
+def test_summarize_on_an_empty_collection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+
+    at = page("summarize").run()
+
+    assert at.info[0].value.startswith("No documents in `default` yet")
+
+
+def test_upload_reports_every_file_and_keeps_names_inside_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handbook: bytes
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(data))
+    at = page("library").run()
+    at.file_uploader[0].set_value(
+        [
+            ("../../handbook.pdf", handbook, "application/pdf"),
+            ("broken.pdf", b"%PDF-1.4\nthis is not a PDF body", "application/pdf"),
+            ("tool.exe", b"MZ\x90\x00", "application/octet-stream"),
+        ]
+    ).run()
+    next(b for b in at.button if b.label.startswith("Add to")).click().run()
+
+    assert not at.exception
+    assert at.warning[0].value.startswith("3 files into")
+    report = at.dataframe[0].value
+    outcomes = dict(zip(report["file"], report["outcome"], strict=True))
+    assert outcomes == {"handbook.pdf": "added", "broken.pdf": "failed", "tool.exe": "skipped"}
+    assert all(report["reason"][i] for i in range(3) if report["outcome"][i] != "added")
+    uploads = data / "uploads" / "default"
+    assert sorted(p.name for p in uploads.iterdir()) == ["broken.pdf", "handbook.pdf"]
+    assert not (tmp_path / "handbook.pdf").exists()
+
+    listing = at.dataframe[1].value
+    assert list(listing["file"]) == ["handbook.pdf"] and list(listing["pages"]) == [3]
+    at.selectbox(key="delete-choice").set_value("handbook.pdf").run()
+    next(b for b in at.button if b.label == "Delete from the library").click().run()
+    assert at.info[-1].value.startswith("No documents in default yet")
+    assert not (uploads / "handbook.pdf").exists()
+
+
+def test_status_reports_each_component(in_library: Path) -> None:
+    at = page("status").run()
+
+    assert not at.exception
+    components = [s.value for s in at.success]
+    assert [c.split(":")[0] for c in components] == ["**Index**", "**Embedder**", "**Chat model**"]
+    assert "llamacpp" in components[2]
+    assert at.dataframe[0].value["documents"][0] == 1
+
+
+def test_status_names_the_fix_when_ollama_is_down(
+    in_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_CHAT_BACKEND", "ollama")
+    monkeypatch.setenv("DOCENT_CHAT_BASE_URL", f"http://127.0.0.1:{closed_port()}")
+
+    at = page("status").run()
+
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("**Chat model**")
+    assert "ollama serve" in at.error[0].value.replace("\\", "")
