@@ -20,11 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-## Set up, index the sample documents, and show what the index holds.
+## Set up, index the sample documents, and serve the browser UI on http://127.0.0.1:8501.
 run: venv
 	$(BIN)/docent ingest data/samples --collection samples
-	$(BIN)/docent docs list --collection samples
 	$(BIN)/docent status
+	DOCENT_COLLECTION=samples $(BIN)/docent ui
 
 ## Set up and run the whole test suite (real Chroma, real embedder, real files).
 test: venv
