@@ -210,7 +210,9 @@ def test_env_example_documents_every_variable_the_compose_files_read() -> None:
         used |= set(re.findall(r"\$\{(\w+)", path.read_text(encoding="utf-8")))
     documented = set(re.findall(r"^(\w+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
 
-    assert used == documented
+    assert used <= documented, f"undocumented: {sorted(used - documented)}"
+    # Beyond those, only the variable docker compose reads itself (the volumes' prefix).
+    assert documented - used == {"COMPOSE_PROJECT_NAME"}
 
 
 def test_the_chroma_proxy_checks_the_bearer_token(compose: dict[str, Any]) -> None:
