@@ -7,12 +7,18 @@ to create, and hands them to the rooms below.
 from __future__ import annotations
 
 import platform
+import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
+from app import access
+from app.access import Grant, Grants
+from app.accounts import Accounts, Session, SignInError, User
+from app.audit import AuditLog, actor, answer_fields, ingest_fields, summary_fields
 from app.settings import Settings
 from ingest.pipeline import Ingestor, Progress
 from ingest.report import IngestReport
@@ -77,6 +83,21 @@ class Docent:
         return chat_backend(self.settings.chat_config())
 
     @cached_property
+    def accounts(self) -> Accounts:
+        """The local accounts."""
+        return Accounts(self.settings.accounts_path())
+
+    @cached_property
+    def grants(self) -> Grants:
+        """Who may read which labels of which collection."""
+        return Grants(self.settings.grants_path())
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit log."""
+        return AuditLog(self.settings.audit_path())
+
+    @cached_property
     def answers(self) -> AnswerChain:
         """The answer chain over this index and chat backend."""
         return AnswerChain(Retriever(self.index), self.chat, self.settings.answer_config())
@@ -87,10 +108,24 @@ class Docent:
         question: str,
         history: Sequence[Turn] = (),
         filters: Filters | None = None,
+        *,
+        user: User | None = None,
     ) -> Iterator[str | Answer]:
-        """Answer a question: the model's text as it streams, then the checked ``Answer``."""
-        self.index.collection(collection)
-        return self.answers.stream(collection, question, history, filters)
+        """Answer a question: the model's text as it streams, then the checked ``Answer``.
+
+        Only chunks ``user`` is granted are retrieved (None: the local administrator).
+        """
+        scoped = access.restrict(filters, self._allowed(collection, user))
+        parts = self.answers.stream(collection, question, history, scoped)
+        return self._audited_answer(parts, collection, user)
+
+    def _audited_answer(
+        self, parts: Iterator[str | Answer], collection: str, user: User | None
+    ) -> Iterator[str | Answer]:
+        for part in parts:
+            if isinstance(part, Answer):
+                self.audit.append("ask", actor(user), **answer_fields(collection, part))
+            yield part
 
     def ask(
         self,
@@ -98,9 +133,11 @@ class Docent:
         question: str,
         history: Sequence[Turn] = (),
         filters: Filters | None = None,
+        *,
+        user: User | None = None,
     ) -> Answer:
-        """Answer a question with verified citations."""
-        final = list(self.stream_answer(collection, question, history, filters))[-1]
+        """Answer a question with verified citations (see ``stream_answer``)."""
+        final = list(self.stream_answer(collection, question, history, filters, user=user))[-1]
         assert isinstance(final, Answer)
         return final
 
@@ -112,12 +149,23 @@ class Docent:
         length: Length = "medium",
         focus: str = "",
         progress: ProgressCallback | None = None,
+        user: User | None = None,
     ) -> Summary:
-        """Summarize a whole document (map-reduce over all its chunks)."""
-        target = self.index.collection(collection)
-        return Summarizer(self.chat).summarize(
-            target, source, length=length, focus=focus, progress=progress
+        """Summarize a whole document (map-reduce over all its chunks) ``user`` may read."""
+        allowed = self._allowed(collection, user)
+        started = time.perf_counter()
+        summary = Summarizer(self.chat).summarize(
+            self.index.collection(collection),
+            source,
+            length=length,
+            focus=focus,
+            progress=progress,
+            labels=allowed,
         )
+        seconds = time.perf_counter() - started
+        fields = summary_fields(collection, summary, self.chat.name, seconds)
+        self.audit.append("summarize", actor(user), **fields)
+        return summary
 
     def models(self) -> ModelsReport:
         """The catalog, the configured backend's state, and the model this machine can run."""
@@ -138,44 +186,116 @@ class Docent:
         prune: bool = False,
         dry_run: bool = False,
         progress: Progress | None = None,
+        user: User | None = None,
     ) -> IngestReport:
-        """Sync files and folders into a collection (see ``Ingestor.ingest``)."""
+        """Sync files and folders into a collection (see ``Ingestor.ingest``).
+
+        Documents get ``labels``, or else the collection's name as their label. A user
+        who is not an administrator may only add documents with labels granted to them,
+        and may not prune.
+
+        Raises:
+            AccessError: ``user`` is not granted every label, or prunes.
+        """
         validate_collection_name(collection)
+        chosen = access.default_labels(collection, labels)
+        allowed = self.grants.allowed(user, collection)
+        if allowed is not None and (prune or not set(chosen) <= set(allowed)):
+            raise access.AccessError(
+                f"You may not add documents labelled {', '.join(chosen)} to `{collection}`"
+                + (" or prune it." if prune else "."),
+                hint="ask an administrator for a grant (`docent grant`)",
+            )
         ingestor = Ingestor(self.index, self.settings.ingest_config())
-        return ingestor.ingest(
-            paths, collection, labels=labels, prune=prune, dry_run=dry_run, progress=progress
+        report = ingestor.ingest(
+            paths, collection, labels=chosen, prune=prune, dry_run=dry_run, progress=progress
         )
+        if not dry_run:
+            self.audit.append("ingest", actor(user), **ingest_fields(report, chosen))
+        return report
 
-    def collections(self) -> list[CollectionInfo]:
-        """Every collection with its counts."""
-        return list(self.index.collections())
+    def collections(self, *, user: User | None = None) -> list[CollectionInfo]:
+        """Every collection ``user`` holds a grant in, counting only what they may read."""
+        granted = self.grants.collections(user)
+        infos = [i for i in self.index.collections() if granted is None or i.name in granted]
+        if user is None or user.is_admin:
+            return infos
+        return [self._visible_counts(info, user) for info in infos]
 
-    def create_collection(self, name: str) -> None:
-        """Create an empty collection.
+    def _visible_counts(self, info: CollectionInfo, user: User) -> CollectionInfo:
+        target = self.index.collection(info.name)
+        allowed = self.grants.allowed(user, info.name)
+        chunks = target.chunks.get(where=access.restrict(None, allowed).where(), include=[])
+        documents = [r for r in access.visible(target.records(), allowed) if r.doc_id]
+        return replace(info, documents=len(documents), chunks=len(chunks["ids"]))
+
+    def _allowed(self, collection: str, user: User | None) -> tuple[str, ...] | None:
+        """The labels ``user`` may read in ``collection`` (None: all).
+
+        Raises:
+            CollectionError: The collection does not exist, or ``user`` holds no grant
+                in it (the same message, so its existence is not revealed).
+        """
+        self.index.collection(collection)
+        granted = self.grants.collections(user)
+        if granted is not None and collection not in granted:
+            raise CollectionError(
+                f"Collection `{collection}` does not exist.", hint="see `docent collections list`"
+            )
+        return self.grants.allowed(user, collection)
+
+    def create_collection(self, name: str, *, user: User | None = None) -> None:
+        """Create an empty collection (administrators only).
 
         Raises:
             CollectionError: It exists already or the name is invalid.
+            AccessError: ``user`` is not an administrator.
         """
+        access.require_admin(user, "create collections")
         with self.index.writer_lock():
             if any(info.name == name for info in self.index.collections()):
                 raise CollectionError(f"Collection `{name}` already exists.")
             self.index.collection(name, create=True)
 
-    def delete_collection(self, name: str) -> None:
-        """Delete a collection and everything in it."""
+    def delete_collection(self, name: str, *, user: User | None = None) -> None:
+        """Delete a collection and everything in it (administrators only)."""
+        access.require_admin(user, "delete collections")
         with self.index.writer_lock():
             self.index.delete_collection(name)
+        self.audit.append("delete_collection", actor(user), collection=name)
 
-    def documents(self, collection: str) -> list[DocumentRecord]:
-        """The documents of a collection."""
-        return [r for r in self.index.collection(collection).records() if r.doc_id]
+    def documents(self, collection: str, *, user: User | None = None) -> list[DocumentRecord]:
+        """The documents of a collection that ``user`` may read."""
+        allowed = self._allowed(collection, user)
+        records = self.index.collection(collection).records()
+        return [r for r in access.visible(records, allowed) if r.doc_id]
 
-    def remove_document(self, collection: str, source: str) -> list[DocumentRecord]:
+    def document(self, collection: str, source: str, *, user: User | None = None) -> DocumentRecord:
+        """The document ``source`` if ``user`` may read it: check this before a download.
+
+        Its file is ``Path(record.root) / record.source``.
+
+        Raises:
+            DocentError: No such document, or ``user`` may not read it (the same message).
+        """
+        found = [r for r in self.documents(collection, user=user) if r.source == source]
+        if not found:
+            raise DocentError(
+                f"No document `{source}` in collection `{collection}`.",
+                hint=f"see `docent docs list --collection {collection}`",
+            )
+        return found[0]
+
+    def remove_document(
+        self, collection: str, source: str, *, user: User | None = None
+    ) -> list[DocumentRecord]:
         """Remove the documents whose source path is ``source``; return what was removed.
 
         Raises:
             DocentError: No document has that source path.
+            AccessError: ``user`` is not an administrator.
         """
+        access.require_admin(user, "remove documents")
         with self.index.writer_lock():
             target = self.index.collection(collection)
             records = target.find(source)
@@ -186,7 +306,56 @@ class Docent:
                 )
             for record in records:
                 target.remove_document(record)
+        doc_ids = [record.doc_id for record in records]
+        self.audit.append(
+            "delete_document", actor(user), collection=collection, source=source, doc_ids=doc_ids
+        )
         return records
+
+    def sign_in(self, name: str, password: str) -> Session:
+        """Check a name and password and open a session of ``session_minutes``; audited.
+
+        Raises:
+            SignInError: Unknown user or wrong password (one message for both).
+        """
+        lifetime = timedelta(minutes=self.settings.session_minutes)
+        try:
+            session = self.accounts.sign_in(name, password, lifetime)
+        except SignInError:
+            self.audit.append("sign_in", name, ok=False)
+            raise
+        self.audit.append("sign_in", name, ok=True, expires_at=session.expires_at.isoformat())
+        return session
+
+    def grant(
+        self, principal: str, collection: str, label: str | None = None, *, user: User | None = None
+    ) -> Grant:
+        """Grant a user or ``@group`` a label of a collection (default: the collection's).
+
+        Raises:
+            AccountError: ``principal`` names a user who does not exist.
+            AccessError: ``user`` is not an administrator.
+        """
+        access.require_admin(user, "grant access")
+        if not principal.startswith("@"):
+            self.accounts.get(principal)
+        given = self.grants.grant(principal, collection, label)
+        self.audit.append(
+            "grant", actor(user), principal=principal, collection=collection, label=given.label
+        )
+        return given
+
+    def revoke(
+        self, principal: str, collection: str, label: str | None = None, *, user: User | None = None
+    ) -> list[Grant]:
+        """Withdraw a grant (without ``label``: every label of the collection)."""
+        access.require_admin(user, "revoke access")
+        gone = self.grants.revoke(principal, collection, label)
+        labels = [g.label for g in gone]
+        self.audit.append(
+            "revoke", actor(user), principal=principal, collection=collection, labels=labels
+        )
+        return gone
 
     def status(self) -> Status:
         """Where the index is, what it holds, and which embedder is configured."""

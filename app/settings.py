@@ -160,6 +160,13 @@ class Settings(BaseSettings):
         description="Let the chat model rewrite follow-up questions (better with models "
         "of 1B parameters and up); otherwise a rule carries the topic over.",
     )
+    audit_log: Path | None = Field(
+        None,
+        description="The hash-chained audit log (JSON lines); default `<data_dir>/audit.jsonl`.",
+    )
+    session_minutes: int = Field(
+        480, ge=1, description="How long a sign-in to the UI lasts before signing in again."
+    )
     ui_host: str = Field(
         "127.0.0.1",
         description="Address `docent ui` listens on: loopback by default; put a reverse "
@@ -260,6 +267,18 @@ class Settings(BaseSettings):
             condense_with_model=self.condense_with_model,
             context_tokens=self.answer_context_tokens,
         )
+
+    def accounts_path(self) -> Path:
+        """The local accounts file."""
+        return self.data_dir / "users.json"
+
+    def grants_path(self) -> Path:
+        """The access grants file."""
+        return self.data_dir / "grants.json"
+
+    def audit_path(self) -> Path:
+        """The audit log."""
+        return self.audit_log or self.data_dir / "audit.jsonl"
 
     def index_config(self) -> IndexConfig:
         """The index's configuration."""

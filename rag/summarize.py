@@ -17,6 +17,7 @@ from typing import Literal
 from models.chat import ChatBackend
 from models.errors import DocentError
 from rag.prompts import SUMMARY_COMBINE, SUMMARY_PART
+from rag.retrieve import Filters
 from rag.store import Collection
 
 Length = Literal["short", "medium", "detailed"]
@@ -75,20 +76,29 @@ class Summarizer:
         length: Length = "medium",
         focus: str = "",
         progress: ProgressCallback | None = None,
+        labels: tuple[str, ...] | None = None,
     ) -> Summary:
         """Summarize the document whose source path is ``source``.
 
+        Args:
+            labels: Access control: None reads every document; otherwise only documents
+                and chunks carrying one of these labels are read (as in ``Filters``).
+
         Raises:
-            DocentError: No such document in the collection.
+            DocentError: No such document in the collection (or none the labels allow).
         """
-        records = [r for r in collection.find(source) if r.doc_id]
+        records = [
+            r
+            for r in collection.find(source)
+            if r.doc_id and (labels is None or set(r.labels) & set(labels))
+        ]
         if not records:
             raise DocentError(
                 f"No document `{source}` in collection `{collection.name}`.",
                 hint=f"see `docent docs list --collection {collection.name}`",
             )
         record = records[0]
-        parts = self._parts(collection, record.doc_id)
+        parts = self._parts(collection, Filters(documents=(record.doc_id,), labels=labels))
         summary = Summary(record.doc_id, record.source, record.title, "", length, focus)
         summary.parts = len(parts)
         summary.part_pages = [part.pages for part in parts]
@@ -101,8 +111,8 @@ class Summarizer:
         config = self.backend.config
         return config.context_tokens - config.max_answer_tokens - _PROMPT_RESERVE
 
-    def _parts(self, collection: Collection, doc_id: str) -> list[Part]:
-        stored = collection.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+    def _parts(self, collection: Collection, filters: Filters) -> list[Part]:
+        stored = collection.chunks.get(where=filters.where(), include=["documents", "metadatas"])
         rows = sorted(
             zip(stored["metadatas"] or [], stored["documents"] or [], strict=True),
             key=lambda row: int(str(row[0]["position"])),

@@ -1,0 +1,178 @@
+"""Access control: which access labels of which collection each user may read.
+
+Every chunk and registry row carries access labels. A document ingested without
+``--label`` gets its collection's name as its one label, so granting a collection
+(``docent grant alice legal``) grants that label; a document ingested with ``--label
+board`` carries only ``board`` and is visible only to those granted ``board`` in that
+collection (``docent grant @directors legal --label board``). Grants are per collection:
+``board`` granted in ``legal`` shows nothing in ``hr``.
+
+A user may read, in a collection, the labels granted there to the user and to each of
+their groups; an administrator reads everything. These labels become
+``Filters(labels=...)``, which the retriever applies inside the Chroma ``where`` clause
+and the BM25 SQL, so an ungranted chunk never leaves the store. Grants are kept in
+``<data_dir>/grants.json`` (0600, replaced atomically, like the accounts file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from app.accounts import User, locked, read_json, validate_name, write_private_json
+from models.errors import DocentError
+from rag.retrieve import Filters
+from rag.store import validate_collection_name
+from rag.types import DocumentRecord
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$")
+
+
+class AccessError(DocentError):
+    """The user may not do this (an administrator's operation, or an ungranted label)."""
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """One label of one collection granted to a user or to ``@group``."""
+
+    principal: str
+    collection: str
+    label: str
+
+
+def validate_label(label: str) -> str:
+    """Return ``label`` if it is a valid access label, else raise ``AccessError``."""
+    if not _LABEL.fullmatch(label):
+        raise AccessError(
+            f"`{label}` is not a valid access label.",
+            hint="use 1-63 letters, digits, '.', ':', '-' or '_' (e.g. board, hr:payroll)",
+        )
+    return label
+
+
+def validate_principal(principal: str) -> str:
+    """Return ``principal`` (a user name or ``@group``) if valid, else raise."""
+    name = principal.removeprefix("@")
+    validate_name(name, "group name" if principal.startswith("@") else "user name")
+    return principal
+
+
+def default_labels(collection: str, labels: Sequence[str]) -> tuple[str, ...]:
+    """The labels documents get at ingest: those given, or else the collection's name."""
+    chosen = tuple(sorted(set(labels))) or (collection,)
+    for label in chosen:
+        validate_label(label)
+    return chosen
+
+
+def require_admin(user: User | None, action: str) -> None:
+    """Raise ``AccessError`` unless ``user`` is an administrator (None: the local CLI)."""
+    if user is not None and not user.is_admin:
+        raise AccessError(
+            f"Only an administrator may {action}.", hint="ask an administrator of Docent"
+        )
+
+
+def restrict(filters: Filters | None, allowed: tuple[str, ...] | None) -> Filters:
+    """``filters`` narrowed to the ``allowed`` labels (None: no restriction).
+
+    A caller's own label filter is kept only where it is allowed, never widened.
+    """
+    base = filters or Filters()
+    if allowed is None:
+        return base
+    labels = allowed if base.labels is None else tuple(sorted(set(base.labels) & set(allowed)))
+    return replace(base, labels=labels)
+
+
+def visible(
+    records: Iterable[DocumentRecord], allowed: tuple[str, ...] | None
+) -> list[DocumentRecord]:
+    """The registry rows a reader with the ``allowed`` labels may see."""
+    if allowed is None:
+        return list(records)
+    return [record for record in records if set(record.labels) & set(allowed)]
+
+
+class Grants:
+    """The grants file.
+
+    Args:
+        path: The JSON file (``<data_dir>/grants.json``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def all(self) -> list[Grant]:
+        """Every grant, sorted."""
+        rows = read_json(self.path).get("grants", [])
+        return sorted(Grant(str(r[0]), str(r[1]), str(r[2])) for r in rows)
+
+    def _save(self, grants: Iterable[Grant]) -> None:
+        rows = [[g.principal, g.collection, g.label] for g in sorted(set(grants))]
+        write_private_json(self.path, {"version": 1, "grants": rows})
+
+    def grant(self, principal: str, collection: str, label: str | None = None) -> Grant:
+        """Grant ``label`` (default: the collection's own label) of ``collection``.
+
+        Raises:
+            DocentError: The principal, collection or label is not a valid name.
+        """
+        validate_principal(principal)
+        validate_collection_name(collection)
+        given = Grant(principal, collection, validate_label(label or collection))
+        with locked(self.path):
+            self._save([*self.all(), given])
+        return given
+
+    def revoke(self, principal: str, collection: str, label: str | None = None) -> list[Grant]:
+        """Withdraw one label, or (without ``label``) every label of the collection.
+
+        Returns:
+            The grants removed.
+
+        Raises:
+            AccessError: The principal held no such grant.
+        """
+        with locked(self.path):
+            held = self.all()
+            gone = [
+                g
+                for g in held
+                if (g.principal, g.collection) == (principal, collection)
+                and label in (None, g.label)
+            ]
+            if not gone:
+                what = f"label `{label}` of " if label else ""
+                raise AccessError(
+                    f"`{principal}` holds no grant on {what}`{collection}`.",
+                    hint="see `docent grants`",
+                )
+            self._save(g for g in held if g not in gone)
+        return gone
+
+    def allowed(self, user: User | None, collection: str) -> tuple[str, ...] | None:
+        """The labels ``user`` may read in ``collection``; None means everything."""
+        if user is None or user.is_admin:
+            return None
+        holders = {user.name, *(f"@{group}" for group in user.groups)}
+        return tuple(
+            sorted(
+                {
+                    g.label
+                    for g in self.all()
+                    if g.collection == collection and g.principal in holders
+                }
+            )
+        )
+
+    def collections(self, user: User | None) -> set[str] | None:
+        """The collections in which ``user`` holds any grant; None means all of them."""
+        if user is None or user.is_admin:
+            return None
+        holders = {user.name, *(f"@{group}" for group in user.groups)}
+        return {g.collection for g in self.all() if g.principal in holders}

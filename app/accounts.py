@@ -1,0 +1,341 @@
+"""Local accounts: users with argon2 password hashes, roles, groups, and sign-in sessions.
+
+Accounts live in one JSON file (``<data_dir>/users.json``), readable by its owner only
+(0600) and replaced atomically (written beside it, fsynced, renamed), so a reader sees
+the old file or the new one, never half of one. Writers take a lock file, so the CLI and
+the UI can change accounts at the same time without losing an update.
+
+A fresh install has no account and no default password: the first administrator is made
+with ``docent users add NAME --admin``. Passwords are hashed with argon2id
+(``argon2-cffi``'s ``PasswordHasher`` and its current parameters); a hash made with older
+parameters is replaced on the next successful sign-in. Signing in as an unknown user
+costs one argon2 verification too, against a hash of a random secret, so the time taken
+does not tell which names exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from models.errors import DocentError
+
+Role = Literal["admin", "user"]
+ROLES: tuple[Role, ...] = ("admin", "user")
+MIN_PASSWORD = 8
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+class AccountError(DocentError):
+    """An account operation cannot be done (unknown user, bad name, weak password)."""
+
+
+class SignInError(AccountError):
+    """Wrong user name or password; the message does not say which."""
+
+
+class SessionExpired(AccountError):
+    """A session is past its expiry, or its account was removed or changed since."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who signs in.
+
+    Attributes:
+        name: The sign-in name.
+        role: ``admin`` (sees and manages everything) or ``user`` (sees what is granted).
+        groups: Groups the user belongs to; grants to ``@group`` apply to its members.
+    """
+
+    name: str
+    role: Role = "user"
+    groups: tuple[str, ...] = ()
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user is an administrator."""
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in user for a limited time; the UI keeps it in ``st.session_state``.
+
+    Attributes:
+        user: Who signed in.
+        token: A random identifier of this sign-in.
+        issued_at: When the user signed in (UTC).
+        expires_at: When the session ends (UTC).
+    """
+
+    user: User
+    token: str
+    issued_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def start(cls, user: User, lifetime: timedelta, now: datetime | None = None) -> Session:
+        """A new session for ``user`` lasting ``lifetime`` from ``now`` (default: now)."""
+        issued = now or datetime.now(UTC)
+        return cls(user, secrets.token_urlsafe(32), issued, issued + lifetime)
+
+    def valid(self, now: datetime | None = None) -> bool:
+        """Whether the session is still open at ``now`` (default: now)."""
+        moment = now or datetime.now(UTC)
+        return self.issued_at <= moment < self.expires_at
+
+
+def validate_name(name: str, what: str = "user name") -> str:
+    """Return ``name`` if it is a valid user or group name, else raise ``AccountError``."""
+    if not _NAME.fullmatch(name):
+        raise AccountError(
+            f"`{name}` is not a valid {what}.",
+            hint="use 1-63 lowercase letters, digits, '.', '-' or '_', starting with a "
+            "letter or digit (e.g. alice, legal-team)",
+        )
+    return name
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(
+            f"The password is too short ({len(password)} characters).",
+            hint=f"choose a password of at least {MIN_PASSWORD} characters",
+        )
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock (``<path>.lock``) while a read-modify-write of ``path`` runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object stored at ``path``, or ``{}`` when the file does not exist yet.
+
+    Raises:
+        DocentError: The file exists but cannot be read as JSON.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise DocentError(
+            f"Cannot read {path}: {error}.", hint="restore the file from a backup"
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``path`` atomically with ``data``, readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            os.fchmod(file.fileno(), 0o600)
+            json.dump(data, file, indent=1, sort_keys=True)
+            file.flush()
+            os.fsync(file.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(temporary).unlink()
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+class Accounts:
+    """The local accounts file.
+
+    Args:
+        path: The JSON file (``<data_dir>/users.json``).
+        hasher: The argon2 hasher; default argon2-cffi's recommended parameters.
+    """
+
+    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
+        self.path = path
+        self.hasher = hasher or PasswordHasher()
+        self._decoy = ""
+
+    def _rows(self) -> dict[str, dict[str, Any]]:
+        return dict(read_json(self.path).get("users", {}))
+
+    def _save(self, rows: dict[str, dict[str, Any]]) -> None:
+        write_private_json(self.path, {"version": 1, "users": rows})
+
+    def _row(self, rows: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+        if name not in rows:
+            raise AccountError(f"No user `{name}`.", hint="see `docent users list`")
+        return rows[name]
+
+    @staticmethod
+    def _user(name: str, row: dict[str, Any]) -> User:
+        role: Role = "admin" if row.get("role") == "admin" else "user"
+        return User(name, role, tuple(row.get("groups", ())))
+
+    def add(
+        self, name: str, password: str, *, role: Role = "user", groups: tuple[str, ...] = ()
+    ) -> User:
+        """Create an account.
+
+        Raises:
+            AccountError: The name is invalid or taken, or the password is too short.
+        """
+        validate_name(name)
+        for group in groups:
+            validate_name(group, "group name")
+        _check_password(password)
+        digest = self.hasher.hash(password)
+        with locked(self.path):
+            rows = self._rows()
+            if name in rows:
+                raise AccountError(
+                    f"User `{name}` exists already.", hint=f"`docent users passwd {name}`"
+                )
+            rows[name] = {
+                "hash": digest,
+                "role": role,
+                "groups": sorted(set(groups)),
+                "changed_at": _now(),
+            }
+            self._save(rows)
+        return self._user(name, rows[name])
+
+    def users(self) -> list[User]:
+        """Every account, by name."""
+        rows = self._rows()
+        return [self._user(name, rows[name]) for name in sorted(rows)]
+
+    def get(self, name: str) -> User:
+        """The account ``name``.
+
+        Raises:
+            AccountError: There is no such account.
+        """
+        rows = self._rows()
+        return self._user(name, self._row(rows, name))
+
+    def edit(
+        self, name: str, *, role: Role | None = None, groups: tuple[str, ...] | None = None
+    ) -> User:
+        """Change an account's role and/or groups (None leaves it as it is)."""
+        for group in groups or ():
+            validate_name(group, "group name")
+        with locked(self.path):
+            rows = self._rows()
+            row = self._row(rows, name)
+            if role is not None:
+                row["role"] = role
+            if groups is not None:
+                row["groups"] = sorted(set(groups))
+            row["changed_at"] = _now()
+            self._save(rows)
+        return self._user(name, row)
+
+    def passwd(self, name: str, password: str) -> None:
+        """Set a new password; sessions signed in before the change end."""
+        _check_password(password)
+        digest = self.hasher.hash(password)
+        with locked(self.path):
+            rows = self._rows()
+            row = self._row(rows, name)
+            row["hash"], row["changed_at"] = digest, _now()
+            self._save(rows)
+
+    def remove(self, name: str) -> None:
+        """Delete an account.
+
+        Raises:
+            AccountError: There is no such account.
+        """
+        with locked(self.path):
+            rows = self._rows()
+            self._row(rows, name)
+            del rows[name]
+            self._save(rows)
+
+    def authenticate(self, name: str, password: str) -> User:
+        """The user whose name and password these are.
+
+        Raises:
+            SignInError: Unknown user or wrong password (the same message, the same time).
+        """
+        decoy = self._decoy_hash()
+        row = self._rows().get(name)
+        if row is None:
+            # Spend one verification on a decoy so unknown names cost what known ones do.
+            self._verify(decoy, password)
+            raise SignInError("Wrong user name or password.")
+        if not self._verify(str(row.get("hash", "")), password):
+            raise SignInError("Wrong user name or password.")
+        if self.hasher.check_needs_rehash(row["hash"]):
+            self._rehash(name, password)
+        return self._user(name, row)
+
+    def sign_in(self, name: str, password: str, lifetime: timedelta) -> Session:
+        """Authenticate and open a session of ``lifetime``.
+
+        Raises:
+            SignInError: Unknown user or wrong password.
+        """
+        return Session.start(self.authenticate(name, password), lifetime)
+
+    def resume(self, session: Session, now: datetime | None = None) -> User:
+        """The session's user as the accounts file holds it now (role and groups current).
+
+        Raises:
+            SessionExpired: The session ended, or its account was removed or changed
+                (password, role, groups) after it began: sign in again.
+        """
+        row = self._rows().get(session.user.name)
+        changed = datetime.fromisoformat(str(row["changed_at"])) if row else None
+        if not session.valid(now) or changed is None or changed > session.issued_at:
+            raise SessionExpired("Your session has ended.", hint="sign in again")
+        return self._user(session.user.name, row or {})
+
+    def _verify(self, digest: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(digest, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _decoy_hash(self) -> str:
+        if not self._decoy:
+            self._decoy = self.hasher.hash(secrets.token_hex(16))
+        return self._decoy
+
+    def _rehash(self, name: str, password: str) -> None:
+        with locked(self.path):
+            rows = self._rows()
+            if name in rows:
+                rows[name]["hash"] = self.hasher.hash(password)
+                self._save(rows)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,212 @@
+"""CLI commands for administrators: users, grants and the audit log.
+
+Passwords are never taken as arguments (they would stay in the shell history and be
+visible to every local user in the process list): they are typed at a prompt, twice, or
+read from standard input with ``--password-stdin`` (for scripts and container starts).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from app import render
+from app.accounts import Role, User
+from app.audit import actor, canonical
+from app.cli_common import EXIT_FATAL, EXIT_OK, docent_of, emit_json
+
+_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."
+)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@click.group()
+def users() -> None:
+    """Add, list, change and remove local accounts."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--group", "groups", multiple=True, help="A group the user belongs to.")
+@click.option(
+    "--first",
+    is_flag=True,
+    help="Only if no account exists yet; otherwise do nothing (a container's first start).",
+)
+@_stdin_option
+@click.pass_context
+def users_add(
+    ctx: click.Context,
+    name: str,
+    admin: bool,
+    groups: tuple[str, ...],
+    first: bool,
+    password_stdin: bool,
+) -> int:
+    """Create the account NAME; the password is asked for twice (or read with --password-stdin)."""
+    docent = docent_of(ctx)
+    if first and docent.accounts.users():
+        click.echo("Accounts exist already; nothing to do.")
+        return EXIT_OK
+    role: Role = "admin" if admin else "user"
+    user = docent.accounts.add(name, _password(password_stdin), role=role, groups=groups)
+    docent.audit.append("user_add", actor(None), name=name, role=role, groups=list(user.groups))
+    click.echo(f"Added {role} `{name}`.")
+    return EXIT_OK
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> int:
+    """List the accounts with their roles and groups."""
+    accounts = docent_of(ctx).accounts.users()
+    if as_json:
+        emit_json([asdict(user) for user in accounts])
+    else:
+        rows = [[u.name, u.role, ", ".join(u.groups)] for u in accounts]
+        click.echo(render.table(["user", "role", "groups"], rows) if rows else "No accounts.")
+    return EXIT_OK
+
+
+@users.command("edit")
+@click.argument("name")
+@click.option("--admin/--user", "admin", default=None, help="Change the role.")
+@click.option("--group", "groups", multiple=True, help="Set the groups (repeat for several).")
+@click.option("--no-groups", is_flag=True, help="Remove the user from every group.")
+@click.pass_context
+def users_edit(
+    ctx: click.Context, name: str, admin: bool | None, groups: tuple[str, ...], no_groups: bool
+) -> int:
+    """Change the role or groups of NAME (their open sessions end)."""
+    docent = docent_of(ctx)
+    role: Role | None = None if admin is None else "admin" if admin else "user"
+    given = () if no_groups else groups or None
+    user: User = docent.accounts.edit(name, role=role, groups=given)
+    docent.audit.append(
+        "user_edit", actor(None), name=name, role=user.role, groups=list(user.groups)
+    )
+    click.echo(f"`{name}`: {user.role}, groups: {', '.join(user.groups) or 'none'}.")
+    return EXIT_OK
+
+
+@users.command("passwd")
+@click.argument("name")
+@_stdin_option
+@click.pass_context
+def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> int:
+    """Set a new password for NAME (their open sessions end)."""
+    docent = docent_of(ctx)
+    docent.accounts.get(name)
+    docent.accounts.passwd(name, _password(password_stdin))
+    docent.audit.append("user_passwd", actor(None), name=name)
+    click.echo(f"Changed the password of `{name}`.")
+    return EXIT_OK
+
+
+@users.command("rm")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def users_rm(ctx: click.Context, name: str, yes: bool) -> int:
+    """Remove the account NAME (its grants stay until revoked)."""
+    docent = docent_of(ctx)
+    docent.accounts.get(name)
+    if not yes:
+        click.confirm(f"Remove the account `{name}`?", abort=True)
+    docent.accounts.remove(name)
+    docent.audit.append("user_rm", actor(None), name=name)
+    click.echo(f"Removed `{name}`.")
+    return EXIT_OK
+
+
+_label_option = click.option(
+    "--label", help="An access label of the collection; default the collection's own label."
+)
+
+
+@click.command()
+@click.argument("principal", metavar="USER|@GROUP")
+@click.argument("collection")
+@_label_option
+@click.pass_context
+def grant(ctx: click.Context, principal: str, collection: str, label: str | None) -> int:
+    """Let a user or @group read COLLECTION (or only its documents labelled --label)."""
+    given = docent_of(ctx).grant(principal, collection, label)
+    click.echo(f"Granted `{given.principal}` label `{given.label}` of `{given.collection}`.")
+    return EXIT_OK
+
+
+@click.command()
+@click.argument("principal", metavar="USER|@GROUP")
+@click.argument("collection")
+@_label_option
+@click.pass_context
+def revoke(ctx: click.Context, principal: str, collection: str, label: str | None) -> int:
+    """Withdraw a grant (without --label: every label of COLLECTION)."""
+    gone = docent_of(ctx).revoke(principal, collection, label)
+    labels = ", ".join(g.label for g in gone)
+    click.echo(f"Revoked from `{principal}`: {labels} of `{collection}`.")
+    return EXIT_OK
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def grants(ctx: click.Context, as_json: bool) -> int:
+    """List who may read which labels of which collection."""
+    held = docent_of(ctx).grants.all()
+    if as_json:
+        emit_json([asdict(g) for g in held])
+    else:
+        rows = [[g.principal, g.collection, g.label] for g in held]
+        click.echo(render.table(["who", "collection", "label"], rows) if rows else "No grants.")
+    return EXIT_OK
+
+
+@click.group()
+def audit() -> None:
+    """Check and export the audit log."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> int:
+    """Check every record's hash and its link to the one before; exit 1 at the first bad line."""
+    log = docent_of(ctx).audit
+    result = log.verify()
+    if result.torn_tail:
+        click.echo("The last record is incomplete (a writer was stopped); the next one removes it.")
+    if not result.ok:
+        click.echo(f"{log.path}: line {result.bad_line}: {result.problem}.", err=True)
+        return EXIT_FATAL
+    click.echo(f"{log.path}: {result.records} records intact; last hash {result.last_hash}.")
+    return EXIT_OK
+
+
+@audit.command("export")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    help="Only records from this UTC date or time on.",
+)
+@click.pass_context
+def audit_export(ctx: click.Context, since: datetime | None) -> int:
+    """Print the records as JSON lines (for the site's SIEM)."""
+    start = since.replace(tzinfo=UTC) if since else None
+    for record in docent_of(ctx).audit.export(start):
+        click.echo(canonical(record).decode())
+    return EXIT_OK
+
+
+COMMANDS = (users, grant, revoke, grants, audit)

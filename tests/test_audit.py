@@ -1,0 +1,224 @@
+"""The audit log: what is recorded, tamper evidence, export, and surviving SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.accounts import SignInError
+from app.api import Docent
+from app.audit import AuditLog
+from app.cli import cli
+from app.settings import Settings
+from models.embedder import Embedder
+from tests.fake_ollama import FakeModel, FakeOllama
+
+MODEL = "qwen2.5:1.5b"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> AuditLog:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    for n in range(5):
+        audit.append("ask", f"user{n}", question=f"question {n}?", chunks=[f"c{n}"])
+    return audit
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOllama]:
+    with FakeOllama([FakeModel(MODEL)]) as server:
+        yield server
+
+
+def _lines(log: AuditLog) -> list[bytes]:
+    return log.path.read_bytes().splitlines(keepends=True)
+
+
+def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: FakeOllama) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", chat_backend="ollama", chat_model=MODEL, chat_base_url=fake.url
+    )
+    docent = Docent(settings, embedder=embedder)
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "leave.md").write_text("# Leave\n\nEvery employee receives 27 days of annual leave.\n")
+    fake.behaviour.answer = "Every employee receives 27 days of annual leave [1]."
+    docent.accounts.add("alice", "alice's passphrase")
+
+    docent.ingest([share], "staff")
+    docent.sign_in("alice", "alice's passphrase")
+    with pytest.raises(SignInError):
+        docent.sign_in("alice", "guess")
+    docent.grant("alice", "staff")
+    user = docent.accounts.get("alice")
+    answer = docent.ask("staff", "How many days of annual leave?", user=user)
+    docent.summarize("staff", "leave.md", user=user)
+    docent.revoke("alice", "staff")
+    docent.remove_document("staff", "leave.md")
+    docent.delete_collection("staff")
+
+    records = list(docent.audit.export())
+    events = [(r["event"], r["user"].split(":")[0]) for r in records]
+    assert events == [
+        ("ingest", "cli"),
+        ("sign_in", "alice"),
+        ("sign_in", "alice"),
+        ("grant", "cli"),
+        ("ask", "alice"),
+        ("summarize", "alice"),
+        ("revoke", "cli"),
+        ("delete_document", "cli"),
+        ("delete_collection", "cli"),
+    ]
+    ingest, signed, refused, _, ask, summary = records[:6]
+    assert ingest["files"] == [["leave.md", "added"]] and ingest["labels"] == ["staff"]
+    assert signed["ok"] and not refused["ok"]
+    assert ask["question"] == "How many days of annual leave?" and ask["collection"] == "staff"
+    assert ask["chunks"] == [p.id for s in answer.evidence for p in s.passages] != []
+    assert ask["model"] == f"ollama:{MODEL}" and ask["seconds"] > 0
+    assert summary["source"] == "leave.md" and summary["model"] == f"ollama:{MODEL}"
+    assert docent.audit.verify().ok
+    assert stat.S_IMODE(docent.audit.path.stat().st_mode) == 0o600
+
+
+def test_verify_passes_on_an_intact_log(log: AuditLog) -> None:
+    result = log.verify()
+
+    assert result.ok and result.records == 5 and result.bad_line is None
+    assert result.last_hash == json.loads(_lines(log)[-1])["hash"]
+
+
+@pytest.mark.parametrize("line", [1, 3, 5])
+def test_verify_finds_an_edited_byte(log: AuditLog, line: int) -> None:
+    lines = _lines(log)
+    lines[line - 1] = lines[line - 1].replace(
+        f"user{line - 1}".encode(), f"user{line + 4}".encode()
+    )
+    log.path.write_bytes(b"".join(lines))
+
+    result = log.verify()
+
+    assert not result.ok and result.bad_line == line and "edited" in result.problem
+
+
+def test_verify_finds_an_added_space(log: AuditLog) -> None:
+    lines = _lines(log)
+    lines[1] = lines[1].replace(b",", b", ", 1)
+    log.path.write_bytes(b"".join(lines))
+
+    assert log.verify().bad_line == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "bad_line"),
+    [
+        (lambda lines: lines[:2] + lines[3:], 3),  # a record removed
+        (lambda lines: lines[1:], 1),  # the first record removed
+        (lambda lines: [lines[0], lines[2], lines[1], *lines[3:]], 2),  # two swapped
+        (lambda lines: [*lines[:3], lines[1], *lines[3:]], 4),  # a copy inserted
+    ],
+)
+def test_verify_finds_removed_reordered_and_inserted_lines(
+    log: AuditLog, change: object, bad_line: int
+) -> None:
+    log.path.write_bytes(b"".join(change(_lines(log))))  # type: ignore[operator]
+
+    result = log.verify()
+
+    assert not result.ok and result.bad_line == bad_line
+
+
+def test_export_since_and_the_cli(log: AuditLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    times = [datetime.fromisoformat(json.loads(line)["time"]) for line in _lines(log)]
+    monkeypatch.setenv("DOCENT_AUDIT_LOG", str(log.path))
+    runner = CliRunner()
+
+    assert [r["seq"] for r in log.export(times[2])] == [3, 4, 5]
+    exported = runner.invoke(cli, ["audit", "export", "--since", "2000-01-01"])
+    none = runner.invoke(cli, ["audit", "export", "--since", "2999-01-01T00:00:00"])
+    verified = runner.invoke(cli, ["audit", "verify"])
+    assert exported.output.encode() == log.path.read_bytes() and none.output == ""
+    assert verified.exit_code == 0 and "5 records intact" in verified.output
+
+    lines = _lines(log)
+    log.path.write_bytes(b"".join(lines[:1] + lines[2:]))
+    broken = runner.invoke(cli, ["audit", "verify"], standalone_mode=False)
+    assert broken.return_value == 1 and "line 2:" in broken.output
+
+
+def test_a_torn_tail_is_reported_then_cut_off_by_the_next_append(log: AuditLog) -> None:
+    intact = log.path.read_bytes()
+    with log.path.open("ab") as file:
+        file.write(b'{"event":"ask","question":"half a rec')
+
+    torn = log.verify()
+    log.append("ask", "alice", question="after the crash")
+    repaired = log.verify()
+
+    assert torn.ok and torn.torn_tail and torn.records == 5
+    assert repaired.ok and not repaired.torn_tail and repaired.records == 7
+    assert log.path.read_bytes().startswith(intact)
+    repair, after = list(log.export())[5:]
+    assert repair["event"] == "audit.repair" and repair["dropped_bytes"] == 37
+    assert after["question"] == "after the crash"
+
+
+def test_threads_append_in_turn(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+
+    def burst(n: int) -> None:
+        for i in range(20):
+            log.append("ask", f"user{n}", i=i)
+
+    threads = [threading.Thread(target=burst, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert log.verify().ok and log.verify().records == 80
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from app.audit import AuditLog
+log = AuditLog(Path(sys.argv[1]))
+payload = "x" * 200_000
+n = 0
+while True:
+    n += 1
+    log.append("ask", "burst", n=n, question=payload)
+"""
+
+
+def test_sigkill_during_a_burst_of_appends_leaves_a_valid_log(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not path.exists() or path.stat().st_size < 5_000_000):
+        time.sleep(0.02)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    log = AuditLog(path)
+
+    killed = log.verify()
+    log.append("ask", "alice", question="after the kill")
+    after = log.verify()
+
+    assert killed.ok and killed.records >= 20
+    assert after.ok and after.records in (killed.records + 1, killed.records + 2)
+    assert list(log.export())[-1]["question"] == "after the kill"
