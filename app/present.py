@@ -167,7 +167,7 @@ def report_headline(report: IngestReport) -> tuple[Tone, str]:
     tone: Tone = "warning" if report.failed else "success"
     files = len(report.files)
     noun = "file" if files == 1 else "files"
-    return tone, f"{files} {noun} into `{report.collection}`: {counts or 'nothing to do'}."
+    return tone, f"{files} {noun} into {report.collection}: {counts or 'nothing to do'}."
 
 
 def document_rows(records: list[DocumentRecord], query: str = "") -> list[dict[str, str | int]]:
@@ -197,9 +197,14 @@ def summary_markdown(summary: Summary) -> str:
         "",
         summary.text,
         "",
-        f"Read in {summary.parts} parts ({pages})." if pages else f"Read in {summary.parts} parts.",
+        f"Read in {parts_read(summary.parts)}" + (f" ({pages})." if pages else "."),
     ]
     return "\n".join(lines) + "\n"
+
+
+def parts_read(parts: int) -> str:
+    """How many parts were read: "1 part", "3 parts"."""
+    return f"{parts} part" if parts == 1 else f"{parts} parts"
 
 
 def summary_file_name(summary: Summary) -> str:

@@ -139,7 +139,7 @@ def test_report_rows_and_headline_match_the_cli_outcomes() -> None:
     assert rows[1] == {"file": "b.pdf", "outcome": "failed", "chunks": 0, "pages": 0,
                        "reason": "not a PDF"}  # fmt: skip
     assert tone == "warning"
-    assert headline == "2 files into `docs`: 1 added, 1 failed."
+    assert headline == "2 files into docs: 1 added, 1 failed."
 
 
 def test_document_rows_filter_by_file_or_title() -> None:

@@ -89,7 +89,9 @@ def show_summary(summary: Summary) -> None:
         st.markdown(present.escape(summary.text))
         pages = ", ".join(p for p in summary.part_pages if p)
         st.caption(
-            present.escape(f"Read in {summary.parts} parts" + (f" ({pages})" if pages else ""))
+            present.escape(
+                f"Read in {present.parts_read(summary.parts)}" + (f" ({pages})" if pages else "")
+            )
             + f" · {summary.calls} model calls"
         )
         st.download_button(

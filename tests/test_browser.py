@@ -1,0 +1,179 @@
+"""End to end in a real headless Chromium: upload, ask, open a citation, summarize.
+
+One ``streamlit run`` server (started exactly as ``docent ui`` starts it) on loopback with
+a fresh data folder; Playwright drives Debian's chromium. Every request the page makes is
+recorded, and none may leave the machine. Screenshots of each step are saved under the
+test's temporary folder (the path is printed).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from app.ui.launch import streamlit_command
+from tests import docgen
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HANDBOOK = [
+    ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
+    ("Annual leave", "Every employee receives 27 days of annual leave per year."),
+    ("Notice periods", "After probation the notice period is three months."),
+]
+QUESTION = "How many days of annual leave does every employee receive?"
+# The machine may be busy: model steps get minutes, not seconds.
+SLOW = 240_000
+# Records the streamed assistant text as it changes, to prove the answer streamed.
+WATCH_STREAM = """
+window.__partials = [];
+new MutationObserver(() => {
+  const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
+  const last = messages[messages.length - 1];
+  if (last && last.innerText.includes('▌')) window.__partials.push(last.innerText);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text(errors="replace")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"the UI did not start: {log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The UI served by ``streamlit run`` on a free loopback port, with a fresh data folder."""
+    work = tmp_path_factory.mktemp("ui-server")
+    port = free_port()
+    env = dict(
+        os.environ,
+        DOCENT_DATA_DIR=str(work / "data"),
+        DOCENT_CHAT_TEMPERATURE="0",
+        HF_HUB_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+    )
+    log = work / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            streamlit_command("127.0.0.1", port, 5), cwd=work, env=env, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("browser-artifacts")
+    print(f"\nbrowser screenshots: {folder}")
+    return folder
+
+
+def open_page(page: Page, name: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
+
+
+def test_upload_ask_cite_and_summarize_in_chromium(
+    ui_url: str, artifacts: Path, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "handbook.pdf"
+    docgen.make_pdf(pdf, pages=HANDBOOK, title="Staff Handbook")
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("request", lambda request: requests.append(request.url))
+        page.add_init_script(WATCH_STREAM)
+        try:
+            page.goto(ui_url)
+            expect(page.get_by_role("heading", name="Ask your documents")).to_be_visible(
+                timeout=60_000
+            )
+            expect(page.get_by_text("No documents in default yet")).to_be_visible(timeout=SLOW)
+            page.screenshot(path=artifacts / "01-ask-empty.png")
+
+            open_page(page, "Library")
+            page.locator("input[type=file]").set_input_files(pdf)
+            page.get_by_role("button", name="Add to default").click()
+            expect(page.get_by_text("1 file into default: 1 added.")).to_be_visible(timeout=SLOW)
+            page.screenshot(path=artifacts / "02-library-uploaded.png", full_page=True)
+
+            open_page(page, "Ask")
+            page.get_by_test_id("stChatInputTextArea").fill(QUESTION)
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("Verified against 1 source.")).to_be_visible(timeout=SLOW)
+            partials: list[str] = page.evaluate("window.__partials")
+            assert len(set(partials)) >= 2, f"the answer did not stream: {partials}"
+            assert any("27" in text for text in partials)
+            answer = page.get_by_test_id("stChatMessage").last
+            expect(answer).to_contain_text("27")
+            assert answer.locator("img, a[href^=http]").count() == 0
+            page.screenshot(path=artifacts / "03-answer.png", full_page=True)
+
+            page.get_by_role("button", name="[1] Staff Handbook, p. 2").click()
+            panel = page.get_by_test_id("stPopoverBody")
+            expect(panel).to_contain_text("Staff Handbook (handbook.pdf), p. 2")
+            expect(panel).to_contain_text("27 days of annual leave")
+            expect(panel.get_by_role("button", name="Download the original")).to_be_visible()
+            page.screenshot(path=artifacts / "04-citation.png", full_page=True)
+            page.keyboard.press("Escape")
+
+            open_page(page, "Summarize")
+            page.get_by_test_id("stButtonGroup").get_by_text("short", exact=True).click()
+            page.get_by_role("button", name="Summarize", exact=True).click()
+            expect(page.get_by_role("heading", name="Summary of Staff Handbook")).to_be_visible(
+                timeout=SLOW
+            )
+            expect(page.get_by_role("button", name="Download as Markdown")).to_be_visible()
+            page.screenshot(path=artifacts / "05-summary.png", full_page=True)
+        except Exception:
+            page.screenshot(path=artifacts / "failure.png", full_page=True)
+            raise
+        finally:
+            browser.close()
+
+    origin = urlsplit(ui_url).netloc
+    elsewhere = {
+        url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+    } - {url for url in requests if urlsplit(url).netloc == origin}
+    assert requests and not elsewhere, f"requests that left the machine: {sorted(elsewhere)}"
