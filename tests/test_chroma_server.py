@@ -12,6 +12,7 @@ from app.cli import main
 from app.settings import Settings
 from models.embedder import Embedder
 from models.errors import DocentError
+from rag.lock import IndexLockedError
 from rag.store import IndexUnreachableError
 from tests.chroma_server import TokenProxy, chroma_server, free_port
 
@@ -61,6 +62,21 @@ def test_ingest_resync_and_prune_against_the_server(
     local = tmp_path / "data" / f"index-127.0.0.1-{proxy_port}"
     assert (local / "lexical" / "sync.sqlite3").is_file(), "BM25 lives in the app's data dir"
     assert "Chroma server http://127.0.0.1:" in docent.status().index
+
+    docent.remove_document("sync", "notes.md")
+    assert "notes.md" not in {r.source for r in docent.documents("sync")}
+    docent.delete_collection("sync")
+    assert "sync" not in {info.name for info in docent.collections()}
+    assert not (local / "lexical" / "sync.sqlite3").exists()
+
+
+def test_writers_sharing_a_data_dir_share_one_lock(
+    tmp_path: Path, embedder: Embedder, proxy_port: int, corpus: Path
+) -> None:
+    app, ingest = (served(tmp_path, embedder, proxy_port) for _ in range(2))
+
+    with app.index.writer_lock(), pytest.raises(IndexLockedError):
+        ingest.ingest([corpus], "locked")
 
 
 def test_bm25_is_rebuilt_from_the_server_for_a_new_app_data_dir(
