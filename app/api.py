@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app import access
 from app.access import Grant, Grants
-from app.accounts import Accounts, Session, SignInError, User
+from app.accounts import AccountError, Accounts, Session, SignInError, User
 from app.audit import AuditLog, actor, answer_fields, ingest_fields, summary_fields
 from app.settings import Settings
 from ingest.pipeline import Ingestor, Progress
@@ -322,9 +322,32 @@ class Docent:
         try:
             session = self.accounts.sign_in(name, password, lifetime)
         except SignInError:
-            self.audit.append("sign_in", name, ok=False)
+            # The name is whatever was typed: bounded, so guessing cannot flood the log.
+            self.audit.append("sign_in", name[:64], ok=False)
             raise
         self.audit.append("sign_in", name, ok=True, expires_at=session.expires_at.isoformat())
+        return session
+
+    def sign_in_verified(self, name: str, provider: str) -> Session:
+        """Open a session for an identity a provider has verified (OIDC); audited.
+
+        Args:
+            name: The local account the identity maps to (its role and groups apply).
+            provider: Who verified it, for the audit log (e.g. ``oidc:https://idp.example``).
+
+        Raises:
+            SignInError: No local account of that name.
+        """
+        lifetime = timedelta(minutes=self.settings.session_minutes)
+        try:
+            session = Session.start(self.accounts.get(name), lifetime)
+        except AccountError:
+            self.audit.append("sign_in", name[:64], ok=False, provider=provider)
+            raise SignInError(
+                f"No Docent account for `{name}`.",
+                hint=f"an administrator creates it: `docent users add {name}`",
+            ) from None
+        self.audit.append("sign_in", name, ok=True, provider=provider)
         return session
 
     def grant(
@@ -357,8 +380,8 @@ class Docent:
         )
         return gone
 
-    def status(self) -> Status:
-        """Where the index is, what it holds, and which embedder is configured."""
+    def status(self, *, user: User | None = None) -> Status:
+        """Where the index is, what it holds (what ``user`` may read), and the embedder."""
         config = self.settings.embedder_config()
         try:
             verify_weights(self.embedder.model_dir / EMBEDDER_WEIGHTS_FILE, config.sha256)
@@ -373,7 +396,7 @@ class Docent:
                 versions[name] = "not installed"
         return Status(
             index=self.index.location,
-            collections=self.collections(),
+            collections=self.collections(user=user),
             embedder=self.embedder.name,
             embedder_dir=str(self.embedder.model_dir),
             embedder_backend=config.backend,

@@ -160,6 +160,7 @@ def test_an_administrator_sees_everything_and_a_user_is_bounded(library: Docent)
     assert [(i.name, i.documents) for i in infos] == [("lib", 2)]
     total = library.index.collection("lib").count_chunks()
     assert 0 < infos[0].chunks < total
+    assert library.status(user=member).collections == infos
 
 
 def test_quoting_a_forbidden_document_verbatim_yields_nothing(

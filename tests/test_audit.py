@@ -62,6 +62,9 @@ def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: F
     docent.sign_in("alice", "alice's passphrase")
     with pytest.raises(SignInError):
         docent.sign_in("alice", "guess")
+    assert docent.sign_in_verified("alice", "oidc:idp").user.name == "alice"
+    with pytest.raises(SignInError, match="No Docent account"):
+        docent.sign_in_verified("mallory", "oidc:idp")
     docent.grant("alice", "staff")
     user = docent.accounts.get("alice")
     answer = docent.ask("staff", "How many days of annual leave?", user=user)
@@ -76,6 +79,8 @@ def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: F
         ("ingest", "cli"),
         ("sign_in", "alice"),
         ("sign_in", "alice"),
+        ("sign_in", "alice"),
+        ("sign_in", "mallory"),
         ("grant", "cli"),
         ("ask", "alice"),
         ("summarize", "alice"),
@@ -83,9 +88,10 @@ def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: F
         ("delete_document", "cli"),
         ("delete_collection", "cli"),
     ]
-    ingest, signed, refused, _, ask, summary = records[:6]
+    ingest, signed, refused, verified, unknown, _, ask, summary = records[:8]
     assert ingest["files"] == [["leave.md", "added"]] and ingest["labels"] == ["staff"]
     assert signed["ok"] and not refused["ok"]
+    assert verified["ok"] and verified["provider"] == "oidc:idp" and not unknown["ok"]
     assert ask["question"] == "How many days of annual leave?" and ask["collection"] == "staff"
     assert ask["chunks"] == [p.id for s in answer.evidence for p in s.passages] != []
     assert ask["model"] == f"ollama:{MODEL}" and ask["seconds"] > 0
