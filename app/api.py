@@ -117,15 +117,23 @@ class Docent:
         """
         scoped = access.restrict(filters, self._allowed(collection, user))
         parts = self.answers.stream(collection, question, history, scoped)
-        return self._audited_answer(parts, collection, user)
+        return self._audited_answer(parts, collection, question, user)
 
     def _audited_answer(
-        self, parts: Iterator[str | Answer], collection: str, user: User | None
+        self, parts: Iterator[str | Answer], collection: str, question: str, user: User | None
     ) -> Iterator[str | Answer]:
-        for part in parts:
-            if isinstance(part, Answer):
-                self.audit.append("ask", actor(user), **answer_fields(collection, part))
-            yield part
+        answered = False
+        try:
+            for part in parts:
+                if isinstance(part, Answer):
+                    answered = True
+                    self.audit.append("ask", actor(user), **answer_fields(collection, part))
+                yield part
+        finally:
+            # Stopped by the reader or failed mid-answer: the question is still recorded.
+            if not answered:
+                fields = {"collection": collection, "question": question, "status": "stopped"}
+                self.audit.append("ask", actor(user), **fields)
 
     def ask(
         self,

@@ -68,6 +68,9 @@ def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: F
     docent.grant("alice", "staff")
     user = docent.accounts.get("alice")
     answer = docent.ask("staff", "How many days of annual leave?", user=user)
+    stopped = docent.stream_answer("staff", "How many days of annual leave?", user=user)
+    next(stopped)
+    stopped.close()  # type: ignore[attr-defined]
     docent.summarize("staff", "leave.md", user=user)
     docent.revoke("alice", "staff")
     docent.remove_document("staff", "leave.md")
@@ -83,18 +86,20 @@ def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: F
         ("sign_in", "mallory"),
         ("grant", "cli"),
         ("ask", "alice"),
+        ("ask", "alice"),
         ("summarize", "alice"),
         ("revoke", "cli"),
         ("delete_document", "cli"),
         ("delete_collection", "cli"),
     ]
-    ingest, signed, refused, verified, unknown, _, ask, summary = records[:8]
+    ingest, signed, refused, verified, unknown, _, ask, halted, summary = records[:9]
     assert ingest["files"] == [["leave.md", "added"]] and ingest["labels"] == ["staff"]
     assert signed["ok"] and not refused["ok"]
     assert verified["ok"] and verified["provider"] == "oidc:idp" and not unknown["ok"]
     assert ask["question"] == "How many days of annual leave?" and ask["collection"] == "staff"
     assert ask["chunks"] == [p.id for s in answer.evidence for p in s.passages] != []
     assert ask["model"] == f"ollama:{MODEL}" and ask["seconds"] > 0
+    assert halted["status"] == "stopped" and halted["question"] == ask["question"]
     assert summary["source"] == "leave.md" and summary["model"] == f"ollama:{MODEL}"
     assert docent.audit.verify().ok
     assert stat.S_IMODE(docent.audit.path.stat().st_mode) == 0o600
