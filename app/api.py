@@ -278,22 +278,6 @@ class Docent:
         records = self.index.collection(collection).records()
         return [r for r in access.visible(records, allowed) if r.doc_id]
 
-    def document(self, collection: str, source: str, *, user: User | None = None) -> DocumentRecord:
-        """The document ``source`` if ``user`` may read it: check this before a download.
-
-        Its file is ``Path(record.root) / record.source``.
-
-        Raises:
-            DocentError: No such document, or ``user`` may not read it (the same message).
-        """
-        found = [r for r in self.documents(collection, user=user) if r.source == source]
-        if not found:
-            raise DocentError(
-                f"No document `{source}` in collection `{collection}`.",
-                hint=f"see `docent docs list --collection {collection}`",
-            )
-        return found[0]
-
     def remove_document(
         self, collection: str, source: str, *, user: User | None = None
     ) -> list[DocumentRecord]:
@@ -412,14 +396,16 @@ class Docent:
             versions=versions,
         )
 
-    def document_file(self, collection: str, source: str) -> Path | None:
+    def document_file(
+        self, collection: str, source: str, *, user: User | None = None
+    ) -> Path | None:
         """The file a document was ingested from, if it is still there with the same size.
 
         Lets a reader open the original behind a citation; None when the file has moved,
-        changed or was removed since it was ingested.
+        changed or was removed since it was ingested, or ``user`` may not read it.
         """
-        for record in self.index.collection(collection).find(source):
+        for record in self.documents(collection, user=user):
             path = Path(record.root) / record.source
-            if record.doc_id and path.is_file() and path.stat().st_size == record.size:
+            if record.source == source and path.is_file() and path.stat().st_size == record.size:
                 return path
         return None
