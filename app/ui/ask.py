@@ -29,12 +29,13 @@ def page() -> None:
     st.title("Ask your documents")
     question = st.chat_input("Ask a question about your documents")
     docent = resources.docent()
-    collection = resources.collection_picker(docent)
+    infos = docent.collections()
+    collection = resources.collection_picker(docent, infos)
     st.caption(
         f"Searching :blue-badge[{present.escape(collection)}] "
         f"with :gray-badge[{present.escape(docent.chat.name)}]"
     )
-    if not any(info.name == collection and info.documents for info in docent.collections()):
+    if not any(info.name == collection and info.documents for info in infos):
         st.info(
             f"No documents in {present.escape(collection)} yet: add some on the Library page.",
             icon=":material/folder_off:",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from app.api import Docent
     from app.settings import Settings
     from models.embedder import Embedder, EmbedderConfig
+    from rag.store import CollectionInfo
 
 COLLECTION_KEY = "collection"
 
@@ -93,9 +94,14 @@ def show_error(error: DocentError) -> None:
         st.info("Fix: " + present.escape(error.hint), icon=":material/build:")
 
 
-def collection_picker(docent: Docent) -> str:
-    """The sidebar's collection choice (a new name may be typed), kept for the session."""
-    names = sorted(info.name for info in docent.collections())
+def collection_picker(docent: Docent, infos: list[CollectionInfo] | None = None) -> str:
+    """The sidebar's collection choice (a new name may be typed), kept for the session.
+
+    Args:
+        docent: The process's ``Docent``.
+        infos: The collections, when the page has listed them already.
+    """
+    names = sorted(info.name for info in (docent.collections() if infos is None else infos))
     default = docent.settings.collection
     # A name typed in this session exists only once something is uploaded into it.
     for name in (default, st.session_state.get(COLLECTION_KEY)):
