@@ -209,6 +209,7 @@ class Docent:
         chosen = access.default_labels(collection, labels)
         allowed = self.grants.allowed(user, collection)
         if allowed is not None and (prune or not set(chosen) <= set(allowed)):
+            self.audit.append("denied", actor(user), action="ingest", collection=collection)
             raise access.AccessError(
                 f"You may not add documents labelled {', '.join(chosen)} to `{collection}`"
                 + (" or prune it." if prune else "."),
@@ -247,10 +248,19 @@ class Docent:
         self.index.collection(collection)
         granted = self.grants.collections(user)
         if granted is not None and collection not in granted:
+            self.audit.append("denied", actor(user), action="read", collection=collection)
             raise CollectionError(
                 f"Collection `{collection}` does not exist.", hint="see `docent collections list`"
             )
         return self.grants.allowed(user, collection)
+
+    def _require_admin(self, user: User | None, action: str) -> None:
+        """Raise ``AccessError`` (and record the refusal) unless ``user`` is an administrator."""
+        try:
+            access.require_admin(user, action)
+        except access.AccessError:
+            self.audit.append("denied", actor(user), action=action)
+            raise
 
     def create_collection(self, name: str, *, user: User | None = None) -> None:
         """Create an empty collection (administrators only).
@@ -259,7 +269,7 @@ class Docent:
             CollectionError: It exists already or the name is invalid.
             AccessError: ``user`` is not an administrator.
         """
-        access.require_admin(user, "create collections")
+        self._require_admin(user, "create collections")
         with self.index.writer_lock():
             if any(info.name == name for info in self.index.collections()):
                 raise CollectionError(f"Collection `{name}` already exists.")
@@ -267,7 +277,7 @@ class Docent:
 
     def delete_collection(self, name: str, *, user: User | None = None) -> None:
         """Delete a collection and everything in it (administrators only)."""
-        access.require_admin(user, "delete collections")
+        self._require_admin(user, "delete collections")
         with self.index.writer_lock():
             self.index.delete_collection(name)
         self.audit.append("delete_collection", actor(user), collection=name)
@@ -287,7 +297,7 @@ class Docent:
             DocentError: No document has that source path.
             AccessError: ``user`` is not an administrator.
         """
-        access.require_admin(user, "remove documents")
+        self._require_admin(user, "remove documents")
         with self.index.writer_lock():
             target = self.index.collection(collection)
             records = target.find(source)
@@ -351,7 +361,7 @@ class Docent:
             AccountError: ``principal`` names a user who does not exist.
             AccessError: ``user`` is not an administrator.
         """
-        access.require_admin(user, "grant access")
+        self._require_admin(user, "grant access")
         if not principal.startswith("@"):
             self.accounts.get(principal)
         given = self.grants.grant(principal, collection, label)
@@ -364,7 +374,7 @@ class Docent:
         self, principal: str, collection: str, label: str | None = None, *, user: User | None = None
     ) -> list[Grant]:
         """Withdraw a grant (without ``label``: every label of the collection)."""
-        access.require_admin(user, "revoke access")
+        self._require_admin(user, "revoke access")
         gone = self.grants.revoke(principal, collection, label)
         labels = [g.label for g in gone]
         self.audit.append(

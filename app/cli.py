@@ -34,7 +34,12 @@ def cli(config: str | None) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @collection_option
-@click.option("--label", "labels", multiple=True, help="Access label for these documents.")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    help="Access label for these documents (repeatable); default the collection's name.",
+)
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

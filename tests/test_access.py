@@ -205,6 +205,13 @@ def test_users_may_only_add_what_they_may_read_and_only_admins_manage(
     with pytest.raises(AccessError, match="administrator"):
         library.grant("alice", "lib", "board", user=alice)
     assert library.ingest([tmp_path], "lib", dry_run=True, user=alice).exit_code == 0
+    denied = [r for r in library.audit.export() if r["event"] == "denied"][-4:]
+    assert [(r["user"], r["action"]) for r in denied] == [
+        ("alice", "ingest"),
+        ("alice", "remove documents"),
+        ("alice", "delete collections"),
+        ("alice", "grant access"),
+    ]
 
 
 def test_grants_are_kept_per_collection_and_revoked(tmp_path: Path) -> None:
