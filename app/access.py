@@ -155,6 +155,15 @@ class Grants:
             self._save(g for g in held if g not in gone)
         return gone
 
+    def forget(self, principal: str) -> list[Grant]:
+        """Withdraw every grant of a user or group (its account was removed); return them."""
+        with locked(self.path):
+            held = self.all()
+            gone = [g for g in held if g.principal == principal]
+            if gone:
+                self._save(g for g in held if g not in gone)
+        return gone
+
     def allowed(self, user: User | None, collection: str) -> tuple[str, ...] | None:
         """The labels ``user`` may read in ``collection``; None means everything."""
         if user is None or user.is_admin:

@@ -119,14 +119,16 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> int:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def users_rm(ctx: click.Context, name: str, yes: bool) -> int:
-    """Remove the account NAME (its grants stay until revoked)."""
+    """Remove the account NAME and its grants (a later account of that name starts with none)."""
     docent = docent_of(ctx)
     docent.accounts.get(name)
     if not yes:
-        click.confirm(f"Remove the account `{name}`?", abort=True)
+        click.confirm(f"Remove the account `{name}` and its grants?", abort=True)
     docent.accounts.remove(name)
-    docent.audit.append("user_rm", actor(None), name=name)
-    click.echo(f"Removed `{name}`.")
+    gone = docent.grants.forget(name)
+    grants = [[g.collection, g.label] for g in gone]
+    docent.audit.append("user_rm", actor(None), name=name, grants=grants)
+    click.echo(f"Removed `{name}` and {len(gone)} grant(s).")
     return EXIT_OK
 
 

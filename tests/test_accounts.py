@@ -13,6 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 
+from app.access import Grants
 from app.accounts import AccountError, Accounts, Session, SessionExpired, SignInError, User
 from app.cli import cli
 
@@ -153,7 +154,10 @@ def test_cli_manages_users_without_passwords_on_the_command_line(
     changed = runner.invoke(
         cli, ["users", "passwd", "bob", "--password-stdin"], input="new pass 1\n"
     )
+    granted = runner.invoke(cli, ["grant", "root", "legal"])
     removed = runner.invoke(cli, ["users", "rm", "root", "--yes"])
-    assert changed.exit_code == removed.exit_code == 0
+    assert changed.exit_code == granted.exit_code == removed.exit_code == 0
+    assert "1 grant(s)" in removed.output
     assert accounts.authenticate("bob", "new pass 1").name == "bob"
     assert [u.name for u in accounts.users()] == ["bob"]
+    assert Grants(tmp_path / "data" / "grants.json").all() == []
