@@ -24,6 +24,7 @@ from pydantic import ConfigDict
 
 from models.chat import ChatBackend, ChatBackendError, ChatConfig, setting
 from models.errors import DocentError, WeightsError
+from models.queue import FairQueue
 from models.weights import packaged_chat_model, verify_weights
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class LlamaRuntime:
     """One llama.cpp model: loaded on first use, then used by one generation at a time.
 
     A ``Llama`` object holds one KV cache, so concurrent generations would corrupt each
-    other: ``session`` serializes them.
+    other: ``session`` serves them one at a time, first come first served (``queue``).
     """
 
     def __init__(self, config: ChatConfig) -> None:
@@ -51,7 +52,7 @@ class LlamaRuntime:
         self.load_seconds: float | None = None
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
-        self._use_lock = threading.Lock()
+        self.queue = FairQueue()
 
     @property
     def path(self) -> Path:
@@ -79,7 +80,7 @@ class LlamaRuntime:
     def session(self) -> Iterator[Llama]:
         """The model, held for one generation."""
         llama = self.llama()
-        with self._use_lock:
+        with self.queue.turn():
             # Reusing the cached prefix of the previous prompt changes the numerics (a batch
             # versus one token at a time) enough to change greedy answers: start clean so
             # the same prompt always gets the same answer.
@@ -202,6 +203,8 @@ class LlamaCppBackend(ChatBackend):
             state = "not loaded"
         else:
             state = f"loaded in {self.runtime.load_seconds:.1f} s"
+            if waiting := self.runtime.queue.waiting:
+                state += f", busy: {waiting} waiting"
         return {"backend": "llamacpp", "model": self.model_name, "where": where, "state": state}
 
     def _client_model(self) -> BaseChatModel:

@@ -22,6 +22,7 @@ from models.chat import ChatBackend
 from rag.citations import CheckedSentence, CitationChecker, SourceText
 from rag.condense import Turn, condense
 from rag.context import Source, build_context
+from rag.markup import MarkupFilter
 from rag.prompts import ANSWER, NOT_FOUND, fence
 from rag.retrieve import Filters, Passage, Retriever
 
@@ -80,7 +81,8 @@ class Answer:
         rejected: Citation numbers the model gave that its sources do not support.
         evidence: The numbered sources shown to the model (or the closest passages).
         model: The chat backend and model.
-        raw: The model's text as streamed.
+        raw: The model's text as streamed, with links, images and HTML neutralized
+            (``rag.markup``): a document may tell the model to write them.
         timings: Seconds spent per step (condense, retrieve, first_token, generate, verify, total).
     """
 
@@ -162,15 +164,20 @@ class AnswerChain:
             evidence = build_context(passages[:3], 10**6, self.backend.count_tokens)
             yield self._finish(state, NOT_FOUND, "not_found", [], evidence, clock)
             return
-        tokens: list[str] = []
+        shown: list[str] = []
+        markup = MarkupFilter()
         inputs = {"sources": _numbered(state["sources"]), "question": question}
         for token in self.generate.stream(inputs):
-            if not tokens:
+            if "first_token" not in clock.laps:
                 clock.lap("first_token")
-            tokens.append(token)
-            yield token
+            if text := markup.feed(token):
+                shown.append(text)
+                yield text
+        if text := markup.close():
+            shown.append(text)
+            yield text
         clock.lap("generate")
-        raw = "".join(tokens).strip()
+        raw = "".join(shown).strip()
         yield self._verified(state, raw, clock)
 
     def ask(
