@@ -1,5 +1,6 @@
-"""No code path reaches the network: ingest runs in a namespace with no network at all,
-under a guard that records any attempt to connect or resolve a non-loopback address."""
+"""No code path reaches the network: ingest, ask and summarize run in a namespace with no
+network at all, under a guard that records any attempt to connect or resolve a
+non-loopback address."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def test_guard_catches_an_outbound_connection(guarded_env: tuple[dict[str, str],
 
 
 @pytest.mark.slow
-def test_ingest_works_with_no_network_and_tries_none(
+def test_ingest_ask_and_summarize_work_with_no_network_and_try_none(
     guarded_env: tuple[dict[str, str], Path], corpus: Path
 ) -> None:
     env, log = guarded_env
@@ -96,4 +97,20 @@ def test_ingest_works_with_no_network_and_tries_none(
         _no_network([sys.executable, "-m", "app.cli", "status"]), env=env, capture_output=True
     )
     assert status.returncode == 0
+    # Answers and summaries with the embedded model: everything is on this machine.
+    question = "How many days of annual leave does every employee receive?"
+    model_env = env | {"DOCENT_CHAT_MAX_ANSWER_TOKENS": "64", "DOCENT_CHAT_TEMPERATURE": "0"}
+    for command, shown in (
+        (["ask", question, "-c", "torch"], "handbook.pdf"),
+        (["summarize", "handbook.pdf", "-c", "torch", "--length", "short"], "Summary of"),
+    ):
+        result = subprocess.run(
+            _no_network([sys.executable, "-m", "app.cli", *command]),
+            env=model_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        assert shown in result.stdout, result.stdout
     assert log.read_text() == ""
