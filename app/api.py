@@ -6,7 +6,9 @@ to create, and hands them to the rooms below.
 
 from __future__ import annotations
 
+import errno
 import platform
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -14,6 +16,9 @@ from datetime import timedelta
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
+
+import httpx
+from chromadb.errors import ChromaError
 
 from app import access
 from app.access import Grant, Grants
@@ -33,6 +38,13 @@ from rag.retrieve import Filters, Retriever
 from rag.store import CollectionError, CollectionInfo, Index, validate_collection_name
 from rag.summarize import Length, ProgressCallback, Summarizer, Summary
 from rag.types import DocumentRecord
+
+# A full disk or quota, a file-size limit, a read-only or failing disk.
+_WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+class IndexWriteError(DocentError):
+    """The index could not be written: the disk is full, or its server went away."""
 
 
 @dataclass(frozen=True)
@@ -216,12 +228,30 @@ class Docent:
                 hint="ask an administrator for a grant (`docent grant`)",
             )
         ingestor = Ingestor(self.index, self.settings.ingest_config())
-        report = ingestor.ingest(
-            paths, collection, labels=chosen, prune=prune, dry_run=dry_run, progress=progress
-        )
+        try:
+            report = ingestor.ingest(
+                paths, collection, labels=chosen, prune=prune, dry_run=dry_run, progress=progress
+            )
+        except (ChromaError, sqlite3.Error, httpx.TransportError, ConnectionError) as error:
+            raise self._write_failed(error) from error
+        except OSError as error:
+            if error.errno not in _WRITE_FAILURES:
+                raise
+            raise self._write_failed(error) from error
         if not dry_run:
             self.audit.append("ingest", actor(user), **ingest_fields(report, chosen))
         return report
+
+    def _write_failed(self, error: Exception) -> IndexWriteError:
+        # A full disk, a file-size limit or a Chroma server gone mid-write all end here;
+        # the journal makes the same command safe to repeat once the cause is fixed.
+        where = self.index.location
+        return IndexWriteError(
+            f"Writing to the index at {where} failed: {error or type(error).__name__}",
+            hint="free space on the disk that holds the index and check that the Chroma "
+            "server is up (server mode), then run the same command again: it finishes "
+            "what this run started",
+        )
 
     def collections(self, *, user: User | None = None) -> list[CollectionInfo]:
         """Every collection ``user`` holds a grant in, counting only what they may read."""
