@@ -167,7 +167,8 @@ def report_headline(report: IngestReport) -> tuple[Tone, str]:
     tone: Tone = "warning" if report.failed else "success"
     files = len(report.files)
     noun = "file" if files == 1 else "files"
-    return tone, f"{files} {noun} into {report.collection}: {counts or 'nothing to do'}."
+    gone = f"; {len(report.pruned)} removed (file gone)" if report.pruned else ""
+    return tone, f"{files} {noun} into {report.collection}: {counts or 'nothing to do'}{gone}."
 
 
 def document_rows(records: list[DocumentRecord], query: str = "") -> list[dict[str, str | int]]:

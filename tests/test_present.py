@@ -140,6 +140,8 @@ def test_report_rows_and_headline_match_the_cli_outcomes() -> None:
                        "reason": "not a PDF"}  # fmt: skip
     assert tone == "warning"
     assert headline == "2 files into docs: 1 added, 1 failed."
+    report.pruned = ["old.pdf"]
+    assert present.report_headline(report)[1].endswith("1 failed; 1 removed (file gone).")
 
 
 def test_document_rows_filter_by_file_or_title() -> None:

@@ -212,3 +212,46 @@ def test_status_names_the_fix_when_ollama_is_down(
     assert not at.exception
     assert len(at.error) == 1 and at.error[0].value.startswith("**Chat model**")
     assert "ollama serve" in at.error[0].value.replace("\\", "")
+
+
+def test_uploads_over_the_limit_are_refused_and_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(data))
+    monkeypatch.setenv("DOCENT_UPLOAD_MAX_MB", "1")
+    at = page("library").run()
+    at.file_uploader[0].set_value(
+        [
+            ("big.txt", b"The archive is in the basement.\n" * 40_000, "text/plain"),
+            ("small.txt", b"The archive key is at the front desk.\n", "text/plain"),
+        ]
+    ).run()
+    next(b for b in at.button if b.label.startswith("Add to")).click().run()
+
+    report = at.dataframe[0].value
+    columns = (report["file"], report["outcome"], report["reason"])
+    rows = {f: (o, r) for f, o, r in zip(*columns, strict=True)}
+    assert rows["small.txt"][0] == "added"
+    assert rows["big.txt"] == ("skipped", "larger than the upload limit of 1 MB")
+    assert [p.name for p in (data / "uploads" / "default").iterdir()] == ["small.txt"]
+
+
+def test_resync_of_the_configured_folder_reports_each_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "parking.md").write_text("# Parking\n\nThe car park opens at 06:30.\n")
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DOCENT_SYNC_FOLDER", str(share))
+    at = page("library").run()
+
+    next(b for b in at.button if b.label.startswith("Re-sync into")).click().run()
+    assert at.success[0].value == "1 file into default\\: 1 added\\."
+
+    (share / "parking.md").unlink()
+    next(b for b in at.button if b.label.startswith("Re-sync into")).click().run()
+    gone = "0 files into default\\: nothing to do\\; 1 removed \\(file gone\\)\\."
+    assert [s.value for s in at.success] == [gone]
+    assert at.info[-1].value.startswith("No documents in default yet")

@@ -62,6 +62,9 @@ def page() -> None:
     collection = resources.collection_picker(docent)
     _upload_section(docent, collection)
     _sync_section(docent, collection)
+    report = st.session_state.get(REPORT)
+    if report is not None and report.collection == collection:
+        show_report(report)
     _documents_section(docent, collection)
 
 
@@ -92,9 +95,6 @@ def _upload_section(docent: Docent, collection: str) -> None:
             st.session_state[REPORT] = report
             st.session_state[UPLOADER] = generation + 1
             st.rerun()
-    report = st.session_state.get(REPORT)
-    if report is not None and report.collection == collection:
-        show_report(report)
 
 
 def _ingest_uploads(
@@ -179,7 +179,7 @@ def _sync_section(docent: Docent, collection: str) -> None:
             return
         box.update(label="Done", state="complete", expanded=False)
     st.session_state[REPORT] = report
-    show_report(report)
+    st.rerun()
 
 
 def _documents_section(docent: Docent, collection: str) -> None:
