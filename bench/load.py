@@ -177,6 +177,10 @@ def report(runs: list[UserRun], single: list[float], wall: float) -> dict[str, A
         "questions_per_minute": round(len(asked) / wall * 60, 2),
         "single_user_seconds": _percentiles(single),
         "answer_seconds": _percentiles([a.seconds for a in answered]),
+        # Gate refusals take no model call; these are the answers that queued for the model.
+        "model_answer_seconds": _percentiles(
+            [a.seconds for a in answered if a.first_text is not None]
+        ),
         "first_text_seconds": _percentiles(
             [a.first_text for a in answered if a.first_text is not None]
         ),
@@ -193,7 +197,8 @@ def _table(figures: dict[str, Any]) -> str:
         f"errors: {len(figures['errors'])}, answers differing from a single user's: "
         f"{len(figures['mismatches'])}",
     ]
-    for name in ("single_user_seconds", "answer_seconds", "first_text_seconds"):
+    names = ("single_user_seconds", "answer_seconds", "model_answer_seconds", "first_text_seconds")
+    for name in names:
         lines.append(f"{name:22} {figures[name]}")
     lines.append(
         f"queue: longest line {figures['longest_line']} ahead, {figures['waited']} questions "
