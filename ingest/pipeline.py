@@ -300,7 +300,7 @@ class Ingestor:
             and previous.doc_id
             and (previous.size, previous.mtime_ns) == (file.size, file.mtime_ns)
         ):
-            settle("unchanged")
+            self._keep(run, previous, file)
             return None
         try:
             doc_id = sha256_file(file.path)
@@ -309,7 +309,7 @@ class Ingestor:
             return None
         if previous and previous.doc_id == doc_id:
             self._touch(run, previous, file)
-            settle("unchanged")
+            self._keep(run, previous, file)
             return None
         if doc_id in run.planned:
             settle("skipped", f"same content as {run.planned[doc_id].source}, indexed in this run")
@@ -324,6 +324,23 @@ class Ingestor:
             return None
         run.planned[doc_id] = file
         return _Plan(file, doc_id, previous)
+
+    def _keep(self, run: _Run, record: DocumentRecord, file: SourceFile) -> None:
+        """Settle an unchanged file; relabel it when this run gives it other access labels.
+
+        The labels of a run are the document's labels from then on: the chunks are updated
+        in place (Chroma and BM25), then the registry row, so a crash in between is redone
+        by the next run.
+        """
+        if sorted(record.labels) == run.labels:
+            run.outcome(FileOutcome(str(file.path), file.source, "unchanged"))
+            return
+        if run.collection is not None and not run.report.dry_run:
+            run.collection.relabel_document(record.doc_id, run.labels)
+            record.labels = list(run.labels)
+            run.collection.put_record(record)
+        reason = f"access labels now {', '.join(run.labels) or 'none'}; no re-embedding needed"
+        run.outcome(FileOutcome(str(file.path), file.source, "updated", reason))
 
     def _touch(self, run: _Run, record: DocumentRecord, file: SourceFile) -> None:
         """Record a new mtime for identical content, so the fast path works next time."""

@@ -245,6 +245,13 @@ class LexicalIndex:
         with self._connect() as db:
             db.execute("UPDATE chunk SET source = ? WHERE doc_id = ?", (source, doc_id))
 
+    def relabel_document(self, doc_id: str, labels: Sequence[str]) -> None:
+        """Give a document's chunks new access labels (its grants changed, not its text)."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE chunk SET labels = ? WHERE doc_id = ?", (json.dumps(list(labels)), doc_id)
+            )
+
     def ids(self) -> set[str]:
         """Ids of every chunk indexed."""
         with self._connect() as db:

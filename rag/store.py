@@ -175,6 +175,17 @@ class Collection:
             self.chunks.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
         self.lexical.move_document(doc_id, source)
 
+    def relabel_document(self, doc_id: str, labels: Sequence[str]) -> None:
+        """Give every chunk of a document new access labels, without re-embedding it."""
+        ids = self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+        # Chroma merges metadata on update, and None removes a field (a document without
+        # labels has none, as Chroma rejects empty lists).
+        value = list(labels) or None
+        for start in range(0, len(ids), self.max_batch):
+            batch = ids[start : start + self.max_batch]
+            self.chunks.update(ids=batch, metadatas=[{"labels": value}] * len(batch))  # type: ignore[dict-item]
+        self.lexical.relabel_document(doc_id, labels)
+
     def sync_lexical(self) -> int:
         """Bring the BM25 index in step with the chunks in Chroma; return chunks fixed."""
         if self.lexical.count() == self.count_chunks():

@@ -229,3 +229,25 @@ def test_grants_are_kept_per_collection_and_revoked(tmp_path: Path) -> None:
         grants.grant("alice", "legal", "no spaces")
     assert access.default_labels("legal", []) == ("legal",)
     assert access.default_labels("legal", ["b", "a", "b"]) == ("a", "b")
+
+
+def test_ingesting_again_with_other_labels_relabels_without_embedding(
+    docent: Docent, corpus: Path
+) -> None:
+    first = docent.ingest([corpus], "legal")
+    assert first.exit_code == 0 and first.chunks_embedded > 0
+    retriever = docent.answers.retriever
+    question = "How many days of annual leave?"
+
+    again = docent.ingest([corpus], "legal", labels=["board"])
+
+    assert again.chunks_embedded == 0
+    assert {row.status for row in again.files} == {"updated"}
+    assert all("access labels now board" in row.reason for row in again.files)
+    for mode in ("dense", "lexical", "hybrid"):
+        assert retriever.retrieve("legal", question, 5, Filters(labels=("legal",)), mode) == []
+        found = retriever.retrieve("legal", question, 5, Filters(labels=("board",)), mode)
+        assert "handbook.pdf" in {p.source for p in found}
+    assert {tuple(r.labels) for r in docent.documents("legal")} == {("board",)}
+    settled = docent.ingest([corpus], "legal", labels=["board"])
+    assert {row.status for row in settled.files} == {"unchanged"}
