@@ -40,6 +40,9 @@ bench: venv
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.ui
+	$(BIN)/python -m bench.server
+	$(BIN)/python -m bench.load
 
 ## Regenerate docs/cli.md from the CLI's help text.
 docs: venv

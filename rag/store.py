@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -308,6 +309,9 @@ class Index:
         self.config = config
         self.embedder = embedder
         self._client: ClientAPI | None = None
+        # Threads of one process (the UI's sessions) may open the index at the same moment;
+        # two clients on one embedded folder corrupt Chroma's in-process state.
+        self._client_lock = threading.Lock()
         self._function = DocentEmbeddingFunction(embedder)
 
     @property
@@ -326,16 +330,17 @@ class Index:
         Raises:
             IndexUnreachableError: The configured server does not answer or refuses the token.
         """
-        if self._client is None:
-            self.config.path.mkdir(parents=True, exist_ok=True)
-            if self.config.host:
-                self._client = connect_server(self.config)
-            else:
-                self._client = chromadb.PersistentClient(
-                    path=str(self.config.path),
-                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-                )
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                self.config.path.mkdir(parents=True, exist_ok=True)
+                if self.config.host:
+                    self._client = connect_server(self.config)
+                else:
+                    self._client = chromadb.PersistentClient(
+                        path=str(self.config.path),
+                        settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+                    )
+            return self._client
 
     def writer_lock(self) -> WriterLock:
         """The lock a process holds while it writes to this index."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -231,3 +232,18 @@ def test_dry_run_writes_nothing(docent: Docent, corpus: Path) -> None:
     assert report.counts()["added"] == 5
     assert report.chunks_written == 0
     assert docent.collections() == []
+
+
+def test_threads_opening_the_index_at_once_share_one_client(docent: Docent) -> None:
+    start, clients = threading.Barrier(8), []
+
+    def open_index() -> None:
+        start.wait()
+        clients.append(docent.index.client)
+
+    threads = [threading.Thread(target=open_index) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(clients) == 8 and len({id(client) for client in clients}) == 1
