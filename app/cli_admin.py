@@ -2,11 +2,13 @@
 
 Passwords are never taken as arguments (they would stay in the shell history and be
 visible to every local user in the process list): they are typed at a prompt, twice, or
-read from standard input with ``--password-stdin`` (for scripts and container starts).
+read from standard input with ``--password-stdin`` (for scripts and container starts),
+or generated with ``--generate`` and printed once (a fresh machine's first administrator).
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -44,6 +46,11 @@ def users() -> None:
     help="Only if no account exists yet; otherwise do nothing (a container's first start).",
 )
 @_stdin_option
+@click.option(
+    "--generate",
+    is_flag=True,
+    help="Make up a random password and print it once (change it with `docent users passwd`).",
+)
 @click.pass_context
 def users_add(
     ctx: click.Context,
@@ -52,6 +59,7 @@ def users_add(
     groups: tuple[str, ...],
     first: bool,
     password_stdin: bool,
+    generate: bool,
 ) -> int:
     """Create the account NAME; the password is asked for twice (or read with --password-stdin)."""
     docent = docent_of(ctx)
@@ -59,9 +67,14 @@ def users_add(
         click.echo("Accounts exist already; nothing to do.")
         return EXIT_OK
     role: Role = "admin" if admin else "user"
-    user = docent.accounts.add(name, _password(password_stdin), role=role, groups=groups)
+    password = secrets.token_urlsafe(12) if generate else _password(password_stdin)
+    user = docent.accounts.add(name, password, role=role, groups=groups)
     docent.audit.append("user_add", actor(None), name=name, role=role, groups=list(user.groups))
     click.echo(f"Added {role} `{name}`.")
+    if generate:
+        # Shown this once only: the accounts file keeps nothing but its hash.
+        click.echo(f"Password: {password}")
+        click.echo(f"Sign in with it, then choose your own: `docent users passwd {name}`")
     return EXIT_OK
 
 

@@ -161,3 +161,22 @@ def test_cli_manages_users_without_passwords_on_the_command_line(
     assert accounts.authenticate("bob", "new pass 1").name == "bob"
     assert [u.name for u in accounts.users()] == ["bob"]
     assert Grants(tmp_path / "data" / "grants.json").all() == []
+
+
+def test_first_admin_with_a_generated_password_is_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    command = ["users", "add", "admin", "--admin", "--first", "--generate"]
+
+    made = runner.invoke(cli, command)
+    again = runner.invoke(cli, command)
+
+    assert made.exit_code == again.exit_code == 0, made.output
+    password = made.output.split("Password: ", 1)[1].split()[0]
+    assert len(password) >= 16 and "docent users passwd admin" in made.output
+    assert "nothing to do" in again.output and password not in again.output
+    accounts = Accounts(tmp_path / "data" / "users.json")
+    assert accounts.authenticate("admin", password).is_admin
+    assert password not in (tmp_path / "data" / "users.json").read_text()
