@@ -22,6 +22,7 @@ import numpy as np
 from models.embedder import Embedder
 
 CITATION = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+_LEADING_CITATIONS = re.compile(r"(?:\[\d{1,2}(?:\s*,\s*\d{1,2})*\]\s*)+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -91,7 +92,11 @@ def content_words(text: str) -> set[str]:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of a text."""
+    """Spans of the sentences of a text.
+
+    Citation marks written after the full stop ("X is Y. [1]") belong to the sentence
+    before them: left on their own they would be a sentence without words, never checked.
+    """
     spans: list[tuple[int, int]] = []
     start = 0
     for match in [*_SENTENCE.finditer(text), None]:
@@ -100,9 +105,29 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if piece.strip():
             lead = len(piece) - len(piece.lstrip())
             spans.append((start + lead, start + lead + len(piece.strip())))
+            _attach_leading_citations(text, spans)
         if match:
             start = match.end()
     return spans
+
+
+def _attach_leading_citations(text: str, spans: list[tuple[int, int]]) -> None:
+    """Move the citation marks that open the last span onto the end of the span before it."""
+    if len(spans) < 2:
+        return
+    (prev_start, prev_end), (start, end) = spans[-2], spans[-1]
+    marks = _LEADING_CITATIONS.match(text, start, end)
+    if not marks:
+        return
+    rest = text[marks.end() : end]
+    if any(ch.isalnum() for ch in rest):
+        # "[3] C is D." on a line of its own reads as a reference list entry: leave it.
+        if "\n" not in text[prev_end:start]:
+            spans[-2] = (prev_start, start + len(marks.group().rstrip()))
+            spans[-1] = (marks.end(), end)
+    else:  # nothing but marks (and a stray full stop): all of it joins the sentence
+        del spans[-1]
+        spans[-1] = (prev_start, end)
 
 
 def parse_citations(sentence: str) -> tuple[str, list[int]]:

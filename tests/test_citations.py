@@ -71,3 +71,25 @@ def test_unrelated_claim_gets_no_citation(checker: CitationChecker) -> None:
     checked = checker.check("The cafeteria serves vegan lunch on Fridays [2]. Yes.", SOURCES)
     assert checked[0].rejected == [2] and checked[0].verified == []
     assert checked[1].verified == [] and checked[1].rejected == []
+
+
+def test_marks_after_the_full_stop_belong_to_the_sentence_before() -> None:
+    text = "Leave is 27 days. [1] [2] Notice is 3 months. [2, 3]. Ask HR.\n[4] Reference list."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Leave is 27 days. [1] [2]",
+        "Notice is 3 months. [2, 3].",
+        "Ask HR.",
+        "[4] Reference list.",
+    ]
+    alone = "X is Y.\n[1]"
+    assert [alone[a:b] for a, b in split_sentences(alone)] == [alone]
+
+
+def test_marks_after_the_full_stop_are_checked(checker: CitationChecker) -> None:
+    answer = "After probation the notice period is three months. [1] Yes. [2]"
+    first, second = checker.check(answer, SOURCES)
+    assert first.cited == [1] and first.rejected == [1]
+    assert [s.number for s in first.verified] == [2] and first.attributed
+    (right,) = checker.check("Staff get 27 days of annual leave per year. [1]", SOURCES)
+    assert [s.number for s in right.verified] == [1] and not right.rejected
+    assert second.text == "Yes." and second.cited == [2]
