@@ -6,6 +6,10 @@ parts that fit the model's context (map), each part is summarized with its page 
 and the notes are combined, in as many rounds as the context requires (reduce). Page
 references are attached to each note by the code, not left to the model, so they
 survive the reduce even when the model drops them.
+
+A summary is model text shown to a person, so like an answer it carries no links, images
+or HTML (``rag.markup``): a document that asks for them gets plain text. Each note is
+made inert as it comes back, before it is shown or fed to the next round.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Literal
 
 from models.chat import ChatBackend
 from models.errors import DocentError
+from rag.markup import neutralize
 from rag.prompts import SUMMARY_COMBINE, SUMMARY_PART
 from rag.retrieve import Filters
 from rag.store import Collection
@@ -156,7 +161,7 @@ class Summarizer:
                     "text": part.text,
                 }
             ).to_messages()
-            note = self.backend.invoke(messages).strip()
+            note = neutralize(self.backend.invoke(messages)).strip()
             summary.calls += 1
             if note and _NOTHING not in note[:12].upper():
                 notes.append(f"{note} ({part.pages})" if part.pages else note)
@@ -220,7 +225,7 @@ class Summarizer:
             }
         ).to_messages()
         summary.calls += 1
-        return self.backend.invoke(messages).strip()
+        return neutralize(self.backend.invoke(messages)).strip()
 
 
 def _focus(focus: str) -> str:
