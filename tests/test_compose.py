@@ -222,7 +222,7 @@ def test_the_chroma_proxy_checks_the_bearer_token(compose: dict[str, Any]) -> No
 
     assert auth["environment"]["CHROMA_TOKEN"].startswith("${DOCENT_INDEX_TOKEN:?")
     assert '$http_authorization != "Bearer ${CHROMA_TOKEN}"' in template
-    assert "return 401" in template and "proxy_pass http://chroma:8000;" in template
+    assert "return 401" in template and "server chroma:8000;" in template
 
 
 def test_gpu_override_gives_ollama_the_gpu() -> None:
