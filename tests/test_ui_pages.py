@@ -6,13 +6,22 @@ the page from the ``DOCENT_*`` settings, as in production.
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
+from app.access import Grants
+from app.accounts import AccountError, Accounts, Role, Session
+from app.api import Docent
+from app.settings import Settings
+from models.embedder import Embedder
 from tests import docgen
 
 pytestmark = pytest.mark.slow
@@ -25,11 +34,26 @@ HANDBOOK = [
     ("Notice periods", "After probation the notice period is three months."),
 ]
 TIMEOUT = 180
+PASSWORD = "correct horse battery"
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+MAIN = str(ROOT / "app" / "ui" / "main.py")
 
 
-def page(name: str) -> AppTest:
-    """One page of the UI, run alone (``main.py`` adds only the navigation)."""
-    return AppTest.from_string(f"from app.ui import {name}\n{name}.page()", default_timeout=TIMEOUT)
+def account(name: str, role: Role = "admin") -> Session:
+    """A session for ``name`` in the data folder in force, creating the account if needed."""
+    accounts = Accounts(Path(os.environ["DOCENT_DATA_DIR"]) / "users.json", FAST)
+    try:
+        user = accounts.get(name)
+    except AccountError:
+        user = accounts.add(name, PASSWORD, role=role)
+    return Session.start(user, timedelta(minutes=30))
+
+
+def page(name: str, user: str = "admin", role: Role = "admin") -> AppTest:
+    """One page of the UI, run alone as ``user`` signed in (``main.py`` adds the sign-in)."""
+    at = AppTest.from_string(f"from app.ui import {name}\n{name}.page()", default_timeout=TIMEOUT)
+    at.session_state["session"] = account(user, role)
+    return at
 
 
 def closed_port() -> int:
@@ -72,11 +96,96 @@ def texts(at: AppTest) -> str:
 
 
 def test_main_opens_on_the_ask_page(in_library: Path) -> None:
-    at = AppTest.from_file(str(ROOT / "app" / "ui" / "main.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.session_state["session"] = account("admin")
+    at.run()
 
     assert not at.exception
     assert at.title[0].value == "Ask your documents"
     assert at.sidebar.selectbox[0].value == "default"
+    assert "Signed in as **admin** (admin)" in [c.value for c in at.sidebar.caption]
+    next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
+    assert at.title[0].value == "Sign in to Docent"
+
+
+def test_sign_in_refuses_a_wrong_password_then_opens_the_app(in_library: Path) -> None:
+    account("carol", "user")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    assert at.title[0].value == "Sign in to Docent" and not at.chat_input
+
+    at.text_input[0].set_value("carol")
+    at.text_input[1].set_value("wrong password")
+    at.button[0].click().run()
+    assert at.error[0].value.startswith("Wrong user name or password"), at.error
+    assert at.title[0].value == "Sign in to Docent"
+
+    at.text_input[1].set_value(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception and at.title[0].value == "Ask your documents"
+    assert "Signed in as **carol** (user)" in [c.value for c in at.sidebar.caption]
+
+
+def test_without_accounts_the_sign_in_page_names_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+
+    assert not at.exception and at.warning[0].value == "Docent has no accounts yet."
+    assert "docent users add NAME --admin" in at.info[0].value
+    assert not at.text_input, "no sign-in form while nobody could sign in"
+
+
+def test_an_expired_session_returns_to_the_sign_in_page(in_library: Path) -> None:
+    user = account("admin").user
+    past = datetime.now(UTC) + timedelta(seconds=1)  # issued after the account's last change
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.session_state["session"] = Session(user, "stale", past, past + timedelta(seconds=1))
+    time.sleep((past + timedelta(seconds=1) - datetime.now(UTC)).total_seconds())
+    at.run()
+
+    assert at.title[0].value == "Sign in to Docent"
+    assert "session" not in at.session_state
+    alone = page("library")
+    alone.session_state["session"] = Session(user, "stale", past, past + timedelta(seconds=1))
+    alone.run()
+    assert alone.warning[0].value.startswith("Your session has ended") and not alone.dataframe
+
+
+def test_a_user_sees_and_is_answered_from_granted_documents_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
+) -> None:
+    data = tmp_path / "data"
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "canteen.md").write_text("# Canteen\n\nThe canteen opens at 11:30 every day.\n")
+    (files / "vault.md").write_text("# Vault\n\nThe vault code is 7319 until March.\n")
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(data))
+    monkeypatch.setenv("DOCENT_CHAT_TEMPERATURE", "0")
+    monkeypatch.setenv("DOCENT_SYNC_FOLDER", str(files))
+    setup = Docent(Settings.load(), embedder=embedder)
+    setup.ingest([files / "canteen.md"], "default", labels=["public"])
+    setup.ingest([files / "vault.md"], "default", labels=["secret"])
+    account("dave", "user")
+    Grants(data / "grants.json").grant("dave", "default", "public")
+
+    library = page("library", "dave", "user").run()
+    assert not library.exception
+    assert list(library.dataframe[0].value["file"]) == ["canteen.md"]
+    labels = [b.label for b in library.button]
+    assert "Delete from the library" not in labels
+    assert not any(label.startswith("Re-sync") for label in labels)
+
+    ask = page("ask", "dave", "user").run()
+    ask.chat_input[0].set_value("What is the vault code?").run()
+    assert not ask.exception
+    assert "7319" not in texts(ask) and "vault.md" not in texts(ask)
+
+    admin = page("library").run()
+    assert sorted(admin.dataframe[0].value["file"]) == ["canteen.md", "vault.md"]
+    assert "Delete from the library" in [b.label for b in admin.button]
+    assert any(b.label.startswith("Re-sync") for b in admin.button)
 
 
 def test_ask_streams_a_verified_answer_with_a_cited_passage(in_library: Path) -> None:

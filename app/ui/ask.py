@@ -10,8 +10,11 @@ import streamlit as st
 from app import present
 from app.ui import resources
 from models.errors import DocentError
+from models.queue import queue_listener
 
 if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
     from app.api import Docent
     from rag.answer import Answer, Citation
 
@@ -29,7 +32,7 @@ def page() -> None:
     st.title("Ask your documents")
     question = st.chat_input("Ask a question about your documents")
     docent = resources.docent()
-    infos = docent.collections()
+    infos = docent.collections(user=resources.current_user())
     collection = resources.collection_picker(docent, infos)
     st.caption(
         f"Searching :blue-badge[{present.escape(collection)}] "
@@ -77,13 +80,16 @@ def _ask(docent: Docent, collection: str, question: str, history: list[Answer]) 
         text = ""
         stream = None
         try:
-            stream = docent.stream_answer(collection, question, turns)
-            for part in stream:
-                if not isinstance(part, str):
-                    return part
-                text += part
-                waiting.empty()
-                shown.markdown(present.escape(text) + " ▌")
+            stream = docent.stream_answer(
+                collection, question, turns, user=resources.current_user()
+            )
+            with queue_listener(lambda ahead: _queued(waiting, ahead)):
+                for part in stream:
+                    if not isinstance(part, str):
+                        return part
+                    text += part
+                    waiting.empty()
+                    shown.markdown(present.escape(text) + " ▌")
         except DocentError as error:
             waiting.empty()
             resources.show_error(error)
@@ -94,6 +100,14 @@ def _ask(docent: Docent, collection: str, question: str, history: list[Answer]) 
             if close is not None:
                 close()
     return None
+
+
+def _queued(waiting: DeltaGenerator, ahead: int) -> None:
+    """Show the place in the model's line while the answer waits for its turn."""
+    if ahead:
+        waiting.caption(f"Busy: {ahead} question(s) ahead of yours…")
+    else:
+        waiting.caption("Writing the answer…")
 
 
 def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> None:
@@ -126,9 +140,9 @@ def _source_panel(
         where = present.where(citation.title, citation.source, citation.page)
         st.markdown(f"**{present.escape(where)}**")
         st.markdown(present.cited_passage(answer, citation))
-        path = docent.document_file(collection, citation.source)
+        path = docent.document_file(collection, citation.source, user=resources.current_user())
         if path is None:
-            st.caption("The original file is no longer where it was ingested from.")
+            st.caption("The original file is not available (moved, changed or not yours).")
             return
         page_hint = f" (go to page {citation.page})" if citation.page else ""
         st.download_button(

@@ -60,12 +60,14 @@ def page() -> None:
     st.title("Library")
     docent = resources.docent()
     collection = resources.collection_picker(docent)
+    admin = resources.current_user().is_admin
     _upload_section(docent, collection)
-    _sync_section(docent, collection)
+    if admin:
+        _sync_section(docent, collection)
     report = st.session_state.get(REPORT)
     if report is not None and report.collection == collection:
         show_report(report)
-    _documents_section(docent, collection)
+    _documents_section(docent, collection, admin)
 
 
 def _upload_section(docent: Docent, collection: str) -> None:
@@ -114,7 +116,9 @@ def _ingest_uploads(
     saved, refused = save_uploads(folder, files, docent.settings.upload_max_mb)
     with st.status(f"Adding {len(files)} files to {present.escape(collection)}…") as box:
         try:
-            report = docent.ingest(saved, collection, progress=PageProgress(box))
+            report = docent.ingest(
+                saved, collection, progress=PageProgress(box), user=resources.current_user()
+            )
         except DocentError as error:
             box.update(state="error")
             resources.show_error(error)
@@ -172,7 +176,13 @@ def _sync_section(docent: Docent, collection: str) -> None:
         return
     with st.status(f"Syncing {present.escape(str(folder))}…") as box:
         try:
-            report = docent.ingest([folder], collection, prune=True, progress=PageProgress(box))
+            report = docent.ingest(
+                [folder],
+                collection,
+                prune=True,
+                progress=PageProgress(box),
+                user=resources.current_user(),
+            )
         except DocentError as error:
             box.update(state="error")
             resources.show_error(error)
@@ -182,10 +192,10 @@ def _sync_section(docent: Docent, collection: str) -> None:
     st.rerun()
 
 
-def _documents_section(docent: Docent, collection: str) -> None:
+def _documents_section(docent: Docent, collection: str, admin: bool) -> None:
     st.subheader("Documents")
     try:
-        records = docent.documents(collection)
+        records = docent.documents(collection, user=resources.current_user())
     except DocentError:
         records = []  # a collection typed in this session exists once something is added
     if not records:
@@ -194,6 +204,8 @@ def _documents_section(docent: Docent, collection: str) -> None:
     query = st.text_input("Filter", placeholder="File name or title", key="library-filter")
     rows = present.document_rows(records, query)
     st.dataframe(rows, hide_index=True, key="documents")
+    if not admin:
+        return
     with st.popover("Delete a document", icon=":material/delete:"):
         source = st.selectbox("Document", [str(r["file"]) for r in rows], key="delete-choice")
         if source and st.button("Delete from the library", type="primary"):
@@ -202,7 +214,7 @@ def _documents_section(docent: Docent, collection: str) -> None:
 
 def _delete(docent: Docent, collection: str, source: str) -> None:
     try:
-        removed = docent.remove_document(collection, source)
+        removed = docent.remove_document(collection, source, user=resources.current_user())
     except DocentError as error:
         resources.show_error(error)
         return

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui import ask, library, status, summarize
+from app.ui import ask, library, resources, signin, status, summarize
 
 # An emoji icon becomes an inline SVG; a `:material/...:` one is fetched from Google's CDN.
 st.set_page_config(page_title="Docent", page_icon="📚", layout="wide")
+# Nothing but the sign-in page until someone has signed in.
+signin.sidebar(signin.require_user(resources.docent()))
 navigation = st.navigation(
     [
         st.Page(ask.page, title="Ask", icon=":material/chat:", url_path="ask", default=True),

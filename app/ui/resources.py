@@ -18,21 +18,47 @@ from app import present
 from models.errors import DocentError
 
 if TYPE_CHECKING:
+    from app.accounts import User
     from app.api import Docent
     from app.settings import Settings
     from models.embedder import Embedder, EmbedderConfig
     from rag.store import CollectionInfo
 
 COLLECTION_KEY = "collection"
+SESSION_KEY = "session"
 
 
-def current_user() -> str | None:
-    """The person using this session, for access control; None while Docent has no accounts.
+def resumed_user(docent: Docent) -> User | None:
+    """The user of this session's sign-in, as the accounts file holds them now.
 
-    The one seam through which pages learn who is asking: every document is visible to
-    everyone as long as it returns None.
+    None when nobody signed in, or the session expired or its account changed since
+    (the stale session is dropped, so the sign-in page shows).
     """
-    return None
+    from app.accounts import SessionExpired
+
+    session = st.session_state.get(SESSION_KEY)
+    if session is None:
+        return None
+    try:
+        return docent.accounts.resume(session)
+    except SessionExpired:
+        del st.session_state[SESSION_KEY]
+        return None
+
+
+def current_user() -> User:
+    """The signed-in person using this session, whom every page's access control serves.
+
+    ``main.py`` shows the sign-in page first; a page reached without a valid session
+    (it expired since) stops here, so no page ever runs for nobody.
+    """
+    user = resumed_user(docent())
+    if user is None:
+        st.warning("Your session has ended: sign in again.", icon=":material/lock:")
+        if st.button("Sign in", icon=":material/login:"):
+            st.rerun()
+        st.stop()
+    return user
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -99,9 +125,11 @@ def collection_picker(docent: Docent, infos: list[CollectionInfo] | None = None)
 
     Args:
         docent: The process's ``Docent``.
-        infos: The collections, when the page has listed them already.
+        infos: The collections the user may see, when the page has listed them already.
     """
-    names = sorted(info.name for info in (docent.collections() if infos is None else infos))
+    if infos is None:
+        infos = docent.collections(user=current_user())
+    names = sorted(info.name for info in infos)
     default = docent.settings.collection
     # A name typed in this session exists only once something is uploaded into it.
     for name in (default, st.session_state.get(COLLECTION_KEY)):
@@ -115,7 +143,4 @@ def collection_picker(docent: Docent, infos: list[CollectionInfo] | None = None)
         accept_new_options=True,
         help="The workspace to search and to upload into; type a name to start a new one.",
     )
-    user = current_user()
-    if user:
-        st.sidebar.caption(f"Signed in as {present.escape(user)}")
     return chosen

@@ -14,7 +14,7 @@ def page() -> None:
     st.title("Status")
     docent = resources.docent()
     try:
-        state = docent.status()
+        state = docent.status(user=resources.current_user())
     except DocentError as error:
         resources.show_error(error)
         return

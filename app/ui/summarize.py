@@ -24,7 +24,7 @@ def page() -> None:
     docent = resources.docent()
     collection = resources.collection_picker(docent)
     try:
-        records = docent.documents(collection)
+        records = docent.documents(collection, user=resources.current_user())
     except DocentError:
         records = []  # a collection typed in this session exists once something is added
     if not records:
@@ -70,7 +70,12 @@ def _summarize(docent: Docent, collection: str, source: str, length: Length, foc
 
     try:
         summary = docent.summarize(
-            collection, source, length=length, focus=focus, progress=progress
+            collection,
+            source,
+            length=length,
+            focus=focus,
+            progress=progress,
+            user=resources.current_user(),
         )
     except DocentError as error:
         bar.empty()

@@ -1,0 +1,86 @@
+"""The sign-in page that comes before every other page, and the sidebar's sign-out.
+
+A session (``app.accounts.Session``) lives in ``st.session_state`` only; each run checks
+it against the accounts file, so an expired session, a changed password or a removed
+account sends the person back here. Where the site configured Streamlit's OIDC sign-in
+(an ``[auth]`` section in ``secrets.toml``), the identity provider's verified user name
+maps to the local account of the same name, with its role and groups.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from app import present
+from app.ui import resources
+
+if TYPE_CHECKING:
+    from app.accounts import User
+    from app.api import Docent
+
+
+def require_user(docent: Docent) -> User:
+    """The signed-in user; otherwise show the sign-in page and stop the run."""
+    from app.accounts import SignInError
+
+    user = resources.resumed_user(docent)
+    if user is not None:
+        return user
+    st.title("Sign in to Docent")
+    if not docent.accounts.users():
+        st.warning("Docent has no accounts yet.", icon=":material/person_off:")
+        st.info(
+            "Fix: an administrator creates the first one on the server: "
+            "`docent users add NAME --admin`",
+            icon=":material/build:",
+        )
+        st.stop()
+    if _oidc_configured():
+        _oidc_sign_in(docent)
+    with st.form("sign-in"):
+        name = st.text_input("User", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        if st.form_submit_button("Sign in", type="primary"):
+            try:
+                st.session_state[resources.SESSION_KEY] = docent.sign_in(name.strip(), password)
+            except SignInError as error:
+                st.error(present.escape(error.message), icon=":material/error:")
+            else:
+                st.rerun()
+    st.stop()
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def _oidc_sign_in(docent: Docent) -> None:
+    """Sign in through the site's identity provider, mapped to the local account."""
+    from app.accounts import SignInError
+
+    if not st.user.is_logged_in:
+        st.button("Sign in with your organisation", on_click=st.login, icon=":material/badge:")
+        return
+    claim = st.user.get("preferred_username") or st.user.get("email") or ""
+    name = str(claim).split("@", 1)[0].lower()
+    try:
+        st.session_state[resources.SESSION_KEY] = docent.sign_in_verified(name, provider="oidc")
+    except SignInError as error:
+        resources.show_error(error)
+        return
+    st.rerun()
+
+
+def sidebar(user: User) -> None:
+    """Who is signed in, and the button that signs out."""
+    st.sidebar.caption(f"Signed in as **{present.escape(user.name)}** ({user.role})")
+    if st.sidebar.button("Sign out", icon=":material/logout:"):
+        st.session_state.clear()
+        if _oidc_configured() and st.user.is_logged_in:
+            st.logout()
+        st.rerun()
