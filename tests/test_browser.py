@@ -1,4 +1,4 @@
-"""End to end in a real headless Chromium: upload, ask, open a citation, summarize.
+"""End to end in a real headless Chromium: sign in, upload, ask, open a citation, summarize.
 
 One ``streamlit run`` server (started exactly as ``docent ui`` starts it) on loopback with
 a fresh data folder; Playwright drives Debian's chromium. Every request the page makes is
@@ -18,8 +18,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Page, expect, sync_playwright
 
+from app.cli import cli
 from app.ui.launch import streamlit_command
 from tests import docgen
 
@@ -73,10 +75,18 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The UI served by ``streamlit run`` on a free loopback port, with a fresh data folder."""
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The UI served by ``streamlit run`` on a free loopback port, with a fresh data folder.
+
+    Yields its address and the password of the first administrator, ``admin``, made as
+    ``make run`` makes it on a fresh machine.
+    """
     work = tmp_path_factory.mktemp("ui-server")
     port = free_port()
+    first = ["users", "add", "admin", "--admin", "--first", "--generate"]
+    made = CliRunner().invoke(cli, first, env={"DOCENT_DATA_DIR": str(work / "data")})
+    assert made.exit_code == 0, made.output
+    password = made.output.split("Password: ", 1)[1].split()[0]
     env = dict(
         os.environ,
         DOCENT_DATA_DIR=str(work / "data"),
@@ -92,7 +102,7 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, server, log)
-        yield url
+        yield url, password
     finally:
         server.terminate()
         try:
@@ -113,9 +123,18 @@ def open_page(page: Page, name: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
 
 
+def sign_in(page: Page, password: str, artifacts: Path) -> None:
+    expect(page.get_by_role("heading", name="Sign in to Docent")).to_be_visible(timeout=60_000)
+    page.get_by_label("User", exact=True).fill("admin")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.screenshot(path=artifacts / "00-sign-in.png")
+    page.get_by_role("button", name="Sign in").click()
+
+
 def test_upload_ask_cite_and_summarize_in_chromium(
-    ui_url: str, artifacts: Path, tmp_path: Path
+    ui_server: tuple[str, str], artifacts: Path, tmp_path: Path
 ) -> None:
+    ui_url, password = ui_server
     pdf = tmp_path / "handbook.pdf"
     docgen.make_pdf(pdf, pages=HANDBOOK, title="Staff Handbook")
     requests: list[str] = []
@@ -126,6 +145,7 @@ def test_upload_ask_cite_and_summarize_in_chromium(
         page.add_init_script(WATCH_STREAM)
         try:
             page.goto(ui_url)
+            sign_in(page, password, artifacts)
             expect(page.get_by_role("heading", name="Ask your documents")).to_be_visible(
                 timeout=60_000
             )
