@@ -113,7 +113,7 @@ def test_sign_in_refuses_a_wrong_password_then_opens_the_app(in_library: Path) -
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     assert at.title[0].value == "Sign in to Docent" and not at.chat_input
 
-    at.text_input[0].set_value("carol")
+    at.text_input[0].set_value(" Carol")
     at.text_input[1].set_value("wrong password")
     at.button[0].click().run()
     assert at.error[0].value.startswith("Wrong user name or password"), at.error

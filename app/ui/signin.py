@@ -40,11 +40,12 @@ def require_user(docent: Docent) -> User:
     if _oidc_configured():
         _oidc_sign_in(docent)
     with st.form("sign-in"):
-        name = st.text_input("User", autocomplete="username")
+        # Account names are lowercase; people type them as they like.
+        name = st.text_input("User", autocomplete="username").strip().lower()
         password = st.text_input("Password", type="password", autocomplete="current-password")
         if st.form_submit_button("Sign in", type="primary"):
             try:
-                st.session_state[resources.SESSION_KEY] = docent.sign_in(name.strip(), password)
+                st.session_state[resources.SESSION_KEY] = docent.sign_in(name, password)
             except SignInError as error:
                 st.error(present.escape(error.message), icon=":material/error:")
             else:
