@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from app.accounts import Accounts
 from app.settings import Settings
 from tests.chroma_server import chroma_server
 
@@ -280,3 +281,38 @@ def test_dockerignore_keeps_secrets_and_data_out_of_the_image() -> None:
     assert lines[lines.index("*")] == "*", "everything is excluded unless listed"
     allowed = {line[1:] for line in lines if line.startswith("!")}
     assert not allowed & {".env", "data/", "tests/", ".venv/"}
+
+
+@pytest.mark.slow
+def test_the_first_start_creates_the_administrator_once(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    shell, flag, script = services(compose)["app"]["command"]
+    assert script.rstrip().endswith("exec docent ui")
+    # The real CLI, with the UI swapped for a listing so the script returns.
+    script = script.replace("$$", "$").replace("exec docent ui", "exec docent users list")
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "DOCENT_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "FIRST_ADMIN_USER": "admin",
+    }
+
+    def start(password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [shell, flag, script],
+            env=env | {"FIRST_ADMIN_PASSWORD": password},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert start("").returncode == 0
+    assert not Settings(data_dir=tmp_path / "data").accounts_path().exists()
+    first = start("correct horse battery")
+    assert first.returncode == 0, first.stderr
+    assert start("another password").returncode == 0
+    accounts = Accounts(Settings(data_dir=tmp_path / "data").accounts_path())
+    assert [(u.name, u.role) for u in accounts.users()] == [("admin", "admin")]
+    assert accounts.authenticate("admin", "correct horse battery").name == "admin"
