@@ -24,6 +24,8 @@ venv: $(STAMP)
 run: venv
 	$(BIN)/docent ingest data/samples --collection samples
 	$(BIN)/docent status
+	@# A fresh machine gets its first administrator with a random password, printed once.
+	$(BIN)/docent users add admin --admin --first --generate
 	DOCENT_COLLECTION=samples $(BIN)/docent ui
 
 ## Set up and run the whole test suite (real Chroma, real embedder, real files).
