@@ -125,6 +125,27 @@ def test_sign_in_refuses_a_wrong_password_then_opens_the_app(in_library: Path) -
     assert "Signed in as **carol** (user)" in [c.value for c in at.sidebar.caption]
 
 
+def test_oidc_sign_in_maps_the_verified_name_to_the_local_account(in_library: Path) -> None:
+    account("erin", "user")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback"}
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert "Sign in with your organisation" in [b.label for b in at.button]
+
+    at.user = {"is_logged_in": True, "preferred_username": "Erin@example.org"}
+    at.run()
+    assert not at.exception and at.title[0].value == "Ask your documents"
+    assert "Signed in as **erin** (user)" in [c.value for c in at.sidebar.caption]
+
+    stranger = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    stranger.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback"}
+    stranger.user = {"is_logged_in": True, "preferred_username": "mallory"}
+    stranger.run()
+    assert stranger.error[0].value == "No Docent account for \\`mallory\\`\\."
+    assert stranger.title[0].value == "Sign in to Docent"
+
+
 def test_without_accounts_the_sign_in_page_names_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
