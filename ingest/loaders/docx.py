@@ -3,6 +3,10 @@
 The archive is checked before python-docx opens it: a .docx is a ZIP, and a small ZIP can
 inflate to gigabytes. Python's zipfile never inflates an entry past the size its central
 directory declares, so checking the declared sizes is enough to bound what parsing reads.
+
+Runs a reader cannot see (Word's hidden attribute ``w:vanish``, directly or through a
+character style; white text without shading; type under 1 pt) are left out, so they
+cannot carry instructions to the model, and the report counts them.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docx
@@ -32,12 +37,15 @@ LARGE_ENTRY_BYTES = 10 * 1024 * 1024
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _NS = {"w": _W, "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"}
 _P, _TBL, _SDT = f"{{{_W}}}p", f"{{{_W}}}tbl", f"{{{_W}}}sdt"
-# Text of runs anywhere in a paragraph (also inside hyperlinks, tracked insertions and
-# content controls), skipping the fallback copy Word writes next to text boxes.
-_RUN_CONTENT = etree.XPath(
-    ".//w:r[not(ancestor::mc:Fallback)]/*[self::w:t or self::w:tab or self::w:br or self::w:cr]",
-    namespaces=_NS,
-)
+# Runs anywhere in a paragraph (also inside hyperlinks, tracked insertions and content
+# controls), skipping the fallback copy Word writes next to text boxes.
+_RUNS = etree.XPath(".//w:r[not(ancestor::mc:Fallback)]", namespaces=_NS)
+_RUN_TEXT = {f"{{{_W}}}{name}": name for name in ("t", "tab", "br", "cr")}
+_W_VAL = f"{{{_W}}}val"
+_OFF = {"0", "false", "off"}
+_LIGHT = 0xF0  # each RGB byte at least this: white to the eye on a white page
+MIN_HALF_POINTS = 2
+"""Runs set smaller than this (w:sz counts half-points: 2 is 1 pt) cannot be read."""
 _NUMBERING = etree.XPath("./w:pPr/w:numPr", namespaces=_NS)
 _HEADING_STYLE = re.compile(r"^(heading [1-9]|title)$", re.IGNORECASE)
 
@@ -65,10 +73,17 @@ def load_docx(path: Path) -> ParsedDocument:
             f"the Word file is damaged or not a .docx: {exc or type(exc).__name__}; "
             "open it in Word or LibreOffice and save it again as .docx"
         ) from exc
-    sections, headings = _read_body(document)
+    hidden = _Hidden(_hidden_styles(document))
+    sections, headings = _read_body(document, hidden)
     core_title = " ".join((document.core_properties.title or "").split())
     title = core_title or (headings[0] if headings else "") or path.stem
-    return ParsedDocument(title=title, sections=sections)
+    notes = []
+    if hidden.dropped:
+        notes.append(
+            f"{hidden.dropped} hidden run{'s' * (hidden.dropped > 1)} of text left out "
+            "(hidden, white or under 1 pt)"
+        )
+    return ParsedDocument(title=title, sections=sections, notes=notes)
 
 
 def check_archive(path: Path) -> None:
@@ -107,7 +122,63 @@ def check_archive(path: Path) -> None:
         )
 
 
-def _read_body(document: Document) -> tuple[list[Section], list[str]]:
+@dataclass
+class _Hidden:
+    """Which runs are invisible, and how many with text were left out."""
+
+    styles: set[str] = field(default_factory=set)  # ids of character styles that hide text
+    dropped: int = 0
+
+    def hides(self, run: etree._Element) -> bool:
+        """Whether a run is invisible: hidden, white on no shading, or under 1 pt."""
+        props = run.find("w:rPr", _NS)
+        if props is None:
+            return False
+        style = props.find("w:rStyle", _NS)
+        if style is not None and style.get(_W_VAL) in self.styles:
+            return True
+        vanish = props.find("w:vanish", _NS)
+        if vanish is not None and vanish.get(_W_VAL, "true") not in _OFF:
+            return True
+        size = _attr(props, "w:sz")
+        if size.isdigit() and int(size) < MIN_HALF_POINTS:
+            return True
+        shading = props.find("w:shd", _NS)
+        fill = (shading.get(f"{{{_W}}}fill") if shading is not None else None) or "auto"
+        on_colour = _attr(props, "w:highlight") not in ("", "none") or not (
+            fill == "auto" or _light(fill)
+        )
+        return _light(_attr(props, "w:color")) and not on_colour
+
+
+def _attr(props: etree._Element, child: str) -> str:
+    """The w:val of a run property (``w:sz``, ``w:color``), "" when it is not set."""
+    element = props.find(child, _NS)
+    return (element.get(_W_VAL) if element is not None else None) or ""
+
+
+def _light(value: str | None) -> bool:
+    """Whether a Word colour value (RRGGBB hex, or "auto") is white or nearly."""
+    if not value or len(value) != 6:
+        return False
+    try:
+        return all(int(value[i : i + 2], 16) >= _LIGHT for i in (0, 2, 4))
+    except ValueError:
+        return False
+
+
+def _hidden_styles(document: Document) -> set[str]:
+    """Ids of the character styles that set Word's hidden attribute."""
+    styles = document.styles.element.iterfind("w:style[@w:type='character']", _NS)
+    return {
+        style.get(f"{{{_W}}}styleId") or ""
+        for style in styles
+        if (vanish := style.find("w:rPr/w:vanish", _NS)) is not None
+        and vanish.get(_W_VAL, "true") not in _OFF
+    }
+
+
+def _read_body(document: Document, hidden: _Hidden) -> tuple[list[Section], list[str]]:
     """Walk the body into sections; also return the headings in order."""
     sections: list[Section] = []
     headings: list[str] = []
@@ -116,10 +187,10 @@ def _read_body(document: Document) -> tuple[list[Section], list[str]]:
     in_list = False  # the last block is a list, so the next item joins it
     for element in _body_blocks(document):
         if element.tag == _TBL:
-            blocks.append(_table_text(element))
+            blocks.append(_table_text(element, hidden))
             in_list = False
             continue
-        text = _paragraph_text(element)
+        text = _paragraph_text(element, hidden)
         if not text:
             continue
         style = Paragraph(element, document).style
@@ -152,25 +223,29 @@ def _body_blocks(document: Document) -> Iterator[etree._Element]:
             pending[:0] = element.iterfind("w:sdtContent/*", _NS)
 
 
-def _paragraph_text(element: etree._Element) -> str:
+def _paragraph_text(element: etree._Element, hidden: _Hidden) -> str:
     """The visible text of a paragraph, with tabs and line breaks, trimmed."""
     parts: list[str] = []
-    for node in _RUN_CONTENT(element):
-        name = etree.QName(node).localname
-        if name == "t":
-            parts.append(node.text or "")
-        else:
-            parts.append("\t" if name == "tab" else "\n")
+    for run in _RUNS(element):
+        if hidden.hides(run):
+            hidden.dropped += any((node.text or "").strip() for node in run.iterfind("w:t", _NS))
+            continue
+        for node in run:
+            name = _RUN_TEXT.get(node.tag)
+            if name == "t":
+                parts.append(node.text or "")
+            elif name:
+                parts.append("\t" if name == "tab" else "\n")
     return re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(parts)).strip()
 
 
-def _table_text(table: etree._Element) -> str:
+def _table_text(table: etree._Element, hidden: _Hidden) -> str:
     """A table as text: one line per row, cells joined by " | ", nested tables flattened."""
     rows: list[str] = []
     for row in table.iterfind("w:tr", _NS):
         cells = []
         for cell in row.iterfind("w:tc", _NS):
-            paragraphs = (_paragraph_text(p) for p in cell.iter(_P))
+            paragraphs = (_paragraph_text(p, hidden) for p in cell.iter(_P))
             cells.append(" ".join(" ".join(text.split()) for text in paragraphs if text))
         if any(cells):
             rows.append(" | ".join(cells))

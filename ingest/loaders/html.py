@@ -1,8 +1,11 @@
 """HTML loader: the page's main content as sections under its h1-h6 headings.
 
 Site chrome (navigation, sidebars, headers, footers, scripts, permalink anchors) is
-removed first, so answers never cite a menu. Lists, tables and preformatted blocks come
-out as readable text.
+removed first, so answers never cite a menu. Text a reader cannot see (the ``hidden``
+attribute, ``aria-hidden``, inline styles such as ``display:none``, ``font-size:0`` or
+white on a page with no dark background) is removed too, so it cannot carry instructions
+to the model; the report counts it. Lists, tables and preformatted blocks come out as
+readable text.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ _BLOCKS = {
     "figure", "figcaption", "address", "details", "summary", "hr", "center", "fieldset",
     "caption", "body", "html", "li",
 }  # fmt: skip
+_STYLE_RULE = re.compile(r"([\w-]+)\s*:\s*([^;]+)")
+_SIZE = re.compile(r"^([\d.]+)\s*([a-z%]*)")
+_HEX = re.compile(r"^#([0-9a-f]{3,8})$")
+_RGB = re.compile(r"^rgba?\(\s*([\d.]+%?)[\s,]+([\d.]+%?)[\s,]+([\d.]+%?)")
+_LIGHT = 0.94  # each channel at least this (0-1): white to the eye on a white page
 _DECLARED_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)""",
     re.IGNORECASE,
@@ -58,7 +66,7 @@ def load_html(path: Path) -> ParsedDocument:
     """
     soup = BeautifulSoup(_decode(path.read_bytes()), "lxml")
     page_title = _collapse(soup.title.get_text()) if soup.title else ""
-    _drop_boilerplate(soup)
+    hidden = _drop_boilerplate(soup)
     candidates = (soup.find("main"), soup.find(role="main"), soup.find("article"), soup.body)
     root = next((c for c in candidates if isinstance(c, Tag) and c.get_text(strip=True)), soup)
     writer = _Writer()
@@ -72,7 +80,8 @@ def load_html(path: Path) -> ParsedDocument:
     # "<title>General FAQ - Acme docs</title>" with "<h1>General FAQ</h1>": the h1 is the
     # document's own name, the rest is the site's.
     title = first_h1 if first_h1 and first_h1 in page_title else page_title or first_h1
-    return ParsedDocument(title=title or path.stem, sections=sections)
+    notes = [f"{hidden} hidden element{'s' * (hidden > 1)} left out"] if hidden else []
+    return ParsedDocument(title=title or path.stem, sections=sections, notes=notes)
 
 
 def _decode(data: bytes) -> str:
@@ -96,16 +105,19 @@ def _decode(data: bytes) -> str:
     return decode_text(data)
 
 
-def _drop_boilerplate(soup: BeautifulSoup) -> None:
-    """Remove site chrome and invisible elements in place."""
+def _drop_boilerplate(soup: BeautifulSoup) -> int:
+    """Remove site chrome and invisible elements in place; return how many hidden ones held text."""
     doomed: list[Tag] = list(soup.find_all(_DROP_TAGS))
+    hidden = 0
     for tag in soup.find_all(True):
         classes = set(tag.get_attribute_list("class"))
-        if (
+        if _is_hidden(tag):
+            doomed.append(tag)
+            # Counted once: text inside an already hidden parent is not counted again.
+            hidden += bool(tag.get_text(strip=True)) and not tag.find_parent(_is_hidden)
+        elif (
             tag.get("role") in _DROP_ROLES
             or classes & _DROP_CLASSES
-            or tag.has_attr("hidden")
-            or tag.get("aria-hidden") == "true"
             or (tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)
             # An article's own header holds its title; only page-level ones are chrome.
             or (tag.name in _PAGE_CHROME_TAGS and not tag.find_parent(["article", "main"]))
@@ -116,6 +128,79 @@ def _drop_boilerplate(soup: BeautifulSoup) -> None:
     for tag in doomed:
         if not tag.decomposed:  # already gone with a doomed ancestor
             tag.decompose()
+    return hidden
+
+
+def _is_hidden(tag: Tag) -> bool:
+    """Whether the element is invisible: hidden attributes or an inline style that hides it."""
+    if tag.has_attr("hidden") or tag.get("aria-hidden") == "true":
+        return True
+    style = _style(tag)
+    if not style:
+        return False
+    return (
+        style.get("display") == "none"
+        or style.get("visibility") in ("hidden", "collapse")
+        or style.get("opacity", "1").strip() in ("0", "0.0", "0%")
+        or _tiny(style.get("font-size", ""))
+        or style.get("color") == "transparent"
+        or (_light(style.get("color", "")) and not _on_dark_ground(tag))
+    )
+
+
+def _style(tag: Tag) -> dict[str, str]:
+    """The element's inline style as property -> value (lower case, !important dropped)."""
+    raw = tag.get("style")
+    if not isinstance(raw, str) or ":" not in raw:
+        return {}
+    return {
+        name.lower(): value.lower().replace("!important", "").strip()
+        for name, value in _STYLE_RULE.findall(raw)
+    }
+
+
+def _tiny(size: str) -> bool:
+    """Whether a CSS font size is too small to read: zero, or under one pixel or point."""
+    match = _SIZE.match(size)
+    if not match:
+        return False
+    value = float(match.group(1)) if match.group(1).count(".") <= 1 else 1.0
+    return value == 0 or (match.group(2) in ("px", "pt") and value < 1)
+
+
+def _light(colour: str) -> bool:
+    """Whether a CSS colour is white or so near it that it vanishes on white."""
+    colour = colour.strip()
+    if colour in ("white", "snow", "#fff", "#ffffff"):
+        return True
+    channels: list[float] = []
+    if hex_match := _HEX.match(colour):
+        digits = hex_match.group(1)
+        if len(digits) in (3, 4):
+            channels = [int(d * 2, 16) / 255 for d in digits[:3]]
+        elif len(digits) in (6, 8):
+            channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    elif rgb := _RGB.match(colour):
+        channels = [
+            float(v[:-1]) / 100 if v.endswith("%") else float(v) / 255
+            for v in rgb.groups()
+            if v.count(".") <= 1
+        ]
+    return len(channels) == 3 and min(channels) >= _LIGHT
+
+
+def _on_dark_ground(tag: Tag) -> bool:
+    """Whether the element or an ancestor sets a background other than white."""
+    for node in (tag, *tag.parents):
+        if not isinstance(node, Tag):
+            continue
+        style = _style(node)
+        ground = style.get("background-color") or style.get("background") or node.get("bgcolor")
+        if isinstance(ground, str) and ground.strip():
+            return ground.strip() not in ("transparent", "none", "inherit", "initial") and not (
+                _light(ground.split()[0])
+            )
+    return False
 
 
 def _collapse(text: str) -> str:

@@ -3,7 +3,8 @@
 pypdf reports every piece of text it extracts to a visitor together with its font size
 and position. From those pieces the loader rebuilds lines, tells headings (clearly larger
 than the body text) from body lines, and splits paragraphs where the vertical gap between
-lines is larger than the usual line spacing.
+lines is larger than the usual line spacing. Text no reader can see (white on white,
+under 1 pt, render mode 3) is left out (``pdf_hidden``), and the report says how much.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import LimitReachedError
 
-from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.document import LoaderError, ParsedDocument, Section, page_ranges
+from ingest.loaders.pdf_hidden import HiddenText
 
 HEADING_SIZE_RATIO = 1.15
 """A line is a heading candidate when its font is at least this much larger than the body."""
@@ -67,7 +69,16 @@ def load_pdf(path: Path) -> ParsedDocument:
     """
     reader = _open(path)
     notes: list[str] = []
-    pages = [_page_lines(reader, number, notes) for number in range(1, len(reader.pages) + 1)]
+    hidden: dict[int, int] = {}
+    pages = [
+        _page_lines(reader, number, notes, hidden) for number in range(1, len(reader.pages) + 1)
+    ]
+    if hidden:
+        count = sum(hidden.values())
+        notes.append(
+            f"pages {page_ranges(list(hidden))}: {count} piece{'s' * (count > 1)} of hidden "
+            "text left out (white on white, under 1 pt or invisible)"
+        )
     _drop_running_lines(pages)
     body_size = _body_size(pages)
     sections: list[Section] = []
@@ -111,8 +122,13 @@ def _open(path: Path) -> PdfReader:
     return reader
 
 
-def _page_lines(reader: PdfReader, number: int, notes: list[str]) -> list[_Line]:
-    """Extract a page's lines; a page that fails is noted and treated as having no lines."""
+def _page_lines(
+    reader: PdfReader, number: int, notes: list[str], hidden: dict[int, int]
+) -> list[_Line]:
+    """Extract a page's visible lines; a page that fails is noted and has no lines.
+
+    ``hidden`` receives the page's count of hidden text pieces left out, when it has some.
+    """
     fragments: list[tuple[str, float, float]] = []
 
     def visit(text: Any, cm: Any, tm: Any, font: Any, size: Any) -> None:
@@ -120,7 +136,13 @@ def _page_lines(reader: PdfReader, number: int, notes: list[str]) -> list[_Line]
             fragments.append((str(text), *_size_and_baseline(cm, tm, size)))
 
     try:
-        reader.pages[number - 1].extract_text(visitor_text=visit)
+        page = reader.pages[number - 1]
+        ink = HiddenText(page_area=_area(page))
+        page.extract_text(
+            visitor_text=visit, visitor_operand_before=ink.before, visitor_operand_after=ink.after
+        )
+        if ink.dropped:
+            hidden[number] = ink.dropped
     except MemoryError:
         raise
     # One broken page (bad font, bad content stream) should not cost the other pages.
@@ -128,6 +150,14 @@ def _page_lines(reader: PdfReader, number: int, notes: list[str]) -> list[_Line]
         notes.append(f"page {number}: text could not be extracted ({exc or type(exc).__name__})")
         return []
     return _lines(fragments)
+
+
+def _area(page: Any) -> float:
+    """The page's area in points (0 when its box is unreadable)."""
+    try:
+        return abs(float(page.mediabox.width) * float(page.mediabox.height))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return 0.0
 
 
 def _size_and_baseline(cm: list[float], tm: list[float], size: float) -> tuple[float, float]:
