@@ -83,6 +83,7 @@ class HiddenText:
     _saved: list[_State] = field(default_factory=list)
     _shapes: list[tuple[Box, Colour | None]] = field(default_factory=list)
     _path: list[tuple[float, float]] = field(default_factory=list)
+    _grounds: set[Colour | None] = field(default_factory=lambda: {WHITE})  # colours drawn
 
     def before(
         self, operator: bytes, operands: list[Any], cm: list[float], tm: list[float]
@@ -120,6 +121,9 @@ class HiddenText:
             return True
         painted = [state.fill] if state.mode in _FILLS else []
         painted += [state.stroke] if state.mode in _STROKES else []
+        # Ordinary text matches no colour drawn on the page: skip the search for its ground.
+        if not all(any(_same(c, g) for g in self._grounds) for c in painted):
+            return False
         under = self._under(*_apply(cm, tm[4], tm[5]))
         return all(_same(colour, under) for colour in painted)
 
@@ -136,6 +140,7 @@ class HiddenText:
             if self._path:
                 xs, ys = [x for x, _ in self._path], [y for _, y in self._path]
                 self._shapes.append(((min(xs), min(ys), max(xs), max(ys)), self.state.fill))
+                self._grounds.add(self.state.fill)
                 del self._shapes[:-MAX_SHAPES]
             self._path.clear()
         elif operator in _PAINT_OTHER:
