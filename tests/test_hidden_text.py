@@ -106,6 +106,7 @@ def make_hidden_html(path: Path) -> Path:
         "<p hidden>HIDDEN9</p>",
         "<span aria-hidden='true'>HIDDEN10</span>",
         "<div style='display:none'><p>HIDDEN11 inside a hidden parent counts once</p></div>",
+        "<p><font color='white'>HIDDEN12</font></p>",
     ]
     visible = [
         "<p>Visible start and visible end.</p>",
@@ -129,7 +130,7 @@ def test_html_drops_elements_hidden_by_attributes_and_inline_styles(tmp_path: Pa
     assert "HIDDEN" not in text, text
     for words in [*VISIBLE, "Small print stays readable."]:
         assert words in text
-    assert document.notes == ["11 hidden elements left out"]
+    assert document.notes == ["12 hidden elements left out"]
 
 
 def make_hidden_docx(path: Path) -> Path:
@@ -137,6 +138,9 @@ def make_hidden_docx(path: Path) -> Path:
     document.core_properties.created = docgen.FIXED_DATE
     secret = document.styles.add_style("Secret", WD_STYLE_TYPE.CHARACTER)
     secret.font.hidden = True
+    aside = document.styles.add_style("Aside", WD_STYLE_TYPE.PARAGRAPH)
+    aside.font.hidden = True
+    document.add_paragraph("HIDDENPARAGRAPH in a hidden style", style="Aside")
     paragraph = document.add_paragraph("Visible start ")
     paragraph.add_run("HIDDENVANISH ").font.hidden = True
     paragraph.add_run("visible end ")
@@ -168,7 +172,7 @@ def test_docx_drops_hidden_white_and_tiny_runs(tmp_path: Path) -> None:
     assert "HIDDEN" not in text, text
     for words in [*VISIBLE, "White on a black highlight"]:
         assert words in text
-    assert document.notes == ["5 hidden runs of text left out (hidden, white or under 1 pt)"]
+    assert document.notes == ["6 hidden runs of text left out (hidden, white or under 1 pt)"]
 
 
 @pytest.mark.parametrize(

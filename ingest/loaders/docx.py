@@ -5,7 +5,7 @@ inflate to gigabytes. Python's zipfile never inflates an entry past the size its
 directory declares, so checking the declared sizes is enough to bound what parsing reads.
 
 Runs a reader cannot see (Word's hidden attribute ``w:vanish``, directly or through a
-character style; white text without shading; type under 1 pt) are left out, so they
+character or paragraph style; white text without shading; type under 1 pt) are left out, so they
 cannot carry instructions to the model, and the report counts them.
 """
 
@@ -168,8 +168,8 @@ def _light(value: str | None) -> bool:
 
 
 def _hidden_styles(document: Document) -> set[str]:
-    """Ids of the character styles that set Word's hidden attribute."""
-    styles = document.styles.element.iterfind("w:style[@w:type='character']", _NS)
+    """Ids of the character and paragraph styles that set Word's hidden attribute."""
+    styles = document.styles.element.iterfind("w:style", _NS)
     return {
         style.get(f"{{{_W}}}styleId") or ""
         for style in styles
@@ -226,8 +226,10 @@ def _body_blocks(document: Document) -> Iterator[etree._Element]:
 def _paragraph_text(element: etree._Element, hidden: _Hidden) -> str:
     """The visible text of a paragraph, with tabs and line breaks, trimmed."""
     parts: list[str] = []
+    style = element.find("w:pPr/w:pStyle", _NS)
+    hidden_paragraph = style is not None and style.get(_W_VAL) in hidden.styles
     for run in _RUNS(element):
-        if hidden.hides(run):
+        if hidden_paragraph or hidden.hides(run):
             hidden.dropped += any((node.text or "").strip() for node in run.iterfind("w:t", _NS))
             continue
         for node in run:

@@ -135,6 +135,8 @@ def _is_hidden(tag: Tag) -> bool:
     """Whether the element is invisible: hidden attributes or an inline style that hides it."""
     if tag.has_attr("hidden") or tag.get("aria-hidden") == "true":
         return True
+    if tag.name == "font" and _light(str(tag.get("color", ""))) and not _on_dark_ground(tag):
+        return True
     style = _style(tag)
     if not style:
         return False
