@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -40,6 +41,8 @@ from tests import docgen
 
 RESULTS = Path(__file__).parent / "results"
 QUESTION = "How many days of annual leave does every employee receive?"
+# A throwaway administrator of the benchmark's own temporary data folder.
+ADMIN, PASSWORD = "admin", secrets.token_urlsafe(12)
 PAGES = [
     ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
     ("Annual leave", "Every employee receives 27 days of annual leave per year."),
@@ -91,15 +94,24 @@ def _first_paint(browser: Browser, command: list[str], env: dict[str, str], url:
         time.sleep(0.02)
     ready = time.perf_counter()
     page.goto(url)
-    page.get_by_role("heading", name="Ask your documents").wait_for(timeout=60_000)
+    # The first page anyone sees is the sign-in page, painted before any model loads.
+    page.get_by_role("heading", name="Sign in to Docent").wait_for(timeout=60_000)
     painted = time.perf_counter()
+    _sign_in(page)
     page.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
     page.close()
     return server, {
         "server_ready_s": round(ready - started, 3),
         "page_load_s": round(painted - ready, 3),
-        "first_paint_s": round(painted - started, 3),
+        "first_paint_s": round(painted - started, 3),  # the sign-in page
     }
+
+
+def _sign_in(page: Page) -> None:
+    page.get_by_role("heading", name="Sign in to Docent").wait_for(timeout=60_000)
+    page.get_by_label("User", exact=True).fill(ADMIN)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def _ui_first_token(browser: Browser, url: str) -> float:
@@ -107,6 +119,7 @@ def _ui_first_token(browser: Browser, url: str) -> float:
     page: Page = browser.new_page()
     page.add_init_script(TIMER)
     page.goto(url)
+    _sign_in(page)
     box = page.get_by_test_id("stChatInputTextArea")
     box.wait_for(timeout=120_000)
     page.get_by_text("Ask about anything").wait_for(timeout=300_000)
@@ -137,6 +150,7 @@ def run(work: Path, repeats: int) -> dict[str, Any]:
     settings = Settings(data_dir=work / "data", chat_temperature=0.0)
     docent = Docent(settings)
     docent.ingest([share], "default")
+    docent.accounts.add(ADMIN, PASSWORD, role="admin")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(
