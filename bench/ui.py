@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -38,24 +37,13 @@ from app.settings import Settings
 from app.ui.launch import streamlit_command
 from bench.measure import busy_cpu_seconds
 from tests import docgen
+from tests.chroma_server import free_port
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 RESULTS = Path(__file__).parent / "results"
 QUESTION = "How many days of annual leave does every employee receive?"
 # A throwaway administrator of the benchmark's own temporary data folder.
 ADMIN, PASSWORD = "admin", secrets.token_urlsafe(12)
-PAGES = [
-    ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-    ("Annual leave", "Every employee receives 27 days of annual leave per year."),
-    ("Notice periods", "After probation the notice period is three months."),
-]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Times, in the page's clock, of the Enter key and of the first streamed text.
 TIMER = """
 window.__enter = null; window.__first = null;
@@ -69,12 +57,6 @@ new MutationObserver(() => {
   if (last && /\\S\\s*▌/.test(last.innerText)) window.__first = performance.now();
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _healthy(url: str) -> bool:
@@ -146,12 +128,12 @@ def run(work: Path, repeats: int) -> dict[str, Any]:
     """Measure first paint, and UI and chain time to first token, on one fresh index."""
     share = work / "share"
     share.mkdir()
-    docgen.make_pdf(share / "handbook.pdf", pages=PAGES, title="Staff Handbook")
+    docgen.make_pdf(share / "handbook.pdf", pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
     settings = Settings(data_dir=work / "data", chat_temperature=0.0)
     docent = Docent(settings)
     docent.ingest([share], "default")
     docent.accounts.add(ADMIN, PASSWORD, role="admin")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
@@ -162,9 +144,7 @@ def run(work: Path, repeats: int) -> dict[str, Any]:
     )
     busy_before = busy_cpu_seconds()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         server, paint = _first_paint(browser, streamlit_command("127.0.0.1", port, 50), env, url)
         try:
             _ui_first_token(browser, url)  # warm: models loaded, first prompt evaluated

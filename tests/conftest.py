@@ -47,11 +47,7 @@ def corpus(tmp_path: Path) -> Iterator[Path]:
     (root / "policies").mkdir(parents=True)
     docgen.make_pdf(
         root / "handbook.pdf",
-        pages=[
-            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-            ("Annual leave", "Every employee receives 27 days of annual leave per year."),
-            ("Notice periods", "After probation the notice period is three months."),
-        ],
+        pages=docgen.HANDBOOK_PAGES,
         title="Staff Handbook",
     )
     docgen.make_docx(root / "policies" / "security.docx")

@@ -23,6 +23,14 @@ PageSpec = tuple[str | None, str]
 
 FIXED_DATE = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
 
+# The staff handbook of the fixtures, the UI tests and the UI benchmark: one clear fact a
+# page, which even the packaged SmolLM2 answers and cites.
+HANDBOOK_PAGES: list[PageSpec] = [
+    ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
+    ("Annual leave", "Every employee receives 27 days of annual leave per year."),
+    ("Notice periods", "After probation the notice period is three months."),
+]
+
 DEFAULT_PAGES: list[PageSpec] = [
     (
         "Introduction",

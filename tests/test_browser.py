@@ -9,7 +9,6 @@ test's temporary folder (the path is printed).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -24,23 +23,11 @@ from playwright.sync_api import Page, expect, sync_playwright
 from app.cli import cli
 from app.ui.launch import streamlit_command
 from tests import docgen
+from tests.chroma_server import free_port
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-HANDBOOK = [
-    ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-    ("Annual leave", "Every employee receives 27 days of annual leave per year."),
-    ("Notice periods", "After probation the notice period is three months."),
-]
 QUESTION = "How many days of annual leave does every employee receive?"
 # The machine may be busy: model steps get minutes, not seconds.
 SLOW = 240_000
@@ -53,12 +40,6 @@ new MutationObserver(() => {
   if (last && last.innerText.includes('▌')) window.__partials.push(last.innerText);
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -136,7 +117,7 @@ def test_upload_ask_cite_and_summarize_in_chromium(
 ) -> None:
     ui_url, password = ui_server
     pdf = tmp_path / "handbook.pdf"
-    docgen.make_pdf(pdf, pages=HANDBOOK, title="Staff Handbook")
+    docgen.make_pdf(pdf, pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
     requests: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -7,7 +7,6 @@ the page from the ``DOCENT_*`` settings, as in production.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,16 +22,12 @@ from app.api import Docent
 from app.settings import Settings
 from models.embedder import Embedder
 from tests import docgen
+from tests.chroma_server import free_port
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 LEAVE = "How many days of annual leave does every employee receive?"
-HANDBOOK = [
-    ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-    ("Annual leave", "Every employee receives 27 days of annual leave per year."),
-    ("Notice periods", "After probation the notice period is three months."),
-]
 TIMEOUT = 180
 PASSWORD = "correct horse battery"
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -56,17 +51,10 @@ def page(name: str, user: str = "admin", role: Role = "admin") -> AppTest:
     return at
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def handbook(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("docs") / "handbook.pdf"
-    docgen.make_pdf(path, pages=HANDBOOK, title="Staff Handbook")
+    docgen.make_pdf(path, pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
     return path.read_bytes()
 
 
@@ -243,7 +231,7 @@ def test_ask_shows_the_fix_when_the_chat_server_is_down(
     in_library: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCENT_CHAT_BACKEND", "ollama")
-    monkeypatch.setenv("DOCENT_CHAT_BASE_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("DOCENT_CHAT_BASE_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("DOCENT_CHAT_TIMEOUT_SECONDS", "5")
 
     at = page("ask").run()
@@ -335,7 +323,7 @@ def test_status_names_the_fix_when_ollama_is_down(
     in_library: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCENT_CHAT_BACKEND", "ollama")
-    monkeypatch.setenv("DOCENT_CHAT_BASE_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("DOCENT_CHAT_BASE_URL", f"http://127.0.0.1:{free_port()}")
 
     at = page("status").run()
 
