@@ -12,7 +12,6 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -22,8 +21,9 @@ from chromadb.errors import ChromaError
 
 from app import access
 from app.access import Grant, Grants
-from app.accounts import AccountError, Accounts, Session, SignInError, User
+from app.accounts import Accounts, User
 from app.audit import AuditLog, actor, answer_fields, ingest_fields, summary_fields
+from app.gate import Gate
 from app.settings import Settings
 from ingest.pipeline import Ingestor, Progress
 from ingest.report import IngestReport
@@ -78,11 +78,16 @@ class Docent:
         settings: The settings, loaded once by the caller.
         embedder: An embedder to share (tests, several ``Docent`` in one process);
             default one built from the settings.
+        gate: Accounts, sessions and audit log to share (the UI builds them first, for
+            the sign-in page); default ones for the settings.
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, gate: Gate | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.embedder_config())
+        self.gate = gate or Gate(settings)
 
     @cached_property
     def index(self) -> Index:
@@ -94,20 +99,20 @@ class Docent:
         """The chat backend (its model loads or is checked on first use)."""
         return chat_backend(self.settings.chat_config())
 
-    @cached_property
+    @property
     def accounts(self) -> Accounts:
         """The local accounts."""
-        return Accounts(self.settings.accounts_path())
+        return self.gate.accounts
 
     @cached_property
     def grants(self) -> Grants:
         """Who may read which labels of which collection."""
         return Grants(self.settings.grants_path())
 
-    @cached_property
+    @property
     def audit(self) -> AuditLog:
         """The audit log."""
-        return AuditLog(self.settings.audit_path())
+        return self.gate.audit
 
     @cached_property
     def answers(self) -> AnswerChain:
@@ -343,44 +348,6 @@ class Docent:
             "delete_document", actor(user), collection=collection, source=source, doc_ids=doc_ids
         )
         return records
-
-    def sign_in(self, name: str, password: str) -> Session:
-        """Check a name and password and open a session of ``session_minutes``; audited.
-
-        Raises:
-            SignInError: Unknown user or wrong password (one message for both).
-        """
-        lifetime = timedelta(minutes=self.settings.session_minutes)
-        try:
-            session = self.accounts.sign_in(name, password, lifetime)
-        except SignInError:
-            # The name is whatever was typed: bounded, so guessing cannot flood the log.
-            self.audit.append("sign_in", name[:64], ok=False)
-            raise
-        self.audit.append("sign_in", name, ok=True, expires_at=session.expires_at.isoformat())
-        return session
-
-    def sign_in_verified(self, name: str, provider: str) -> Session:
-        """Open a session for an identity a provider has verified (OIDC); audited.
-
-        Args:
-            name: The local account the identity maps to (its role and groups apply).
-            provider: Who verified it, for the audit log (e.g. ``oidc:https://idp.example``).
-
-        Raises:
-            SignInError: No local account of that name.
-        """
-        lifetime = timedelta(minutes=self.settings.session_minutes)
-        try:
-            session = Session.start(self.accounts.get(name), lifetime)
-        except AccountError:
-            self.audit.append("sign_in", name[:64], ok=False, provider=provider)
-            raise SignInError(
-                f"No Docent account for `{name}`.",
-                hint=f"an administrator creates it: `docent users add {name}`",
-            ) from None
-        self.audit.append("sign_in", name, ok=True, provider=provider)
-        return session
 
     def grant(
         self, principal: str, collection: str, label: str | None = None, *, user: User | None = None

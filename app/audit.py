@@ -30,13 +30,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.accounts import User
-from ingest.report import IngestReport
 from models.errors import DocentError
-from rag.answer import Answer
-from rag.summarize import Summary
+
+if TYPE_CHECKING:
+    from ingest.report import IngestReport
+    from rag.answer import Answer
+    from rag.summarize import Summary
 
 GENESIS = "0" * 64
 _BLOCK = 1 << 16

@@ -12,18 +12,23 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ingest.pipeline import IngestConfig
-from models.chat import ChatConfig
-from models.embedder import EMBEDDER_MAX_TOKENS, EmbedderConfig
 from models.errors import DocentError
-from models.weights import CHAT_SHA256, EMBEDDER_SHA256
-from rag.answer import GATE_THRESHOLD, AnswerConfig
-from rag.store import IndexConfig
+from models.weights import CHAT_SHA256, EMBEDDER_MAX_TOKENS, EMBEDDER_SHA256
+from rag.types import GATE_THRESHOLD
+
+# The rooms' config classes come with their rooms (chromadb, LangChain): imported where a
+# config is built, so reading the settings stays light (the UI's sign-in page needs them).
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestConfig
+    from models.chat import ChatConfig
+    from models.embedder import EmbedderConfig
+    from rag.answer import AnswerConfig
+    from rag.store import IndexConfig
 
 DEFAULT_CONFIG_FILE = Path("docent.toml")
 
@@ -234,6 +239,8 @@ class Settings(BaseSettings):
 
     def embedder_config(self) -> EmbedderConfig:
         """The embedder's configuration."""
+        from models.embedder import EmbedderConfig
+
         return EmbedderConfig(
             model_dir=self.embedder_dir,
             sha256=self.embedder_sha256 or None,
@@ -244,6 +251,8 @@ class Settings(BaseSettings):
 
     def chat_config(self) -> ChatConfig:
         """The chat backend's configuration."""
+        from models.chat import ChatConfig
+
         return ChatConfig(
             backend=self.chat_backend,
             model=self.chat_model,
@@ -261,6 +270,8 @@ class Settings(BaseSettings):
 
     def answer_config(self) -> AnswerConfig:
         """The answer chain's configuration."""
+        from rag.answer import AnswerConfig
+
         return AnswerConfig(
             k=self.answer_k,
             gate=self.answer_gate,
@@ -282,6 +293,8 @@ class Settings(BaseSettings):
 
     def index_config(self) -> IndexConfig:
         """The index's configuration."""
+        from rag.store import IndexConfig
+
         if not self.index_host:
             return IndexConfig(path=self.index_dir or self.data_dir / "index")
         return IndexConfig(
@@ -294,6 +307,8 @@ class Settings(BaseSettings):
 
     def ingest_config(self) -> IngestConfig:
         """The ingest pipeline's configuration."""
+        from ingest.pipeline import IngestConfig
+
         return IngestConfig(
             chunk_tokens=self.chunk_tokens,
             overlap_tokens=self.chunk_overlap_tokens,

@@ -22,6 +22,7 @@ from tokenizers import Tokenizer
 
 from models.errors import WeightsError
 from models.weights import (
+    EMBEDDER_MAX_TOKENS,
     EMBEDDER_SHA256,
     EMBEDDER_WEIGHTS_FILE,
     packaged_embedder_dir,
@@ -35,8 +36,6 @@ EmbedderBackend = Literal["torch", "onnx-int8"]
 
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
 EMBEDDER_DIMENSION = 384
-# Word pieces the model reads, [CLS] and [SEP] included; anything longer is cut off.
-EMBEDDER_MAX_TOKENS = 256
 
 
 @dataclass(frozen=True)

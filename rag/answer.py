@@ -25,12 +25,10 @@ from rag.context import Source, build_context
 from rag.markup import MarkupFilter
 from rag.prompts import ANSWER, NOT_FOUND, fence
 from rag.retrieve import Filters, Passage, Retriever
+from rag.types import GATE_THRESHOLD
 
 Status = Literal["answered", "unverified", "not_found"]
 
-# Calibrated by bench/retrieval.py (results/gate.json): the best dense similarity below
-# which >= 90% of questions whose documents are not indexed are refused.
-GATE_THRESHOLD = 0.436
 # Room kept in the context window for the instructions and the question.
 _PROMPT_RESERVE = 160
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# Calibrated by bench/retrieval.py (results/gate.json): the best dense similarity below
+# which >= 90% of questions whose documents are not indexed are refused.
+GATE_THRESHOLD = 0.436
+
 
 def chunk_id(doc_id: str, position: int) -> str:
     """The stable id of a chunk: its document's sha256 and its position in the document.

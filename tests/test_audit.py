@@ -59,12 +59,12 @@ def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: F
     docent.accounts.add("alice", "alice's passphrase")
 
     docent.ingest([share], "staff")
-    docent.sign_in("alice", "alice's passphrase")
+    docent.gate.sign_in("alice", "alice's passphrase")
     with pytest.raises(SignInError):
-        docent.sign_in("alice", "guess")
-    assert docent.sign_in_verified("alice", "oidc:idp").user.name == "alice"
+        docent.gate.sign_in("alice", "guess")
+    assert docent.gate.sign_in_verified("alice", "oidc:idp").user.name == "alice"
     with pytest.raises(SignInError, match="No Docent account"):
-        docent.sign_in_verified("mallory", "oidc:idp")
+        docent.gate.sign_in_verified("mallory", "oidc:idp")
     docent.grant("alice", "staff")
     user = docent.accounts.get("alice")
     answer = docent.ask("staff", "How many days of annual leave?", user=user)

@@ -7,6 +7,8 @@ the page from the ``DOCENT_*`` settings, as in production.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -132,6 +134,24 @@ def test_oidc_sign_in_maps_the_verified_name_to_the_local_account(in_library: Pa
     stranger.run()
     assert stranger.error[0].value == "No Docent account for \\`mallory\\`\\."
     assert stranger.title[0].value == "Sign in to Docent"
+
+
+def test_the_sign_in_page_needs_none_of_the_heavy_modules() -> None:
+    # The sign-in page paints before chromadb, LangChain and the models are imported:
+    # those take seconds, and ``resources.preload`` imports them in the background.
+    probe = (
+        "import sys\n"
+        "from app.ui import ask, library, resources, signin, status, summarize\n"
+        "from app.gate import Gate\n"
+        "from app.settings import Settings\n"
+        "Gate(Settings()).accounts.users()\n"
+        "heavy = ('chromadb', 'langchain_core', 'torch', 'llama_cpp', 'app.api', 'rag.store')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
 
 
 def test_without_accounts_the_sign_in_page_names_the_fix(

@@ -2,13 +2,16 @@
 
 The ``Docent`` (embedder, index client, chat model) is a cached resource: built once per
 process and settings, shared by every session, and warmed in a background thread so the
-first page paints before the models are loaded. What belongs to one person (the
-conversation, the last summary) lives only in ``st.session_state``.
+first page paints before the models are loaded. The sign-in page needs only the ``Gate``
+(accounts and audit log), which loads in a fraction of a second; ``preload`` imports the
+rest meanwhile. What belongs to one person (the conversation, the last summary) lives
+only in ``st.session_state``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from typing import TYPE_CHECKING
 
@@ -20,6 +23,7 @@ from models.errors import DocentError
 if TYPE_CHECKING:
     from app.accounts import User
     from app.api import Docent
+    from app.gate import Gate
     from app.settings import Settings
     from models.embedder import Embedder, EmbedderConfig
     from rag.store import CollectionInfo
@@ -28,7 +32,7 @@ COLLECTION_KEY = "collection"
 SESSION_KEY = "session"
 
 
-def resumed_user(docent: Docent) -> User | None:
+def resumed_user(gate: Gate) -> User | None:
     """The user of this session's sign-in, as the accounts file holds them now.
 
     None when nobody signed in, or the session expired or its account changed since
@@ -40,7 +44,7 @@ def resumed_user(docent: Docent) -> User | None:
     if session is None:
         return None
     try:
-        return docent.accounts.resume(session)
+        return gate.accounts.resume(session)
     except SessionExpired:
         del st.session_state[SESSION_KEY]
         return None
@@ -52,7 +56,7 @@ def current_user() -> User:
     ``main.py`` shows the sign-in page first; a page reached without a valid session
     (it expired since) stops here, so no page ever runs for nobody.
     """
-    user = resumed_user(docent())
+    user = resumed_user(gate())
     if user is None:
         st.warning("Your session has ended: sign in again.", icon=":material/lock:")
         if st.button("Sign in", icon=":material/login:"):
@@ -84,13 +88,40 @@ def _docent(key: str, _settings: Settings) -> Docent:
     from app.api import Docent
 
     config = _settings.embedder_config()
-    docent = Docent(_settings, embedder=_embedder(repr(config), config))
+    docent = Docent(_settings, embedder=_embedder(repr(config), config), gate=_gate(key, _settings))
     # Sessions run in threads of their own: create the lazily built parts here, once,
     # under the cache's lock (two Chroma clients created at once for one folder break).
     docent.answers  # noqa: B018 (builds the index client wrapper and the chat backend)
     docent.index.client  # noqa: B018
     threading.Thread(target=_warm, args=(docent,), daemon=True, name="docent-warm").start()
     return docent
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _gate(key: str, _settings: Settings) -> Gate:
+    from app.gate import Gate
+
+    return Gate(_settings)
+
+
+def gate() -> Gate:
+    """The process's accounts and audit log for the settings in force (light: no models)."""
+    current = settings()
+    return _gate(current.model_dump_json(), current)
+
+
+@st.cache_resource(show_spinner=False)
+def preload() -> threading.Thread:
+    """Import the index client, models and chains in the background, once per process.
+
+    The import takes seconds (chromadb, LangChain); started while the sign-in page paints,
+    it is done by the time someone has typed a password.
+    """
+    thread = threading.Thread(
+        target=importlib.import_module, args=("app.api",), daemon=True, name="docent-preload"
+    )
+    thread.start()
+    return thread
 
 
 def settings() -> Settings:

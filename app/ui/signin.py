@@ -18,18 +18,18 @@ from app.ui import resources
 
 if TYPE_CHECKING:
     from app.accounts import User
-    from app.api import Docent
+    from app.gate import Gate
 
 
-def require_user(docent: Docent) -> User:
+def require_user(gate: Gate) -> User:
     """The signed-in user; otherwise show the sign-in page and stop the run."""
     from app.accounts import SignInError
 
-    user = resources.resumed_user(docent)
+    user = resources.resumed_user(gate)
     if user is not None:
         return user
     st.title("Sign in to Docent")
-    if not docent.accounts.users():
+    if not gate.accounts.users():
         st.warning("Docent has no accounts yet.", icon=":material/person_off:")
         st.info(
             "Fix: an administrator creates the first one on the server: "
@@ -38,14 +38,14 @@ def require_user(docent: Docent) -> User:
         )
         st.stop()
     if _oidc_configured():
-        _oidc_sign_in(docent)
+        _oidc_sign_in(gate)
     with st.form("sign-in"):
         # Account names are lowercase; people type them as they like.
         name = st.text_input("User", autocomplete="username").strip().lower()
         password = st.text_input("Password", type="password", autocomplete="current-password")
         if st.form_submit_button("Sign in", type="primary"):
             try:
-                st.session_state[resources.SESSION_KEY] = docent.sign_in(name, password)
+                st.session_state[resources.SESSION_KEY] = gate.sign_in(name, password)
             except SignInError as error:
                 st.error(present.escape(error.message), icon=":material/error:")
             else:
@@ -60,7 +60,7 @@ def _oidc_configured() -> bool:
         return False
 
 
-def _oidc_sign_in(docent: Docent) -> None:
+def _oidc_sign_in(gate: Gate) -> None:
     """Sign in through the site's identity provider, mapped to the local account."""
     from app.accounts import SignInError
 
@@ -70,7 +70,7 @@ def _oidc_sign_in(docent: Docent) -> None:
     claim = st.user.get("preferred_username") or st.user.get("email") or ""
     name = str(claim).split("@", 1)[0].lower()
     try:
-        st.session_state[resources.SESSION_KEY] = docent.sign_in_verified(name, provider="oidc")
+        st.session_state[resources.SESSION_KEY] = gate.sign_in_verified(name, provider="oidc")
     except SignInError as error:
         resources.show_error(error)
         return
