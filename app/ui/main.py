@@ -8,10 +8,10 @@ from app.ui import ask, library, resources, signin, status, summarize
 
 # An emoji icon becomes an inline SVG; a `:material/...:` one is fetched from Google's CDN.
 st.set_page_config(page_title="Docent", page_icon="📚", layout="wide")
-# The models and the index client load in the background while the sign-in page paints.
-resources.preload()
-# Nothing but the sign-in page until someone has signed in.
+# Nothing but the sign-in page until someone has signed in (it starts ``preload`` once
+# it has painted, so the index client and models load while a password is typed).
 signin.sidebar(signin.require_user(resources.gate()))
+resources.preload()
 navigation = st.navigation(
     [
         st.Page(ask.page, title="Ask", icon=":material/chat:", url_path="ask", default=True),

@@ -36,6 +36,7 @@ def require_user(gate: Gate) -> User:
             "`docent users add NAME --admin`",
             icon=":material/build:",
         )
+        resources.preload()
         st.stop()
     if _oidc_configured():
         _oidc_sign_in(gate)
@@ -50,6 +51,7 @@ def require_user(gate: Gate) -> User:
                 st.error(present.escape(error.message), icon=":material/error:")
             else:
                 st.rerun()
+    resources.preload()
     st.stop()
 
 
