@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -24,6 +24,7 @@ from pydantic import ConfigDict
 
 from models.chat import ChatBackend, ChatBackendError, ChatConfig, setting
 from models.errors import DocentError, WeightsError
+from models.prompt_prefix import PromptPrefix
 from models.queue import FairQueue
 from models.weights import packaged_chat_model, verify_weights
 
@@ -53,6 +54,7 @@ class LlamaRuntime:
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
         self.queue = FairQueue()
+        self.prefix = PromptPrefix()
 
     @property
     def path(self) -> Path:
@@ -77,14 +79,15 @@ class LlamaRuntime:
             return self._llama
 
     @contextmanager
-    def session(self) -> Iterator[Llama]:
-        """The model, held for one generation."""
+    def session(self, messages: Sequence[dict[str, Any]] = ()) -> Iterator[Llama]:
+        """The model, held for one generation of ``messages`` (OpenAI-style dicts).
+
+        The cache keeps their system prompt, read alone, and nothing after it: the same
+        prompt always gets the same answer, whatever was asked before.
+        """
         llama = self.llama()
         with self.queue.turn():
-            # Reusing the cached prefix of the previous prompt changes the numerics (a batch
-            # versus one token at a time) enough to change greedy answers: start clean so
-            # the same prompt always gets the same answer.
-            llama.reset()
+            self.prefix.start(llama, messages)
             yield llama
 
     def _load(self) -> Llama:
@@ -150,9 +153,10 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        with self.runtime.session() as llama:
+        openai_messages = convert_to_openai_messages(messages)
+        with self.runtime.session(openai_messages) as llama:
             parts = llama.create_chat_completion(
-                messages=cast(Any, convert_to_openai_messages(messages)),
+                messages=cast(Any, openai_messages),
                 stream=True,
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,

@@ -18,7 +18,7 @@ import httpx
 import ollama
 import pytest
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
@@ -261,6 +261,34 @@ def test_llamacpp_counts_tokens_with_the_model_tokenizer(smollm: LlamaCppBackend
     assert smollm.count_tokens("") == 0
     sentence = "Every employee receives 27 days of annual leave per year."
     assert smollm.count_tokens(sentence) == 13
+
+
+def test_llamacpp_keeps_the_system_prompt_read_and_answers_the_same_whatever_came_before(
+    smollm: LlamaCppBackend,
+) -> None:
+    system = SystemMessage("Answer from the sources only, in one sentence, citing [1].")
+    sources = "Sources:\n[1] Staff get 27 days of annual leave; managers approve it."
+
+    def prompt(question: str) -> list[BaseMessage]:
+        return [system, HumanMessage(f"{sources}\n\nQuestion: {question}")]
+
+    alone = LlamaCppBackend(smollm.config).invoke(prompt("Who approves leave?"))
+    prefix = smollm.runtime.prefix
+    smollm.invoke(prompt("How many days of leave do staff get?"))
+    hits = prefix.hits
+    after_another = smollm.invoke(prompt("Who approves leave?"))
+
+    assert prefix.hits == hits + 1, "the second prompt read its system prompt again"
+    # The system message and the template's header of the user's turn, not the sources.
+    kept = smollm.runtime.llama().detokenize(prefix.tokens, special=True).decode()
+    assert kept.startswith("<|im_start|>system\nAnswer from the sources only")
+    assert kept.endswith("<|im_start|>user\n") and "27 days" not in kept
+    assert after_another == alone, "an answer changed with what was asked before it"
+    # Another system prompt is read from scratch, then kept in its turn.
+    smollm.invoke([SystemMessage("Reply in one word."), HumanMessage("Colour of the sky?")])
+    assert smollm.runtime.prefix.tokens != [] and "Reply in one word" in (
+        smollm.runtime.llama().detokenize(prefix.tokens, special=True).decode()
+    )
 
 
 def test_llamacpp_prompt_beyond_the_context_names_the_setting(smollm: LlamaCppBackend) -> None:
