@@ -227,8 +227,9 @@ def test_ask_streams_a_verified_answer_with_a_cited_passage(in_library: Path) ->
     panel = [m.value for m in at.markdown if ":orange-background[" in m.value]
     assert panel and "27 days" in panel[0], texts(at)
     assert "**Staff Handbook \\(handbook\\.pdf\\)\\, p\\. 2**" in texts(at)
-    download = at.get("download_button")
-    assert download, "the original can be downloaded from the source panel"
+    labels = [d.proto.label for d in at.get("download_button")]
+    # The whole original, and the cited page alone as a PDF of its own.
+    assert labels == ["Download the original (go to page 2)", "Page 2 alone (PDF)"], labels
 
 
 def test_follow_up_keeps_the_conversation_and_new_conversation_clears_it(

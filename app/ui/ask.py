@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import present
+from app import originals, present
 from app.ui import resources
 from models.errors import DocentError
 from models.queue import queue_listener
@@ -154,3 +154,13 @@ def _source_panel(
             icon=":material/download:",
             key=f"download-{key}-{citation.number}",
         )
+        if citation.page and path.suffix.lower() == ".pdf":
+            st.download_button(
+                f"Page {citation.page} alone (PDF)",
+                data=lambda: originals.pdf_page(path, citation.page) or b"",
+                file_name=f"{path.stem}-page-{citation.page}.pdf",
+                mime="application/pdf",
+                on_click="ignore",
+                icon=":material/description:",
+                key=f"page-{key}-{citation.number}",
+            )
