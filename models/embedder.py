@@ -45,10 +45,11 @@ class EmbedderConfig:
     Attributes:
         model_dir: A sentence-transformers model folder; None for the packaged all-MiniLM-L6-v2.
         sha256: Pinned sha256 of ``model.safetensors``; None accepts any file (custom models).
-        batch_size: Texts embedded per forward pass.
-        backend: ``torch`` (fp32) or ``onnx-int8`` (dynamically quantized, exported once
-            from the same local weights into ``cache_dir``).
-        cache_dir: Where derived artefacts (the int8 ONNX export) are kept.
+        batch_size: Texts embedded per forward pass (torch; the int8 backend embeds one
+            text at a time).
+        backend: ``torch`` (fp32) or ``onnx-int8`` (an int8 ONNX graph built once from the
+            same local weights into ``cache_dir``; see ``models.embedder_int8``).
+        cache_dir: Where derived artefacts (the int8 ONNX graph) are kept.
     """
 
     model_dir: Path | None = None
@@ -135,9 +136,10 @@ class Embedder(Embeddings):
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         if self.config.backend == "onnx-int8":
-            from models.onnx_export import OnnxEncoder
+            from models.embedder_int8 import int8_encoder
 
-            return OnnxEncoder(self.model_dir, self.config.cache_dir)  # type: ignore[return-value]
+            encoder = int8_encoder(self.model_dir, self.config.cache_dir, self.max_tokens)
+            return encoder  # type: ignore[return-value]
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 

@@ -1,4 +1,4 @@
-"""The packaged embedder on real weights: vectors, pinned hashes, custom folders, int8, tokens.
+"""The packaged embedder on real weights: vectors, pinned hashes, custom folders, tokens.
 
 Sockets are disabled for the whole test run, so every load here is proven offline.
 """
@@ -205,32 +205,3 @@ def test_custom_model_folder_without_pinned_hash_loads(tmp_path: Path, embedder:
     np.testing.assert_allclose(
         custom.encode(SENTENCES[:3]), embedder.encode(SENTENCES[:3]), atol=1e-5
     )
-
-
-# --- int8 backend -----------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_int8_backend_agrees_with_fp32_and_is_exported_once(
-    tmp_path: Path, embedder: Embedder
-) -> None:
-    cache = tmp_path / "models"
-    reference = embedder.encode(SENTENCES)
-
-    int8 = Embedder(EmbedderConfig(backend="onnx-int8", cache_dir=cache)).encode(SENTENCES)
-
-    assert int8.shape == reference.shape and int8.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
-    agreement = cosine_rows(int8, reference)
-    assert agreement.mean() >= 0.99
-    assert agreement.min() >= 0.98
-    (export,) = cache.iterdir()  # one file, no scratch left behind
-    assert export.is_file() and export.suffix == ".onnx"
-    first = export.stat()
-
-    again = Embedder(EmbedderConfig(backend="onnx-int8", cache_dir=cache)).encode(SENTENCES)
-
-    assert list(cache.iterdir()) == [export]
-    second = export.stat()
-    assert (second.st_ino, second.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
-    np.testing.assert_allclose(again, int8, atol=1e-6)
