@@ -2,8 +2,9 @@
 
 For each file: a size/mtime fast path, then its sha256, decides whether it is new,
 changed or unchanged; unchanged files cost no parsing and no embedding. New and changed
-files are parsed in isolated workers (ahead of the embedder, in a background thread),
-chunked, embedded and written under a small journal kept in the document registry:
+files are parsed in isolated workers and chunked in a background thread, a few files ahead
+of the embedder, then embedded and written under a small journal kept in the document
+registry:
 
 1. the registry row records ``pending = new sha`` (nothing else changes yet);
 2. the new chunks are upserted, into Chroma and the BM25 index (ids derived from the
@@ -42,6 +43,9 @@ from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
 
 _PREFETCH = 2
+# Chunks embedded in one call: the embedder sorts them by length into batches, so a large
+# window pads little. Writes still go in `write_batch` steps.
+_EMBED_WINDOW = 512
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class IngestConfig:
         parse_timeout_seconds: Time one file may take to parse.
         parse_memory_mb: Memory one file's parser may use.
         max_file_bytes: Larger files are skipped.
-        write_batch: Chunks embedded and stored per step (bounds memory and lost work).
+        write_batch: Chunks stored per write (embedding takes up to 512 at a time).
     """
 
     chunk_tokens: int = 256
@@ -102,6 +106,15 @@ class _Plan:
     file: SourceFile
     doc_id: str
     previous: DocumentRecord | None
+
+
+@dataclass
+class _Prepared:
+    """A file parsed and chunked (no pieces when parsing failed)."""
+
+    plan: _Plan
+    parsed: ParsedDocument | LoaderError
+    pieces: list[Piece]
 
 
 @dataclass
@@ -268,8 +281,8 @@ class Ingestor:
         elif plans:
             # Warm the model while the first files parse; an all-unchanged run never loads it.
             self.embedder.start_loading()
-            for plan, parsed in self._parse_ahead(plans):
-                run.outcome(self._store(run, collection, plan, parsed))
+            for prepared in self._prepare_ahead(plans):
+                run.outcome(self._store(run, collection, prepared))
         self._gone(run, files, paths, prune)
 
     def _triage(self, run: _Run, file: SourceFile) -> _Plan | None:
@@ -369,32 +382,43 @@ class Ingestor:
         del run.records[twin.key]
         run.records[moved.key] = moved
 
-    def _parse_ahead(
-        self, plans: list[_Plan]
-    ) -> Iterator[tuple[_Plan, ParsedDocument | LoaderError]]:
-        """Parse files in a background thread, a few ahead of the embedder."""
-        results: queue.Queue[tuple[_Plan, ParsedDocument | LoaderError] | None] = queue.Queue(
-            _PREFETCH
-        )
+    def _prepare_ahead(self, plans: list[_Plan]) -> Iterator[_Prepared]:
+        """Parse and chunk files in a background thread, a few ahead of the embedder.
+
+        Parsing runs in worker processes and the embedder releases the GIL, so the next
+        files are parsed and chunked while this one is embedded. An unexpected error in the
+        thread is raised here, in the caller, rather than lost with the thread.
+        """
+        results: queue.Queue[_Prepared | BaseException | None] = queue.Queue(_PREFETCH)
         stop = threading.Event()
 
         def work() -> None:
-            for plan in plans:
-                if stop.is_set():
-                    break
-                results.put((plan, self._parse(plan.file.path)))
+            try:
+                for plan in plans:
+                    if stop.is_set():
+                        break
+                    results.put(self._prepare(plan))
+            except BaseException as error:  # handed to the consumer below
+                results.put(error)
             results.put(None)
 
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
         try:
             while (item := results.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
                 yield item
         finally:
             stop.set()
             while worker.is_alive():
                 with contextlib.suppress(queue.Empty):
                     results.get(timeout=0.1)
+
+    def _prepare(self, plan: _Plan) -> _Prepared:
+        parsed = self._parse(plan.file.path)
+        pieces = [] if isinstance(parsed, LoaderError) else self.chunker.split(parsed)
+        return _Prepared(plan, parsed, pieces)
 
     def _parse(self, path: Path) -> ParsedDocument | LoaderError:
         loader = self.loaders[path.suffix.lower()]
@@ -403,10 +427,9 @@ class Ingestor:
         except LoaderError as error:
             return error
 
-    def _store(
-        self, run: _Run, collection: Collection, plan: _Plan, parsed: ParsedDocument | LoaderError
-    ) -> FileOutcome:
-        """Chunk, embed and write one parsed file under the journal protocol."""
+    def _store(self, run: _Run, collection: Collection, prepared: _Prepared) -> FileOutcome:
+        """Embed and write one chunked file under the journal protocol."""
+        plan, parsed, pieces = prepared.plan, prepared.parsed, prepared.pieces
         file = plan.file
         status: Status = "updated" if plan.previous and plan.previous.doc_id else "added"
         kept = "; the previously indexed version is kept" if status == "updated" else ""
@@ -415,7 +438,6 @@ class Ingestor:
         notes = list(parsed.notes)
         if parsed.empty_pages:
             notes.append(f"pages {page_ranges(parsed.empty_pages)}: no text layer; needs OCR")
-        pieces = self.chunker.split(parsed)
         if not pieces:
             reason = "no extractable text" + (f" ({notes[-1]})" if parsed.empty_pages else "")
             return FileOutcome(str(file.path), file.source, "failed", reason + kept, notes=notes)
@@ -470,18 +492,20 @@ class Ingestor:
         )
 
     def _write(self, run: _Run, collection: Collection, chunks: list[Chunk]) -> None:
-        """Embed and upsert chunks in steps; identical texts are embedded once."""
+        """Embed chunks a window at a time (identical texts once) and store them in steps."""
         step = self.config.write_batch
-        for start in range(0, len(chunks), step):
-            batch = chunks[start : start + step]
-            unique = list(dict.fromkeys(chunk.embed_text for chunk in batch))
-            vectors = self.embedder.encode(unique)
+        for first in range(0, len(chunks), _EMBED_WINDOW):
+            window = chunks[first : first + _EMBED_WINDOW]
+            unique = list(dict.fromkeys(chunk.embed_text for chunk in window))
             row = {text: i for i, text in enumerate(unique)}
-            collection.upsert_chunks(batch, vectors[[row[c.embed_text] for c in batch]])
+            vectors = self.embedder.encode(unique)[[row[c.embed_text] for c in window]]
             run.report.chunks_embedded += len(unique)
-            run.report.chunks_written += len(batch)
-            if run.progress:
-                run.progress.chunks_done(len(batch))
+            for start in range(0, len(window), step):
+                batch = window[start : start + step]
+                collection.upsert_chunks(batch, vectors[start : start + step])
+                run.report.chunks_written += len(batch)
+                if run.progress:
+                    run.progress.chunks_done(len(batch))
 
     def _gone(self, run: _Run, files: list[SourceFile], paths: Sequence[Path], prune: bool) -> None:
         """Find (and with ``prune``, remove) documents whose files are gone."""

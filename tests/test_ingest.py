@@ -8,9 +8,12 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.api import Docent
+from ingest import pipeline
+from ingest.chunker import Chunker
 from ingest.loaders import load
 from ingest.pipeline import IngestConfig, Ingestor
 from rag.lock import IndexLockedError
@@ -247,3 +250,41 @@ def test_threads_opening_the_index_at_once_share_one_client(docent: Docent) -> N
     for thread in threads:
         thread.join()
     assert len(clients) == 8 and len({id(client) for client in clients}) == 1
+
+
+def test_embedding_window_and_write_steps_do_not_change_what_is_stored(
+    docent: Docent, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docent.ingest([corpus], "docs")
+    whole = docent.index.collection("docs").chunks.get(include=["embeddings"])
+    monkeypatch.setattr(pipeline, "_EMBED_WINDOW", 5)
+    small = Docent(
+        docent.settings.model_copy(
+            update={"data_dir": tmp_path / "small", "write_batch_chunks": 2}
+        ),
+        embedder=docent.embedder,
+    )
+
+    report = small.ingest([corpus], "docs")
+
+    assert report.chunks_written == len(whole["ids"]) > 5
+    stepped = small.index.collection("docs").chunks.get(include=["embeddings"])
+    by_id = dict(zip(stepped["ids"], np.asarray(stepped["embeddings"]), strict=True))
+    for chunk_id, vector in zip(whole["ids"], np.asarray(whole["embeddings"]), strict=True):
+        np.testing.assert_allclose(by_id[chunk_id], vector, atol=1e-4)
+
+
+@pytest.mark.timeout(120)
+def test_an_unexpected_error_while_chunking_is_raised_not_hung(
+    docent: Docent, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunking runs in a background thread; its failure must reach the caller.
+    def broken(self: Chunker, document: object) -> list[object]:
+        raise RuntimeError("chunker bug")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Chunker, "split", broken)
+        with pytest.raises(RuntimeError, match="chunker bug"):
+            docent.ingest([corpus], "docs")
+
+    assert docent.ingest([corpus], "docs").counts()["added"] == 5
