@@ -49,14 +49,19 @@ def process_tree(root: int) -> list[int]:
 
 
 def _rss_kib_and_cpu_s(pid: int) -> tuple[int, float]:
-    """Resident memory (KiB) and CPU seconds used so far by one process; zeros if it ended."""
+    """Resident memory (KiB) and CPU seconds used so far by one process; zeros if it ended.
+
+    The CPU seconds include the children the process has reaped: the fork server reaps the
+    short-lived parser processes, which live too briefly to be sampled themselves.
+    """
     try:
         status = (_PROC / str(pid) / "status").read_text()
         stat = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return 0, 0.0
     rss = next((int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:"), 0)
-    return rss, (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    # utime, stime, cutime, cstime (fields 14-17 of /proc/<pid>/stat).
+    return rss, sum(int(value) for value in stat[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 class TreeSampler:
