@@ -8,23 +8,16 @@ test's temporary folder (the path is printed).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from click.testing import CliRunner
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
-from app.cli import cli
-from app.ui.launch import streamlit_command
 from tests import docgen
-from tests.chroma_server import free_port
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.ui_server import open_page, serve_ui, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -42,19 +35,6 @@ new MutationObserver(() => {
 """
 
 
-def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text(errors="replace")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"the UI did not start: {log.read_text(errors='replace')}")
-
-
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The UI served by ``streamlit run`` on a free loopback port, with a fresh data folder.
@@ -62,35 +42,8 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     Yields its address and the password of the first administrator, ``admin``, made as
     ``make run`` makes it on a fresh machine.
     """
-    work = tmp_path_factory.mktemp("ui-server")
-    port = free_port()
-    first = ["users", "add", "admin", "--admin", "--first", "--generate"]
-    made = CliRunner().invoke(cli, first, env={"DOCENT_DATA_DIR": str(work / "data")})
-    assert made.exit_code == 0, made.output
-    password = made.output.split("Password: ", 1)[1].split()[0]
-    env = dict(
-        os.environ,
-        DOCENT_DATA_DIR=str(work / "data"),
-        DOCENT_CHAT_TEMPERATURE="0",
-        HF_HUB_OFFLINE="1",
-        ANONYMIZED_TELEMETRY="False",
-    )
-    log = work / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            streamlit_command("127.0.0.1", port, 5), cwd=work, env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, server, log)
-        yield url, password
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with serve_ui(tmp_path_factory.mktemp("ui-server")) as served:
+        yield served.url, served.password
 
 
 @pytest.fixture(scope="module")
@@ -98,18 +51,6 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("browser-artifacts")
     print(f"\nbrowser screenshots: {folder}")
     return folder
-
-
-def open_page(page: Page, name: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
-
-
-def sign_in(page: Page, password: str, artifacts: Path) -> None:
-    expect(page.get_by_role("heading", name="Sign in to Docent")).to_be_visible(timeout=60_000)
-    page.get_by_label("User", exact=True).fill("admin")
-    page.get_by_label("Password", exact=True).fill(password)
-    page.screenshot(path=artifacts / "00-sign-in.png")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_upload_ask_cite_and_summarize_in_chromium(

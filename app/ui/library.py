@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,13 +21,17 @@ if TYPE_CHECKING:
 
 REPORT = "ingest-report"
 UPLOADER = "uploader-generation"
+STOPPED = (
+    "Stopped: the files added before Stop stay in the library, the others were left out. "
+    "Add again to add them."
+)
 
 
 class PageProgress:
     """Ingest progress drawn on the page: a bar and one line per file.
 
-    Each update is also where Streamlit stops the run when Stop is pressed; the ingest
-    journal makes stopping between files safe.
+    Each update is also where Streamlit stops the run when Stop is pressed, between files
+    or inside one (see ``_ingest``).
     """
 
     def __init__(self, box: st.delta_generator.DeltaGenerator) -> None:
@@ -89,8 +95,9 @@ def _upload_section(docent: Docent, collection: str) -> None:
             disabled=not files,
             icon=":material/upload:",
         )
-        if st.button("Stop", icon=":material/stop_circle:", help="Stop adding files"):
-            st.info("Stopped; files already added stay in the library.")
+        stop = st.button("Stop", icon=":material/stop_circle:", help="Stop adding files")
+    if stop:
+        st.info(STOPPED, icon=":material/stop_circle:")
     if add and files:
         report = _ingest_uploads(docent, collection, files)
         if report is not None:
@@ -114,18 +121,46 @@ def _ingest_uploads(
     folder = docent.settings.data_dir / "uploads" / collection
     folder.mkdir(parents=True, exist_ok=True)
     saved, refused = save_uploads(folder, files, docent.settings.upload_max_mb)
-    with st.status(f"Adding {len(files)} files to {present.escape(collection)}…") as box:
+    doing = f"Adding {len(files)} files to {present.escape(collection)}…"
+    report = _ingest(docent, collection, saved, doing)
+    if report is not None:
+        report.files += [FileOutcome(name, name, "skipped", reason) for name, reason in refused]
+    return report
+
+
+def _ingest(
+    docent: Docent, collection: str, paths: Sequence[Path], doing: str, *, prune: bool = False
+) -> IngestReport | None:
+    """Ingest with its progress in a status box labelled ``doing``; None if it failed.
+
+    Stop ends the run at its next progress update, which may fall inside a file. That
+    file's chunks are then taken out at once, so the index never holds half a document.
+    """
+    user = resources.current_user()
+    st.session_state.pop(REPORT, None)
+    with st.status(doing, expanded=True) as box:
         try:
             report = docent.ingest(
-                saved, collection, progress=PageProgress(box), user=resources.current_user()
+                paths, collection, prune=prune, progress=PageProgress(box), user=user
             )
         except DocentError as error:
             box.update(state="error")
             resources.show_error(error)
             return None
+        except BaseException:
+            _roll_back(docent, collection)
+            raise
         box.update(label="Done", state="complete", expanded=False)
-    report.files += [FileOutcome(name, name, "skipped", reason) for name, reason in refused]
     return report
+
+
+def _roll_back(docent: Docent, collection: str) -> None:
+    """Take out what a stopped ingest left half-written, as the next ingest would."""
+    from ingest.pipeline import recover
+
+    # A writer in another process will repair it itself when it starts.
+    with contextlib.suppress(DocentError), docent.index.writer_lock():
+        recover(docent.index.collection(collection))
 
 
 def save_uploads(
@@ -174,22 +209,11 @@ def _sync_section(docent: Docent, collection: str) -> None:
     st.caption(present.escape(f"Configured by the administrator: {folder}"))
     if not st.button(f"Re-sync into {present.escape(collection)}", icon=":material/sync:"):
         return
-    with st.status(f"Syncing {present.escape(str(folder))}…") as box:
-        try:
-            report = docent.ingest(
-                [folder],
-                collection,
-                prune=True,
-                progress=PageProgress(box),
-                user=resources.current_user(),
-            )
-        except DocentError as error:
-            box.update(state="error")
-            resources.show_error(error)
-            return
-        box.update(label="Done", state="complete", expanded=False)
-    st.session_state[REPORT] = report
-    st.rerun()
+    doing = f"Syncing {present.escape(str(folder))}…"
+    report = _ingest(docent, collection, [folder], doing, prune=True)
+    if report is not None:
+        st.session_state[REPORT] = report
+        st.rerun()
 
 
 def _documents_section(docent: Docent, collection: str, admin: bool) -> None:
