@@ -157,17 +157,30 @@ class Embedder(Embeddings):
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts into an (n, dimension) float32 array of unit vectors."""
+        """Embed texts into an (n, dimension) float32 array of unit vectors.
+
+        The int8 backend embeds one text at a time. For torch, batches are formed by token
+        count (sentence-transformers would sort by characters, which pads code and tables
+        badly), so the texts of a batch are about as long.
+        """
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model().encode(
-            list(texts),
-            batch_size=self.config.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+            return vectors
+        model, size = self.model(), self.config.batch_size
+        if self.config.backend == "onnx-int8":
+            return np.asarray(model.encode(list(texts)), dtype=np.float32)
+        counts = self.tokens.count(texts) if len(texts) > size else [0] * len(texts)
+        order = sorted(range(len(texts)), key=counts.__getitem__)
+        for start in range(0, len(order), size):
+            rows = order[start : start + size]
+            vectors[rows] = model.encode(
+                [texts[i] for i in rows],
+                batch_size=size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages (LangChain interface)."""

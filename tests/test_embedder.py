@@ -130,6 +130,16 @@ def test_langchain_interface_agrees_with_encode(embedder: Embedder) -> None:
     np.testing.assert_allclose(np.array(query), expected[2], atol=1e-5)
 
 
+def test_rows_follow_the_input_when_batches_are_formed_by_length(embedder: Embedder) -> None:
+    texts = [*SENTENCES, " ".join(SENTENCES[:8]), "Leave?"]  # more than one batch
+    assert len(texts) > embedder.config.batch_size
+
+    together = embedder.encode(texts)
+
+    alone = np.vstack([embedder.encode([text]) for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
 def test_token_counter_matches_the_model_tokenizer(embedder: Embedder) -> None:
     tokenizer = embedder.model().tokenizer
     texts = [
