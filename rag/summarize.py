@@ -14,9 +14,13 @@ made inert as it comes back, before it is shown or fed to the next round.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
+
+from langchain_core.messages import BaseMessage
 
 from models.chat import ChatBackend
 from models.errors import DocentError
@@ -29,6 +33,8 @@ Length = Literal["short", "medium", "detailed"]
 POINTS: dict[Length, int] = {"short": 3, "medium": 6, "detailed": 12}
 _NOTHING = "NONE"
 _PROMPT_RESERVE = 160
+# While the model writes, the step's progress is reported again this often.
+_BEAT_SECONDS = 0.5
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -150,8 +156,10 @@ class Summarizer:
         steps = len(parts) + 1
         notes: list[str] = []
         for index, part in enumerate(parts, start=1):
-            if progress:
-                progress(index, steps, f"reading part {index} of {len(parts)} ({part.pages})")
+            step = f"reading part {index} of {len(parts)} ({part.pages})"
+            beat = partial(progress, index, steps, step) if progress else None
+            if beat:
+                beat()
             messages = SUMMARY_PART.invoke(
                 {
                     "points": max(2, POINTS[length] // 2),
@@ -161,7 +169,7 @@ class Summarizer:
                     "text": part.text,
                 }
             ).to_messages()
-            note = neutralize(self.backend.invoke(messages)).strip()
+            note = self._write(messages, beat)
             summary.calls += 1
             if note and _NOTHING not in note[:12].upper():
                 notes.append(f"{note} ({part.pages})" if part.pages else note)
@@ -185,9 +193,13 @@ class Summarizer:
                 half = self._budget() // 2
                 notes = [self._clip(note, half) for note in notes]
                 groups = [notes[i : i + 2] for i in range(0, len(notes), 2)]
-            if progress:
-                progress(summary.parts + 1, summary.parts + 1, f"combining {len(notes)} notes")
-            combined = [self._combine(group, title, length, focus, summary) for group in groups]
+            step, steps = f"combining {len(notes)} notes", summary.parts + 1
+            beat = partial(progress, steps, steps, step) if progress else None
+            if beat:
+                beat()
+            combined = [
+                self._combine(group, title, length, focus, summary, beat) for group in groups
+            ]
             if len(combined) == 1:
                 return combined[0]
             notes = combined
@@ -212,7 +224,13 @@ class Summarizer:
         return note
 
     def _combine(
-        self, group: list[str], title: str, length: Length, focus: str, summary: Summary
+        self,
+        group: list[str],
+        title: str,
+        length: Length,
+        focus: str,
+        summary: Summary,
+        beat: Callable[[], None] | None,
     ) -> str:
         if len(group) == 1 and summary.calls > 1:
             return group[0]
@@ -225,7 +243,27 @@ class Summarizer:
             }
         ).to_messages()
         summary.calls += 1
-        return neutralize(self.backend.invoke(messages)).strip()
+        return self._write(messages, beat)
+
+    def _write(self, messages: list[BaseMessage], beat: Callable[[], None] | None) -> str:
+        """The model's reply, streamed; ``beat`` is called every half second meanwhile.
+
+        The beat repeats the step's progress report: where the caller can be stopped
+        (the UI's Stop), it stops mid-reply, and the model is released at once.
+        """
+        stream = self.backend.stream(messages)
+        text, last = "", time.monotonic()
+        try:
+            for piece in stream:
+                text += piece
+                if beat and time.monotonic() - last >= _BEAT_SECONDS:
+                    beat()
+                    last = time.monotonic()
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        return neutralize(text).strip()
 
 
 def _focus(focus: str) -> str:

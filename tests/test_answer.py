@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
 
 from app.api import Docent
 from app.settings import Settings
@@ -119,4 +122,43 @@ def test_summary_reads_the_whole_document_in_order(tmp_path: Path, embedder: Emb
     assert summary.calls > summary.parts  # every part was read, then combined
     assert summary.text
     assert all(note.endswith(")") and "p" in note for note in summary.notes)
-    assert [s[0] for s in steps][: summary.parts] == list(range(1, summary.parts + 1))
+    # Each step is reported when it starts, and again while the model writes.
+    started = [n for n, _ in itertools.groupby(s[0] for s in steps)]
+    assert started[: summary.parts] == list(range(1, summary.parts + 1))
+
+
+class Stopped(Exception):
+    """What the UI's Stop raises from inside a progress report."""
+
+
+def test_a_summary_stops_while_the_model_writes_and_frees_the_model(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    duty = "Clause {0} sets the delivery duty number {0}. " * 40
+    pages = [(f"Clause {n}", duty.format(n)) for n in (1, 2)]
+    docgen.make_pdf(share / "contract.pdf", pages=pages, title="Supply Contract")
+    settings = Settings(data_dir=tmp_path / "data", chat_max_answer_tokens=256, chat_temperature=0)
+    docent = Docent(settings, embedder=embedder)
+    docent.ingest([share], "docs")
+    reports: list[str] = []
+
+    def stop_on_the_first_beat(done: int, total: int, step: str) -> None:
+        reports.append(step)
+        if len(reports) == 2:  # the same step again: the model is writing its reply
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        docent.summarize("docs", "contract.pdf", progress=stop_on_the_first_beat)
+
+    assert reports[0] == reports[1] and reports[0].startswith("reading part 1")
+    # Had the stopped reply kept its turn, the next caller would wait for ever.
+    replies: list[str] = []
+    after = threading.Thread(
+        target=lambda: replies.append(docent.chat.invoke([HumanMessage("Say yes.")])),
+        daemon=True,
+    )
+    after.start()
+    after.join(timeout=120)
+    assert replies, "the stopped reply still holds the model"

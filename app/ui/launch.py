@@ -39,6 +39,9 @@ def streamlit_command(host: str, port: int, upload_max_mb: int) -> list[str]:
         # Reruns on file changes are for developing the UI, not for serving it.
         "--server.fileWatcherType=none",
         "--server.runOnSave=false",
+        # Stop (and any click during a long run) starts the next run at once; the stopped
+        # one ends at its next progress report.
+        "--runner.fastReruns=true",
         "--browser.gatherUsageStats=false",
         f"--browser.serverAddress={host}",
         "--client.toolbarMode=minimal",
