@@ -75,11 +75,19 @@ class Settings(BaseSettings):
         "file (only for a custom `embedder_dir`).",
     )
     embedder_backend: Literal["torch", "onnx-int8"] = Field(
-        "torch",
-        description="`torch` (fp32) or `onnx-int8` (int8-quantized ONNX exported once from "
-        "the same local weights into `<data_dir>/models`).",
+        "onnx-int8",
+        description="`onnx-int8` (the same model with int8 matrix products, built once from "
+        "the local weights into `<data_dir>/models`; ~3x faster on CPU, without torch) or "
+        "`torch` (fp32). Their vectors agree to a cosine of ~0.995, so a collection built "
+        "with one is searched with the other.",
     )
-    embed_batch_size: int = Field(32, ge=1, le=512, description="Texts per embedding batch.")
+    embed_batch_size: int = Field(
+        32,
+        ge=1,
+        le=512,
+        description="Texts per embedding batch of the `torch` backend (`onnx-int8` embeds "
+        "one text at a time).",
+    )
     chunk_tokens: int = Field(
         EMBEDDER_MAX_TOKENS,
         ge=32,

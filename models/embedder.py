@@ -47,15 +47,15 @@ class EmbedderConfig:
         sha256: Pinned sha256 of ``model.safetensors``; None accepts any file (custom models).
         batch_size: Texts embedded per forward pass (torch; the int8 backend embeds one
             text at a time).
-        backend: ``torch`` (fp32) or ``onnx-int8`` (an int8 ONNX graph built once from the
-            same local weights into ``cache_dir``; see ``models.embedder_int8``).
+        backend: ``onnx-int8`` (default: an int8 ONNX graph built once from the same local
+            weights into ``cache_dir``; see ``models.embedder_int8``) or ``torch`` (fp32).
         cache_dir: Where derived artefacts (the int8 ONNX graph) are kept.
     """
 
     model_dir: Path | None = None
     sha256: str | None = EMBEDDER_SHA256
     batch_size: int = 32
-    backend: EmbedderBackend = "torch"
+    backend: EmbedderBackend = "onnx-int8"
     cache_dir: Path = Path("data/models")
 
     def resolved_dir(self) -> Path:

@@ -141,7 +141,10 @@ def test_rows_follow_the_input_when_batches_are_formed_by_length(embedder: Embed
 
 
 def test_token_counter_matches_the_model_tokenizer(embedder: Embedder) -> None:
-    tokenizer = embedder.model().tokenizer
+    from transformers import AutoTokenizer
+
+    # The tokenizer sentence-transformers loads with the model, whatever the backend.
+    tokenizer = AutoTokenizer.from_pretrained(str(packaged_embedder_dir()), local_files_only=True)
     texts = [
         *SENTENCES,
         "",

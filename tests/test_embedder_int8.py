@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.api import Docent
+from app.settings import Settings
 from models.embedder import EMBEDDER_DIMENSION, Embedder, EmbedderConfig
 from models.embedder_int8 import GRAPH_VERSION, OnnxEncoder, build_graph, export_int8
 from models.errors import WeightsError
 from models.weights import EMBEDDER_MAX_TOKENS, packaged_embedder_dir
+from rag.retrieve import Retriever
 from tests.test_embedder import SENTENCES, copy_model, cosine_rows
 
 
@@ -129,3 +132,25 @@ def test_int8_backend_never_imports_torch(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_collection_built_in_fp32_is_searched_and_extended_in_int8(
+    tmp_path: Path, int8: Embedder, corpus: Path
+) -> None:
+    # Same model, same name and dimension in the collection: switching the backend (the
+    # default moved from torch to onnx-int8) keeps old collections usable, not refused.
+    settings = Settings(data_dir=tmp_path / "data")
+    built = Docent(settings, embedder=Embedder(EmbedderConfig(backend="torch")))
+    assert built.ingest([corpus], "docs").exit_code == 0
+    question = "How many days of annual leave does every employee receive?"
+    before = [p.id for p in Retriever(built.index).retrieve("docs", question, k=3)]
+
+    switched = Docent(settings, embedder=int8)
+    after = [p.id for p in Retriever(switched.index).retrieve("docs", question, k=3)]
+    (corpus / "parking.md").write_text("# Parking\n\nThe car park opens at 06:30 on weekdays.\n")
+    report = switched.ingest([corpus], "docs")
+
+    assert after[0] == before[0]
+    assert report.counts()["added"] == 1 and report.chunks_embedded == 1
+    found = Retriever(switched.index).retrieve("docs", "When does the car park open?", k=1)
+    assert found[0].source == "parking.md"
