@@ -168,6 +168,36 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     chance = random.Random(11)
     asked = chance.sample(answerable, min(args.questions, len(answerable)))
     unanswerable = chance.sample(r_faq(), min(args.questions, len(r_faq())))
+    budgets = {
+        tokens: _figures(
+            Docent(
+                settings.model_copy(update={"answer_context_tokens": tokens}),
+                docent.embedder,
+                docent.gate,
+            ),
+            asked,
+            unanswerable,
+        )
+        for tokens in args.context_tokens
+    }
+    first = budgets[args.context_tokens[0]]
+    return {
+        **first,
+        "context_tokens": args.context_tokens[0],
+        "by_context_tokens": {
+            tokens: {k: v for k, v in figures.items() if k != "per_question"}
+            for tokens, figures in budgets.items()
+        },
+        "calibration": calibrate(docent, answerable, chunks),
+    }
+
+
+def _figures(
+    docent: Docent,
+    asked: list[tuple[GoldQuestion, set[str]]],
+    unanswerable: list[GoldQuestion],
+) -> dict[str, Any]:
+    """Ask every question with one ``Docent`` (one source budget); its figures."""
     docent.chat.preflight()  # load the model before the clock runs
     answered = [_ask(docent, "faqs", gold, relevant) for gold, relevant in asked]
     refused = [_ask(docent, "python-only", gold, set()) for gold in unanswerable]
@@ -191,7 +221,6 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "first_token_s": _percentiles([a.first_token for a in reached if a.first_token]),
         "total_s": _percentiles([a.total for a in reached]),
         "model": docent.chat.name,
-        "calibration": calibrate(docent, answerable, chunks),
         "per_question": [a.__dict__ for a in answered + refused],
     }
 
@@ -200,13 +229,23 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a summary and save the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--questions", type=int, default=30, help="questions of each kind")
+    parser.add_argument(
+        "--context-tokens",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[Settings().answer_context_tokens],
+        help="source budgets to compare on the same questions, e.g. 768,512,384 "
+        "(default: the setting in force); the first is reported at the top",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="docent-answers-") as scratch:
         result = run(args, Path(scratch))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"answers-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2))
-    summary = {k: v for k, v in result.items() if k not in ("per_question", "calibration")}
+    hidden = ("per_question", "calibration", "by_context_tokens")
+    summary = {k: v for k, v in result.items() if k not in hidden}
+    if len(result["by_context_tokens"]) > 1:
+        summary["by_context_tokens"] = result["by_context_tokens"]
     summary["calibration"] = {k: v for k, v in result["calibration"].items() if k != "sweep"}
     print(json.dumps(summary, indent=2))
     print(f"saved {out}")
