@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tokenizers import Tokenizer
 
 from ingest.chunker import Chunker, Piece, document_text
 from ingest.document import ParsedDocument, Section
@@ -191,12 +192,19 @@ def chunker(tokens: TokenCounter) -> Chunker:
 
 @pytest.fixture(scope="module")
 def model_tokenizer(embedder: Embedder) -> Any:
-    """The tokenizer sentence-transformers feeds the model with."""
-    return embedder.model().tokenizer
+    """The tokenizer the model is fed with (the int8 encoder's own, or sentence-transformers')."""
+    tokenizer = embedder.model().tokenizer
+    if isinstance(tokenizer, Tokenizer):
+        uncut = Tokenizer.from_str(tokenizer.to_str())
+        uncut.no_truncation()
+        return uncut
+    return tokenizer
 
 
 def model_count(tokenizer: Any, text: str) -> int:
     """Word pieces the model would see for ``text``, [CLS] and [SEP] included, uncut."""
+    if isinstance(tokenizer, Tokenizer):
+        return len(tokenizer.encode(text, add_special_tokens=True).ids)
     return len(tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from tests.fake_ollama import Behaviour, FakeModel, FakeOllama
 from tests.samples import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -31,11 +32,26 @@ def env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCENT_CHAT_MAX_ANSWER_TOKENS", "96")
 
 
-def test_ask_streams_and_prints_verified_sources(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["ask", "What is the notice period after probation?", "-c", "samples"])
+def test_ask_streams_and_prints_verified_sources(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What SmolLM2 writes here changes with the CPU llama.cpp was built for; a model that
+    # answers from source [1] (Ollama's API, served locally) makes the printing testable.
+    supported = (
+        "After probation, the notice period is 1 month for less than 2 years of service [1]."
+    )
+    with FakeOllama([FakeModel("qwen2.5:1.5b")]) as server:
+        server.behaviour = Behaviour(answer=supported)
+        monkeypatch.setenv("DOCENT_CHAT_BACKEND", "ollama")
+        monkeypatch.setenv("DOCENT_CHAT_MODEL", "qwen2.5:1.5b")
+        monkeypatch.setenv("DOCENT_CHAT_BASE_URL", server.url)
+        code = main(["ask", "What is the notice period after probation?", "-c", "samples"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "Sources:\n  [1] Northwind Clinic Employee Handbook (employee-handbook.pdf), page" in out
+    assert out.startswith(supported.replace(" [1]", "")[:40]), out
+    assert (
+        "Sources:\n  [1] Northwind Clinic Employee Handbook (employee-handbook.pdf), page 7" in out
+    )
 
 
 def test_ask_json_and_refusal(capsys: pytest.CaptureFixture[str]) -> None:
