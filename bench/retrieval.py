@@ -17,10 +17,11 @@ odd-numbered ones, which the tuning never saw.
 
 Latency: ``retrieve()`` wall time per question, in one process, model loaded, with the
 query embedding (``full``) and with query vectors computed beforehand (``index``, what
-grows with the collection). Scale: a copy of the index grows with synthetic chunks
-(words drawn from the corpus's own word frequencies; vectors are mixtures of two real
-chunk vectors plus noise, normalized) written through ``Collection.upsert_chunks``, so
-the BM25 index grows too.
+grows with the collection); hybrid also as a signed-in reader (``reader_index``: filtered
+by the collection's own access label, which every chunk carries, as ingest gives it).
+Scale: a copy of the index grows with synthetic chunks (words drawn from the corpus's own
+word frequencies; vectors are mixtures of two real chunk vectors plus noise, normalized)
+written through ``Collection.upsert_chunks``, so the BM25 index grows too.
 
 Gate: the best dense similarity among the top 6 hybrid passages (what the answer chain
 gates on) for answerable questions (all FAQ questions, both FAQs indexed) and for
@@ -28,8 +29,10 @@ unanswerable ones (the R FAQ's questions against an index of the Python FAQ only
 threshold is the lowest that refuses at least 90% of the unanswerable questions; it is
 written to ``bench/results/gate.json``.
 
-Run: ``.venv/bin/python bench/retrieval.py [--quick] [--scale N]``. Results are printed
-and written to ``bench/results/retrieval-<timestamp>.json``.
+Run: ``.venv/bin/python bench/retrieval.py [--quick] [--scale N] [--work DIR]``. Results
+are printed and written to ``bench/results/retrieval-<timestamp>.json``. ``--work`` keeps
+the indexes (``DIR/data``, the scaled copy in ``DIR/data-scale``) for the next run, which
+then skips the minutes of building the scaled copy.
 """
 
 from __future__ import annotations
@@ -56,10 +59,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.api import Docent
 from app.settings import Settings
+from bench import synthetic
 from bench.gold import PYTHON_FAQ, R_FAQ, GoldQuestion, python_faq, r_faq, relevant_chunks, words
-from bench.synthetic import synthetic_batches
 from models.embedder import Embedder
-from rag.retrieve import Mode, Retriever
+from rag.retrieve import Filters, Mode, Retriever
 from rag.store import Collection
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -131,14 +134,21 @@ def ranking_scores(ranked: Sequence[str], relevant: frozenset[str]) -> dict[str,
 
 
 def evaluate(
-    docent: Docent, config: Config, queries: Sequence[Query], mode: Mode, collection: str
+    docent: Docent,
+    config: Config,
+    queries: Sequence[Query],
+    mode: Mode,
+    collection: str,
+    filters: Filters | None = None,
 ) -> Result:
     """Mean metrics and per-question latencies (ms) of one mode and configuration."""
     retriever = config.retriever(docent)
     rows, latencies = [], []
     for query in queries:
         started = time.perf_counter()
-        passages = retriever.retrieve(collection, query.gold.question, k=10, mode=mode)
+        passages = retriever.retrieve(
+            collection, query.gold.question, 10, filters or Filters(), mode
+        )
         latencies.append((time.perf_counter() - started) * 1000)
         rows.append(ranking_scores([p.id for p in passages], query.relevant))
     means = {name: round(float(np.mean([r[name] for r in rows])), 4) for name in rows[0]}
@@ -209,26 +219,46 @@ def latency(
             embedder.embed_query(query.gold.question)
         index = evaluate(docent, config, queries, mode, COLLECTION)["latencies_ms"]
         report[mode] = {"full": percentiles(full), "index": percentiles(index)}
+        if mode == "hybrid":  # as a signed-in reader: the grant every chunk carries
+            grant = Filters(labels=(COLLECTION,))
+            reader = evaluate(docent, config, queries, mode, COLLECTION, grant)["latencies_ms"]
+            report[mode]["reader_index"] = percentiles(reader)
     embedder.cached = False
     return report
 
 
 def at_scale(docent: Docent, config: Config, queries: Sequence[Query], size: int) -> Result:
     """Grow a copy of the index to ``size`` chunks; quality and latency there."""
-    copy = Path(str(docent.settings.data_dir) + "-scale")
-    shutil.copytree(docent.settings.data_dir, copy)
-    grown = Docent(docent.settings.model_copy(update={"data_dir": copy}), docent.embedder)
-    collection = grown.index.collection(COLLECTION)
-    started = time.perf_counter()
-    for chunks, vectors in synthetic_batches(collection, size - collection.count_chunks()):
-        collection.upsert_chunks(chunks, vectors)
-    built = time.perf_counter() - started
+    grown, built = scaled_copy(docent, size)
     return {
-        "chunks": collection.count_chunks(),
-        "build_s": round(built, 1),
+        "chunks": grown.index.collection(COLLECTION).count_chunks(),
+        "build_s": built,
         "quality": {mode: metrics(grown, config, queries, mode) for mode in MODES},
         "latency": latency(grown, config, queries, MODES),
     }
+
+
+def scaled_copy(docent: Docent, size: int) -> tuple[Docent, float | None]:
+    """A copy of the index grown to ``size`` chunks, and seconds spent building it.
+
+    A copy kept from an earlier run (``--work``) of the same size, base and synthetic
+    version is reused (None seconds).
+    """
+    copy = Path(str(docent.settings.data_dir) + "-scale")
+    base = docent.index.collection(COLLECTION).count_chunks()
+    stamp = copy / "synthetic.json"
+    wanted = {"chunks": size, "base": base, "version": synthetic.VERSION}
+    if stamp.exists() and json.loads(stamp.read_text()) == wanted:
+        return Docent(docent.settings.model_copy(update={"data_dir": copy}), docent.embedder), None
+    started = time.perf_counter()
+    shutil.rmtree(copy, ignore_errors=True)  # another size or version, or interrupted
+    shutil.copytree(docent.settings.data_dir, copy)
+    grown = Docent(docent.settings.model_copy(update={"data_dir": copy}), docent.embedder)
+    collection = grown.index.collection(COLLECTION)
+    for chunks, vectors in synthetic.synthetic_batches(collection, size - base):
+        collection.upsert_chunks(chunks, vectors)
+    stamp.write_text(json.dumps(wanted))
+    return grown, round(time.perf_counter() - started, 1)
 
 
 def best_dense(
@@ -344,7 +374,8 @@ def render(results: Result) -> str:
     lines += [f"latency (tuned) {mode}: {results['latency'][mode]}" for mode in MODES]
     if results["scale"]:
         scale = results["scale"]
-        lines.append(f"scale: {scale['chunks']} chunks (built in {scale['build_s']} s)")
+        built = f"built in {scale['build_s']} s" if scale["build_s"] is not None else "reused"
+        lines.append(f"scale: {scale['chunks']} chunks ({built})")
         lines += [f"  quality {mode}: {scale['quality'][mode]}" for mode in MODES]
         lines += [f"  latency {mode}: {scale['latency'][mode]}" for mode in MODES]
     gate_result = results["gate"]
@@ -383,10 +414,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="every 5th question only")
     parser.add_argument("--scale", type=int, default=100_000, help="chunks at scale (0: skip)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="keep the indexes in this folder and reuse them on the next run (the ingest "
+        "is incremental; the scaled copy is rebuilt only if --scale or the corpus changed)",
+    )
     args = parser.parse_args(argv)
     os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"})
-    with tempfile.TemporaryDirectory(prefix="docent-retrieval-") as tmp:
-        results = run(args, Path(tmp))
+    if args.work:
+        args.work.mkdir(parents=True, exist_ok=True)
+        results = run(args, args.work)
+    else:
+        with tempfile.TemporaryDirectory(prefix="docent-retrieval-") as tmp:
+            results = run(args, Path(tmp))
     print(render(results))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"retrieval-{time.strftime('%Y%m%d-%H%M%S')}.json"
