@@ -40,6 +40,7 @@ import itertools
 import json
 import re
 import sqlite3
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -59,6 +60,9 @@ MAX_QUERY_TERMS = 32
 MAX_POSTINGS = 10_000
 # Bump when the indexed form changes: an index of another version is rebuilt from Chroma.
 SCHEMA_VERSION = 2
+# Read connections kept open, per thread and index file (see ``_reader``), at most:
+MAX_READERS = 8
+_READERS = threading.local()
 _WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r"[^\W_]+(?:[-./:_][^\W_]+)*")
 _STEMMER = snowballstemmer.stemmer("english")
@@ -276,8 +280,12 @@ class LexicalIndex:
             ``(chunk id, BM25 score)`` pairs, best first; scores are positive.
         """
         terms = query_terms(query)
-        if not terms or not self.path.exists():
+        db = _reader(self.path) if terms else None
+        if db is None:
             return []
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            with self._connect():  # an index of another version: rebuilt from Chroma later
+                return []
         conditions, params = (where or LexicalFilter()).sql()
         rank = f"bm25(chunk_text, {TEXT_WEIGHT}, {HEADER_WEIGHT})"
         if conditions:
@@ -292,17 +300,45 @@ class LexicalIndex:
                 "WHERE chunk_text MATCH ? ORDER BY score LIMIT ?) AS s "
                 "JOIN chunk AS c ON c.rowid = s.rowid ORDER BY s.score"
             )
-        with self._connect() as db:
-            expression = _affordable(db, terms)
-            if not expression:
-                return []
-            rows = db.execute(sql, [expression, *params, limit]).fetchall()
+        expression = _affordable(db, terms)
+        if not expression:
+            return []
+        rows = db.execute(sql, [expression, *params, limit]).fetchall()
         return [(str(chunk_id), float(score)) for chunk_id, score in rows]
 
     def drop(self) -> None:
         """Delete the index file (the collection is being deleted)."""
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+def _reader(path: Path) -> sqlite3.Connection | None:
+    """This thread's read connection to an index file, kept open between searches.
+
+    Opening one costs more than a small search (the schema read again, SQLite's page
+    cache empty). Each statement reads a committed snapshot (WAL), so writers in other
+    threads and processes are seen as before; a file replaced since (a collection deleted
+    and created again) gets a new connection. None when there is no file.
+    """
+    readers: dict[Path, tuple[tuple[int, int], sqlite3.Connection]]
+    readers = _READERS.__dict__.setdefault("open", {})
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        stat = None
+    kept = readers.pop(path, None)
+    if kept is not None and stat is not None and kept[0] == (stat.st_dev, stat.st_ino):
+        readers[path] = kept  # most recently used last
+        return kept[1]
+    if kept is not None:
+        kept[1].close()
+    if stat is None:
+        return None
+    while len(readers) >= MAX_READERS:  # close the least recently used
+        readers.pop(next(iter(readers)))[1].close()
+    db = sqlite3.connect(path, timeout=60)
+    readers[path] = ((stat.st_dev, stat.st_ino), db)
+    return db
 
 
 def _affordable(db: sqlite3.Connection, terms: list[str]) -> str:

@@ -16,9 +16,10 @@ collection created before the index existed gets it on its next ingest run).
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,21 +136,30 @@ def validate_collection_name(name: str) -> str:
 
 
 class Collection:
-    """One workspace: its chunks and its document registry."""
+    """One workspace: its chunks and its document registry.
+
+    The registry is opened on first use: a retrieval reads only the chunks, and opening
+    (or creating) the registry costs a Chroma call on every question.
+    """
 
     def __init__(
         self,
         name: str,
         chunks: ChromaCollection,
-        registry: ChromaCollection,
+        registry: Callable[[], ChromaCollection],
         max_batch: int,
         lexical: LexicalIndex,
     ) -> None:
         self.name = name
         self.chunks = chunks
-        self.registry = registry
+        self._open_registry = registry
         self.max_batch = max_batch
         self.lexical = lexical
+
+    @functools.cached_property
+    def registry(self) -> ChromaCollection:
+        """The registry's Chroma collection (one row per source file)."""
+        return self._open_registry()
 
     def upsert_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store chunks with their vectors, in batches Chroma accepts."""
@@ -381,12 +391,18 @@ class Index:
                 },
             )
         self._check_embedder(name, chunks)
-        registry = self.client.get_or_create_collection(
-            name + REGISTRY_SUFFIX,
-            embedding_function=self._function,  # type: ignore[arg-type]
-        )
+
+        def registry() -> ChromaCollection:
+            return self.client.get_or_create_collection(
+                name + REGISTRY_SUFFIX,
+                embedding_function=self._function,  # type: ignore[arg-type]
+            )
+
         max_batch = self.client.get_max_batch_size()
-        return Collection(name, chunks, registry, max_batch, self._lexical(name))
+        opened = Collection(name, chunks, registry, max_batch, self._lexical(name))
+        if create:  # a new collection gets its registry now, as it always has
+            opened.registry  # noqa: B018 (opens it)
+        return opened
 
     def _lexical(self, name: str) -> LexicalIndex:
         return LexicalIndex(self.config.path / LEXICAL_DIR / f"{name}.sqlite3")
