@@ -15,7 +15,9 @@ The index is derived data: one SQLite file per collection
 journal's replays keep both stores equal), and that ``Collection.sync_lexical`` rebuilds
 from Chroma when the two differ (a collection made before this index existed, a power
 loss between the two writes). With a Chroma server the file lives with the application
-that ingests; replicas that only read need the same file (a shared volume).
+that ingests; replicas that only read need the same file (a shared volume). The file also
+counts the collection's writes as they start and finish (``LexicalIndex.writing``), which
+lets a reader know that nothing changed while it read.
 
 Words are split on anything but letters and digits, folded to lower case without
 diacritics and stemmed with Snowball (English) in Python, and FTS5 indexes the stemmed
@@ -39,6 +41,7 @@ import functools
 import itertools
 import json
 import re
+import secrets
 import sqlite3
 import threading
 import unicodedata
@@ -89,7 +92,17 @@ CREATE INDEX chunk_doc_id ON chunk (doc_id);
 CREATE VIRTUAL TABLE chunk_text USING fts5 (text, header, tokenize = 'unicode61');
 CREATE TABLE term (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 """
+# Not in _SCHEMA: indexes made before it get it on their next write, without a rebuild.
+_WRITES = """
+CREATE TABLE IF NOT EXISTS writes (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    epoch TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    finished INTEGER NOT NULL
+)
+"""
 _DROP = """
+DROP TABLE IF EXISTS writes;
 DROP TABLE IF EXISTS term;
 DROP TABLE IF EXISTS chunk_text;
 DROP TABLE IF EXISTS chunk;
@@ -201,6 +214,46 @@ class LexicalIndex:
             db.rollback()
             raise
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Count a write to the collection (its Chroma chunks, this index) as it starts and ends.
+
+        A reader that compares ``writes()`` before and after its reads knows whether
+        the collection changed meanwhile (see ``rag.retrieve``). A writer that dies
+        leaves a write started and never finished until ``settle_writes``.
+        """
+        self._count_write("started")
+        try:
+            yield
+        finally:
+            self._count_write("finished")
+
+    def _count_write(self, column: str) -> None:
+        with self._connect() as db:
+            _start_count(db)
+            db.execute(f"UPDATE writes SET {column} = {column} + 1")
+
+    def settle_writes(self) -> None:
+        """Count every started write as finished: only while holding the writer lock."""
+        with self._connect() as db:
+            _start_count(db)
+            db.execute("UPDATE writes SET finished = started")
+
+    def writes(self) -> tuple[str, int, int] | None:
+        """``(epoch, writes started, writes finished)``; None if never counted.
+
+        The epoch is new whenever the count restarts (a new file or table), so equal
+        triples mean the same count of the same file.
+        """
+        db = _reader(self.path)
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT epoch, started, finished FROM writes").fetchone()
+        except sqlite3.OperationalError:  # no such table yet
+            return None
+        return None if row is None else (str(row[0]), int(row[1]), int(row[2]))
+
     def upsert(self, chunks: Sequence[Chunk]) -> None:
         """Insert or replace chunks by id."""
         with self._connect() as db:
@@ -310,6 +363,15 @@ class LexicalIndex:
         """Delete the index file (the collection is being deleted)."""
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+def _start_count(db: sqlite3.Connection) -> None:
+    """Create the count of writes if there is none, in a new epoch."""
+    db.execute(_WRITES)
+    db.execute(
+        "INSERT INTO writes VALUES (0, ?, 0, 0) ON CONFLICT (id) DO NOTHING",
+        (secrets.token_hex(8),),
+    )
 
 
 def _reader(path: Path) -> sqlite3.Connection | None:

@@ -2,7 +2,10 @@
 
 Each retriever returns ``candidates`` chunks with every filter applied inside its own
 store query (a Chroma ``where`` clause, the SQL of the BM25 index), so a restricted chunk
-never leaves the store. The two rankings are fused by reciprocal rank fusion
+never leaves the store: the texts, metadata and vectors of the candidates are read with
+the same ``where`` clause. Access labels that cannot exclude anything (no chunk of the
+collection lacks them all) are left out of what Chroma is sent, as its label clause is
+slow; see ``_needed``. The two rankings are fused by reciprocal rank fusion
 (score = sum of ``1 / (rrf_k + rank)``), which needs no calibration between cosine and
 BM25 scales. The fused list is then read through maximal marginal relevance over the
 chunks' stored vectors, and a chunk whose text equals, or whose vector is closer than
@@ -16,7 +19,7 @@ strength of the evidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +28,9 @@ from rag.lexical import LexicalFilter
 from rag.store import Collection, Index
 
 Mode = Literal["hybrid", "dense", "lexical"]
+# A filter by documents or sources allowing at most this many chunks has them ranked by
+# their exact cosine (their vectors read from Chroma) instead of Chroma's filtered search.
+EXACT_LIMIT = 1000
 # A clause no chunk satisfies: every stored chunk has a sha256 as its doc_id.
 _NOTHING: dict[str, Any] = {"doc_id": {"$in": [""]}}
 
@@ -56,7 +62,9 @@ class Filters:
             clauses.append({"doc_id": {"$in": list(self.documents)}})
         if self.sources:
             clauses.append({"source": {"$in": list(self.sources)}})
-        if self.page_from is not None:
+        # Pages are never below 0: a lower bound of 0 excludes nothing, and Chroma's clause
+        # for it would read every chunk (seconds at 100k chunks).
+        if self.page_from is not None and self.page_from > 0:
             clauses.append({"page": {"$gte": self.page_from}})
         if self.page_to is not None:
             clauses.append({"page": {"$lte": self.page_to}})
@@ -190,15 +198,9 @@ class Retriever:
         """
         target = self.index.collection(collection)
         vector = np.asarray(self.index.embedder.embed_query(query), dtype=np.float32)
-        where = filters.where()
-        rankings: list[list[str]] = []
-        bm25: dict[str, float] = {}
-        if mode != "lexical":
-            rankings.append(self._dense(target, vector, where))
-        if mode != "dense":
-            bm25 = dict(target.lexical.search(query, self.candidates, filters.lexical()))
-            rankings.append(list(bm25))
-        found = self._fetch(target, reciprocal_rank_fusion(rankings, self.rrf_k), where)
+        dense, bm25, rows = self._read(target, query, vector, filters, mode)
+        rankings = [ranking for ranking in (dense, list(bm25)) if ranking]
+        found = _candidates(reciprocal_rank_fusion(rankings, self.rrf_k), rows)
         if not found.ids:
             return []
         similarity = np.einsum("ij,j->i", found.vectors, vector)
@@ -207,35 +209,56 @@ class Retriever:
             for i in self._select(found, k)
         ]
 
-    def _dense(self, target: Collection, vector: np.ndarray, where: Any) -> list[str]:
+    def _read(
+        self, target: Collection, query: str, vector: np.ndarray, filters: Filters, mode: Mode
+    ) -> tuple[list[str], dict[str, float], dict[str, Row]]:
+        """Both rankings, and the rows of their chunks, all read with the filters.
+
+        The filters may leave out access labels that no chunk lacks (see ``_needed``);
+        if the collection was written meanwhile, everything is read again with them.
+        """
+        before = target.lexical.writes()
+        for sent in (_needed(target, filters, before), filters):
+            dense = self._dense(target, vector, sent) if mode != "lexical" else []
+            bm25: dict[str, float] = {}
+            if mode != "dense":
+                bm25 = dict(target.lexical.search(query, self.candidates, sent.lexical()))
+            rows = _rows(target, [*dense, *bm25], sent.where())
+            if sent == filters or target.lexical.writes() == before:
+                break
+        return dense, bm25, rows
+
+    def _dense(self, target: Collection, vector: np.ndarray, filters: Filters) -> list[str]:
+        """The nearest chunks the filters allow.
+
+        Chroma's filtered search walks most of the HNSW graph when few chunks pass (about
+        100 ms at 100k chunks), so the chunks of a filter by documents or sources, narrow
+        by nature, are ranked by their exact cosine when few enough.
+        """
+        where = filters.where()
+        if where is not None and (filters.documents or filters.sources):
+            return self._exact(target, vector, where)
+        return self._query(target, vector, where)
+
+    def _query(self, target: Collection, vector: np.ndarray, where: Any) -> list[str]:
         result = target.chunks.query(
             query_embeddings=[vector], n_results=self.candidates, where=where, include=[]
         )
         return list(result["ids"][0])
 
-    @staticmethod
-    def _fetch(target: Collection, fused: dict[str, float], where: Any) -> _Candidates:
-        """Read text, metadata and vectors of the fused candidates, keeping fused order."""
-        if not fused:
-            return _Candidates([], np.zeros(0), [], [], np.zeros((0, 0), dtype=np.float32))
-        got = target.chunks.get(
-            ids=list(fused), where=where, include=["documents", "metadatas", "embeddings"]
-        )
-        vectors = got["embeddings"] if got["embeddings"] is not None else []
-        texts, metas = got["documents"] or [], got["metadatas"] or []
-        rows = {
-            chunk_id: (text, dict(meta or {}), vector)
-            for chunk_id, text, meta, vector in zip(got["ids"], texts, metas, vectors, strict=True)
-        }
-        # A lexical hit may name a chunk deleted since (a writer between its two stores).
-        ids = [chunk_id for chunk_id in fused if chunk_id in rows]
-        return _Candidates(
-            ids=ids,
-            fused=np.array([fused[chunk_id] for chunk_id in ids]),
-            texts=[rows[chunk_id][0] for chunk_id in ids],
-            metas=[rows[chunk_id][1] for chunk_id in ids],
-            vectors=np.array([rows[chunk_id][2] for chunk_id in ids], dtype=np.float32),
-        )
+    def _exact(self, target: Collection, vector: np.ndarray, where: dict[str, Any]) -> list[str]:
+        """The nearest chunks of a narrow filter by their exact cosine, else Chroma's search."""
+        allowed = target.chunks.get(where=where, include=["embeddings"], limit=EXACT_LIMIT + 1)
+        ids = list(allowed["ids"])
+        if len(ids) > EXACT_LIMIT:
+            return self._query(target, vector, where)
+        if not ids:
+            return []
+        vectors = np.asarray(allowed["embeddings"], dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(vector)), 1e-12)
+        cosine = np.einsum("ij,j->i", vectors, vector) / np.maximum(norms, 1e-12)
+        best = np.argsort(-cosine, kind="stable")[: self.candidates]
+        return [ids[i] for i in best]
 
     def _select(self, found: _Candidates, k: int) -> list[int]:
         """Maximal marginal relevance over the fused list, one chunk per group of copies."""
@@ -270,6 +293,69 @@ class Retriever:
             low, high = sorted((group[i], group[j]))
             group = [low if g == high else g for g in group]
         return group
+
+
+Row = tuple[str, dict[str, Any], np.ndarray]
+Writes = tuple[str, int, int] | None
+# Whether some chunk lacks every label of a grant, by collection, write count and labels.
+_EXCLUDES: dict[tuple[str, str, Writes, tuple[str, ...]], bool] = {}
+_EXCLUDES_KEPT = 256
+
+
+def _needed(target: Collection, filters: Filters, writes: Writes) -> Filters:
+    """The filters without their access labels when no chunk of the collection lacks them.
+
+    A label clause makes Chroma read every chunk it matches from SQLite, in the search
+    and in the read of the candidates (seconds at 100k chunks when a reader's grant
+    covers them all); it is left out only when it cannot exclude anything: Chroma holds
+    no chunk that carries none of the labels (asked once per count of the collection's
+    writes; none may be in progress, and ``Retriever._read`` reads again with every
+    filter if a write started meanwhile).
+    """
+    if not filters.labels or writes is None or writes[1] != writes[2]:
+        return filters
+    key = (str(target.chunks.id), str(target.lexical.path), writes, filters.labels)
+    excludes = _EXCLUDES.get(key)
+    if excludes is None:
+        lacking = _all([{"labels": {"$not_contains": label}} for label in filters.labels])
+        excludes = bool(target.chunks.get(where=lacking, limit=1, include=[])["ids"])
+        if target.lexical.writes() == writes:  # else it may have seen a write half done
+            while len(_EXCLUDES) >= _EXCLUDES_KEPT:
+                _EXCLUDES.pop(next(iter(_EXCLUDES)))
+            _EXCLUDES[key] = excludes
+    return filters if excludes else replace(filters, labels=None)
+
+
+def _rows(target: Collection, ids: list[str], where: Any) -> dict[str, Row]:
+    """Text, metadata and vector of the chunks among ``ids`` that the filter allows."""
+    if not ids:
+        return {}
+    got = target.chunks.get(
+        ids=list(dict.fromkeys(ids)), where=where, include=["documents", "metadatas", "embeddings"]
+    )
+    vectors = got["embeddings"] if got["embeddings"] is not None else []
+    texts, metas = got["documents"] or [], got["metadatas"] or []
+    return {
+        chunk_id: (text, dict(meta or {}), np.asarray(vector, dtype=np.float32))
+        for chunk_id, text, meta, vector in zip(got["ids"], texts, metas, vectors, strict=True)
+    }
+
+
+def _candidates(fused: dict[str, float], rows: dict[str, Row]) -> _Candidates:
+    """The fused candidates with their rows, in fused order.
+
+    A lexical hit may name a chunk deleted since (a writer between its two stores).
+    """
+    ids = [chunk_id for chunk_id in fused if chunk_id in rows]
+    if not ids:
+        return _Candidates([], np.zeros(0), [], [], np.zeros((0, 0), dtype=np.float32))
+    return _Candidates(
+        ids=ids,
+        fused=np.array([fused[chunk_id] for chunk_id in ids]),
+        texts=[rows[chunk_id][0] for chunk_id in ids],
+        metas=[rows[chunk_id][1] for chunk_id in ids],
+        vectors=np.array([rows[chunk_id][2] for chunk_id in ids], dtype=np.float32),
+    )
 
 
 def _passage(found: _Candidates, i: int, dense: float, lexical: float | None) -> Passage:

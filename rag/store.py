@@ -10,7 +10,9 @@ Beside Chroma, each collection has a BM25 index of its chunks (``rag.lexical``, 
 file under ``<index>/lexical/``). Every chunk write and delete here goes to both, Chroma
 first; all writes are idempotent, so the ingest journal's replays after a crash leave the
 two equal. ``sync_lexical`` rebuilds the BM25 index from Chroma where they differ (a
-collection created before the index existed gets it on its next ingest run).
+collection created before the index existed gets it on its next ingest run). Every chunk
+write is counted as it starts and ends (``LexicalIndex.writing``) so that a reader can tell
+whether the chunks changed while it read.
 """
 
 from __future__ import annotations
@@ -163,28 +165,31 @@ class Collection:
 
     def upsert_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store chunks with their vectors, in batches Chroma accepts."""
-        for start in range(0, len(chunks), self.max_batch):
-            batch = chunks[start : start + self.max_batch]
-            self.chunks.upsert(
-                ids=[chunk.id for chunk in batch],
-                embeddings=vectors[start : start + len(batch)],
-                documents=[chunk.text for chunk in batch],
-                metadatas=[chunk.metadata() for chunk in batch],  # type: ignore[misc]
-            )
-            self.lexical.upsert(batch)
+        with self.lexical.writing():
+            for start in range(0, len(chunks), self.max_batch):
+                batch = chunks[start : start + self.max_batch]
+                self.chunks.upsert(
+                    ids=[chunk.id for chunk in batch],
+                    embeddings=vectors[start : start + len(batch)],
+                    documents=[chunk.text for chunk in batch],
+                    metadatas=[chunk.metadata() for chunk in batch],  # type: ignore[misc]
+                )
+                self.lexical.upsert(batch)
 
     def delete_document_chunks(self, doc_id: str) -> None:
         """Remove every chunk of one document version."""
-        self.chunks.delete(where={"doc_id": doc_id})
-        self.lexical.delete_document(doc_id)
+        with self.lexical.writing():
+            self.chunks.delete(where={"doc_id": doc_id})
+            self.lexical.delete_document(doc_id)
 
     def move_document(self, doc_id: str, source: str) -> None:
         """Give every chunk of a document a new source path (its file was moved)."""
-        stored = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
-        if stored["ids"]:
-            metadatas = [dict(m or {}) | {"source": source} for m in stored["metadatas"] or []]
-            self.chunks.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
-        self.lexical.move_document(doc_id, source)
+        with self.lexical.writing():
+            stored = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+            if stored["ids"]:
+                metadatas = [dict(m or {}) | {"source": source} for m in stored["metadatas"] or []]
+                self.chunks.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
+            self.lexical.move_document(doc_id, source)
 
     def relabel_document(self, doc_id: str, labels: Sequence[str]) -> None:
         """Give every chunk of a document new access labels, without re-embedding it."""
@@ -192,13 +197,19 @@ class Collection:
         # Chroma merges metadata on update, and None removes a field (a document without
         # labels has none, as Chroma rejects empty lists).
         value = list(labels) or None
-        for start in range(0, len(ids), self.max_batch):
-            batch = ids[start : start + self.max_batch]
-            self.chunks.update(ids=batch, metadatas=[{"labels": value}] * len(batch))  # type: ignore[dict-item]
-        self.lexical.relabel_document(doc_id, labels)
+        with self.lexical.writing():
+            for start in range(0, len(ids), self.max_batch):
+                batch = ids[start : start + self.max_batch]
+                self.chunks.update(ids=batch, metadatas=[{"labels": value}] * len(batch))  # type: ignore[dict-item]
+            self.lexical.relabel_document(doc_id, labels)
 
     def sync_lexical(self) -> int:
-        """Bring the BM25 index in step with the chunks in Chroma; return chunks fixed."""
+        """Bring the BM25 index in step with the chunks in Chroma; return chunks fixed.
+
+        Called under the writer lock, so a write counted as started and never finished
+        was a writer's that died (``LexicalIndex.writing``): it is counted as finished.
+        """
+        self.lexical.settle_writes()
         if self.lexical.count() == self.count_chunks():
             return 0
         stored, indexed = set(self.chunk_ids()), self.lexical.ids()
