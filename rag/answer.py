@@ -48,7 +48,7 @@ class AnswerConfig:
     k: int = 6
     gate: float = GATE_THRESHOLD
     condense_with_model: bool = False
-    context_tokens: int = 768
+    context_tokens: int = 384
 
 
 @dataclass(frozen=True)
