@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,10 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from click.testing import CliRunner
 from playwright.sync_api import Page, expect
 
-from app.cli import cli
 from app.ui.launch import streamlit_command
 from tests.chroma_server import free_port
 
@@ -63,10 +62,18 @@ def serve_ui(work: Path, **settings: str) -> Iterator[UiServer]:
         settings: Extra environment for the server, e.g. ``DOCENT_WRITE_BATCH_CHUNKS="4"``.
     """
     port = free_port()
+    # In a process of its own: a model loading in a thread of this one (llama.cpp swaps
+    # sys.stdout while it loads) would send the printed password elsewhere.
     first = ["users", "add", "admin", "--admin", "--first", "--generate"]
-    made = CliRunner().invoke(cli, first, env={"DOCENT_DATA_DIR": str(work / "data")})
-    assert made.exit_code == 0, made.output
-    password = made.output.split("Password: ", 1)[1].split()[0]
+    made = subprocess.run(
+        [sys.executable, "-m", "app.cli", *first],
+        env=dict(os.environ, DOCENT_DATA_DIR=str(work / "data")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    password = made.stdout.split("Password: ", 1)[1].split()[0]
     env = dict(
         os.environ,
         DOCENT_DATA_DIR=str(work / "data"),
