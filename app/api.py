@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from chromadb.errors import ChromaError
@@ -27,17 +28,21 @@ from app.gate import Gate
 from app.settings import Settings
 from ingest.pipeline import Ingestor, Progress
 from ingest.report import IngestReport
-from models.catalog import CatalogEntry, catalog, machine_ram, recommend
-from models.chat import ChatBackend, chat_backend
 from models.embedder import Embedder
 from models.errors import DocentError
 from models.weights import EMBEDDER_WEIGHTS_FILE, verify_weights
-from rag.answer import Answer, AnswerChain
-from rag.condense import Turn
-from rag.retrieve import Filters, Retriever
 from rag.store import CollectionError, CollectionInfo, Index, validate_collection_name
-from rag.summarize import Length, ProgressCallback, Summarizer, Summary
 from rag.types import DocumentRecord
+
+if TYPE_CHECKING:
+    # Imported where used: an ingest needs neither LangChain nor the chat models.
+    from models.catalog import CatalogEntry
+    from models.chat import ChatBackend
+    from rag.answer import Answer, AnswerChain
+    from rag.condense import Turn
+    from rag.retrieve import Filters
+    from rag.summarize import ProgressCallback, Summary
+    from rag.types import Length
 
 # A full disk or quota, a file-size limit, a read-only or failing disk.
 _WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
@@ -97,6 +102,8 @@ class Docent:
     @cached_property
     def chat(self) -> ChatBackend:
         """The chat backend (its model loads or is checked on first use)."""
+        from models.chat import chat_backend
+
         return chat_backend(self.settings.chat_config())
 
     @property
@@ -117,6 +124,9 @@ class Docent:
     @cached_property
     def answers(self) -> AnswerChain:
         """The answer chain over this index and chat backend."""
+        from rag.answer import AnswerChain
+        from rag.retrieve import Retriever
+
         return AnswerChain(Retriever(self.index), self.chat, self.settings.answer_config())
 
     def stream_answer(
@@ -139,6 +149,8 @@ class Docent:
     def _audited_answer(
         self, parts: Iterator[str | Answer], collection: str, question: str, user: User | None
     ) -> Iterator[str | Answer]:
+        from rag.answer import Answer
+
         answered = False
         try:
             for part in parts:
@@ -162,6 +174,8 @@ class Docent:
         user: User | None = None,
     ) -> Answer:
         """Answer a question with verified citations (see ``stream_answer``)."""
+        from rag.answer import Answer
+
         final = list(self.stream_answer(collection, question, history, filters, user=user))[-1]
         assert isinstance(final, Answer)
         return final
@@ -177,6 +191,8 @@ class Docent:
         user: User | None = None,
     ) -> Summary:
         """Summarize a whole document (map-reduce over all its chunks) ``user`` may read."""
+        from rag.summarize import Summarizer
+
         allowed = self._allowed(collection, user)
         started = time.perf_counter()
         summary = Summarizer(self.chat).summarize(
@@ -194,6 +210,8 @@ class Docent:
 
     def models(self) -> ModelsReport:
         """The catalog, the configured backend's state, and the model this machine can run."""
+        from models.catalog import catalog, machine_ram, recommend
+
         try:
             self.chat.preflight()
             problem = ""

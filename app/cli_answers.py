@@ -5,17 +5,20 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import asdict
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 import click
 
 from app import render
 from app.api import Docent
 from app.cli_common import EXIT_OK, collection_option, docent_of, emit_json
-from rag.answer import Answer
-from rag.condense import Turn
 from rag.retrieve import Filters
-from rag.summarize import Length
+from rag.types import Length
+
+if TYPE_CHECKING:
+    # Imported where used: every `docent` command loads this module.
+    from rag.answer import Answer
+    from rag.condense import Turn
 
 _PAGES = re.compile(r"^(\d+)(?:-(\d+))?$")
 
@@ -34,6 +37,8 @@ def _answer(
     docent: Docent, name: str, question: str, history: list[Turn], filters: Filters
 ) -> Answer:
     """Stream an answer to the terminal and print its checked sources."""
+    from rag.answer import Answer
+
     final: Answer | None = None
     for part in docent.stream_answer(name, question, history, filters):
         if isinstance(part, Answer):
@@ -86,6 +91,8 @@ def ask(
 @click.pass_context
 def chat(ctx: click.Context, collection: str | None) -> int:
     """Ask questions one after another; follow-ups use the conversation. /new starts over."""
+    from rag.condense import Turn
+
     docent = docent_of(ctx)
     name = collection or docent.settings.collection
     history: list[Turn] = []

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from app.settings import Settings
-from models.chat import chat_backend
 from models.errors import DocentError
 from models.weights import EMBEDDER_WEIGHTS_FILE, verify_weights
 from rag.store import DocentEmbeddingFunction, IndexConfig, connect_server
@@ -129,6 +128,8 @@ def check_embedder(settings: Settings) -> Check:
 
 def check_chat(settings: Settings) -> Check:
     """The chat backend answers and has its model (loads a GGUF for ``llamacpp``)."""
+    from models.chat import chat_backend
+
     try:
         backend = chat_backend(settings.chat_config())
         backend.preflight()

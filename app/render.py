@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from app.api import ModelsReport, Status
 from ingest.report import IngestReport
-from rag.answer import Answer
 from rag.store import CollectionInfo
-from rag.summarize import Summary
 from rag.types import DocumentRecord
+
+if TYPE_CHECKING:
+    from rag.answer import Answer
+    from rag.summarize import Summary
 
 
 def ingest_report(report: IngestReport) -> str:

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from ingest.document import LoaderError, ParsedDocument
+from ingest.loaders import PARSER_MODULES
 
 Loader = Callable[[Path], ParsedDocument]
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["ingest.loaders"])
+_CONTEXT.set_forkserver_preload(["ingest.loaders", *PARSER_MODULES])
 
 
 @dataclass(frozen=True)

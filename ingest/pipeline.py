@@ -34,7 +34,7 @@ from typing import Protocol
 from ingest.chunker import Chunker, Piece
 from ingest.document import LoaderError, ParsedDocument, page_ranges
 from ingest.isolation import Loader, ParseLimits, parse_isolated
-from ingest.loaders import LOADERS, load
+from ingest.loaders import SUFFIXES, load
 from ingest.report import FileOutcome, IngestReport, Status
 from models.embedder import Embedder
 from models.errors import DocentError
@@ -207,7 +207,7 @@ class Ingestor:
         self.embedder: Embedder = index.embedder
         self.config = config
         # `load` checks the bytes against the extension before the format's parser runs.
-        self.loaders = loaders if loaders is not None else dict.fromkeys(LOADERS, load)
+        self.loaders = loaders if loaders is not None else dict.fromkeys(SUFFIXES, load)
         self.chunker = Chunker(self.embedder.tokens, config.chunk_tokens, config.overlap_tokens)
         self.limits = ParseLimits(config.parse_timeout_seconds, config.parse_memory_mb << 20)
 

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal
 
 from langchain_core.messages import BaseMessage
 
@@ -28,8 +27,8 @@ from rag.markup import neutralize
 from rag.prompts import SUMMARY_COMBINE, SUMMARY_PART
 from rag.retrieve import Filters
 from rag.store import Collection
+from rag.types import Length
 
-Length = Literal["short", "medium", "detailed"]
 POINTS: dict[Length, int] = {"short": 3, "medium": 6, "detailed": 12}
 _NOTHING = "NONE"
 _PROMPT_RESERVE = 160

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 # Calibrated by bench/retrieval.py (results/gate.json) with the default int8 embedder: the
 # best dense similarity below which >= 90% of questions whose documents are not indexed
 # are refused (0.902 of 92, while 7.9% of 267 answerable questions are).
 GATE_THRESHOLD = 0.441
+
+
+Length = Literal["short", "medium", "detailed"]
+"""How long a summary is."""
 
 
 def chunk_id(doc_id: str, position: int) -> str:

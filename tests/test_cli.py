@@ -137,3 +137,21 @@ def test_console_script_exit_codes(tmp_path: Path, data_dir: Path) -> None:
     )
     assert missing.returncode == 1
     assert "does not exist" in missing.stderr
+
+
+def test_reingest_of_unchanged_files_imports_no_parser_nor_chat_model(
+    capsys: pytest.CaptureFixture[str], corpus: Path
+) -> None:
+    # Start-up is most of an unchanged re-ingest: it must not import what it does not run.
+    assert run(capsys, "ingest", str(corpus), "-c", "docs")[0] == 0
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        f"code = main(['ingest', {str(corpus)!r}, '-c', 'docs', '--json'])\n"
+        "heavy = ('pypdf', 'docx', 'bs4', 'llama_cpp', 'torch', 'onnxruntime',\n"
+        "         'rag.answer', 'rag.summarize', 'models.chat', 'langchain_core.prompts')\n"
+        "print(code, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert json.loads(shown.stdout)["unchanged"] == 5, shown.stdout + shown.stderr
+    assert shown.stderr.strip().endswith("0 []"), shown.stderr

@@ -77,14 +77,14 @@ def page() -> None:
 
 
 def _upload_section(docent: Docent, collection: str) -> None:
-    from ingest.loaders import LOADERS
+    from ingest.loaders import SUFFIXES
 
     st.subheader("Add documents")
     limit = docent.settings.upload_max_mb
     generation = st.session_state.setdefault(UPLOADER, 0)
     files = st.file_uploader(
         f"PDF, Word, HTML, Markdown or text, up to {limit} MB each",
-        type=sorted(suffix.lstrip(".") for suffix in LOADERS),
+        type=sorted(suffix.lstrip(".") for suffix in SUFFIXES),
         accept_multiple_files=True,
         key=f"uploader-{generation}",
     )

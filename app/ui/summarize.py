@@ -12,7 +12,8 @@ from models.errors import DocentError
 
 if TYPE_CHECKING:
     from app.api import Docent
-    from rag.summarize import Length, Summary
+    from rag.summarize import Summary
+    from rag.types import Length
 
 SUMMARY = "summary"
 LENGTHS: tuple[str, ...] = ("short", "medium", "detailed")
@@ -55,7 +56,7 @@ def page() -> None:
 
 
 def _length(value: str | None) -> Length:
-    from rag.summarize import Length
+    from rag.types import Length
 
     return next((v for v in get_args(Length) if v == value), "medium")
 

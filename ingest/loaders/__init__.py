@@ -4,33 +4,62 @@
 their extension (a .pdf that is really a ZIP, an HTML error page saved as .pdf) with a
 message a person can act on, before any parser sees the bytes. Loaders are top-level
 functions so the worker process can receive them by reference.
+
+The format parsers (pypdf, python-docx, BeautifulSoup) are imported when a file is
+parsed, in the worker processes, which preload them (``PARSER_MODULES``): a run that
+parses nothing, such as a re-ingest of unchanged files, never imports them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ingest.document import LoaderError, ParsedDocument
-from ingest.loaders.docx import load_docx
-from ingest.loaders.html import load_html
-from ingest.loaders.pdf import load_pdf
-from ingest.loaders.text import load_markdown, load_rst, load_text
 
 Loader = Callable[[Path], ParsedDocument]
 
-LOADERS: dict[str, Loader] = {
-    ".pdf": load_pdf,
-    ".docx": load_docx,
-    ".html": load_html,
-    ".htm": load_html,
-    ".md": load_markdown,
-    ".markdown": load_markdown,
-    ".txt": load_text,
-    ".text": load_text,
-    ".rst": load_rst,
+# Extension (lowercase, with the dot) -> (module of ingest.loaders, loader function).
+_BY_SUFFIX: dict[str, tuple[str, str]] = {
+    ".pdf": ("pdf", "load_pdf"),
+    ".docx": ("docx", "load_docx"),
+    ".html": ("html", "load_html"),
+    ".htm": ("html", "load_html"),
+    ".md": ("text", "load_markdown"),
+    ".markdown": ("text", "load_markdown"),
+    ".txt": ("text", "load_text"),
+    ".text": ("text", "load_text"),
+    ".rst": ("text", "load_rst"),
 }
-"""Loader for each supported extension (lowercase, with the dot)."""
+
+SUFFIXES = frozenset(_BY_SUFFIX)
+"""The supported extensions (lowercase, with the dot)."""
+
+PARSER_MODULES = sorted({f"{__name__}.{module}" for module, _ in _BY_SUFFIX.values()})
+"""The modules holding the loaders, for worker processes to import ahead."""
+
+if TYPE_CHECKING:
+    LOADERS: dict[str, Loader]
+    """Loader for each supported extension (imports every parser on first use)."""
+
+
+def loader_for(suffix: str) -> Loader | None:
+    """The loader for an extension (lowercase, with the dot), or None if unsupported."""
+    found = _BY_SUFFIX.get(suffix)
+    if found is None:
+        return None
+    module, function = found
+    loader: Loader = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return loader
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LOADERS":
+        return {suffix: loader_for(suffix) for suffix in _BY_SUFFIX}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 SNIFF_BYTES = 1024
 """How much of a file's start is read to recognise its real type."""
@@ -42,12 +71,21 @@ _LOOKS_LIKE = {
     "ole": "an old Office file (.doc/.xls) or a password-protected Office file",
 }
 
-__all__ = ["LOADERS", "Loader", "load", "sniff", "supported"]
+__all__ = [
+    "LOADERS",
+    "PARSER_MODULES",
+    "SUFFIXES",
+    "Loader",
+    "load",
+    "loader_for",
+    "sniff",
+    "supported",
+]
 
 
 def supported(path: Path) -> bool:
     """Whether a loader exists for the file's extension (case-insensitive)."""
-    return path.suffix.lower() in LOADERS
+    return path.suffix.lower() in SUFFIXES
 
 
 def sniff(head: bytes) -> str | None:
@@ -83,11 +121,11 @@ def load(path: Path) -> ParsedDocument:
             extension says, or the loader refused it.
     """
     suffix = path.suffix.lower()
-    loader = LOADERS.get(suffix)
+    loader = loader_for(suffix)
     if loader is None:
         raise LoaderError(
             f"unsupported file type {suffix or '(no extension)'}; "
-            f"supported: {', '.join(sorted(LOADERS))}"
+            f"supported: {', '.join(sorted(SUFFIXES))}"
         )
     try:
         with path.open("rb") as handle:
