@@ -37,6 +37,14 @@ class WriterLock:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
+            if holder == str(os.getpid()):
+                # Another thread of this process (an upload or re-sync in another browser
+                # session of the same UI server): stopping "that process" would stop this one.
+                raise IndexLockedError(
+                    f"The index at {self.path.parent} is locked by PID {holder} (this "
+                    "Docent), which is writing to it for another task.",
+                    hint="wait for the other upload or re-sync to finish, then try again",
+                ) from None
             raise IndexLockedError(
                 f"The index at {self.path.parent} is locked by PID {holder}, "
                 "which is writing to it.",

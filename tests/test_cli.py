@@ -108,6 +108,35 @@ def test_locked_index_is_refused(
     assert "is locked by PID" in err
 
 
+def test_index_locked_by_another_process_names_its_pid(
+    capsys: pytest.CaptureFixture[str], corpus: Path, data_dir: Path
+) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from rag.lock import WriterLock\n"
+            f"WriterLock(Path({str(data_dir / 'index')!r})).acquire()\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        code, _, err = run(capsys, "ingest", str(corpus), "-c", "docs")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1
+    assert f"is locked by PID {holder.pid}, which is writing to it." in err
+    assert "wait for that process to finish, or stop it" in err
+    assert run(capsys, "ingest", str(corpus), "-c", "docs")[0] == 0, "the lock died with it"
+
+
 def test_collections_and_documents(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
     assert run(capsys, "collections", "create", "legal")[0] == 0
     assert run(capsys, "collections", "create", "legal")[0] == 1

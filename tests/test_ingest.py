@@ -225,7 +225,8 @@ def test_second_writer_is_refused_with_the_holders_pid(docent: Docent, corpus: P
 
     with docent.index.writer_lock(), pytest.raises(IndexLockedError) as caught:
         docent.ingest([corpus], "docs")
-    assert f"locked by PID {os.getpid()}" in caught.value.message
+    assert f"locked by PID {os.getpid()} (this Docent)" in caught.value.message
+    assert caught.value.hint == "wait for the other upload or re-sync to finish, then try again"
     assert docent.ingest([corpus], "docs").counts()["added"] == 5
 
 
