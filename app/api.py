@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import platform
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -16,9 +17,6 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import httpx
-from chromadb.errors import ChromaError
 
 from app import access
 from app.access import Grant, Grants
@@ -46,6 +44,22 @@ if TYPE_CHECKING:
 
 # A full disk or quota, a file-size limit, a read-only or failing disk.
 _WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+def _store_failure(error: Exception) -> bool:
+    """Whether an error is the index failing to be written, not a fault of the run.
+
+    Chroma's and httpx's error classes are looked up only if those modules were imported:
+    an error of theirs cannot come from a run that never loaded them.
+    """
+    if isinstance(error, OSError) and not isinstance(error, ConnectionError):
+        return error.errno in _WRITE_FAILURES
+    kinds: list[type[BaseException]] = [sqlite3.Error, ConnectionError]
+    if chroma := sys.modules.get("chromadb.errors"):
+        kinds.append(chroma.ChromaError)
+    if httpx := sys.modules.get("httpx"):
+        kinds.append(httpx.TransportError)
+    return isinstance(error, tuple(kinds))
 
 
 class IndexWriteError(DocentError):
@@ -255,10 +269,8 @@ class Docent:
             report = ingestor.ingest(
                 paths, collection, labels=chosen, prune=prune, dry_run=dry_run, progress=progress
             )
-        except (ChromaError, sqlite3.Error, httpx.TransportError, ConnectionError) as error:
-            raise self._write_failed(error) from error
-        except OSError as error:
-            if error.errno not in _WRITE_FAILURES:
+        except Exception as error:
+            if not _store_failure(error):
                 raise
             raise self._write_failed(error) from error
         if not dry_run:

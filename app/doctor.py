@@ -20,7 +20,7 @@ import numpy as np
 from app.settings import Settings
 from models.errors import DocentError
 from models.weights import EMBEDDER_WEIGHTS_FILE, verify_weights
-from rag.store import DocentEmbeddingFunction, IndexConfig, connect_server
+from rag.store import IndexConfig, connect_server
 
 # Below this much free space an ingest run can fill the disk mid-write.
 MIN_FREE_BYTES = 2 * 1024**3
@@ -90,6 +90,8 @@ def _check_writable(folder: Path) -> None:
 
 
 def _check_server_writes(config: IndexConfig) -> None:
+    from rag.chroma_function import DocentEmbeddingFunction
+
     client = connect_server(config)
     name = SCRATCH_PREFIX + uuid.uuid4().hex[:12]
     try:

@@ -15,6 +15,10 @@ registry:
 A run first finishes or rolls back any step a killed run left half-done
 (``recover``), so after SIGKILL at any point the next run ends with exactly the chunk
 set of a clean run, and a changed document is never missing from the index.
+
+A run leaves a copy of the registry beside an embedded index (``rag.registry_copy``); when
+every file of the next run is unchanged, that run settles from the copy and never opens
+Chroma (nor imports it).
 """
 
 from __future__ import annotations
@@ -246,12 +250,65 @@ class Ingestor:
             )
         else:
             with self.index.writer_lock():
-                target = self.index.collection(collection, create=True)
-                report.recovered = recover(target)
-                target.sync_lexical()
-                self._sync(files, paths, target, report, progress, labels, prune)
+                if not self._settle_unchanged(
+                    files, paths, collection, report, progress, labels, prune
+                ):
+                    target = self.index.collection(collection, create=True)
+                    report.recovered = recover(target)
+                    target.sync_lexical()
+                    self._sync(files, paths, target, report, progress, labels, prune)
+                    self.index.keep_registry_copy(target)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    def _settle_unchanged(
+        self,
+        files: list[SourceFile],
+        paths: Sequence[Path],
+        name: str,
+        report: IngestReport,
+        progress: Progress | None,
+        labels: Sequence[str],
+        prune: bool,
+    ) -> bool:
+        """Settle the run from the registry copy if no file needs the index; say whether it did.
+
+        Every file must be skipped before the registry is consulted (link, type, size) or
+        match its committed row in size, mtime and labels, with no half-done step anywhere
+        in the registry; then the run is exactly what ``_sync`` would do, without a write.
+        Documents whose files are gone are reported as missing (with ``--prune`` removing
+        them needs the index, so such a run takes the usual path).
+        """
+        records = self.index.registry_copy(name)
+        if records is None or any(r.pending or r.stale for r in records.values()):
+            return False
+        if prune and _gone(records, files, paths):
+            return False
+        chosen = sorted(set(labels))
+        for file in files:
+            if self._skipped_by_type(file):
+                continue
+            record = records.get(file.key)
+            if (
+                record is None
+                or not record.doc_id
+                or (record.size, record.mtime_ns) != (file.size, file.mtime_ns)
+                or sorted(record.labels) != chosen
+            ):
+                return False
+        run = _Run(None, records, report, progress, chosen)
+        for file in files:
+            self._triage(run, file)
+        self._gone(run, files, paths, prune)
+        return True
+
+    def _skipped_by_type(self, file: SourceFile) -> bool:
+        """Whether ``_triage`` skips the file before looking at the registry."""
+        return (
+            file.link
+            or file.path.suffix.lower() not in self.loaders
+            or file.size > self.config.max_file_bytes
+        )
 
     def _open_if_exists(self, name: str) -> Collection | None:
         try:
@@ -509,13 +566,20 @@ class Ingestor:
 
     def _gone(self, run: _Run, files: list[SourceFile], paths: Sequence[Path], prune: bool) -> None:
         """Find (and with ``prune``, remove) documents whose files are gone."""
-        roots = {str(p.resolve()) for p in paths if p.is_dir()}
-        present = {file.key for file in files}
-        gone = [r for r in run.records.values() if r.root in roots and r.key not in present]
-        for record in sorted(gone, key=lambda r: r.source):
+        for record in _gone(run.records, files, paths):
             if not prune or run.collection is None or run.report.dry_run:
                 (run.report.pruned if prune else run.report.missing).append(record.source)
                 continue
             run.collection.remove_document(record)
             del run.records[record.key]
             run.report.pruned.append(record.source)
+
+
+def _gone(
+    records: Mapping[str, DocumentRecord], files: list[SourceFile], paths: Sequence[Path]
+) -> list[DocumentRecord]:
+    """Registry rows under the given folders whose files were not found, by source."""
+    roots = {str(p.resolve()) for p in paths if p.is_dir()}
+    present = {file.key for file in files}
+    gone = [r for r in records.values() if r.root in roots and r.key not in present]
+    return sorted(gone, key=lambda r: r.source)

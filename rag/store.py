@@ -13,6 +13,9 @@ two equal. ``sync_lexical`` rebuilds the BM25 index from Chroma where they diffe
 collection created before the index existed gets it on its next ingest run). Every chunk
 write is counted as it starts and ends (``LexicalIndex.writing``) so that a reader can tell
 whether the chunks changed while it read.
+
+chromadb is imported when a client is first opened, not with this module: a re-ingest of
+unchanged files settles from the registry's copy (``rag.registry_copy``) without it.
 """
 
 from __future__ import annotations
@@ -25,22 +28,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import chromadb
 import numpy as np
-from chromadb.api import ClientAPI
-from chromadb.api.models.Collection import Collection as ChromaCollection
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
-from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import AuthorizationError, NotFoundError
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from models.embedder import Embedder
 from models.errors import DocentError
+from rag import registry_copy
 from rag.lexical import LexicalIndex
 from rag.lock import WriterLock
 from rag.types import Chunk, DocumentRecord
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection as ChromaCollection
+
+    from rag.chroma_function import DocentEmbeddingFunction
 
 REGISTRY_SUFFIX = ".documents"
 LEXICAL_DIR = "lexical"
@@ -49,37 +52,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
 
 class CollectionError(DocentError):
     """A collection is missing, misnamed, or was built with another embedder."""
-
-
-@register_embedding_function
-class DocentEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Chroma's view of Docent's embedder.
-
-    Passed on every collection open so that Chroma never falls back to its default
-    function, which would try to download an ONNX model.
-    """
-
-    def __init__(self, embedder: Embedder | None = None) -> None:
-        self._embedder = embedder
-
-    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's signature)
-        if self._embedder is None:
-            raise DocentError(
-                "This collection embeds with Docent's embedder.",
-                hint="open it through Docent (docent or the Python API), not a bare Chroma client",
-            )
-        return list(self._embedder.encode(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return "docent"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"model": self._embedder.name if self._embedder else ""}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> DocentEmbeddingFunction:
-        return DocentEmbeddingFunction(None)
 
 
 class IndexUnreachableError(DocentError):
@@ -151,12 +123,15 @@ class Collection:
         registry: Callable[[], ChromaCollection],
         max_batch: int,
         lexical: LexicalIndex,
+        changing: Callable[[], None] = lambda: None,
     ) -> None:
         self.name = name
         self.chunks = chunks
         self._open_registry = registry
         self.max_batch = max_batch
         self.lexical = lexical
+        # Called before every write: drops the registry copy, which would no longer be exact.
+        self._changing = changing
 
     @functools.cached_property
     def registry(self) -> ChromaCollection:
@@ -165,6 +140,7 @@ class Collection:
 
     def upsert_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store chunks with their vectors, in batches Chroma accepts."""
+        self._changing()
         with self.lexical.writing():
             for start in range(0, len(chunks), self.max_batch):
                 batch = chunks[start : start + self.max_batch]
@@ -178,12 +154,14 @@ class Collection:
 
     def delete_document_chunks(self, doc_id: str) -> None:
         """Remove every chunk of one document version."""
+        self._changing()
         with self.lexical.writing():
             self.chunks.delete(where={"doc_id": doc_id})
             self.lexical.delete_document(doc_id)
 
     def move_document(self, doc_id: str, source: str) -> None:
         """Give every chunk of a document a new source path (its file was moved)."""
+        self._changing()
         with self.lexical.writing():
             stored = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
             if stored["ids"]:
@@ -193,6 +171,7 @@ class Collection:
 
     def relabel_document(self, doc_id: str, labels: Sequence[str]) -> None:
         """Give every chunk of a document new access labels, without re-embedding it."""
+        self._changing()
         ids = self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
         # Chroma merges metadata on update, and None removes a field (a document without
         # labels has none, as Chroma rejects empty lists).
@@ -249,6 +228,7 @@ class Collection:
 
     def put_record(self, record: DocumentRecord) -> None:
         """Write a registry row (insert or replace)."""
+        self._changing()
         self.registry.upsert(
             ids=[record.key],
             embeddings=np.ones((1, 1), dtype=np.float32),
@@ -258,10 +238,12 @@ class Collection:
 
     def delete_record(self, key: str) -> None:
         """Remove a registry row."""
+        self._changing()
         self.registry.delete(ids=[key])
 
     def remove_document(self, record: DocumentRecord) -> None:
         """Remove a document: its chunks (unless another row holds the same content) and its row."""
+        self._changing()
         if record.doc_id:
             holders = self.registry.get(where={"doc_id": record.doc_id}, include=[])["ids"]
             if set(holders) <= {record.key}:
@@ -298,6 +280,10 @@ def connect_server(config: IndexConfig) -> ClientAPI:
     Raises:
         IndexUnreachableError: Nothing answers, or the server refuses the token.
     """
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from chromadb.errors import AuthorizationError
+
     headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
     try:
         # The client asks the server for its tenant here, so a dead server or a wrong
@@ -333,7 +319,12 @@ class Index:
         # Threads of one process (the UI's sessions) may open the index at the same moment;
         # two clients on one embedded folder corrupt Chroma's in-process state.
         self._client_lock = threading.Lock()
-        self._function = DocentEmbeddingFunction(embedder)
+
+    @functools.cached_property
+    def _function(self) -> DocentEmbeddingFunction:
+        from rag.chroma_function import DocentEmbeddingFunction
+
+        return DocentEmbeddingFunction(self.embedder)
 
     @property
     def location(self) -> str:
@@ -357,6 +348,9 @@ class Index:
                 if self.config.host:
                     self._client = connect_server(self.config)
                 else:
+                    import chromadb
+                    from chromadb.config import Settings as ChromaSettings
+
                     self._client = chromadb.PersistentClient(
                         path=str(self.config.path),
                         settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
@@ -382,6 +376,8 @@ class Index:
             CollectionError: It does not exist (and ``create`` is false), or its vectors
                 come from another embedding model.
         """
+        from chromadb.errors import NotFoundError  # chromadb is loaded to open `name` anyway
+
         validate_collection_name(name)
         try:
             chunks = self._open(name)
@@ -410,7 +406,8 @@ class Index:
             )
 
         max_batch = self.client.get_max_batch_size()
-        opened = Collection(name, chunks, registry, max_batch, self._lexical(name))
+        changing = functools.partial(self._discard_copy, name)
+        opened = Collection(name, chunks, registry, max_batch, self._lexical(name), changing)
         if create:  # a new collection gets its registry now, as it always has
             opened.registry  # noqa: B018 (opens it)
         return opened
@@ -449,12 +446,40 @@ class Index:
 
     def delete_collection(self, name: str) -> None:
         """Delete a collection with all its chunks and registry rows."""
+        from chromadb.errors import NotFoundError
+
         validate_collection_name(name)
         if name not in self._names():
             raise CollectionError(
                 f"Collection `{name}` does not exist.", hint="see `docent collections list`"
             )
+        self._discard_copy(name)
         self.client.delete_collection(name)
         with contextlib.suppress(NotFoundError):
             self.client.delete_collection(name + REGISTRY_SUFFIX)
         self._lexical(name).drop()
+
+    def _discard_copy(self, name: str) -> None:
+        registry_copy.discard(self.config.path, name)
+
+    def _embedder_key(self) -> str:
+        return f"{self.embedder.name}/{self.embedder.dimension}"
+
+    def keep_registry_copy(self, collection: Collection) -> None:
+        """Copy the collection's registry beside the index (embedded store only).
+
+        Call under the writer lock, after the run's last write (see ``rag.registry_copy``).
+        """
+        if not self.config.host:
+            records = collection.records()
+            registry_copy.write(self.config.path, collection.name, self._embedder_key(), records)
+
+    def registry_copy(self, name: str) -> dict[str, DocumentRecord] | None:
+        """The registry of ``name`` by key from its copy, without opening Chroma.
+
+        None when there is no exact copy: a server index, no copy, another embedder, or
+        no BM25 index on disk (the next run rebuilds it from Chroma).
+        """
+        if self.config.host or not self._lexical(name).path.is_file():
+            return None
+        return registry_copy.read(self.config.path, name, self._embedder_key())

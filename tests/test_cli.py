@@ -168,7 +168,7 @@ def test_console_script_exit_codes(tmp_path: Path, data_dir: Path) -> None:
     assert "does not exist" in missing.stderr
 
 
-def test_reingest_of_unchanged_files_imports_no_parser_nor_chat_model(
+def test_reingest_of_unchanged_files_imports_neither_chroma_nor_parsers_nor_models(
     capsys: pytest.CaptureFixture[str], corpus: Path
 ) -> None:
     # Start-up is most of an unchanged re-ingest: it must not import what it does not run.
@@ -177,7 +177,7 @@ def test_reingest_of_unchanged_files_imports_no_parser_nor_chat_model(
         "import sys\n"
         "from app.cli import main\n"
         f"code = main(['ingest', {str(corpus)!r}, '-c', 'docs', '--json'])\n"
-        "heavy = ('pypdf', 'docx', 'bs4', 'llama_cpp', 'torch', 'onnxruntime',\n"
+        "heavy = ('chromadb', 'pypdf', 'docx', 'bs4', 'llama_cpp', 'torch', 'onnxruntime',\n"
         "         'rag.answer', 'rag.summarize', 'models.chat', 'langchain_core.prompts')\n"
         "print(code, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )

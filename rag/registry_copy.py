@@ -1,0 +1,76 @@
+"""A copy of a collection's document registry beside the embedded index.
+
+A re-ingest of unchanged files decides everything from the registry (size and mtime of
+each file), yet opening Chroma to read it costs more than the rest of such a run: the
+import of chromadb alone takes about half a second. So the ingest leaves a copy of the
+registry in ``<index>/registry/<collection>.json`` when it ends, and the next run settles
+from it when every file is unchanged, without importing chromadb.
+
+The copy is trusted only while it is exactly what Chroma holds: the ingest writes it under
+the writer lock after its last write, and every write to the collection through
+``rag.store`` (chunks or registry rows, from any command, the UI or the API) removes it
+before it changes anything; so does deleting the collection. A run that finds no copy,
+or one written for another embedder or format, reads the registry from Chroma as before.
+Only the embedded store keeps copies: a Chroma server may have other writers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from rag.types import DocumentRecord
+
+COPY_DIR = "registry"
+_FORMAT = 1
+
+
+def copy_path(index_dir: Path, name: str) -> Path:
+    """Where the registry copy of collection ``name`` lives."""
+    return index_dir / COPY_DIR / f"{name}.json"
+
+
+def discard(index_dir: Path, name: str) -> None:
+    """Remove the copy, durably, before the collection changes."""
+    path = copy_path(index_dir, name)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    _sync_dir(path.parent)
+
+
+def write(index_dir: Path, name: str, embedder: str, records: list[DocumentRecord]) -> None:
+    """Write the copy atomically (call under the writer lock, after the last write)."""
+    path = copy_path(index_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"format": _FORMAT, "embedder": embedder, "records": [asdict(r) for r in records]}
+    scratch = path.with_suffix(f".{os.getpid()}.tmp")
+    with scratch.open("w", encoding="utf-8") as handle:
+        json.dump(body, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    scratch.replace(path)
+    _sync_dir(path.parent)
+
+
+def read(index_dir: Path, name: str, embedder: str) -> dict[str, DocumentRecord] | None:
+    """The registry rows by key, or None when there is no usable copy."""
+    try:
+        body = json.loads(copy_path(index_dir, name).read_text(encoding="utf-8"))
+        if body.get("format") != _FORMAT or body.get("embedder") != embedder:
+            return None
+        records = [DocumentRecord(**row) for row in body["records"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return {record.key: record for record in records}
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
