@@ -154,6 +154,21 @@ def test_the_sign_in_page_needs_none_of_the_heavy_modules() -> None:
     assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
 
 
+def test_the_background_preload_imports_what_the_pages_after_sign_in_use() -> None:
+    probe = (
+        "import sys\n"
+        "from app.ui.resources import _import_heavy\n"
+        "_import_heavy()\n"
+        "heavy = ('chromadb', 'langchain_core.language_models', 'app.api', 'rag.answer',\n"
+        "         'rag.summarize', 'models.chat')\n"
+        "print(sorted(m for m in heavy if m not in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
+
+
 def test_without_accounts_the_sign_in_page_names_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -117,11 +117,18 @@ def preload() -> threading.Thread:
     The import takes seconds (chromadb, LangChain); started while the sign-in page paints,
     it is done by the time someone has typed a password.
     """
-    thread = threading.Thread(
-        target=importlib.import_module, args=("app.api",), daemon=True, name="docent-preload"
-    )
+    thread = threading.Thread(target=_import_heavy, daemon=True, name="docent-preload")
     thread.start()
     return thread
+
+
+# What the pages after sign-in use: the API imports most of these only where used.
+HEAVY_MODULES = ("app.api", "rag.chroma_function", "rag.answer", "rag.summarize", "models.chat")
+
+
+def _import_heavy() -> None:
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
 
 
 def settings() -> Settings:
