@@ -132,6 +132,12 @@ class Settings(BaseSettings):
         description="Pinned sha256 of the GGUF; empty accepts any file (for a custom "
         "`chat_gguf_path`).",
     )
+    chat_q8: bool = Field(
+        True,
+        description="Load the packaged 4-bit SmolLM2 as 8-bit, converted once into "
+        "`<data_dir>/models`: it reads prompts about 1.9x faster on a CPU (the first token "
+        "comes sooner) for about 50 MB more memory. Custom GGUFs load as they are.",
+    )
     chat_base_url: str = Field(
         "",
         description="Server URL: Ollama (default `http://127.0.0.1:11434`) or an "
@@ -267,6 +273,7 @@ class Settings(BaseSettings):
             model=self.chat_model,
             gguf_path=self.chat_gguf_path,
             gguf_sha256=self.chat_gguf_sha256 or None,
+            q8_dir=self.data_dir / "models" if self.chat_q8 else None,
             base_url=self.chat_base_url,
             api_key=self.chat_api_key,
             context_tokens=self.chat_context_tokens,

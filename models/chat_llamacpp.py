@@ -51,6 +51,7 @@ class LlamaRuntime:
     def __init__(self, config: ChatConfig) -> None:
         self.config = config
         self.load_seconds: float | None = None
+        self.loaded_file: Path | None = None
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
         self.queue = FairQueue()
@@ -93,6 +94,11 @@ class LlamaRuntime:
     def _load(self) -> Llama:
         path = self.path
         verify_weights(path, self.config.gguf_sha256)
+        if self.config.gguf_path is None and self.config.q8_dir is not None:
+            from models.gguf_q8 import q8_copy
+
+            path = q8_copy(path, self.config.q8_dir, self.config.gguf_sha256)
+        self.loaded_file = path
         # libgomp reads its settings once, when llama.cpp's libraries load. Its default
         # spin-waiting slows generation badly as soon as other processes want the CPU.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -207,6 +213,8 @@ class LlamaCppBackend(ChatBackend):
             state = "not loaded"
         else:
             state = f"loaded in {self.runtime.load_seconds:.1f} s"
+            if self.runtime.loaded_file not in (None, self.runtime.path):
+                state += f" as 8-bit ({self.runtime.loaded_file})"
             if waiting := self.runtime.queue.waiting:
                 state += f", busy: {waiting} waiting"
         return {"backend": "llamacpp", "model": self.model_name, "where": where, "state": state}

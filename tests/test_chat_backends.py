@@ -312,6 +312,34 @@ def test_llamacpp_refuses_an_altered_or_missing_gguf(tmp_path: Path) -> None:
         chat_backend(ChatConfig(gguf_path=tmp_path / "absent.gguf")).invoke(QUESTION)
 
 
+def test_the_packaged_model_is_read_as_8_bit_converted_once(tmp_path: Path) -> None:
+    config = ChatConfig(temperature=0.0, max_answer_tokens=24, q8_dir=tmp_path / "models")
+    backend = LlamaCppBackend(config)
+    answer = backend.invoke(QUESTION)
+
+    (copy,) = (tmp_path / "models").glob("*.gguf")
+    assert copy.name.startswith("SmolLM2-135M-Instruct.Q4_1-b179c9523d0e6a0f.Q8_0")
+    assert backend.runtime.loaded_file == copy
+    assert backend.describe()["state"].endswith(f"as 8-bit ({copy})")
+    assert answer.strip()
+    built = copy.stat().st_mtime_ns
+    assert LlamaCppBackend(config).invoke(QUESTION) == answer, "greedy: the same copy"
+    assert copy.stat().st_mtime_ns == built, "converted again"
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [copy.name], "scratch left"
+
+
+def test_settings_choose_the_8_bit_copy_and_never_for_a_custom_gguf(tmp_path: Path) -> None:
+    default = Settings(data_dir=tmp_path / "data").chat_config()
+    assert default.q8_dir == tmp_path / "data" / "models"
+    assert Settings(data_dir=tmp_path, chat_q8=False).chat_config().q8_dir is None
+    custom = tmp_path / "custom.gguf"
+    shutil.copyfile(packaged_chat_model(), custom)
+    backend = LlamaCppBackend(replace(default, gguf_path=custom, gguf_sha256=None))
+    backend.preflight()
+    assert backend.runtime.loaded_file == custom
+    assert not (tmp_path / "data" / "models").exists()
+
+
 def test_loop_guard_stops_a_real_looping_generation(smollm: LlamaCppBackend) -> None:
     # Without a repeat penalty SmolLM2 writes the same list item over and over.
     unpenalized = LlamaCppChatModel(
