@@ -22,6 +22,7 @@ from app.access import Grants
 from app.accounts import AccountError, Accounts, Role, Session
 from app.api import Docent
 from app.settings import Settings
+from app.ui import resources
 from models.embedder import Embedder
 from tests import docgen
 from tests.chroma_server import free_port
@@ -136,37 +137,36 @@ def test_oidc_sign_in_maps_the_verified_name_to_the_local_account(in_library: Pa
     assert stranger.title[0].value == "Sign in to Docent"
 
 
+HEAVY = ("chromadb", "langchain_core", "torch", "llama_cpp", "app.api", "rag.store")
+
+
+def imported_after(code: str, modules: tuple[str, ...]) -> set[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(shown.stdout.split())
+
+
 def test_the_sign_in_page_needs_none_of_the_heavy_modules() -> None:
     # The sign-in page paints before chromadb, LangChain and the models are imported:
     # those take seconds, and ``resources.preload`` imports them in the background.
-    probe = (
-        "import sys\n"
+    code = (
         "from app.ui import ask, library, resources, signin, status, summarize\n"
         "from app.gate import Gate\n"
         "from app.settings import Settings\n"
-        "Gate(Settings()).accounts.users()\n"
-        "heavy = ('chromadb', 'langchain_core', 'torch', 'llama_cpp', 'app.api', 'rag.store')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "Gate(Settings()).accounts.users()"
     )
-    shown = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
+    assert imported_after(code, HEAVY) == set()
 
 
 def test_the_background_preload_imports_what_the_pages_after_sign_in_use() -> None:
-    probe = (
-        "import sys\n"
-        "from app.ui.resources import _import_heavy\n"
-        "_import_heavy()\n"
-        "heavy = ('chromadb', 'langchain_core.language_models', 'app.api', 'rag.answer',\n"
-        "         'rag.summarize', 'models.chat')\n"
-        "print(sorted(m for m in heavy if m not in sys.modules))\n"
+    code = "from app.ui.resources import _import_heavy\n_import_heavy()"
+    used = ("chromadb", "langchain_core.language_models", "rag.answer", "rag.summarize")
+    assert imported_after(code, used + resources.HEAVY_MODULES) == set(used) | set(
+        resources.HEAVY_MODULES
     )
-    shown = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
 
 
 def test_without_accounts_the_sign_in_page_names_the_fix(
