@@ -23,11 +23,6 @@ Chroma (nor imports it).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import queue
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,13 +30,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ingest.ahead import ahead
 from ingest.chunker import Chunker, Piece
 from ingest.document import LoaderError, ParsedDocument, page_ranges
 from ingest.isolation import Loader, ParseLimits, parse_isolated
 from ingest.loaders import SUFFIXES, load
 from ingest.report import FileOutcome, IngestReport, Status
+from ingest.scan import SourceFile, gone, scan
 from models.embedder import Embedder
-from models.errors import DocentError
 from models.weights import sha256_file
 from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
@@ -86,23 +82,6 @@ class Progress(Protocol):
         """``count`` more chunks were stored."""
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A file found under an ingest root."""
-
-    root: Path
-    path: Path
-    source: str
-    size: int
-    mtime_ns: int
-    link: bool = False
-
-    @property
-    def key(self) -> str:
-        """The registry key: the file's identity within a collection."""
-        return hashlib.sha256(f"{self.root}\0{self.source}".encode()).hexdigest()[:32]
-
-
 @dataclass
 class _Plan:
     """A file that needs parsing, and what the registry knew of it."""
@@ -135,41 +114,6 @@ class _Run:
         self.report.files.append(outcome)
         if self.progress:
             self.progress.file_done(outcome)
-
-
-def scan(paths: Sequence[Path]) -> list[SourceFile]:
-    """Every file under the given paths, skipping hidden files and folders.
-
-    A folder is an ingest root; a single file's root is its folder. Symbolic links are
-    listed (and later skipped with the reason), never followed: a link can lead outside
-    the share that was meant to be indexed.
-
-    Raises:
-        DocentError: A path does not exist.
-    """
-    found: list[SourceFile] = []
-    for given in paths:
-        if not given.exists():
-            raise DocentError(f"{given} does not exist.", hint="check the path and try again")
-        root = given.resolve() if given.is_dir() else given.resolve().parent
-        for path in _walk(given.resolve()):
-            stat = path.lstat()
-            source = path.relative_to(root).as_posix()
-            link = path.is_symlink()
-            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link))
-    return found
-
-
-def _walk(path: Path) -> Iterator[Path]:
-    if path.is_file():
-        yield path
-        return
-    for folder, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            candidate = Path(folder) / name
-            if not name.startswith(".") and (candidate.is_symlink() or candidate.is_file()):
-                yield candidate
 
 
 def recover(collection: Collection) -> int:
@@ -282,7 +226,7 @@ class Ingestor:
         records = self.index.registry_copy(name)
         if records is None or any(r.pending or r.stale for r in records.values()):
             return False
-        if prune and _gone(records, files, paths):
+        if prune and gone(records, files, paths):
             return False
         chosen = sorted(set(labels))
         for file in files:
@@ -443,34 +387,9 @@ class Ingestor:
         """Parse and chunk files in a background thread, a few ahead of the embedder.
 
         Parsing runs in worker processes and the embedder releases the GIL, so the next
-        files are parsed and chunked while this one is embedded. An unexpected error in the
-        thread is raised here, in the caller, rather than lost with the thread.
+        files are parsed and chunked while this one is embedded.
         """
-        results: queue.Queue[_Prepared | BaseException | None] = queue.Queue(_PREFETCH)
-        stop = threading.Event()
-
-        def work() -> None:
-            try:
-                for plan in plans:
-                    if stop.is_set():
-                        break
-                    results.put(self._prepare(plan))
-            except BaseException as error:  # handed to the consumer below
-                results.put(error)
-            results.put(None)
-
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        try:
-            while (item := results.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            while worker.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    results.get(timeout=0.1)
+        return ahead(plans, self._prepare, _PREFETCH)
 
     def _prepare(self, plan: _Plan) -> _Prepared:
         parsed = self._parse(plan.file.path)
@@ -566,20 +485,10 @@ class Ingestor:
 
     def _gone(self, run: _Run, files: list[SourceFile], paths: Sequence[Path], prune: bool) -> None:
         """Find (and with ``prune``, remove) documents whose files are gone."""
-        for record in _gone(run.records, files, paths):
+        for record in gone(run.records, files, paths):
             if not prune or run.collection is None or run.report.dry_run:
                 (run.report.pruned if prune else run.report.missing).append(record.source)
                 continue
             run.collection.remove_document(record)
             del run.records[record.key]
             run.report.pruned.append(record.source)
-
-
-def _gone(
-    records: Mapping[str, DocumentRecord], files: list[SourceFile], paths: Sequence[Path]
-) -> list[DocumentRecord]:
-    """Registry rows under the given folders whose files were not found, by source."""
-    roots = {str(p.resolve()) for p in paths if p.is_dir()}
-    present = {file.key for file in files}
-    gone = [r for r in records.values() if r.root in roots and r.key not in present]
-    return sorted(gone, key=lambda r: r.source)

@@ -1,0 +1,74 @@
+"""Finding the files of an ingest run, and which registry rows lost theirs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.errors import DocentError
+from rag.types import DocumentRecord
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under an ingest root."""
+
+    root: Path
+    path: Path
+    source: str
+    size: int
+    mtime_ns: int
+    link: bool = False
+
+    @property
+    def key(self) -> str:
+        """The registry key: the file's identity within a collection."""
+        return hashlib.sha256(f"{self.root}\0{self.source}".encode()).hexdigest()[:32]
+
+
+def scan(paths: Sequence[Path]) -> list[SourceFile]:
+    """Every file under the given paths, skipping hidden files and folders.
+
+    A folder is an ingest root; a single file's root is its folder. Symbolic links are
+    listed (and later skipped with the reason), never followed: a link can lead outside
+    the share that was meant to be indexed.
+
+    Raises:
+        DocentError: A path does not exist.
+    """
+    found: list[SourceFile] = []
+    for given in paths:
+        if not given.exists():
+            raise DocentError(f"{given} does not exist.", hint="check the path and try again")
+        root = given.resolve() if given.is_dir() else given.resolve().parent
+        for path in _walk(given.resolve()):
+            stat = path.lstat()
+            source = path.relative_to(root).as_posix()
+            link = path.is_symlink()
+            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link))
+    return found
+
+
+def _walk(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            candidate = Path(folder) / name
+            if not name.startswith(".") and (candidate.is_symlink() or candidate.is_file()):
+                yield candidate
+
+
+def gone(
+    records: Mapping[str, DocumentRecord], files: list[SourceFile], paths: Sequence[Path]
+) -> list[DocumentRecord]:
+    """Registry rows under the given folders whose files were not found, by source."""
+    roots = {str(p.resolve()) for p in paths if p.is_dir()}
+    present = {file.key for file in files}
+    gone = [r for r in records.values() if r.root in roots and r.key not in present]
+    return sorted(gone, key=lambda r: r.source)
