@@ -20,7 +20,7 @@ import numpy as np
 from app.settings import Settings
 from models.errors import DocentError
 from models.weights import EMBEDDER_WEIGHTS_FILE, verify_weights
-from rag.store import IndexConfig, connect_server
+from rag.connect import IndexConfig, connect_server
 
 # Below this much free space an ingest run can fill the disk mid-write.
 MIN_FREE_BYTES = 2 * 1024**3

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from models.chat import ChatConfig
     from models.embedder import EmbedderConfig
     from rag.answer import AnswerConfig
-    from rag.store import IndexConfig
+    from rag.connect import IndexConfig
 
 DEFAULT_CONFIG_FILE = Path("docent.toml")
 
@@ -310,7 +310,7 @@ class Settings(BaseSettings):
 
     def index_config(self) -> IndexConfig:
         """The index's configuration."""
-        from rag.store import IndexConfig
+        from rag.connect import IndexConfig
 
         if not self.index_host:
             return IndexConfig(path=self.index_dir or self.data_dir / "index")

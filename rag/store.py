@@ -27,7 +27,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +34,7 @@ import numpy as np
 from models.embedder import Embedder
 from models.errors import DocentError
 from rag import registry_copy
+from rag.connect import IndexConfig, connect_server
 from rag.lexical import LexicalIndex
 from rag.lock import WriterLock
 from rag.types import Chunk, DocumentRecord
@@ -52,38 +52,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
 
 class CollectionError(DocentError):
     """A collection is missing, misnamed, or was built with another embedder."""
-
-
-class IndexUnreachableError(DocentError):
-    """The Chroma server does not answer, or refuses Docent's token."""
-
-
-@dataclass(frozen=True)
-class IndexConfig:
-    """Where the index lives.
-
-    Attributes:
-        path: Folder of the embedded Chroma store; with a server, the local folder that
-            holds the BM25 index and the writer lock of that server's collections (every
-            Docent process writing to the server must share it).
-        host: Chroma server host; empty means the embedded store in ``path``.
-        port: Chroma server port.
-        token: Sent as ``Authorization: Bearer``; checked by the proxy in front of Chroma.
-        ssl: Whether the server speaks HTTPS.
-    """
-
-    path: Path = Path("data/index")
-    host: str = ""
-    port: int = 8000
-    token: str = ""
-    ssl: bool = False
-
-    @property
-    def url(self) -> str:
-        """The server's URL (empty for the embedded store)."""
-        if not self.host:
-            return ""
-        return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -272,41 +240,6 @@ def stored_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         labels=tuple(meta.get("labels") or ()),
         ingested_at=str(meta.get("ingested_at", "")),
     )
-
-
-def connect_server(config: IndexConfig) -> ClientAPI:
-    """Open an ``HttpClient`` on the configured Chroma server and check that it answers.
-
-    Raises:
-        IndexUnreachableError: Nothing answers, or the server refuses the token.
-    """
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-    from chromadb.errors import AuthorizationError
-
-    headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
-    try:
-        # The client asks the server for its tenant here, so a dead server or a wrong
-        # token fails now, with our message, rather than on the first query.
-        return chromadb.HttpClient(
-            host=config.host,
-            port=config.port,
-            ssl=config.ssl,
-            headers=headers,
-            settings=ChromaSettings(anonymized_telemetry=False),
-        )
-    except AuthorizationError:
-        raise IndexUnreachableError(
-            f"The Chroma server at {config.url} refused Docent's token.",
-            hint="set DOCENT_INDEX_TOKEN (the `index_token` setting) to the token the "
-            "server's auth proxy expects (with docker compose: the one in .env)",
-        ) from None
-    except Exception as error:  # httpx and Chroma raise several kinds for a dead server
-        raise IndexUnreachableError(
-            f"Cannot reach the Chroma server at {config.url}: {error}",
-            hint="start it (`docker compose up -d chroma chroma-auth`) or fix the "
-            "`index_host`, `index_port` and `index_ssl` settings",
-        ) from None
 
 
 class Index:

@@ -12,8 +12,8 @@ from app.cli import main
 from app.settings import Settings
 from models.embedder import Embedder
 from models.errors import DocentError
+from rag.connect import IndexUnreachableError
 from rag.lock import IndexLockedError
-from rag.store import IndexUnreachableError
 from tests.chroma_server import TokenProxy, chroma_server, free_port
 
 pytestmark = pytest.mark.slow
