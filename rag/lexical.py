@@ -19,11 +19,9 @@ that ingests; replicas that only read need the same file (a shared volume). The 
 counts the collection's writes as they start and finish (``LexicalIndex.writing``), which
 lets a reader know that nothing changed while it read.
 
-Words are split on anything but letters and digits, folded to lower case without
-diacritics and stemmed with Snowball (English) in Python, and FTS5 indexes the stemmed
-words; a query goes through the same steps. A query is the OR of its words (common
-English words dropped), a hyphenated or dotted token kept as a phrase, so ``E-4471-B``
-matches only ``e 4471 b`` in that order.
+FTS5 indexes the words as ``rag.lexical_terms`` folds and stems them; a query goes through
+the same steps and is the OR of its terms (common English words dropped), a hyphenated or
+dotted token kept as a phrase, so ``E-4471-B`` matches only ``e 4471 b`` in that order.
 
 Scoring every chunk that holds a common word is what makes a BM25 OR query slow on 100k
 chunks, and such a word carries little weight (IDF near 0); so a query scores at most
@@ -37,28 +35,22 @@ them by reading whole posting lists: 5 ms for a common word at 100k chunks).
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import json
-import re
 import secrets
 import sqlite3
 import threading
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import snowballstemmer
-
+from rag.lexical_terms import indexed_form, match_expression, query_terms
 from rag.types import Chunk
 
 # Relative BM25 weight of the passage and of its header (document title and heading).
 TEXT_WEIGHT = 1.0
 HEADER_WEIGHT = 0.5
-# Longer queries are cut: every term costs a posting-list scan.
-MAX_QUERY_TERMS = 32
 # Postings a query may scan, over its terms taken rarest first (see the module docstring).
 MAX_POSTINGS = 10_000
 # Bump when the indexed form changes: an index of another version is rebuilt from Chroma.
@@ -66,19 +58,6 @@ SCHEMA_VERSION = 2
 # Read connections kept open, per thread and index file (see ``_reader``), at most:
 MAX_READERS = 8
 _READERS = threading.local()
-_WORD = re.compile(r"[^\W_]+")
-_TOKEN = re.compile(r"[^\W_]+(?:[-./:_][^\W_]+)*")
-_STEMMER = snowballstemmer.stemmer("english")
-_STOPWORDS = frozenset(
-    """a about above after again all also am an and any are as at be because been before
-    being between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers him his how i if in into is it its itself
-    just me more most my no nor not of off on once only or other our out over own same she
-    should so some such than that the their them then there these they this those through
-    to too under until up very was we were what when where which while who whom why will
-    with would you your t s d ll m re ve don doesn didn isn aren wasn weren won wouldn
-    couldn shouldn hasn haven""".split()
-)
 _SCHEMA = """
 CREATE TABLE chunk (
     rowid INTEGER PRIMARY KEY,
@@ -146,33 +125,6 @@ class LexicalFilter:
             clauses.append(f"EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value IN ({marks}))")
             params.extend(self.labels)
         return "".join(f" AND {clause}" for clause in clauses), params
-
-
-@functools.lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    folded = unicodedata.normalize("NFKD", word.lower())
-    return str(_STEMMER.stemWord("".join(c for c in folded if not unicodedata.combining(c))))
-
-
-def indexed_form(text: str) -> str:
-    """Text as FTS5 stores it: its words folded and stemmed, separated by spaces."""
-    return " ".join(_stem(word) for word in _WORD.findall(text))
-
-
-def query_terms(query: str) -> list[str]:
-    """The query's terms in indexed form: words, or phrases for joined tokens like E-4471-B.
-
-    Common English words are dropped unless nothing else is left.
-    """
-    tokens = list(dict.fromkeys(token.lower() for token in _TOKEN.findall(query)))
-    kept = [token for token in tokens if token not in _STOPWORDS] or tokens
-    terms = [indexed_form(token) for token in kept[:MAX_QUERY_TERMS]]
-    return [term for term in dict.fromkeys(terms) if term]
-
-
-def match_expression(terms: Sequence[str]) -> str:
-    """The FTS5 query matching any of the terms (each quoted: never read as syntax)."""
-    return " OR ".join(f'"{term}"' for term in terms)
 
 
 class LexicalIndex:

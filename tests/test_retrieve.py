@@ -14,7 +14,8 @@ from app.settings import Settings
 from models.embedder import Embedder
 from rag import lexical
 from rag.context import build_context
-from rag.lexical import LexicalIndex, match_expression, query_terms
+from rag.lexical import LexicalIndex
+from rag.lexical_terms import match_expression, query_terms
 from rag.retrieve import Filters, Mode, Passage, Retriever
 from rag.types import Chunk
 from tests import docgen
