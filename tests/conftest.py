@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,15 @@ def corpus(tmp_path: Path) -> Iterator[Path]:
     )
     (root / "plain.txt").write_text("The server room door code changes monthly.\n")
     yield root
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Let the UI's model warm-up threads finish before pytest prints its summary.
+
+    llama.cpp points ``sys.stdout`` at /dev/null while it loads a model (llama-cpp-python
+    with ``verbose=False``); a load still running in a daemon thread at the end of the
+    session swallowed the summary.
+    """
+    for thread in threading.enumerate():
+        if thread.name in ("docent-warm", "docent-preload"):
+            thread.join(timeout=120)
