@@ -230,15 +230,10 @@ class Ingestor:
             return False
         chosen = sorted(set(labels))
         for file in files:
-            if self._skipped_by_type(file):
+            if self._skip_reason(file):
                 continue
             record = records.get(file.key)
-            if (
-                record is None
-                or not record.doc_id
-                or (record.size, record.mtime_ns) != (file.size, file.mtime_ns)
-                or sorted(record.labels) != chosen
-            ):
+            if not (record and _same_stat(record, file) and sorted(record.labels) == chosen):
                 return False
         run = _Run(None, records, report, progress, chosen)
         for file in files:
@@ -246,13 +241,21 @@ class Ingestor:
         self._gone(run, files, paths, prune)
         return True
 
-    def _skipped_by_type(self, file: SourceFile) -> bool:
-        """Whether ``_triage`` skips the file before looking at the registry."""
-        return (
-            file.link
-            or file.path.suffix.lower() not in self.loaders
-            or file.size > self.config.max_file_bytes
-        )
+    def _skip_reason(self, file: SourceFile) -> str:
+        """Why the file is skipped whatever the registry holds (a link, its type, its size)."""
+        if file.link:
+            return "symbolic link, not followed (ingest the folder it points to)"
+        suffix = file.path.suffix.lower()
+        if suffix not in self.loaders:
+            kinds = ", ".join(sorted(self.loaders))
+            return f"unsupported file type `{suffix or 'none'}` (Docent reads {kinds})"
+        if file.size > self.config.max_file_bytes:
+            limit = self.config.max_file_bytes / 2**20
+            return (
+                f"too large ({file.size / 2**20:.0f} MB > {limit:.0f} MB); "
+                "raise DOCENT_MAX_FILE_MB to include it"
+            )
+        return ""
 
     def _open_if_exists(self, name: str) -> Collection | None:
         try:
@@ -292,28 +295,11 @@ class Ingestor:
         def settle(status: Status, reason: str = "") -> None:
             run.outcome(FileOutcome(str(file.path), file.source, status, reason))
 
-        if file.link:
-            settle("skipped", "symbolic link, not followed (ingest the folder it points to)")
-            return None
-        suffix = file.path.suffix.lower()
-        if suffix not in self.loaders:
-            kinds = ", ".join(sorted(self.loaders))
-            settle("skipped", f"unsupported file type `{suffix or 'none'}` (Docent reads {kinds})")
-            return None
-        if file.size > self.config.max_file_bytes:
-            limit = self.config.max_file_bytes / 2**20
-            settle(
-                "skipped",
-                f"too large ({file.size / 2**20:.0f} MB > {limit:.0f} MB); "
-                "raise DOCENT_MAX_FILE_MB to include it",
-            )
+        if reason := self._skip_reason(file):
+            settle("skipped", reason)
             return None
         previous = run.records.get(file.key)
-        if (
-            previous
-            and previous.doc_id
-            and (previous.size, previous.mtime_ns) == (file.size, file.mtime_ns)
-        ):
+        if previous and _same_stat(previous, file):
             self._keep(run, previous, file)
             return None
         try:
@@ -492,3 +478,8 @@ class Ingestor:
             run.collection.remove_document(record)
             del run.records[record.key]
             run.report.pruned.append(record.source)
+
+
+def _same_stat(record: DocumentRecord, file: SourceFile) -> bool:
+    """Whether a committed row has the file's size and mtime: unchanged, without reading it."""
+    return bool(record.doc_id) and (record.size, record.mtime_ns) == (file.size, file.mtime_ns)

@@ -163,12 +163,12 @@ class Embedder(Embeddings):
         count (sentence-transformers would sort by characters, which pads code and tables
         badly), so the texts of a batch are about as long.
         """
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
-            return vectors
+            return np.zeros((0, self.dimension), dtype=np.float32)
         model, size = self.model(), self.config.batch_size
         if self.config.backend == "onnx-int8":
             return np.asarray(model.encode(list(texts)), dtype=np.float32)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         counts = self.tokens.count(texts) if len(texts) > size else [0] * len(texts)
         order = sorted(range(len(texts)), key=counts.__getitem__)
         for start in range(0, len(order), size):

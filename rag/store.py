@@ -211,7 +211,6 @@ class Collection:
 
     def remove_document(self, record: DocumentRecord) -> None:
         """Remove a document: its chunks (unless another row holds the same content) and its row."""
-        self._changing()
         if record.doc_id:
             holders = self.registry.get(where={"doc_id": record.doc_id}, include=[])["ids"]
             if set(holders) <= {record.key}:

@@ -113,6 +113,6 @@ def test_a_copy_for_another_embedder_or_with_a_half_done_step_is_not_used(
     assert broken.index._client is not None
 
 
-def test_a_dry_run_neither_uses_nor_writes_the_copy(docent: Docent, corpus: Path) -> None:
+def test_a_dry_run_writes_no_copy(docent: Docent, corpus: Path) -> None:
     docent.ingest([corpus], "docs", dry_run=True)
     assert not copy_file(docent).exists()
