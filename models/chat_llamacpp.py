@@ -24,6 +24,7 @@ from pydantic import ConfigDict
 
 from models.chat import ChatBackend, ChatBackendError, ChatConfig, setting
 from models.errors import DocentError, WeightsError
+from models.llama_runtime import ProbeReport, activate, choose_runtime, model_params
 from models.prompt_prefix import PromptPrefix
 from models.queue import FairQueue
 from models.weights import packaged_chat_model, verify_weights
@@ -52,6 +53,7 @@ class LlamaRuntime:
         self.config = config
         self.load_seconds: float | None = None
         self.loaded_file: Path | None = None
+        self.probe: ProbeReport | None = None
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
         self.queue = FairQueue()
@@ -99,6 +101,14 @@ class LlamaRuntime:
 
             path = q8_copy(path, self.config.q8_dir, self.config.gguf_sha256)
         self.loaded_file = path
+        self.probe = choose_runtime(
+            path,
+            self.config.runtime_dir,
+            file_sha256=None if path != self.path else self.config.gguf_sha256,
+            threads=min(2, self.config.threads or os.cpu_count() or 1),
+        )
+        assert self.probe.choice is not None  # choose_runtime raises when nothing runs
+        activate(self.probe.choice)
         # libgomp reads its settings once, when llama.cpp's libraries load. Its default
         # spin-waiting slows generation badly as soon as other processes want the CPU.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -111,13 +121,14 @@ class LlamaRuntime:
             ) from error
         started = time.perf_counter()
         try:
-            llama = Llama(
-                model_path=str(path),
-                n_ctx=self.config.context_tokens,
-                n_batch=min(BATCH_TOKENS, self.config.context_tokens),
-                n_threads=self.config.threads or os.cpu_count(),
-                verbose=False,
-            )
+            with model_params(self.probe.choice):
+                llama = Llama(
+                    model_path=str(path),
+                    n_ctx=self.config.context_tokens,
+                    n_batch=min(BATCH_TOKENS, self.config.context_tokens),
+                    n_threads=self.config.threads or os.cpu_count(),
+                    verbose=False,
+                )
         except ValueError as error:
             raise WeightsError(
                 f"llama.cpp cannot load {path}: {error}",

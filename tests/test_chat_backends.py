@@ -337,7 +337,7 @@ def test_settings_choose_the_8_bit_copy_and_never_for_a_custom_gguf(tmp_path: Pa
     backend = LlamaCppBackend(replace(default, gguf_path=custom, gguf_sha256=None))
     backend.preflight()
     assert backend.runtime.loaded_file == custom
-    assert not (tmp_path / "data" / "models").exists()
+    assert not list((tmp_path / "data" / "models").glob("*.gguf")), "a custom GGUF was copied"
 
 
 def test_loop_guard_stops_a_real_looping_generation(smollm: LlamaCppBackend) -> None:
