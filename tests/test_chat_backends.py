@@ -366,7 +366,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = closed_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_chat_model()),
+        sys.executable, "-m", "tests.llama_server", "--model", str(packaged_chat_model()),
         "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "2048",
     ]  # fmt: skip
