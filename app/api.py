@@ -77,6 +77,7 @@ class Status:
     embedder_backend: str
     embedder_weights: str
     versions: dict[str, str]
+    chat_runtime: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -431,7 +432,17 @@ class Docent:
             embedder_backend=config.backend,
             embedder_weights=weights,
             versions=versions,
+            chat_runtime=self._chat_runtime(),
         )
+
+    def _chat_runtime(self) -> dict[str, str]:
+        """The embedded model's CPU and llama.cpp kernels (empty for a server backend)."""
+        config = self.settings.chat_config()
+        if config.backend != "llamacpp":
+            return {}
+        from models.llama_runtime import runtime_facts
+
+        return runtime_facts(config.runtime_dir)
 
     def document_file(
         self, collection: str, source: str, *, user: User | None = None

@@ -32,7 +32,7 @@ class Check:
     """The outcome of one check.
 
     Attributes:
-        name: The component checked (``index``, ``embedder``, ``chat``, ``disk``).
+        name: The component checked (``index``, ``embedder``, ``chat``, ``cpu``, ``disk``).
         ok: Whether it is ready.
         detail: What was found.
         fix: What to do about it (empty when ``ok``).
@@ -51,12 +51,14 @@ def run_checks(settings: Settings, *, min_free_bytes: int = MIN_FREE_BYTES) -> l
         settings: The deployment's settings.
         min_free_bytes: Free space in ``data_dir`` below which the disk check fails.
     """
-    return [
+    checks = [
         check_index(settings.index_config()),
         check_embedder(settings),
         check_chat(settings),
+        check_cpu(settings),
         check_disk(settings.data_dir, min_free_bytes),
     ]
+    return [check for check in checks if check is not None]
 
 
 def check_index(config: IndexConfig) -> Check:
@@ -138,7 +140,22 @@ def check_chat(settings: Settings) -> Check:
     except DocentError as error:
         return Check("chat", False, error.message, error.hint or "")
     info = backend.describe()
-    return Check("chat", True, f"{info['backend']} {info['model']} at {info['where']}: ready")
+    detail = f"{info['backend']} {info['model']} at {info['where']}: ready"
+    if "kernels" in info:
+        detail += f"; {info['kernels']}"
+    return Check("chat", True, detail)
+
+
+def check_cpu(settings: Settings) -> Check | None:
+    """The CPU, its vector features and the llama.cpp build (embedded backend only)."""
+    config = settings.chat_config()
+    if config.backend != "llamacpp":
+        return None
+    from models.llama_runtime import runtime_facts
+
+    facts = runtime_facts(config.runtime_dir)
+    detail = "; ".join([facts.pop("cpu")] + [f"{name}: {value}" for name, value in facts.items()])
+    return Check("cpu", True, detail)
 
 
 def check_disk(data_dir: Path, min_free_bytes: int) -> Check:

@@ -96,6 +96,9 @@ def status(state: Status) -> str:
         f"  check:      {state.embedder_weights}",
         "Versions:     " + ", ".join(f"{k} {v}" for k, v in state.versions.items()),
     ]
+    if state.chat_runtime:
+        lines.append("Chat runtime: embedded llama.cpp")
+        lines += [f"  {name + ':':<18}{value}" for name, value in state.chat_runtime.items()]
     return "\n".join(lines)
 
 

@@ -54,6 +54,9 @@ class ChatConfig:
         timeout_seconds: Time to wait for a server before giving up.
         keep_alive: How long Ollama keeps the model loaded after a request.
         retries: Retries on a busy server or a reset connection, with exponential backoff.
+        probe_faults: Test hook of the embedded backend's start-up probe: pairs of
+            (configuration index, ``sigill`` or ``hang``) that make that probe child really
+            die by the signal or never answer. Not a setting.
     """
 
     backend: Backend = "llamacpp"
@@ -71,6 +74,7 @@ class ChatConfig:
     timeout_seconds: float = 120.0
     keep_alive: str = "30m"
     retries: int = 3
+    probe_faults: tuple[tuple[int, str], ...] = ()
 
 
 def setting(field: str) -> str:

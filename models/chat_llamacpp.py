@@ -106,6 +106,7 @@ class LlamaRuntime:
             self.config.runtime_dir,
             file_sha256=None if path != self.path else self.config.gguf_sha256,
             threads=min(2, self.config.threads or os.cpu_count() or 1),
+            faults=dict(self.config.probe_faults),
         )
         assert self.probe.choice is not None  # choose_runtime raises when nothing runs
         activate(self.probe.choice)
@@ -228,7 +229,10 @@ class LlamaCppBackend(ChatBackend):
                 state += f" as 8-bit ({self.runtime.loaded_file})"
             if waiting := self.runtime.queue.waiting:
                 state += f", busy: {waiting} waiting"
-        return {"backend": "llamacpp", "model": self.model_name, "where": where, "state": state}
+        facts = {"backend": "llamacpp", "model": self.model_name, "where": where, "state": state}
+        if self.runtime.probe is not None:
+            facts["kernels"] = self.runtime.probe.summary()
+        return facts
 
     def _client_model(self) -> BaseChatModel:
         return LlamaCppChatModel(

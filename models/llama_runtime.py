@@ -32,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 
 from models.chat import ChatBackendError
+from models.errors import WeightsError
 from models.weights import sha256_file
 
 # Vector features worth naming when someone asks which kernels run and why.
@@ -355,6 +356,12 @@ def choose_runtime(
             report.choice = choice
             break
     report.seconds = time.perf_counter() - started
+    if report.choice is None and all(o.startswith("failed") for _, o in report.tried):
+        # Nothing died: the file itself is what llama.cpp refuses, in every configuration.
+        raise WeightsError(
+            f"llama.cpp cannot load {gguf}: {report.tried[-1][1]}",
+            hint="point DOCENT_CHAT_GGUF_PATH at a GGUF chat model",
+        )
     if report.choice is None:
         raise CpuRuntimeError(
             f"llama.cpp does not run on this CPU ({cpu.model}; "
@@ -373,3 +380,29 @@ def choose_runtime(
         }
         _write_cache(cache_path, cache)
     return report
+
+
+def runtime_facts(cache_dir: Path | None) -> dict[str, str]:
+    """What ``docent status`` shows of the embedded runtime, without loading or probing.
+
+    Args:
+        cache_dir: Where the probe remembers its choices (``ChatConfig.runtime_dir``).
+    """
+    cpu = cpu_info()
+    variants = cpu_variants()
+    facts = {
+        "cpu": cpu.model,
+        "vector features": ", ".join(cpu.vector_features) or "none reported",
+        "llama.cpp": f"llama-cpp-python {llama_version()}, "
+        + (f"{len(variants)} CPU variants chosen at run time" if variants else "CPU built in"),
+    }
+    prefix = _cache_key(cpu, "")
+    cache = _read_cache(cache_dir / CACHE_NAME) if cache_dir is not None else {}
+    found = [entry for key, entry in cache.items() if key.startswith(prefix)]
+    if found:
+        latest = max(found, key=lambda entry: str(entry.get("when", "")))
+        choice = RuntimeChoice(str(latest["variant"]), bool(latest["extra_bufts"]))
+        facts["in use"] = f"{choice.label()} (probed {latest.get('when', '')})"
+    else:
+        facts["in use"] = "not probed yet: the first question runs the start-up probe"
+    return facts

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests import docgen
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.ui_server import open_page, serve_ui, sign_in
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,7 @@ def test_upload_ask_cite_and_summarize_in_chromium(
     docgen.make_pdf(pdf, pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
     requests: list[str] = []
     with sync_playwright() as playwright:
+        require_chromium()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("request", lambda request: requests.append(request.url))

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from app.api import Docent
 from app.settings import Settings
 from tests import docgen
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.ui_server import UiServer, open_page, serve_ui, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -80,6 +80,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless and offline."""
     with sync_playwright() as playwright:
+        require_chromium()
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()

@@ -23,6 +23,7 @@ from ingest.loaders import load
 from models.embedder import EMBEDDER_MAX_TOKENS, Embedder, TokenCounter
 from models.weights import packaged_embedder_dir
 from tests.docgen import make_pdf
+from tests.system import require
 
 CHUNK_TOKENS = 256
 OVERLAP_TOKENS = 32
@@ -164,6 +165,7 @@ def loaded_pdf(tmp_path_factory: pytest.TempPathFactory) -> ParsedDocument:
 
 @pytest.fixture(scope="module")
 def loaded_html() -> ParsedDocument:
+    require(PYTHON_JSON_DOCS, "python3.11-doc")
     document = load(PYTHON_JSON_DOCS)
     assert len(document.sections) > 5
     return document

