@@ -98,7 +98,11 @@ def chat(ctx: click.Context, collection: str | None) -> int:
     history: list[Turn] = []
     click.echo(f"Asking `{name}` with {docent.chat.name}. Empty line or Ctrl-D to quit.")
     while True:
-        question = click.prompt("\nyou", default="", show_default=False).strip()
+        try:
+            question = click.prompt("\nyou", default="", show_default=False).strip()
+        except click.Abort:  # Ctrl-D (end of input) quits, as the greeting says
+            click.echo()
+            return EXIT_OK
         if question in ("", "/exit", "/quit"):
             return EXIT_OK
         if question == "/new":

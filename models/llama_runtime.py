@@ -207,6 +207,9 @@ def activate(choice: RuntimeChoice, lib: Path | None = None) -> None:
         lib = lib if lib is not None else library_dir()
         path = (lib or Path()) / f"libggml-cpu-{choice.variant}.so"
         import llama_cpp  # noqa: F401  (loads libggml.so.0, which the call below must share)
+        from llama_cpp._logger import set_verbose
+
+        set_verbose(False)  # llama.cpp would log the library it loads to stderr
 
         # By soname, not by path: the wheel holds libggml.so and libggml.so.0 as two files,
         # and libllama uses the second; loading the first would make a second registry.

@@ -44,9 +44,11 @@ def test_healthy_embedded_setup_passes_every_check(
 
     checks = json.loads(capsys.readouterr().out)
     assert code == 0, checks
-    assert [c["name"] for c in checks] == ["index", "embedder", "chat", "disk"]
+    assert [c["name"] for c in checks] == ["index", "embedder", "chat", "cpu", "disk"]
     assert all(c["ok"] and not c["fix"] for c in checks)
     assert "sha256 matches" in checks[1]["detail"] and "llamacpp" in checks[2]["detail"]
+    assert "kernels" in checks[2]["detail"], "the probe's choice is shown"
+    assert "vector features" in checks[3]["detail"] and "in use: " in checks[3]["detail"]
 
 
 @pytest.mark.slow
@@ -157,6 +159,6 @@ def test_run_checks_covers_every_component(tmp_path: Path) -> None:
 
     checks = by_name(run_checks(settings, min_free_bytes=0))
 
-    assert set(checks) == {"index", "embedder", "chat", "disk"}
+    assert set(checks) == {"index", "embedder", "chat", "disk"}, "no cpu check for a server"
     assert checks["index"].ok and checks["embedder"].ok and checks["disk"].ok
     assert not checks["chat"].ok and checks["chat"].fix
