@@ -49,10 +49,12 @@ lint: venv
 	$(BIN)/mypy
 
 ## Benchmarks: figures are printed and saved under bench/results/ (never timed tests).
+## LLAMA_NATIVE=DIR also compares the portable llama.cpp with a native build in DIR.
 bench: venv
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.llama_kernels $(if $(LLAMA_NATIVE),--native $(LLAMA_NATIVE))
 	$(BIN)/python -m bench.ui
 	$(BIN)/python -m bench.server
 	$(BIN)/python -m bench.load
