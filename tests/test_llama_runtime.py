@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,28 @@ def test_a_native_crash_in_a_test_fails_that_test_and_the_suite_goes_on(tmp_path
     summary = done.stdout.strip().splitlines()[-1]
     assert "1 failed, 1 passed" in summary, done.stdout[-3000:]
     assert "crashed" in done.stdout and "test_dies_in_native_code" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_status_page_says_so_when_no_configuration_runs(tmp_path: Path) -> None:
+    from functools import cached_property
+
+    from app.api import Docent
+    from app.present import health
+    from models.chat import ChatBackend
+
+    class CrashingCpuDocent(Docent):
+        """Docent on a CPU where every llama.cpp configuration dies by SIGILL."""
+
+        @cached_property
+        def chat(self) -> ChatBackend:
+            faults = tuple((index, "sigill") for index in range(4))
+            return LlamaCppBackend(replace(self.settings.chat_config(), probe_faults=faults))
+
+    docent = CrashingCpuDocent(Settings(data_dir=tmp_path))
+    models = docent.models()
+    assert "does not run on this CPU" in models.problem
+    chat = next(
+        check for check in health(docent.status(), models) if check.component == "Chat model"
+    )
+    assert not chat.ok and "DOCENT_CHAT_BACKEND=ollama" in chat.detail
