@@ -147,16 +147,14 @@ class Guard:
         if declared and (not declared.isdigit() or int(declared) > limit):
             await _refuse(send, limit)
             return
-        received = 0
+        if not declared and scope["method"] in {"POST", "PUT", "PATCH"}:
+            # A body of unknown length is read first, up to the limit, then replayed.
+            buffered = await _read_upto(receive, limit)
+            if buffered is None:
+                await _refuse(send, limit)
+                return
+            receive = _replay(buffered, receive)
         status = [0]
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise ApiError(413, _too_large(limit), "send a smaller request")
-            return message
 
         async def watched(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -164,7 +162,7 @@ class Guard:
             await send(message)
 
         try:
-            await self.app(scope, counted, watched)
+            await self.app(scope, receive, watched)
         finally:
             if scope["path"] not in PUBLIC:
                 self._record(scope, status[0])
@@ -179,6 +177,36 @@ class Guard:
             status=status,
             token=seen.get("token", ""),
         )
+
+
+async def _read_upto(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None once it grows past ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        parts.append(message.get("body", b""))
+        size += len(parts[-1])
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(data: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": data, "more_body": False}
+
+    return replayed
 
 
 def _too_large(limit: int) -> str:
