@@ -36,7 +36,8 @@ def router(docent: Docent, jobs: Jobs) -> APIRouter:
 
         state = asdict(docent.status(user=who.user))
         if not who.user.is_admin:
-            state.pop("embedder_dir", None)  # a server path is the administrator's business
+            for path in ("index", "embedder_dir"):  # server paths are the administrator's
+                state.pop(path, None)
         return state
 
     @api.get("/collections", summary="Collections the caller holds a grant in")
