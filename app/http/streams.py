@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -33,7 +34,45 @@ def error_event(error: Exception) -> bytes:
 def sse(events: Iterator[bytes]) -> StreamingResponse:
     """A streaming response of SSE events (no caching, no proxy buffering)."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    return StreamingResponse(pumped(events), media_type="text/event-stream", headers=headers)
+
+
+async def pumped(events: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``events`` read in a thread of their own, sent as they come.
+
+    Starlette would fetch each item of a blocking iterator through its thread pool, one
+    round trip per model token; here one thread reads the whole stream, and whatever has
+    arrived by the time the event loop runs goes out in one write. When the client goes
+    away the thread stops at the next item and closes ``events`` (which records a
+    stopped answer in the audit log).
+    """
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Queue[Any] = asyncio.Queue()
+    stopped = threading.Event()
+
+    def pump() -> None:
+        try:
+            for item in events:
+                loop.call_soon_threadsafe(arrived.put_nowait, item)
+                if stopped.is_set():
+                    break
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            loop.call_soon_threadsafe(arrived.put_nowait, _DONE)
+
+    threading.Thread(target=pump, name="docent-http-stream", daemon=True).start()
+    try:
+        finished = False
+        while not finished:
+            batch = [await arrived.get()]
+            while not arrived.empty():
+                batch.append(arrived.get_nowait())
+            finished = batch[-1] is _DONE
+            yield b"".join(item for item in batch if item is not _DONE)
+    finally:
+        stopped.set()
 
 
 def run_with_progress(work: Callable[[Emit], tuple[str, Any]]) -> Iterator[bytes]:
