@@ -203,6 +203,26 @@ class Settings(BaseSettings):
         "re-sync into the current collection (unset: no re-sync button).",
     )
 
+    api_host: str = Field(
+        "127.0.0.1",
+        description="Address `docent serve` (the HTTP API) listens on: loopback by default; "
+        "put a reverse proxy with TLS in front rather than listening on every interface.",
+    )
+    api_port: int = Field(8502, ge=1, le=65535, description="Port `docent serve` listens on.")
+    api_rate_per_minute: int = Field(
+        120, ge=1, description="Requests one API token may make per minute (then 429)."
+    )
+    api_max_body_kb: int = Field(
+        256,
+        ge=1,
+        le=65536,
+        description="Largest request body the HTTP API accepts, uploads aside (those may "
+        "reach `upload_max_mb`).",
+    )
+    api_token_days: int = Field(
+        90, ge=1, le=3650, description="Default lifetime of a new API token, in days."
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
@@ -304,6 +324,10 @@ class Settings(BaseSettings):
     def grants_path(self) -> Path:
         """The access grants file."""
         return self.data_dir / "grants.json"
+
+    def tokens_path(self) -> Path:
+        """The API tokens file (hashes only)."""
+        return self.data_dir / "tokens.json"
 
     def audit_path(self) -> Path:
         """The audit log."""

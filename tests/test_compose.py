@@ -2,8 +2,8 @@
 
 Docker has no engine in CI, so nothing is built or started; `docker-compose config`
 validates the files, and the checks below hold them to the install's promises: pinned
-images, health checks that work inside their images, one published port, an internal
-network for the model and index servers, and settings that exist.
+images, health checks that work inside their images, two published ports (UI and API),
+an internal network for the model and index servers, and settings that exist.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 GPU = ROOT / "docker-compose.gpu.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 HADOLINT = Path(sys.executable).with_name("hadolint")
-SERVICES = {"ollama", "ollama-pull", "chroma", "chroma-auth", "app", "ingest"}
+SERVICES = {"ollama", "ollama-pull", "chroma", "chroma-auth", "app", "api", "ingest"}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -109,6 +109,7 @@ def test_health_checks_use_tools_the_images_have(compose: dict[str, Any]) -> Non
     assert chroma[:3] == ["CMD", "/bin/bash", "-c"] and "/api/v2/heartbeat" in chroma[3]
     assert "wget" in found["chroma-auth"]["healthcheck"]["test"]
     assert "/_stcore/health" in " ".join(found["app"]["healthcheck"]["test"])
+    assert "8502/healthz" in " ".join(found["api"]["healthcheck"]["test"])
 
 
 @pytest.mark.slow
@@ -144,13 +145,15 @@ def test_named_volumes_and_a_data_volume_shared_by_app_and_ingest(
     assert "chroma-data:/data" in found["chroma"]["volumes"]
     data = "docent-data:/var/lib/docent"
     assert data in found["app"]["volumes"] and data in found["ingest"]["volumes"]
+    assert data in found["api"]["volumes"]
     assert any(v.endswith(":/inbox:ro") for v in found["ingest"]["volumes"])
 
 
-def test_only_the_app_publishes_a_port(compose: dict[str, Any]) -> None:
+def test_only_the_ui_and_the_api_publish_a_port(compose: dict[str, Any]) -> None:
     published = {name: spec["ports"] for name, spec in services(compose).items() if "ports" in spec}
 
-    assert published == {"app": ["8501:8501"]}
+    assert published == {"app": ["8501:8501"], "api": ["8502:8502"]}
+    assert services(compose)["api"]["command"] == ["docent", "serve"]
 
 
 def test_model_and_index_servers_are_on_the_internal_network_only(

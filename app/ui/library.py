@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import present
 from app.ui import resources
+from app.uploads import forget_uploads, save_uploads, upload_folder
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def _ingest_uploads(
     except DocentError as error:
         resources.show_error(error)
         return None
-    folder = docent.settings.data_dir / "uploads" / collection
+    folder = upload_folder(docent.settings.data_dir, collection)
     folder.mkdir(parents=True, exist_ok=True)
     saved, refused = save_uploads(folder, files, docent.settings.upload_max_mb)
     doing = f"Adding {len(files)} files to {present.escape(collection)}…"
@@ -161,37 +162,6 @@ def _roll_back(docent: Docent, collection: str) -> None:
     # A writer in another process will repair it itself when it starts.
     with contextlib.suppress(DocentError), docent.index.writer_lock():
         recover(docent.index.collection(collection))
-
-
-def save_uploads(
-    folder: Path, files: list[UploadedFile], limit_mb: int
-) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Write uploads into ``folder`` under safe names; return saved paths and refusals.
-
-    A file replaces an earlier upload of the same name (the ingest then reports it
-    updated). Each write goes to a temporary name first, so a stopped upload never
-    leaves half a file where the index would read it.
-    """
-    from ingest.loaders import supported
-
-    saved: list[Path] = []
-    refused: list[tuple[str, str]] = []
-    for upload in files:
-        try:
-            target = present.upload_target(folder, upload.name)
-        except ValueError:
-            refused.append((upload.name, "the file name has no usable characters"))
-            continue
-        if not supported(target):
-            refused.append((upload.name, f"unsupported file type {target.suffix or '(none)'}"))
-        elif upload.size > limit_mb * 1024 * 1024:
-            refused.append((upload.name, f"larger than the upload limit of {limit_mb} MB"))
-        else:
-            partial = target.with_name(f".{target.name}.part")
-            partial.write_bytes(upload.getvalue())
-            partial.replace(target)
-            saved.append(target)
-    return saved, refused
 
 
 def show_report(report: IngestReport) -> None:
@@ -242,11 +212,6 @@ def _delete(docent: Docent, collection: str, source: str) -> None:
     except DocentError as error:
         resources.show_error(error)
         return
-    uploads = (docent.settings.data_dir / "uploads" / collection).resolve()
-    for record in removed:
-        # Our own copy of an uploaded file goes with it; files on shares are not ours.
-        path = (Path(record.root) / record.source).resolve()
-        if path.parent == uploads:
-            path.unlink(missing_ok=True)
+    forget_uploads(upload_folder(docent.settings.data_dir, collection), removed)
     st.toast(f"Deleted {present.escape(source)}.")
     st.rerun()

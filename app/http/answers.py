@@ -1,0 +1,102 @@
+"""Questions and summaries under ``/api/v1``: JSON, or Server-Sent Events.
+
+The answer stream sends ``delta`` events (``{"text": ...}``) as the model writes, then
+one ``answer`` event: the checked answer with its citations (source, page, quote, span,
+status). A summary streams ``progress`` events, then ``summary``. A failure after the
+stream began arrives as an ``error`` event with the CLI's message and hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from app.http import schemas
+from app.http.security import Who
+from app.http.streams import Emit, error_event, event, run_with_progress, sse
+
+if TYPE_CHECKING:
+    from app.accounts import User
+    from app.api import Docent
+    from rag.answer import Answer
+
+
+def router(docent: Docent) -> APIRouter:
+    """The ask and summarize routes over ``docent``."""
+    api = APIRouter(prefix="/api/v1")
+
+    @api.post(
+        "/collections/{name}/ask",
+        summary="Answer a question with citations (JSON, or SSE when `stream` is true)",
+        response_model=None,
+    )
+    def ask(name: str, given: schemas.AskIn, who: Who) -> dict[str, Any] | Response:
+        parts = stream_answer(docent, name, given, who.user)
+        if not given.stream:
+            return schemas.answer(final(parts))
+        return sse(answer_events(parts))
+
+    @api.post(
+        "/collections/{name}/summarize",
+        summary="Summarize a document (JSON, or SSE progress when `stream` is true)",
+        response_model=None,
+    )
+    def summarize(name: str, given: schemas.SummarizeIn, who: Who) -> dict[str, Any] | Response:
+        def work(emit: Emit | None) -> tuple[str, Any]:
+            def beat(done: int, total: int, step: str) -> None:
+                if emit is not None:
+                    emit("progress", {"done": done, "total": total, "step": step})
+
+            result = docent.summarize(
+                name,
+                given.source,
+                length=given.length,
+                focus=given.focus,
+                progress=beat,
+                user=who.user,
+            )
+            return "summary", schemas.summary(result)
+
+        if not given.stream:
+            return work(None)[1]  # type: ignore[no-any-return]
+        # Access is checked before the stream starts, so a refusal is a plain 404.
+        docent.documents(name, user=who.user)
+        return sse(run_with_progress(work))
+
+    return api
+
+
+def stream_answer(docent: Docent, name: str, given: schemas.AskIn, user: User) -> Iterator[Any]:
+    """``Docent.stream_answer`` for a request body (access is checked on the call)."""
+    from rag.condense import Turn
+    from rag.retrieve import Filters
+
+    history = [Turn(t.question, t.question, t.answer) for t in given.history]
+    filters = Filters(labels=tuple(given.labels)) if given.labels is not None else None
+    return docent.stream_answer(name, given.question, history, filters, user=user)
+
+
+def final(parts: Iterator[Any]) -> Answer:
+    """The checked answer at the end of a stream."""
+    from rag.answer import Answer
+
+    last = list(parts)[-1]
+    assert isinstance(last, Answer)
+    return last
+
+
+def answer_events(parts: Iterator[Any]) -> Iterator[bytes]:
+    """``delta`` events, then the ``answer`` event (or an ``error`` event)."""
+    from rag.answer import Answer
+
+    try:
+        for part in parts:
+            if isinstance(part, Answer):
+                yield event("answer", schemas.answer(part))
+            else:
+                yield event("delta", {"text": part})
+    except Exception as error:
+        yield error_event(error)

@@ -1,0 +1,163 @@
+"""REST under ``/api/v1``: collections, documents, ingest jobs, status.
+
+Each route calls one ``Docent`` method as the token's user; uploads go through the same
+rule as the Library page (``app.uploads``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from app.http import schemas
+from app.http.errors import ApiError
+from app.http.jobs import Jobs
+from app.http.security import Caller, Who
+from app.http.streams import event, sse
+from app.uploads import Upload, forget_uploads, save_uploads, upload_folder
+from rag.store import validate_collection_name
+
+if TYPE_CHECKING:
+    from app.api import Docent
+
+
+def router(docent: Docent, jobs: Jobs) -> APIRouter:
+    """The ``/api/v1`` routes over ``docent``."""
+    api = APIRouter(prefix="/api/v1")
+
+    @api.get("/status", summary="Index, collections the caller may read, embedder")
+    def status(who: Who) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        state = asdict(docent.status(user=who.user))
+        if not who.user.is_admin:
+            for path in ("index", "embedder_dir"):  # server paths are the administrator's
+                state.pop(path, None)
+        return state
+
+    @api.get("/collections", summary="Collections the caller holds a grant in")
+    def collections(who: Who) -> list[dict[str, Any]]:
+        return [schemas.collection(i) for i in docent.collections(user=who.user)]
+
+    @api.post("/collections", status_code=201, summary="Create a collection (administrators)")
+    def create(given: schemas.CollectionIn, who: Who) -> dict[str, str]:
+        docent.create_collection(given.name, user=who.user)
+        return {"created": given.name}
+
+    @api.delete("/collections/{name}", summary="Delete a collection (administrators)")
+    def delete(name: str, who: Who) -> dict[str, str]:
+        docent.delete_collection(name, user=who.user)
+        return {"deleted": name}
+
+    @api.get("/collections/{name}/documents", summary="Documents the caller may read")
+    def documents(name: str, who: Who) -> list[dict[str, Any]]:
+        return [schemas.document(r) for r in docent.documents(name, user=who.user)]
+
+    @api.post(
+        "/collections/{name}/documents",
+        status_code=202,
+        summary="Upload files (multipart `files`) and start an ingest job",
+    )
+    async def upload(
+        name: str, who: Who, files: Annotated[list[UploadFile], File()]
+    ) -> dict[str, Any]:
+        received = [Upload(f.filename or "", await f.read()) for f in files]
+        return await run_in_threadpool(_add_uploads, docent, jobs, who, name, received)
+
+    @api.post("/collections/{name}/sync", status_code=202, summary="Re-sync the shared folder")
+    def sync(name: str, who: Who) -> dict[str, Any]:
+        folder = docent.settings.sync_folder
+        if folder is None:
+            raise ApiError(
+                409, "No shared folder is configured.", "set `sync_folder` in the settings"
+            )
+        validate_collection_name(name)
+        return jobs.start(who.user, name, [folder], prune=True).describe()
+
+    @api.delete("/collections/{name}/documents/{source:path}", summary="Remove a document")
+    def remove(name: str, source: str, who: Who) -> dict[str, Any]:
+        removed = docent.remove_document(name, source, user=who.user)
+        forget_uploads(upload_folder(docent.settings.data_dir, name), removed)
+        return {"removed": [schemas.document(r) for r in removed]}
+
+    @api.get("/collections/{name}/documents/{source:path}/original", summary="The file")
+    def original(name: str, source: str, who: Who) -> FileResponse:
+        path = _original(docent, name, source, who)
+        return FileResponse(path, filename=PurePosixPath(source).name)
+
+    @api.get("/collections/{name}/documents/{source:path}/pages/{page}", summary="One PDF page")
+    def page(name: str, source: str, page: int, who: Who) -> Response:
+        from app.originals import pdf_page
+
+        cut = pdf_page(_original(docent, name, source, who), page)
+        if cut is None:
+            raise ApiError(404, f"`{source}` has no page {page} to cut.", "check the page number")
+        stem = PurePosixPath(source).stem
+        disposition = f'attachment; filename="{stem}-p{page}.pdf"'
+        headers = {"Content-Disposition": disposition}
+        return Response(cut, media_type="application/pdf", headers=headers)
+
+    _jobs_routes(api, jobs)
+    return api
+
+
+def _jobs_routes(api: APIRouter, jobs: Jobs) -> None:
+    @api.get("/jobs", summary="The caller's ingest jobs")
+    def listing(who: Who) -> list[dict[str, Any]]:
+        rows = [j.describe() for j in jobs.mine(who.user)]
+        return [{k: v for k, v in row.items() if k != "report"} for row in rows]
+
+    @api.get("/jobs/{job_id}", summary="A job's state and, once done, its report")
+    def job(job_id: str, who: Who) -> dict[str, Any]:
+        return jobs.get(job_id, who.user).describe()
+
+    @api.get("/jobs/{job_id}/report", summary="The per-file report of a finished job")
+    def report(job_id: str, who: Who) -> JSONResponse:
+        found = jobs.get(job_id, who.user)
+        if found.report is None:
+            raise ApiError(409, f"Job `{job_id}` has no report ({found.state}).", "wait for it")
+        return JSONResponse(found.report)
+
+    @api.get("/jobs/{job_id}/events", summary="Progress as Server-Sent Events, to the end")
+    def events(job_id: str, who: Who) -> Response:
+        found = jobs.get(job_id, who.user)
+
+        def stream() -> Iterator[bytes]:
+            for name, data in found.follow():
+                yield event(name, data)
+
+        return sse(stream())
+
+    @api.post("/jobs/{job_id}/cancel", status_code=202, summary="Cancel a running job")
+    def cancel(job_id: str, who: Who) -> dict[str, Any]:
+        found = jobs.get(job_id, who.user)
+        found.cancel.set()
+        return found.describe()
+
+
+def _original(docent: Docent, name: str, source: str, who: Caller) -> Any:
+    path = docent.document_file(name, source, user=who.user)
+    if path is None:
+        raise ApiError(
+            404,
+            f"The original of `{source}` is not available.",
+            "it was moved, changed or removed since it was ingested, or is not yours to read",
+        )
+    return path
+
+
+def _add_uploads(
+    docent: Docent, jobs: Jobs, who: Caller, name: str, received: list[Upload]
+) -> dict[str, Any]:
+    validate_collection_name(name)
+    # Refused before anything is written: the same check the ingest makes, as a dry run.
+    docent.ingest([], name, dry_run=True, user=who.user)
+    folder = upload_folder(docent.settings.data_dir, name)
+    saved, refused = save_uploads(folder, received, docent.settings.upload_max_mb)
+    job = jobs.start(who.user, name, saved, refused=refused)
+    return job.describe() | {"refused": [{"name": n, "reason": r} for n, r in refused]}

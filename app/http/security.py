@@ -1,0 +1,223 @@
+"""Who is calling, how often, and how much: token checks, the rate limit, body limits, audit.
+
+Every route but the liveness and readiness probes and the API's own description
+(``/healthz``, ``/readyz``, ``/openapi.json``, ``/docs``, which hold no documents)
+requires ``Authorization: Bearer <token>``. The token acts as its user as the accounts
+file holds them now, so a removed account or a revoked token stops at the next request.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from app.accounts import AccountError, User
+from app.audit import AuditLog
+from app.http.errors import ApiError, body
+from app.tokens import ApiToken, ApiTokens, TokenError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The user a request acts as, and the token it came with."""
+
+    user: User
+    token: ApiToken
+
+
+class RateLimit:
+    """A token bucket per API token: ``per_minute`` requests, refilled evenly.
+
+    Args:
+        per_minute: Requests allowed per minute (also the burst).
+        clock: Seconds, monotonic (tests pass their own).
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.refill = per_minute / 60.0
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> None:
+        """Spend one request of ``key``.
+
+        Raises:
+            ApiError: 429 with ``Retry-After`` when the bucket is empty.
+        """
+        with self._lock:
+            now = self.clock()
+            level, since = self._buckets.get(key, (self.capacity, now))
+            level = min(self.capacity, level + (now - since) * self.refill)
+            if level < 1.0:
+                self._buckets[key] = (level, now)
+                wait = math.ceil((1.0 - level) / self.refill)
+                raise ApiError(
+                    429,
+                    "Too many requests with this API token.",
+                    hint=f"wait {wait} s, or ask for a higher `api_rate_per_minute`",
+                    headers={"Retry-After": str(wait)},
+                )
+            self._buckets[key] = (level - 1.0, now)
+
+
+class Authenticator:
+    """Turns the ``Authorization`` header into a ``Caller`` (a FastAPI dependency)."""
+
+    def __init__(self, tokens: ApiTokens, accounts: Any, limit: RateLimit) -> None:
+        self.tokens = tokens
+        self.accounts = accounts
+        self.limit = limit
+
+    def __call__(self, request: Request) -> Caller:
+        """The request's caller.
+
+        Raises:
+            TokenError: No token, or not a valid one, or its account is gone (401).
+            ApiError: The token's rate limit is spent (429).
+        """
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise TokenError(
+                "This request needs an API token (Authorization: Bearer <token>).",
+                hint="an administrator makes one: `docent tokens create USER`",
+            )
+        token = self.tokens.verify(secret.strip())
+        try:
+            user = self.accounts.get(token.user)
+        except AccountError:
+            raise TokenError(
+                "The API token's account no longer exists.",
+                hint="ask an administrator for a new one: `docent tokens create USER`",
+            ) from None
+        request.scope.setdefault("docent", {})["caller"] = f"{user.name}"
+        request.scope["docent"]["token"] = token.id
+        self.limit.take(token.id)
+        return Caller(user, token)
+
+
+def current_caller(request: Request) -> Caller:
+    """The request's caller, by the application's ``Authenticator`` (a dependency)."""
+    authenticator: Authenticator = request.app.state.auth
+    return authenticator(request)
+
+
+Who = Annotated[Caller, Depends(current_caller)]
+
+
+class Guard:
+    """ASGI middleware: refuses oversized bodies before the app reads them, audits calls.
+
+    Args:
+        app: The application.
+        audit: The audit log; one ``api`` record per request (probes aside).
+        max_body: Largest body, in bytes, outside uploads.
+        max_upload: Largest body of an upload request.
+    """
+
+    def __init__(self, app: ASGIApp, audit: AuditLog, max_body: int, max_upload: int) -> None:
+        self.app = app
+        self.audit = audit
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        uploads = scope["method"] == "POST" and scope["path"].endswith("/documents")
+        limit = self.max_upload if uploads else self.max_body
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length", b"").decode("latin-1")
+        if declared and (not declared.isdigit() or int(declared) > limit):
+            await _refuse(send, limit)
+            return
+        if not declared and scope["method"] in {"POST", "PUT", "PATCH"}:
+            # A body of unknown length is read first, up to the limit, then replayed.
+            buffered = await _read_upto(receive, limit)
+            if buffered is None:
+                await _refuse(send, limit)
+                return
+            receive = _replay(buffered, receive)
+        status = [0]
+
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            if scope["path"] not in PUBLIC:
+                self._record(scope, status[0])
+
+    def _record(self, scope: Scope, status: int) -> None:
+        seen = scope.get("docent", {})
+        self.audit.append(
+            "api",
+            seen.get("caller", "anonymous"),
+            method=scope["method"],
+            path=scope["path"][:300],
+            status=status,
+            token=seen.get("token", ""),
+        )
+
+
+async def _read_upto(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None once it grows past ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        parts.append(message.get("body", b""))
+        size += len(parts[-1])
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(data: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": data, "more_body": False}
+
+    return replayed
+
+
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than the limit of {limit // 1024} KB."
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    import json
+
+    error = ApiError(413, _too_large(limit), "send a smaller request")
+    payload = json.dumps(body(error, 413)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
