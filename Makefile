@@ -58,6 +58,7 @@ bench: venv
 	$(BIN)/python -m bench.ui
 	$(BIN)/python -m bench.server
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.api
 
 ## Regenerate docs/cli.md from the CLI's help text.
 docs: venv
