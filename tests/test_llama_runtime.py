@@ -115,7 +115,10 @@ def test_when_nothing_runs_the_error_names_the_cpu_each_try_and_the_fix(tmp_path
         backend.preflight()
     error = caught.value
     assert cpu_info().model in error.message
-    assert error.message.count("died by SIGILL") >= 3 and "x64 kernels" in error.message
+    # Every candidate was tried (a process that already loaded kernels only varies the
+    # buffer types: two tries; a fresh one goes down to the generic kernels).
+    tried = error.message.split("Tried: ", 1)[1]
+    assert tried.count("died by SIGILL") == tried.count(";") + 1 >= 2, tried
     assert "DOCENT_CHAT_BACKEND=ollama" in error.hint
     assert not (tmp_path / CACHE_NAME).exists(), "a failure must not be remembered"
     assert backend.describe()["state"] == "not loaded"
