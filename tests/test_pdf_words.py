@@ -10,6 +10,8 @@ import pytest
 
 from ingest.document import ParsedDocument
 from ingest.loaders import load
+from ingest.pdf_words import Line
+from ingest.toc import DOT_LEADER, is_contents_page, is_entry
 from tests import pdf_layouts
 
 DEBMAKE = Path("/usr/share/doc/debmake-doc/debmake-doc.en.pdf")
@@ -70,3 +72,37 @@ def test_debmake_manual_has_few_glued_words() -> None:
         r"\s+", " ", text
     )
     assert document.pages == 143
+
+
+def test_contents_page_with_dot_leaders_is_left_out(tmp_path: Path) -> None:
+    entries = [(f"{n} Chapter about topic {n}", n + 1) for n in range(1, 7)]
+    words = ["Scope", "Roles", "Retention", "Backups", "Access", "Audits"]
+    body = [
+        (f"{n} Chapter about topic {n}", f"{word} rules are described here in full.")
+        for n, word in enumerate(words, start=1)
+    ]
+    document = load(pdf_layouts.toc_pdf(tmp_path / "toc.pdf", entries, body))
+    assert all(section.page > 1 for section in document.sections)
+    assert ". . . ." not in text_of(document)
+    assert document.empty_pages == []
+    assert "pages 1: table of contents" in document.notes[-1]
+    assert document.sections[0].text == "Scope rules are described here in full."
+
+
+def test_index_page_of_page_references_is_left_out() -> None:
+
+    index = [
+        Line(text=t) for t in ["Index", "audit log, 4, 12", "backup, 7", "users, 3-5", "zip, 9"]
+    ]
+    prose = [Line(text="Backups run nightly and are kept for 30 days."), Line(text="See page 7")]
+    assert is_contents_page(index)
+    assert not is_contents_page(prose * 3)
+    assert is_entry("1.1 Scope . . . . . . . . 1")
+
+
+@pytest.mark.skipif(not DEBMAKE.exists(), reason="apt-get install debmake-doc")
+def test_debmake_contents_pages_are_left_out() -> None:
+    document = load(DEBMAKE)
+    lines = [line for section in document.sections for line in section.text.splitlines()]
+    assert not [line for line in lines if DOT_LEADER.search(line)]
+    assert any("table of contents" in note for note in document.notes)

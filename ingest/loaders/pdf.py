@@ -19,6 +19,7 @@ import pypdfium2 as pdfium
 
 from ingest.document import LoaderError, ParsedDocument, Section, page_ranges
 from ingest.pdf_words import Line, read_page
+from ingest.toc import drop_contents
 
 HEADING_SIZE_RATIO = 1.15
 """A line is a heading candidate when its font is at least this much larger than the body."""
@@ -75,6 +76,12 @@ def load_pdf(path: Path) -> ParsedDocument:
             "text left out (white on white, under 1 pt or invisible)"
         )
     _drop_running_lines(pages)
+    contents = drop_contents(pages)
+    if contents:
+        notes.append(
+            f"pages {page_ranges(contents)}: table of contents, index or dot-leader lines "
+            "left out of the index"
+        )
     body_size = _body_size(pages)
     sections: list[Section] = []
     headings: list[str] = []
@@ -82,7 +89,8 @@ def load_pdf(path: Path) -> ParsedDocument:
     heading = ""
     for number, lines in enumerate(pages, start=1):
         if not any(ch.isalnum() for line in lines for ch in line.text):
-            empty_pages.append(number)
+            if number not in contents:
+                empty_pages.append(number)
             continue
         heading = _add_page_sections(lines, number, heading, body_size, sections, headings)
     title = title or (headings[0] if headings else "") or path.stem
