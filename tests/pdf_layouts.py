@@ -138,3 +138,50 @@ def toc_pdf(path: Path, entries: list[tuple[str, int]], body: list[tuple[str, st
         pdf.multi_cell(0, 14, text)
     pdf.output(str(path))
     return path
+
+
+def scanned_copy(source: Path, path: Path, dpi: int, skew: float = 0.6, noise: int = 24) -> Path:
+    """A scan of ``source``: each page rendered at ``dpi``, skewed, speckled, as an image PDF.
+
+    Args:
+        source: A PDF with a text layer.
+        path: Where to write the image-only copy.
+        dpi: Scanning resolution.
+        skew: Rotation in degrees, as a sheet fed slightly askew.
+        noise: Largest grey-level change of the random speckle (fixed seed).
+    """
+    import random
+
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    randomness = random.Random(14)
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.set_creation_date(docgen.FIXED_DATE)
+    document = pdfium.PdfDocument(source)
+    for index in range(len(document)):
+        image = document[index].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        image = image.rotate(skew, resample=Image.Resampling.BILINEAR, fillcolor=255)
+        pixels = [
+            max(0, min(255, value + randomness.randint(-noise, noise))) for value in image.getdata()
+        ]
+        image.putdata(pixels)
+        pdf.add_page()
+        pdf.image(image, x=0, y=0, w=pdf.w, h=pdf.h)
+    document.close()
+    pdf.output(str(path))
+    return path
+
+
+def character_error_rate(truth: str, read: str) -> float:
+    """Edit distance between two texts (whitespace runs as one space) over the truth's length."""
+    a, b = " ".join(truth.split()), " ".join(read.split())
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+            )
+        previous = current
+    return previous[-1] / max(1, len(a))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from ingest import ocr
 from ingest.document import LoaderError, ParsedDocument, Section, page_ranges
 from ingest.pdf_words import Line, read_page
 from ingest.toc import drop_contents
@@ -66,6 +67,7 @@ def load_pdf(path: Path) -> ParsedDocument:
         pages = [
             _page_lines(document, number, notes, hidden) for number in range(1, len(document) + 1)
         ]
+        ocr_pages = _read_scans(document, pages, notes)
         title = _metadata_title(document)
     finally:
         document.close()
@@ -95,7 +97,12 @@ def load_pdf(path: Path) -> ParsedDocument:
         heading = _add_page_sections(lines, number, heading, body_size, sections, headings)
     title = title or (headings[0] if headings else "") or path.stem
     return ParsedDocument(
-        title=title, sections=sections, pages=len(pages), empty_pages=empty_pages, notes=notes
+        title=title,
+        sections=sections,
+        pages=len(pages),
+        empty_pages=empty_pages,
+        notes=notes,
+        ocr_pages=ocr_pages,
     )
 
 
@@ -143,6 +150,53 @@ def _page_lines(
     for line in lines:
         line.text = _clean(line.text)
     return [line for line in lines if line.text]
+
+
+def _read_scans(
+    document: pdfium.PdfDocument, pages: list[list[Line]], notes: list[str]
+) -> list[int]:
+    """OCR the pages without a text layer in place; return the pages read by OCR.
+
+    Without an engine the pages stay empty and a note says what to install.
+    """
+    scans = [n for n, lines in enumerate(pages, start=1) if not _has_text(lines)]
+    if not scans:
+        return []
+    command = ocr.engine()
+    if command is None:
+        notes.append(f"pages {page_ranges(scans)}: no text layer; {ocr.INSTALL_HINT}")
+        return []
+    done: list[int] = []
+    for number in scans:
+        page = document[number - 1]
+        try:
+            pages[number - 1] = _ocr_lines(ocr.read_page_image(command, page))
+        except ocr.OcrError as exc:
+            notes.append(f"page {number}: {exc}")
+            continue
+        finally:
+            page.close()
+        if _has_text(pages[number - 1]):
+            done.append(number)
+    if done:
+        notes.append(f"pages {page_ranges(done)}: read by OCR (no text layer)")
+    return done
+
+
+def _has_text(lines: list[Line]) -> bool:
+    return any(ch.isalnum() for line in lines for ch in line.text)
+
+
+def _ocr_lines(text: str) -> list[Line]:
+    """OCR output as lines; a blank line becomes a wider gap so paragraphs stay apart."""
+    lines: list[Line] = []
+    y = 0.0
+    for raw in text.splitlines():
+        cleaned = _clean(raw)
+        y -= 1.0 if cleaned else 2.0
+        if cleaned:
+            lines.append(Line(text=cleaned, y=y))
+    return lines
 
 
 def _clean(text: str) -> str:
