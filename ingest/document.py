@@ -37,6 +37,7 @@ class ParsedDocument:
         pages: Number of pages for paged formats, 0 otherwise.
         empty_pages: 1-based pages with no extractable text (scans that need OCR).
         notes: Warnings for the report that do not fail the file.
+        ocr_pages: 1-based pages whose text was read by OCR (no text layer).
     """
 
     title: str
@@ -44,6 +45,7 @@ class ParsedDocument:
     pages: int = 0
     empty_pages: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)
 
 
 def page_ranges(pages: list[int]) -> str:

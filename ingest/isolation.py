@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import resource
 import signal
 import sys
@@ -66,6 +67,8 @@ def _main_not_reimported() -> Iterator[None]:
 
 
 def _work(path: Path, loader: Loader, memory_bytes: int, conn: Connection) -> None:
+    # Its own process group, so the OCR commands it starts die with it when it overruns.
+    os.setpgid(0, 0)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     outcome: tuple[str, Any]
     try:
@@ -144,5 +147,9 @@ def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDoc
         receiver.close()
         if process.is_alive():
             process.kill()
+        # Before join: until the worker is reaped its pid (the group's id) cannot be reused.
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
         process.join()
         process.close()

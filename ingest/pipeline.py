@@ -35,6 +35,7 @@ from ingest.chunker import Chunker, Piece
 from ingest.document import LoaderError, ParsedDocument, page_ranges
 from ingest.isolation import Loader, ParseLimits, parse_isolated
 from ingest.loaders import SUFFIXES, load
+from ingest.quality import quality_note
 from ingest.report import FileOutcome, IngestReport, Status
 from ingest.scan import SourceFile, gone, scan
 from models.embedder import Embedder
@@ -398,6 +399,8 @@ class Ingestor:
         if isinstance(parsed, LoaderError):
             return FileOutcome(str(file.path), file.source, "failed", f"{parsed}{kept}")
         notes = list(parsed.notes)
+        quality = quality_note(parsed)
+        notes += [quality] if quality else []
         if parsed.empty_pages:
             notes.append(f"pages {page_ranges(parsed.empty_pages)}: no text layer; needs OCR")
         if not pieces:

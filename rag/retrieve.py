@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rag.duplicates import fold_duplicates
 from rag.lexical import LexicalFilter
 from rag.store import Collection, Index
 
@@ -109,6 +110,7 @@ class Passage:
             found (computed from their stored vectors).
         lexical: BM25 score, None when the lexical side did not find it.
         score: Fused (reciprocal rank fusion) score.
+        also_in: Other sources holding the same text (``rag.duplicates``), cleaner first.
     """
 
     id: str
@@ -124,6 +126,7 @@ class Passage:
     dense: float
     lexical: float | None
     score: float
+    also_in: tuple[str, ...] = ()
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
@@ -204,10 +207,12 @@ class Retriever:
         if not found.ids:
             return []
         similarity = np.einsum("ij,j->i", found.vectors, vector)
-        return [
-            _passage(found, i, float(similarity[i]), bm25.get(found.ids[i]))
-            for i in self._select(found, k)
-        ]
+        return fold_duplicates(
+            [
+                _passage(found, i, float(similarity[i]), bm25.get(found.ids[i]))
+                for i in self._select(found, k)
+            ]
+        )
 
     def _read(
         self, target: Collection, query: str, vector: np.ndarray, filters: Filters, mode: Mode

@@ -12,6 +12,7 @@ import streamlit as st
 from app import present
 from app.ui import resources
 from app.uploads import forget_uploads, save_uploads, upload_folder
+from ingest.quality import quality_from_notes
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -197,6 +198,8 @@ def _documents_section(docent: Docent, collection: str, admin: bool) -> None:
         return
     query = st.text_input("Filter", placeholder="File name or title", key="library-filter")
     rows = present.document_rows(records, query)
+    quality = {record.source: quality_from_notes(record.notes) for record in records}
+    rows = [{**row, "text quality": quality.get(str(row["file"]), "")} for row in rows]
     st.dataframe(rows, hide_index=True, key="documents")
     if not admin:
         return

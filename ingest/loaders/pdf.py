@@ -1,7 +1,8 @@
 """PDF loader: text page by page, headings found from font size, pages without text listed.
 
-pypdf reports every piece of text it extracts to a visitor together with its font size
-and position. From those pieces the loader rebuilds lines, tells headings (clearly larger
+PDFium reads each page glyph by glyph with its font size and position (``pdf_words``
+rebuilds the word spaces, columns and table rows from where the glyphs sit). From those
+lines the loader tells headings (clearly larger
 than the body text) from body lines, and splits paragraphs where the vertical gap between
 lines is larger than the usual line spacing. Text no reader can see (white on white,
 under 1 pt, render mode 3) is left out (``pdf_hidden``), and the report says how much.
@@ -10,18 +11,16 @@ under 1 pt, render mode 3) is left out (``pdf_hidden``), and the report says how
 from __future__ import annotations
 
 import itertools
-import math
 import re
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pypdf import PasswordType, PdfReader
-from pypdf.errors import LimitReachedError
+import pypdfium2 as pdfium
 
+from ingest import ocr
 from ingest.document import LoaderError, ParsedDocument, Section, page_ranges
-from ingest.loaders.pdf_hidden import HiddenText
+from ingest.pdf_words import Line, read_page
+from ingest.toc import drop_contents
 
 HEADING_SIZE_RATIO = 1.15
 """A line is a heading candidate when its font is at least this much larger than the body."""
@@ -32,7 +31,10 @@ MAX_HEADING_CHARS = 150
 PARAGRAPH_GAP_RATIO = 1.4
 """A gap between lines this much larger than the page's usual line step starts a paragraph."""
 
-_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi"})
+_LIGATURES = str.maketrans(
+    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
+    | {"\ufb05": "st", "\ufb06": "st"}
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BULLET = re.compile(r"^([\u2022\u25aa\u25cf\u2013*-]|\d{1,3}[.)])\s")
@@ -44,15 +46,6 @@ _PAGE_NUMBER = re.compile(
 _MEANINGLESS_TITLE = re.compile(
     r"^(untitled|title|document\d*|microsoft word - .*|.*\.(pdf|docx?|odt|rtf|txt|tex|dvi|ps))$"
 )
-
-
-@dataclass
-class _Line:
-    """One visual line of a page: its text, largest font size and baseline height."""
-
-    text: str = ""
-    size: float = 0.0
-    y: float | None = None
 
 
 def load_pdf(path: Path) -> ParsedDocument:
@@ -67,12 +60,17 @@ def load_pdf(path: Path) -> ParsedDocument:
     Raises:
         LoaderError: The file is damaged, not a PDF, or protected by a password.
     """
-    reader = _open(path)
-    notes: list[str] = []
-    hidden: dict[int, int] = {}
-    pages = [
-        _page_lines(reader, number, notes, hidden) for number in range(1, len(reader.pages) + 1)
-    ]
+    document = _open(path)
+    try:
+        notes: list[str] = []
+        hidden: dict[int, int] = {}
+        pages = [
+            _page_lines(document, number, notes, hidden) for number in range(1, len(document) + 1)
+        ]
+        ocr_pages = _read_scans(document, pages, notes)
+        title = _metadata_title(document)
+    finally:
+        document.close()
     if hidden:
         count = sum(hidden.values())
         notes.append(
@@ -80,6 +78,12 @@ def load_pdf(path: Path) -> ParsedDocument:
             "text left out (white on white, under 1 pt or invisible)"
         )
     _drop_running_lines(pages)
+    contents = drop_contents(pages)
+    if contents:
+        notes.append(
+            f"pages {page_ranges(contents)}: table of contents, index or dot-leader lines "
+            "left out of the index"
+        )
     body_size = _body_size(pages)
     sections: list[Section] = []
     headings: list[str] = []
@@ -87,106 +91,112 @@ def load_pdf(path: Path) -> ParsedDocument:
     heading = ""
     for number, lines in enumerate(pages, start=1):
         if not any(ch.isalnum() for line in lines for ch in line.text):
-            empty_pages.append(number)
+            if number not in contents:
+                empty_pages.append(number)
             continue
         heading = _add_page_sections(lines, number, heading, body_size, sections, headings)
-    title = _metadata_title(reader) or (headings[0] if headings else "") or path.stem
+    title = title or (headings[0] if headings else "") or path.stem
     return ParsedDocument(
-        title=title, sections=sections, pages=len(pages), empty_pages=empty_pages, notes=notes
+        title=title,
+        sections=sections,
+        pages=len(pages),
+        empty_pages=empty_pages,
+        notes=notes,
+        ocr_pages=ocr_pages,
     )
 
 
-def _open(path: Path) -> PdfReader:
-    """Open the PDF, decrypting it when it only has an owner password (an empty user one)."""
+def _open(path: Path) -> pdfium.PdfDocument:
+    """Open the PDF with PDFium (an empty user password opens without asking)."""
     try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        document = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
             raise LoaderError(
                 "the PDF is encrypted with a password; open it in a PDF viewer with the "
                 "password and save an unencrypted copy (Print > Save as PDF), then add that copy"
-            )
-        if len(reader.pages) == 0:
-            raise LoaderError("the PDF has no pages; re-export it from the original program")
-    except (LoaderError, OSError, MemoryError):
-        raise
-    except LimitReachedError as exc:
+            ) from exc
         raise LoaderError(
-            f"the PDF exceeds a safety limit (possible decompression bomb): {exc}"
-        ) from exc
-    # pypdf raises many exception types on hostile or broken files; all mean the same here.
-    except Exception as exc:
-        raise LoaderError(
-            f"the PDF is damaged or not a PDF: {exc or type(exc).__name__}; "
+            f"the PDF is damaged or not a PDF: {exc}; "
             "re-export or repair it (e.g. print it to a new PDF)"
         ) from exc
-    return reader
+    if len(document) == 0:
+        document.close()
+        raise LoaderError("the PDF has no pages; re-export it from the original program")
+    return document
 
 
 def _page_lines(
-    reader: PdfReader, number: int, notes: list[str], hidden: dict[int, int]
-) -> list[_Line]:
+    document: pdfium.PdfDocument, number: int, notes: list[str], hidden: dict[int, int]
+) -> list[Line]:
     """Extract a page's visible lines; a page that fails is noted and has no lines.
 
     ``hidden`` receives the page's count of hidden text pieces left out, when it has some.
     """
-    fragments: list[tuple[str, float, float]] = []
-
-    def visit(text: Any, cm: Any, tm: Any, font: Any, size: Any) -> None:
-        if text:
-            fragments.append((str(text), *_size_and_baseline(cm, tm, size)))
-
     try:
-        page = reader.pages[number - 1]
-        ink = HiddenText(page_area=_area(page))
-        page.extract_text(
-            visitor_text=visit, visitor_operand_before=ink.before, visitor_operand_after=ink.after
-        )
-        if ink.dropped:
-            hidden[number] = ink.dropped
+        page = document[number - 1]
+        try:
+            lines, dropped = read_page(page)
+        finally:
+            page.close()
     except MemoryError:
         raise
     # One broken page (bad font, bad content stream) should not cost the other pages.
     except Exception as exc:
         notes.append(f"page {number}: text could not be extracted ({exc or type(exc).__name__})")
         return []
-    return _lines(fragments)
-
-
-def _area(page: Any) -> float:
-    """The page's area in points (0 when its box is unreadable)."""
-    try:
-        return abs(float(page.mediabox.width) * float(page.mediabox.height))
-    except (TypeError, ValueError, KeyError, AttributeError):
-        return 0.0
-
-
-def _size_and_baseline(cm: list[float], tm: list[float], size: float) -> tuple[float, float]:
-    """The rendered font size and baseline height of text drawn with these matrices.
-
-    Many generators set the font size to 1 and scale with the text matrix, so the Tf size
-    alone says nothing; the vertical scale of text matrix times CTM does.
-    """
-    c = tm[2] * cm[0] + tm[3] * cm[2]
-    d = tm[2] * cm[1] + tm[3] * cm[3]
-    y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-    return abs(float(size)) * math.hypot(c, d), y
-
-
-def _lines(fragments: list[tuple[str, float, float]]) -> list[_Line]:
-    """Group text fragments into lines at the newlines pypdf put between them."""
-    lines = [_Line()]
-    for text, size, y in fragments:
-        for index, part in enumerate(text.split("\n")):
-            if index:
-                lines.append(_Line())
-            line = lines[-1]
-            line.text += part
-            if part.strip():
-                line.size = max(line.size, size)
-                line.y = y if line.y is None else line.y
+    if dropped:
+        hidden[number] = dropped
     for line in lines:
         line.text = _clean(line.text)
     return [line for line in lines if line.text]
+
+
+def _read_scans(
+    document: pdfium.PdfDocument, pages: list[list[Line]], notes: list[str]
+) -> list[int]:
+    """OCR the pages without a text layer in place; return the pages read by OCR.
+
+    Without an engine the pages stay empty and a note says what to install.
+    """
+    scans = [n for n, lines in enumerate(pages, start=1) if not _has_text(lines)]
+    if not scans:
+        return []
+    command = ocr.engine()
+    if command is None:
+        notes.append(f"pages {page_ranges(scans)}: no text layer; {ocr.INSTALL_HINT}")
+        return []
+    done: list[int] = []
+    for number in scans:
+        page = document[number - 1]
+        try:
+            pages[number - 1] = _ocr_lines(ocr.read_page_image(command, page))
+        except ocr.OcrError as exc:
+            notes.append(f"page {number}: {exc}")
+            continue
+        finally:
+            page.close()
+        if _has_text(pages[number - 1]):
+            done.append(number)
+    if done:
+        notes.append(f"pages {page_ranges(done)}: read by OCR (no text layer)")
+    return done
+
+
+def _has_text(lines: list[Line]) -> bool:
+    return any(ch.isalnum() for line in lines for ch in line.text)
+
+
+def _ocr_lines(text: str) -> list[Line]:
+    """OCR output as lines; a blank line becomes a wider gap so paragraphs stay apart."""
+    lines: list[Line] = []
+    y = 0.0
+    for raw in text.splitlines():
+        cleaned = _clean(raw)
+        y -= 1.0 if cleaned else 2.0
+        if cleaned:
+            lines.append(Line(text=cleaned, y=y))
+    return lines
 
 
 def _clean(text: str) -> str:
@@ -195,7 +205,7 @@ def _clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _drop_running_lines(pages: list[list[_Line]]) -> None:
+def _drop_running_lines(pages: list[list[Line]]) -> None:
     """Remove page numbers and running headers/footers from the top and bottom of pages.
 
     A running line is a first or last line whose text (digits ignored) and size recur at the
@@ -216,12 +226,12 @@ def _drop_running_lines(pages: list[list[_Line]]) -> None:
                 del lines[index]
 
 
-def _edge_key(line: _Line) -> tuple[str, int]:
+def _edge_key(line: Line) -> tuple[str, int]:
     """A line's text with digits masked (so "Page 3" matches "Page 4") and its size."""
     return re.sub(r"\d+", "#", line.text.lower()), round(line.size)
 
 
-def _body_size(pages: list[list[_Line]]) -> float:
+def _body_size(pages: list[list[Line]]) -> float:
     """The body font size: the size most of the document's characters are set in.
 
     Measured over the whole document rather than per page, so a cover page or a page that
@@ -238,7 +248,7 @@ def _body_size(pages: list[list[_Line]]) -> float:
     return 0.0
 
 
-def _is_heading(line: _Line, body_size: float) -> bool:
+def _is_heading(line: Line, body_size: float) -> bool:
     """Whether a line is set clearly larger than the body text and is short enough."""
     return (
         body_size > 0
@@ -250,7 +260,7 @@ def _is_heading(line: _Line, body_size: float) -> bool:
 
 
 def _add_page_sections(
-    lines: list[_Line],
+    lines: list[Line],
     page: int,
     heading: str,
     body_size: float,
@@ -259,8 +269,8 @@ def _add_page_sections(
 ) -> str:
     """Append one page's sections; return the heading in effect at the end of the page."""
     step = _line_step([line for line in lines if not _is_heading(line, body_size)], body_size)
-    paragraphs: list[list[_Line]] = []
-    previous: _Line | None = None
+    paragraphs: list[list[Line]] = []
+    previous: Line | None = None
     for line in lines:
         if _is_heading(line, body_size):
             if _continues_heading(previous, line, body_size) and not paragraphs:
@@ -279,7 +289,7 @@ def _add_page_sections(
     return heading
 
 
-def _continues_heading(previous: _Line | None, line: _Line, body_size: float) -> bool:
+def _continues_heading(previous: Line | None, line: Line, body_size: float) -> bool:
     """Whether `line` is the wrapped second line of the heading on `previous`."""
     if previous is None or previous.y is None or line.y is None:
         return False
@@ -290,7 +300,7 @@ def _continues_heading(previous: _Line | None, line: _Line, body_size: float) ->
     )
 
 
-def _line_step(body_lines: list[_Line], body_size: float) -> float:
+def _line_step(body_lines: list[Line], body_size: float) -> float:
     """The page's usual distance between consecutive body baselines (0 when unknown).
 
     Capped at 1.5x the body font size (leading is rarely wider), so a short page made only
@@ -306,7 +316,7 @@ def _line_step(body_lines: list[_Line], body_size: float) -> float:
     return min(statistics.median(gaps), 1.5 * body_size) if body_size else statistics.median(gaps)
 
 
-def _starts_paragraph(previous: _Line | None, line: _Line, step: float) -> bool:
+def _starts_paragraph(previous: Line | None, line: Line, step: float) -> bool:
     """Whether `line` begins a new paragraph: a gap wider than usual or a jump upwards."""
     if previous is None or previous.y is None or line.y is None or step <= 0:
         return False
@@ -314,7 +324,7 @@ def _starts_paragraph(previous: _Line | None, line: _Line, step: float) -> bool:
     return gap > PARAGRAPH_GAP_RATIO * step or gap < -step
 
 
-def _flush(paragraphs: list[list[_Line]], page: int, heading: str, out: list[Section]) -> None:
+def _flush(paragraphs: list[list[Line]], page: int, heading: str, out: list[Section]) -> None:
     """Turn collected paragraphs into a section (if any text) and clear them."""
     text = "\n\n".join(_join_lines(lines) for lines in paragraphs)
     if text.strip():
@@ -322,7 +332,7 @@ def _flush(paragraphs: list[list[_Line]], page: int, heading: str, out: list[Sec
     paragraphs.clear()
 
 
-def _join_lines(lines: list[_Line]) -> str:
+def _join_lines(lines: list[Line]) -> str:
     """Join a paragraph's lines, mending words hyphenated at a line break.
 
     List items keep their own line so that lists stay readable.
@@ -331,17 +341,17 @@ def _join_lines(lines: list[_Line]) -> str:
     for line in lines[1:]:
         if re.search(r"[^\W\d_]-$", text) and line.text[:1].islower():
             text = text[:-1] + line.text
-        elif _BULLET.match(line.text):
+        elif line.row or lines[0].row or _BULLET.match(line.text):
             text = f"{text}\n{line.text}"
         else:
             text = f"{text} {line.text}"
     return text
 
 
-def _metadata_title(reader: PdfReader) -> str:
+def _metadata_title(document: pdfium.PdfDocument) -> str:
     """The metadata title when it names the document, "" for blanks and file-name stand-ins."""
     try:
-        raw = reader.metadata.title if reader.metadata else None
+        raw = document.get_metadata_value("Title")
     except MemoryError:
         raise
     # A broken info dictionary should cost the title, not the document.

@@ -1,0 +1,68 @@
+"""The same passage from two files: keep the cleaner copy, name the other "also in".
+
+An HTML page and the PDF made from it, or one file copied into two folders, put the same
+text into the index twice; retrieval then returns it twice and one copy may be the worse
+reading (words glued by a PDF without space characters). Two passages from different
+sources are the same text when the character 5-grams of their letters and digits (spaces
+and punctuation removed, so glued and spaced readings compare equal) overlap by
+``SAME_TEXT`` or more. The copy with fewer broken words (tokens over 20 characters) is
+kept, in the better rank of the two, and the other's source is listed in ``also_in``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.retrieve import Passage
+
+SAME_TEXT = 0.8
+"""Jaccard overlap of character 5-grams from which two passages are one text."""
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _grams(text: str) -> frozenset[str]:
+    letters = _NOT_ALNUM.sub("", text.lower())
+    return frozenset(letters[i : i + 5] for i in range(max(1, len(letters) - 4)))
+
+
+def broken_share(text: str) -> float:
+    """The share of whitespace-separated tokens longer than 20 characters (glued words)."""
+    tokens = text.split()
+    return sum(len(token) > 20 for token in tokens) / max(1, len(tokens))
+
+
+def fold_duplicates(passages: list[Passage]) -> list[Passage]:
+    """Merge near-identical passages of different sources, keeping the cleaner one.
+
+    Args:
+        passages: Retrieved passages, best first.
+
+    Returns:
+        The passages without repeats, best first; a kept passage lists the sources of the
+        copies folded into it in ``also_in``.
+    """
+    kept: list[Passage] = []
+    grams: list[frozenset[str]] = []
+    for passage in passages:
+        mine = _grams(passage.text)
+        for index, other in enumerate(kept):
+            if other.source == passage.source or not mine or not grams[index]:
+                continue
+            if len(mine & grams[index]) / len(mine | grams[index]) >= SAME_TEXT:
+                better, worse = (
+                    (passage, other)
+                    if broken_share(passage.text) < broken_share(other.text)
+                    else (other, passage)
+                )
+                also = (*other.also_in, *passage.also_in, worse.source)
+                kept[index] = replace(better, also_in=tuple(dict.fromkeys(also)))
+                grams[index] = _grams(better.text)
+                break
+        else:
+            kept.append(passage)
+            grams.append(mine)
+    return kept
