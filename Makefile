@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt deploy/ll
 # deploy/llama-wheel.sh (about 10 min on 2 cores), and kept in ~/.cache/docent/wheels.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run venv test test-fast lint bench docs samples clean system-packages-run system-packages-test
+.PHONY: run venv test test-fast lint bench docs samples clean system-packages-run system-packages-test system-packages-bench
 
 $(STAMP): pyproject.toml constraints.txt deploy/llama-wheel.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ venv: $(STAMP)
 
 ## Debian packages (deploy/system-packages.txt): installed once when this is root or has
 ## passwordless sudo; otherwise the exact apt-get command is printed and make stops.
-system-packages-run system-packages-test: system-packages-%:
+system-packages-run system-packages-test system-packages-bench: system-packages-%:
 	@deploy/system-packages.sh $*
 
 ## Set up, index the sample documents, and serve the browser UI on http://127.0.0.1:8501.
@@ -50,7 +50,7 @@ lint: venv
 
 ## Benchmarks: figures are printed and saved under bench/results/ (never timed tests).
 ## LLAMA_NATIVE=DIR also compares the portable llama.cpp with a native build in DIR.
-bench: venv
+bench: venv system-packages-bench
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.answers
@@ -59,6 +59,7 @@ bench: venv
 	$(BIN)/python -m bench.server
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.text_quality
 
 ## Regenerate docs/cli.md from the CLI's help text.
 docs: venv
