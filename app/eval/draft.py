@@ -31,7 +31,7 @@ from rag.metrics import relevant_ids, words
 
 _DEFINITION = re.compile(
     r"^(?P<term>(?:(?:A|An|The)\s+)?[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,3}?)\s+"
-    r"(?P<verb>is|are|means|refers to)\s+(?:a|an|the|any|one|what|when|how)\b"
+    r"(?P<verb>means|refers to|(?:is|are)(?=\s+(?:a|an|the|any|one)\b))\s"
 )
 _PRONOUNS = {"it", "this", "that", "there", "he", "she", "they", "we", "you", "these", "those"}
 _QUOTE_WORDS = 40

@@ -136,15 +136,9 @@ def ask_one(
     relevant = set() if question.unanswerable else relevant_to(question, chunks)
     if not question.unanswerable and not relevant:
         return Outcome(question, "no gold in index")
-    top = docent.answers.retriever.retrieve(collection, question.question, 10)
     result = Outcome(question, "")
     if relevant:
-        ranked = [p.id for p in top]
-        result.scores = ranking_scores(ranked, relevant)
-        result.scores["gold_page@10"] = float(
-            any(p.source == question.source and _on_pages(p.page, question) for p in top)
-        )
-        result.rank = next((i + 1 for i, pid in enumerate(ranked) if pid in relevant), None)
+        result.rank, result.scores = retrieval_scores(docent, collection, question, relevant)
     started = time.perf_counter()
     answer = docent.ask(collection, question.question)
     result.latency_s = round(time.perf_counter() - started, 3)
@@ -153,6 +147,19 @@ def ask_one(
     result.citations = [(c.source, c.page) for c in answer.citations]
     result.outcome = _outcome(question, answer, relevant, chunks)
     return result
+
+
+def retrieval_scores(
+    docent: Docent, collection: str, question: EvalQuestion, relevant: set[str]
+) -> tuple[int | None, dict[str, float]]:
+    """The rank of the first relevant passage among the top 10, and the ranking metrics."""
+    top = docent.answers.retriever.retrieve(collection, question.question, 10)
+    ranked = [p.id for p in top]
+    scores = ranking_scores(ranked, relevant)
+    scores["gold_page@10"] = float(
+        any(p.source == question.source and _on_pages(p.page, question) for p in top)
+    )
+    return next((i + 1 for i, pid in enumerate(ranked) if pid in relevant), None), scores
 
 
 def _on_pages(page: int, question: EvalQuestion) -> bool:

@@ -22,7 +22,7 @@ _VERDICTS = ("Helpful", "Not helpful")
 
 
 def control(docent: Docent, collection: str, answer: Answer, key: str) -> None:
-    """"Helpful" / "not helpful", an optional note and "the answer is on page ..."."""
+    """ "Helpful" / "not helpful", an optional note and "the answer is on page ..."."""
     sent = f"feedback-sent-{key}"
     if st.session_state.get(sent):
         st.caption("Thank you: your feedback went to the administrators.")
