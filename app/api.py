@@ -34,6 +34,7 @@ from rag.types import DocumentRecord
 
 if TYPE_CHECKING:
     # Imported where used: an ingest needs neither LangChain nor the chat models.
+    from app.eval.feedback import Feedback
     from models.catalog import CatalogEntry
     from models.chat import ChatBackend
     from rag.answer import Answer, AnswerChain
@@ -194,6 +195,46 @@ class Docent:
         final = list(self.stream_answer(collection, question, history, filters, user=user))[-1]
         assert isinstance(final, Answer)
         return final
+
+    def give_feedback(
+        self,
+        collection: str,
+        answer: Answer,
+        *,
+        helpful: bool,
+        note: str = "",
+        source: str = "",
+        page: int = 0,
+        user: User | None = None,
+    ) -> Feedback:
+        """Store a reader's verdict on an answer, with where they say the answer is (audited).
+
+        Raises:
+            CollectionError: ``user`` holds no grant in ``collection``.
+        """
+        from app.eval.feedback import Feedback, FeedbackLog
+
+        self._allowed(collection, user)
+        given = Feedback.of(
+            answer, collection, actor(user), helpful=helpful, note=note, source=source, page=page
+        )
+        FeedbackLog(self.settings.data_dir / "eval" / "feedback.jsonl").append(given)
+        fields = {"collection": collection, "feedback": given.id, "helpful": helpful}
+        self.audit.append("feedback", actor(user), **fields)
+        return given
+
+    def feedback(
+        self, collection: str | None = None, *, user: User | None = None
+    ) -> list[Feedback]:
+        """Readers' feedback, oldest first (administrators only).
+
+        Raises:
+            AccessError: ``user`` is not an administrator.
+        """
+        from app.eval.feedback import FeedbackLog
+
+        self._require_admin(user, "read readers' feedback")
+        return FeedbackLog(self.settings.data_dir / "eval" / "feedback.jsonl").entries(collection)
 
     def summarize(
         self,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from app import cli_admin, cli_answers, cli_http, render
+from app import cli_admin, cli_answers, cli_eval, cli_http, render
 from app.cli_common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, emit_json
 from app.doctor import report, run_checks
 from app.progress import TerminalProgress
@@ -182,7 +182,7 @@ def ui(ctx: click.Context, port: int | None) -> int:
     )
 
 
-for _command in cli_answers.COMMANDS + cli_admin.COMMANDS + cli_http.COMMANDS:
+for _command in cli_answers.COMMANDS + cli_admin.COMMANDS + cli_http.COMMANDS + cli_eval.COMMANDS:
     cli.add_command(_command)
 
 

@@ -9,17 +9,13 @@
 Questions whose answer has fewer than ``MIN_ANSWER_WORDS`` words are left out (category
 headings such as "General Questions" have none).
 
-A retrieved chunk is **relevant** to a question when it shares a run of at least
-``min(MAX_RUN, ceil(RUN_SHARE * n))`` consecutive words with the gold answer, ``n``
-being the answer's length in words (words: lower-cased ``[a-z0-9]+``; a word hyphenated
-at a PDF line break is mended on both sides). So a chunk holding a whole short answer is
-relevant, a chunk holding any 20-word stretch of a long answer is relevant, and a chunk
-that only repeats the question or shares stock phrases is not.
+A retrieved chunk is **relevant** to a question when it shares a long run of words with
+the gold answer: the rule of ``rag.metrics`` (``relevant_ids``), which ``docent eval``
+applies too, so the benchmarks and a site's own evaluation count alike.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,15 +25,14 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 from pypdf import PdfReader
 
+from rag import metrics
+from rag.metrics import words
+
 PYTHON_FAQ = Path("/usr/share/doc/python3.11/html/faq")
 R_FAQ = Path("/usr/share/R/doc/manual/R-FAQ.pdf")
 MIN_ANSWER_WORDS = 10
-MAX_RUN = 20
-RUN_SHARE = 0.5
-_WORD = re.compile(r"[a-z0-9]+")
 _HEADINGS = ("h2", "h3", "h4")
 _TOC_ENTRY = re.compile(r"^(\d+(?:\.\d+)+)\s+(.+?)(?:\s*\.)+\s*(\d+)\s*$")
-_LINE_HYPHEN = re.compile(r"(?<=[^\W\d_])-\n(?=[a-z])")
 
 
 @dataclass(frozen=True)
@@ -58,23 +53,12 @@ class GoldQuestion:
 
     def min_run(self) -> int:
         """Consecutive shared words that make a chunk relevant to this question."""
-        return min(MAX_RUN, math.ceil(RUN_SHARE * len(words(self.answer))))
-
-
-def words(text: str) -> list[str]:
-    """The words the relevance rule compares."""
-    return _WORD.findall(_LINE_HYPHEN.sub("", text).lower())
-
-
-def _runs(tokens: list[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+        return metrics.min_run(self.answer)
 
 
 def relevant_chunks(question: GoldQuestion, chunks: Mapping[str, list[str]]) -> set[str]:
     """Ids of the chunks (id -> words) relevant to a question."""
-    n = question.min_run()
-    gold = _runs(words(question.answer), n)
-    return {chunk_id for chunk_id, tokens in chunks.items() if _runs(tokens, n) & gold}
+    return metrics.relevant_ids(question.answer, chunks)
 
 
 def python_faq(folder: Path = PYTHON_FAQ) -> list[GoldQuestion]:

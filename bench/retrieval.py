@@ -62,6 +62,7 @@ from app.settings import Settings
 from bench import synthetic
 from bench.gold import PYTHON_FAQ, R_FAQ, GoldQuestion, python_faq, r_faq, relevant_chunks, words
 from models.embedder import Embedder
+from rag.metrics import ranking_scores
 from rag.retrieve import Filters, Mode, Retriever
 from rag.store import Collection
 
@@ -116,21 +117,6 @@ class Query:
 
     gold: GoldQuestion
     relevant: frozenset[str]
-
-
-def ranking_scores(ranked: Sequence[str], relevant: frozenset[str]) -> dict[str, float]:
-    """nDCG@10, Recall@5, Hit@5 and reciprocal rank of one ranking."""
-    gains = [1.0 if chunk_id in relevant else 0.0 for chunk_id in ranked[:10]]
-    dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
-    top5 = sum(gains[:5])
-    first = next((i for i, g in enumerate(gains) if g), None)
-    return {
-        "ndcg@10": dcg / ideal,
-        "recall@5": top5 / min(len(relevant), 5),
-        "hit@5": float(top5 > 0),
-        "mrr": 0.0 if first is None else 1 / (first + 1),
-    }
 
 
 def evaluate(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import originals, present
-from app.ui import resources
+from app.ui import feedback, resources
 from models.errors import DocentError
 from models.queue import queue_listener
 
@@ -64,6 +64,7 @@ def _exchange(docent: Docent, collection: str, answer: Answer, key: str) -> None
         st.markdown(present.escape(answer.question))
     with st.chat_message("assistant"):
         show_answer(docent, collection, answer, key)
+        feedback.control(docent, collection, answer, key)
 
 
 def _ask(docent: Docent, collection: str, question: str, history: list[Answer]) -> Answer | None:

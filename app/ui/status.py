@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import present
-from app.ui import resources
+from app.ui import feedback, resources
 from models.errors import DocentError
 
 
@@ -32,6 +32,7 @@ def page() -> None:
         st.dataframe(present.collection_rows(state.collections), hide_index=True)
     else:
         st.info("The index is empty: add documents on the Library page.")
+    feedback.status_section(docent)
     st.subheader("Models")
     st.markdown(present.escape(f"Embedder: {state.embedder} ({state.embedder_backend})"))
     best = models.recommended
