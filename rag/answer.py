@@ -168,7 +168,9 @@ class AnswerChain:
             inputs["collection"], inputs["query"], k=self.config.k, filters=inputs["filters"]
         )
 
-    def _context(self, question: str, strong: list[Passage]) -> list[Source]:
+    def sources(self, question: str, passages: list[Passage]) -> list[Source]:
+        """The numbered passages a model reads: those above the gate, within the budget."""
+        strong = [p for p in passages if (p.dense or 0.0) >= self.config.gate]
         window = (
             self.backend.config.context_tokens
             - self.backend.config.max_answer_tokens
@@ -259,7 +261,7 @@ class AnswerChain:
         text = quotes.quoted_text([c.quote for c in cited])
         answer = self._finish(state, text, "answered", [], evidence, clock, raw)
         answer.citations, answer.fallback = cited, fallback
-        answer.sentences = [AnswerSentence(" ".join(c.quote.split()), c) for c in cited]
+        answer.sentences = [AnswerSentence(quotes.shown(c.quote), c) for c in cited]
         return answer
 
     def _from_model(
@@ -270,7 +272,7 @@ class AnswerChain:
         clock: _Clock,
     ) -> Iterator[str | Answer]:
         """The model's answer, checked; the quotes when it fails or nothing verifies."""
-        sources = self._context(state["question"], strong)
+        sources = self.sources(state["question"], strong)
         shown: list[str] = []
         markup = MarkupFilter()
         inputs = {"sources": _numbered(sources), "question": state["question"]}
@@ -295,7 +297,9 @@ class AnswerChain:
             yield answer
             return
         why = "the model found no answer" if answer.status == "not_found" else "none verified"
-        yield self._quoted(state, chosen, clock, raw, f"the model's sentences: {why}")
+        quoted = self._quoted(state, chosen, clock, raw, f"the model's sentences: {why}")
+        quoted.rejected = answer.rejected
+        yield quoted
 
     def _verified(
         self, state: dict[str, Any], raw: str, sources: list[Source], clock: _Clock

@@ -15,7 +15,8 @@ A question whose own words are missing from every retrieved passage
 (``unmatched_terms``) asks about something the documents do not name.
 
 A sentence that adds fewer than ``MIN_NEW_WORDS`` content words to the question's own
-only restates it, whatever the passage says, and is never a candidate. The same sentence
+(a figure counts; words about the question, such as "answer", do not) only restates it,
+whatever the passage says, and is never a candidate. The same sentence
 reached through two overlapping passages counts once.
 """
 
@@ -33,7 +34,14 @@ from rag.lexical_terms import indexed_form, query_terms
 from rag.retrieve import Passage
 from rag.sentences import Sentence, split_passage
 
-MIN_NEW_WORDS = 2
+MIN_NEW_WORDS = 1
+# Words that talk about the question instead of answering it ("The answer to this
+# question, according to the document, is ..."), in their stemmed form.
+_FILLER = frozenset(
+    indexed_form(word)
+    for word in "answer answers question questions ask asked query source sources document "
+    "documents text information regarding following according".split()
+)
 _BM25_K1 = 1.2
 _BM25_B = 0.75
 _HEADING_DECAY = 0.5
@@ -78,7 +86,7 @@ def unmatched_terms(question: str, passages: Sequence[Passage]) -> list[str]:
 def new_words(text: str, question: str) -> set[str]:
     """The stemmed content words of ``text`` that the question does not already hold."""
     own = set(query_terms(question))
-    return {term for term in query_terms(text) if term not in own}
+    return {term for term in query_terms(text) if term not in own and term not in _FILLER}
 
 
 def restates(text: str, question: str) -> bool:

@@ -11,10 +11,15 @@ holding the whole passage it comes from, so a reader sees the quote within its p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.context import Source
 from rag.evidence import RankedSentence
+from rag.markup import neutralize
+
+# "[7]" inside a document's sentence would read as one of the answer's own citations.
+_MARKS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,15 @@ def sentence_source(number: int, ranked: RankedSentence) -> Source:
     )
 
 
+def shown(quote: str) -> str:
+    """A quote as shown: one line, links and markup defused, bracketed numbers as (n).
+
+    The quote itself stays verbatim in its citation; what a reader sees of it cannot
+    carry a link a document planted nor pass for one of the answer's citations.
+    """
+    return _MARKS.sub(r"(\1)", neutralize(" ".join(quote.split())))
+
+
 def quoted_text(quotes: list[str]) -> str:
-    """The answer's text: each quote, flattened to one line, with its number."""
-    return " ".join(f"{' '.join(q.split())} [{n}]" for n, q in enumerate(quotes, start=1))
+    """The answer's text: each quote as shown, followed by its number."""
+    return " ".join(f"{shown(q)} [{n}]" for n, q in enumerate(quotes, start=1))

@@ -16,7 +16,7 @@ from models.embedder import Embedder
 from rag.citations import CitationChecker, SourceText
 from rag.evidence import SentenceRanker, restates, unmatched_terms
 from rag.prompts import NOT_FOUND
-from rag.quotes import quoted_text
+from rag.quotes import quoted_text, shown
 from rag.retrieve import Passage
 from rag.sentences import split_passage
 from tests import docgen
@@ -54,7 +54,7 @@ def test_a_sentence_that_only_restates_the_question_is_never_a_candidate(
     embedder: Embedder,
 ) -> None:
     question = "What is the annual leave policy for every employee?"
-    echo = "This is the annual leave policy for every employee of the company."
+    echo = "The answer to this question is: the annual leave policy for every employee."
     assert restates(echo, question)
     assert not restates("Every employee receives 27 days of annual leave per year.", question)
     ranked = SentenceRanker(embedder).rank(question, [passage(f"{echo}\n\n{TOC}")])
@@ -130,7 +130,7 @@ def test_a_planted_attribution_is_only_ever_a_quote_of_its_page(library: Docent)
     # the document's claim about its source is never the answer's own words.
     assert answer.text == quoted_text([s.citation.quote for s in answer.sentences])
     for sentence in answer.sentences:
-        assert sentence.text == " ".join(sentence.citation.quote.split())
+        assert sentence.text == shown(sentence.citation.quote)
         if "page 99" in sentence.text:
             assert sentence.citation.page == 2
 
