@@ -81,7 +81,7 @@ class Verdict:
 
 def verdict(answer: Answer) -> Verdict:
     """The banner under an answer: verified, unverified, or not found."""
-    if answer.status == "answered" and answer.made_by == "quotes":
+    if answer.status == "answered" and answer.made_by == "quotes" and answer.sentences:
         count = len(answer.sentences)
         noun = "quote" if count == 1 else "quotes"
         what = f"{count} {noun} of your documents, each on the page it cites."

@@ -318,11 +318,11 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         }
     docent.chat.preflight()
     report["quotes_mode"] = {h: _end_to_end(docent, c, "quotes") for h, c in halves.items()}
-    sample = [c for h in halves.values() for c in h[:: max(1, len(h) // args.model_questions)]]
-    report["model_mode"] = _end_to_end(docent, sample[: args.model_questions], "model")
-    report["quotes_mode_on_model_sample"] = _end_to_end(
-        docent, sample[: args.model_questions], "quotes"
-    )
+    if args.model_questions:
+        step = max(1, sum(map(len, halves.values())) // args.model_questions)
+        sample = [c for h in halves.values() for c in h][::step][: args.model_questions]
+        report["model_mode"] = _end_to_end(docent, sample, "model")
+        report["quotes_mode_on_model_sample"] = _end_to_end(docent, sample, "quotes")
     report["model"] = docent.chat.name
     report["calibration"] = calibrate(docent, pairs, chunks)
     return report
@@ -333,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--questions", type=int, default=40, help="answerable per corpus")
     parser.add_argument(
-        "--model-questions", type=int, default=24, help="questions asked of the model too"
+        "--model-questions",
+        type=int,
+        default=24,
+        help="questions also asked of the model (today's design and mode model); 0: none",
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="docent-answers-") as scratch:

@@ -52,9 +52,9 @@ class RankWeights:
     """How the features of a sentence add up to its score (tuned by ``bench/answers.py``)."""
 
     cosine: float = 1.0
-    lexical: float = 0.2
-    passage: float = 0.3
-    heading: float = 0.3
+    lexical: float = 0.15
+    passage: float = 0.6
+    heading: float = 0.5
 
 
 @dataclass(frozen=True)

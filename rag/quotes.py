@@ -35,7 +35,7 @@ class QuoteConfig:
     """
 
     most: int = 3
-    margin: float = 0.08
+    margin: float = 0.1
     refuse_below: float = 0.3
     unmatched_below: float = 0.6
 
