@@ -69,6 +69,14 @@ class RankedSentence:
     heading: float
 
 
+# Words any question may use without naming its topic ("how many days do staff get").
+_GENERIC = frozenset(
+    indexed_form(word)
+    for word in "get make use work need want tell find give take happen way thing many much "
+    "long often kind type best possible".split()
+)
+
+
 def unmatched_terms(question: str, passages: Sequence[Passage]) -> list[str]:
     """The question's stemmed words that no passage holds, in its text, heading or title.
 
@@ -80,7 +88,7 @@ def unmatched_terms(question: str, passages: Sequence[Passage]) -> list[str]:
         word for p in passages for word in indexed_form(f"{p.text} {p.heading} {p.title}").split()
     }
     words = dict.fromkeys(w for term in query_terms(question) for w in term.split())
-    return [word for word in words if word not in held]
+    return [word for word in words if word not in held and word not in _GENERIC]
 
 
 def new_words(text: str, question: str) -> set[str]:
