@@ -251,7 +251,7 @@ class Docent:
 
         allowed = self._allowed(collection, user)
         started = time.perf_counter()
-        summary = Summarizer(self.chat).summarize(
+        summary = Summarizer(self.chat, self.embedder).summarize(
             self.index.collection(collection),
             source,
             length=length,

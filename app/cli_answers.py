@@ -36,20 +36,29 @@ def _filters(sources: tuple[str, ...], pages: str | None) -> Filters:
 def _answer(
     docent: Docent, name: str, question: str, history: list[Turn], filters: Filters
 ) -> Answer:
-    """Stream an answer to the terminal and print its checked sources."""
+    """Stream an answer to the terminal and print its checked sources.
+
+    An answer of quotes is printed as evidence, each quote with its place; a model's text
+    streams as it is written, then its checked sentences follow.
+    """
     from rag.answer import Answer
 
     final: Answer | None = None
+    streams = docent.settings.answer_mode == "model"
     for part in docent.stream_answer(name, question, history, filters):
         if isinstance(part, Answer):
             final = part
-        else:
+        elif streams:
             click.echo(part, nl=False)
             sys.stdout.flush()
     assert final is not None
     if final.status == "not_found" and not final.raw:
         click.echo(final.text, nl=False)
-    click.echo()
+    if streams or final.status == "not_found":
+        click.echo()
+    if final.status == "answered" and final.made_by == "quotes":
+        click.echo(("\n" if final.raw else "") + render.quoted_answer(final))
+        return final
     if final.raw and final.text != final.raw and final.status == "answered":
         click.echo(f"\nChecked answer: {final.text}")
     footer = render.answer_footer(final)
@@ -80,7 +89,8 @@ def ask(
     name = collection or docent.settings.collection
     filters = _filters(sources, pages)
     if as_json:
-        emit_json(asdict(docent.ask(name, question, filters=filters)))
+        answer = docent.ask(name, question, filters=filters)
+        emit_json({**asdict(answer), "sentences": render.answer_sentences(answer)})
     else:
         _answer(docent, name, question, [], filters)
     return EXIT_OK

@@ -81,6 +81,13 @@ class Verdict:
 
 def verdict(answer: Answer) -> Verdict:
     """The banner under an answer: verified, unverified, or not found."""
+    if answer.status == "answered" and answer.made_by == "quotes" and answer.sentences:
+        count = len(answer.sentences)
+        noun = "quote" if count == 1 else "quotes"
+        what = f"{count} {noun} of your documents, each on the page it cites."
+        if answer.fallback:
+            return Verdict("info", f"The model's answer could not be verified. Shown: {what}")
+        return Verdict("success", f"Verified: {what}")
     if answer.status == "answered":
         count = len(answer.citations)
         noun = "source" if count == 1 else "sources"
@@ -94,6 +101,12 @@ def verdict(answer: Answer) -> Verdict:
     return Verdict(
         "info", "Not found in your documents. These are the closest passages, for reference."
     )
+
+
+def quote_markdown(answer: Answer, index: int) -> str:
+    """One sentence of an answer, escaped, as a block quote with its citation badge."""
+    sentence = answer.sentences[index]
+    return f"> {escape(sentence.text)} :blue-badge[{sentence.citation.number}]"
 
 
 def where(title: str, source: str, page: int) -> str:

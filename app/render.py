@@ -111,6 +111,37 @@ def _where(title: str, source: str, page: int) -> str:
     return f"{title} ({source})" + (f", page {page}" if page else "")
 
 
+def quoted_answer(answer: Answer) -> str:
+    """An answer as evidence: each shown sentence, then where its quote stands."""
+    lines: list[str] = []
+    if answer.fallback:
+        lines.append(f"(Quotes shown instead of the model's answer: {answer.fallback}.)")
+    for sentence in answer.sentences:
+        cited = sentence.citation
+        lines.append(f"[{cited.number}] {' '.join(sentence.text.split())}")
+        span = f"chars {cited.char_start}-{cited.char_end}"
+        lines.append(f"    {_where(cited.title, cited.source, cited.page)}, {span}")
+    return "\n".join(lines)
+
+
+def answer_sentences(answer: Answer) -> list[dict[str, object]]:
+    """The shown sentences for ``--json``: text, source, page, quote and span, verified."""
+    return [
+        {
+            "text": s.text,
+            "number": s.citation.number,
+            "source": s.citation.source,
+            "title": s.citation.title,
+            "page": s.citation.page,
+            "quote": s.citation.quote,
+            "char_start": s.citation.char_start,
+            "char_end": s.citation.char_end,
+            "verified": True,
+        }
+        for s in answer.sentences
+    ]
+
+
 def answer_footer(answer: Answer) -> str:
     """What follows a streamed answer: its verified sources, or why there are none."""
     lines: list[str] = []
@@ -146,9 +177,14 @@ def answer_footer(answer: Answer) -> str:
 def summary(result: Summary) -> str:
     """A summary with its document and how it was made."""
     focus = f", focus: {result.focus}" if result.focus else ""
+    checked = (
+        f"; every point checked against its pages, {len(result.unsupported)} unsupported left out"
+        if result.checked
+        else ""
+    )
     return (
         f"Summary of {result.title} ({result.source}), {result.length}{focus}:\n\n"
-        f"{result.text}\n\n({result.parts} parts read, {result.calls} model calls)"
+        f"{result.text}\n\n({result.parts} parts read, {result.calls} model calls{checked})"
     )
 
 

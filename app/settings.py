@@ -181,6 +181,30 @@ class Settings(BaseSettings):
         description="Let the chat model rewrite follow-up questions (better with models "
         "of 1B parameters and up); otherwise a rule carries the topic over.",
     )
+    answer_mode: Literal["quotes", "model"] = Field(
+        "quotes",
+        description="`quotes`: an answer is the best-ranked sentences of the sources, each "
+        "a quote with its page, no model asked (measured best with the embedded model). "
+        "`model`: the chat model writes from the passages and only its verified sentences "
+        "are shown; the quotes when none verifies or the model fails.",
+    )
+    answer_quotes: int = Field(
+        3, ge=1, le=6, description="Most quotes shown in an answer made of quotes."
+    )
+    answer_sentence_floor: float = Field(
+        0.3,
+        ge=-1,
+        le=1,
+        description="Best sentence similarity below which a question is refused as not "
+        "found (calibrated by `bench/answers.py`).",
+    )
+    answer_unmatched_below: float = Field(
+        0.6,
+        ge=-1,
+        le=1,
+        description="A question with a word that no retrieved passage holds is refused "
+        "unless a passage is at least this similar to it (calibrated by `bench/answers.py`).",
+    )
     audit_log: Path | None = Field(
         None,
         description="The hash-chained audit log (JSON lines); default `<data_dir>/audit.jsonl`.",
@@ -309,12 +333,19 @@ class Settings(BaseSettings):
     def answer_config(self) -> AnswerConfig:
         """The answer chain's configuration."""
         from rag.answer import AnswerConfig
+        from rag.quotes import QuoteConfig
 
         return AnswerConfig(
             k=self.answer_k,
             gate=self.answer_gate,
             condense_with_model=self.condense_with_model,
             context_tokens=self.answer_context_tokens,
+            mode=self.answer_mode,
+            quotes=QuoteConfig(
+                most=self.answer_quotes,
+                refuse_below=self.answer_sentence_floor,
+                unmatched_below=self.answer_unmatched_below,
+            ),
         )
 
     def accounts_path(self) -> Path:

@@ -1,25 +1,32 @@
-"""Answer quality and latency with the embedded model, and calibration of citation checks.
+"""Answers a reader can trust: do the shown quotes hold the gold answer, and refusals.
 
 Run by ``make bench`` (or ``python -m bench.answers``); never a timed test.
 
-* Corpus: the Python FAQ (HTML, ``python3.11-doc``) and the R FAQ (PDF, ``r-doc-pdf``),
-  indexed through Docent's own ingest. Gold: ``bench.gold`` (questions and answers of both
-  FAQs; a chunk is relevant when it shares a long run of words with the gold answer).
-* Answerable: FAQ questions that have a relevant chunk, asked of the full index.
-  Citation accuracy: a shown citation is accurate when its source holds a relevant chunk.
-  Wrong refusal: "not found" for an answerable question.
-* Unanswerable: R FAQ questions asked of an index holding only the Python FAQ; a correct
-  refusal is a "not found" answer (from the gate or from the model).
-* Latency: time to first token and total, p50/p95, for questions that reached the model.
-* Calibration of the support bounds in ``rag.citations``: every sentence of each gold
-  answer against its relevant chunk (true pairs) and against a chunk of another question
-  (false pairs); the share of each accepted at the bounds in force is reported, with the
-  bounds a sweep would choose.
+* Corpus: the Python FAQ (HTML, ``python3.11-doc``), the R FAQ and the manual "An
+  Introduction to R" (PDF, ``r-doc-pdf``), indexed together through Docent's own ingest.
+  Gold: ``bench.gold`` (a question is kept when a chunk shares a long run of words with
+  its answer). Each corpus's questions are split: even-numbered ones tune, odd ones are
+  held out, and every figure is given for both halves.
+* **Holds gold**: the shown answer's quotes (or verified sentences) share a long run of
+  words with the gold answer (``bench.gold.holds``); **first holds**: the first quote
+  alone does. **Restates**: an answer whose every sentence only restates the question.
+* Refusals: out-of-domain (R FAQ questions asked of an index of the Python FAQ alone)
+  and in-domain (``bench.unanswerable``, asked of the full index); wrong refusals are
+  "not found" answers to answerable questions.
+* Tuning: the ranking features of each question's sentences are computed once, and the
+  weights, the quote margin and the refusal floor are swept on the tuning half; the
+  chosen values and those in force are reported on both halves.
+* End to end, in the same run: Docent's answer chain in mode ``quotes`` (the default),
+  today's design (the embedded model writing from the passages, its text as shown) and
+  mode ``model`` (its verified sentences, else the quotes), with first-text and whole
+  answer latency p50/p95 on a loaded 2-core machine.
+* Calibration of the support bounds in ``rag.citations`` (true and false pairs).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import shutil
@@ -27,59 +34,52 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from app.api import Docent
 from app.settings import Settings
-from bench.gold import PYTHON_FAQ, R_FAQ, GoldQuestion, python_faq, r_faq, relevant_chunks, words
-from rag import citations
+from bench.gold import (
+    PYTHON_FAQ,
+    R_FAQ,
+    R_INTRO,
+    GoldQuestion,
+    holds,
+    python_faq,
+    r_faq,
+    r_intro,
+    relevant_chunks,
+    words,
+)
+from bench.unanswerable import IN_DOMAIN
+from rag import citations, quotes
+from rag.answer import Answer, AnswerChain, AnswerConfig
 from rag.citations import CitationChecker, split_sentences
+from rag.evidence import (
+    RankedSentence,
+    RankWeights,
+    SentenceRanker,
+    restates,
+    score,
+    unmatched_terms,
+)
+from rag.quotes import QuoteConfig
+from rag.retrieve import Retriever
 
 RESULTS = Path(__file__).parent / "results"
+Case = tuple[GoldQuestion | None, str, str]  # gold (None: unanswerable), question, kind
 
 
 @dataclass
-class Asked:
-    """One question's outcome."""
+class Prepared:
+    """One question's candidates, ranked once; configurations are applied offline."""
 
-    question: str
-    status: str
-    accurate: int
-    citations: int
-    rejected: int
-    first_token: float | None
-    total: float
-
-
-def _chunks(docent: Docent, collection: str) -> dict[str, tuple[str, list[str]]]:
-    stored = docent.index.collection(collection).chunks.get(include=["documents"])
-    return {
-        cid: (text, words(text))
-        for cid, text in zip(stored["ids"], stored["documents"] or [], strict=True)
-    }
-
-
-def _ask(docent: Docent, collection: str, gold: GoldQuestion, relevant: set[str]) -> Asked:
-    started = time.perf_counter()
-    answer = docent.ask(collection, gold.question)
-    total = time.perf_counter() - started
-    accurate = sum(
-        1
-        for c in answer.citations
-        for s in answer.evidence
-        if s.number == c.number and {p.id for p in s.passages} & relevant
-    )
-    return Asked(
-        gold.question,
-        answer.status,
-        accurate,
-        len(answer.citations),
-        len(answer.rejected),
-        answer.timings.get("first_token"),
-        total,
-    )
+    case: Case
+    collection: str
+    features: list[RankedSentence]
+    best: float
+    unmatched: bool
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -140,114 +140,214 @@ def calibrate(
     }
 
 
-def _gold(
-    docent: Docent,
-    collection: str,
-    questions: list[GoldQuestion],
-    chunks: dict[str, tuple[str, list[str]]],
-) -> list[tuple[GoldQuestion, set[str]]]:
-    by_words = {cid: tokens for cid, (_, tokens) in chunks.items()}
-    pairs = [(q, relevant_chunks(q, by_words)) for q in questions]
-    return [(q, relevant) for q, relevant in pairs if relevant]
-
-
-def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Index the FAQs, ask the questions, and gather the figures."""
-    settings = Settings(data_dir=work / "data", chat_temperature=0.0)
-    docent = Docent(settings)
+def _corpus(work: Path) -> Path:
     corpus = work / "corpus"
     (corpus / "python").mkdir(parents=True)
     for page in sorted(PYTHON_FAQ.glob("*.html")):
         shutil.copy(page, corpus / "python" / page.name)
-    (corpus / "r").mkdir()
-    shutil.copy(R_FAQ, corpus / "r" / R_FAQ.name)
-    docent.ingest([corpus], "faqs")
-    docent.ingest([corpus / "python"], "python-only")
-    chunks = _chunks(docent, "faqs")
-    answerable = _gold(docent, "faqs", python_faq() + r_faq(), chunks)
-    chance = random.Random(11)
-    asked = chance.sample(answerable, min(args.questions, len(answerable)))
-    unanswerable = chance.sample(r_faq(), min(args.questions, len(r_faq())))
-    budgets = {
-        tokens: _figures(
-            Docent(
-                settings.model_copy(update={"answer_context_tokens": tokens}),
-                docent.embedder,
-                docent.gate,
-            ),
-            asked,
-            unanswerable,
-        )
-        for tokens in args.context_tokens
-    }
-    first = budgets[args.context_tokens[0]]
-    return {
-        **first,
-        "context_tokens": args.context_tokens[0],
-        "by_context_tokens": {
-            tokens: {k: v for k, v in figures.items() if k != "per_question"}
-            for tokens, figures in budgets.items()
-        },
-        "calibration": calibrate(docent, answerable, chunks),
-    }
+    for folder, pdf in (("r", R_FAQ), ("manual", R_INTRO)):
+        (corpus / folder).mkdir()
+        shutil.copy(pdf, corpus / folder / pdf.name)
+    return corpus
 
 
-def _figures(
-    docent: Docent,
-    asked: list[tuple[GoldQuestion, set[str]]],
-    unanswerable: list[GoldQuestion],
-) -> dict[str, Any]:
-    """Ask every question with one ``Docent`` (one source budget); its figures."""
-    docent.chat.preflight()  # load the model before the clock runs
-    answered = [_ask(docent, "faqs", gold, relevant) for gold, relevant in asked]
-    refused = [_ask(docent, "python-only", gold, set()) for gold in unanswerable]
-    reached = [a for a in answered + refused if a.first_token is not None]
-    shown = sum(a.citations for a in answered)
-    return {
-        "questions": {"answerable": len(answered), "unanswerable": len(refused)},
-        "answerable": {
-            "answered": sum(a.status == "answered" for a in answered),
-            "unverified": sum(a.status == "unverified" for a in answered),
-            "wrong_refusals": round(
-                sum(a.status == "not_found" for a in answered) / len(answered), 3
-            ),
-            "citations_shown": shown,
-            "citation_accuracy": round(sum(a.accurate for a in answered) / max(1, shown), 3),
-            "citations_removed": sum(a.rejected for a in answered),
-        },
-        "correct_refusals": round(
-            sum(a.status == "not_found" for a in refused) / max(1, len(refused)), 3
+def _cases(
+    docent: Docent, per_corpus: int
+) -> tuple[dict[str, list[Case]], list[tuple[GoldQuestion, set[str]]], dict[str, Any]]:
+    """Answerable and unanswerable questions by half (``tune`` / ``held_out``)."""
+    stored = docent.index.collection("docs").chunks.get(include=["documents"])
+    chunks = {
+        cid: (text, words(text))
+        for cid, text in zip(stored["ids"], stored["documents"] or [], strict=True)
+    }
+    by_words = {cid: tokens for cid, (_, tokens) in chunks.items()}
+    halves: dict[str, list[Case]] = {"tune": [], "held_out": []}
+    pairs: list[tuple[GoldQuestion, set[str]]] = []
+    for kind, gold in (("python", python_faq()), ("r", r_faq()), ("manual", r_intro())):
+        kept = [(q, relevant_chunks(q, by_words)) for q in gold]
+        kept = [(q, rel) for q, rel in kept if rel]
+        step = max(1, len(kept) // per_corpus)
+        for n, (q, rel) in enumerate(kept[::step][:per_corpus]):
+            halves["tune" if n % 2 == 0 else "held_out"].append((q, q.question, kind))
+            pairs.append((q, rel))
+    outside = random.Random(11).sample(r_faq(), min(per_corpus, len(r_faq())))
+    for n, q in enumerate(outside):
+        halves["tune" if n % 2 == 0 else "held_out"].append((None, q.question, "out_of_domain"))
+    for n, text in enumerate(IN_DOMAIN):
+        halves["tune" if n % 2 == 0 else "held_out"].append((None, text, "in_domain"))
+    return halves, pairs, chunks
+
+
+def _prepare(docent: Docent, cases: list[Case], config: AnswerConfig) -> list[Prepared]:
+    retriever = Retriever(docent.index)
+    ranker = SentenceRanker(docent.embedder)
+    prepared = []
+    for case in cases:
+        collection = "python-only" if case[2] == "out_of_domain" else "docs"
+        passages = retriever.retrieve(collection, case[1], k=config.k)
+        strong = [p for p in passages if (p.dense or 0.0) >= config.gate]
+        sentences = ranker.candidates(case[1], strong)
+        features = ranker.features(case[1], sentences) if sentences else []
+        best = max((p.dense or 0.0 for p in passages), default=0.0)
+        unmatched = bool(unmatched_terms(case[1], passages))
+        prepared.append(Prepared(case, collection, features, best, unmatched))
+    return prepared
+
+
+def _outcome(item: Prepared, weights: RankWeights, config: QuoteConfig) -> list[str]:
+    if item.unmatched and item.best < config.unmatched_below:
+        return []
+    ranked = score(item.features, weights)
+    return [r.sentence.text for r in quotes.choose(ranked, config)]
+
+
+def figures(shown: list[tuple[Case, list[str]]]) -> dict[str, Any]:
+    """Holds-gold, first-holds, quotes shown, restatements and refusals of answers."""
+    answerable = [(c, q) for c, q in shown if c[0] is not None]
+    out: dict[str, Any] = {"answerable": len(answerable)}
+    if answerable:
+        n = len(answerable)
+        out["holds_gold"] = round(sum(holds(q, c[0]) for c, q in answerable if c[0]) / n, 3)
+        first = sum(holds(q[:1], c[0]) for c, q in answerable if c[0])
+        out["first_holds"] = round(first / n, 3)
+        out["quotes_shown_mean"] = round(sum(len(q) for _, q in answerable) / n, 2)
+        out["quotes_shown_max"] = max(len(q) for _, q in answerable)
+        out["wrong_refusals"] = round(sum(not q for _, q in answerable) / n, 3)
+        out["restates"] = sum(bool(q) and all(restates(s, c[1]) for s in q) for c, q in answerable)
+        out["by_corpus"] = {
+            kind: round(
+                sum(holds(q, c[0]) for c, q in answerable if c[2] == kind and c[0])
+                / max(1, sum(c[2] == kind for c, _ in answerable)),
+                3,
+            )
+            for kind in ("python", "r", "manual")
+        }
+    for kind in ("out_of_domain", "in_domain"):
+        asked = [q for c, q in shown if c[2] == kind]
+        if asked:
+            out[f"refused_{kind}"] = round(sum(not q for q in asked) / len(asked), 3)
+    return out
+
+
+def tune(prepared: list[Prepared]) -> tuple[RankWeights, QuoteConfig, dict[str, Any]]:
+    """The weights, margin and floor that hold the gold answer most often (tuning half)."""
+    best: tuple[float, RankWeights, QuoteConfig] | None = None
+    grid = itertools.product((0.0, 0.15, 0.3), (0.0, 0.3, 0.6), (0.0, 0.25, 0.5, 1.0))
+    for lexical, passage, heading in grid:
+        weights = RankWeights(1.0, lexical, passage, heading)
+        for margin in (0.0, 0.05, 0.1, 1.0):
+            config = QuoteConfig(most=3, margin=margin, refuse_below=-1.0, unmatched_below=-1.0)
+            got = figures([(p.case, _outcome(p, weights, config)) for p in prepared])
+            key = got["holds_gold"] + 0.5 * got["first_holds"] - 0.02 * got["quotes_shown_mean"]
+            if best is None or key > best[0]:
+                best = (key, weights, config)
+    assert best is not None
+    _, weights, config = best
+    floors = {}
+    for floor, unmatched in itertools.product((0.2, 0.3, 0.4), (-1.0, 0.5, 0.55, 0.6, 0.65)):
+        trial = replace(config, refuse_below=floor, unmatched_below=unmatched)
+        got = figures([(p.case, _outcome(p, weights, trial)) for p in prepared])
+        floors[(floor, unmatched)] = got
+    # The most refusals of unanswerable questions that cost answerable ones least.
+    chosen_key = max(
+        floors,
+        key=lambda k: (
+            floors[k].get("wrong_refusals", 0) <= 0.13,
+            floors[k].get("refused_in_domain", 0)
+            + floors[k].get("refused_out_of_domain", 0)
+            - 2 * floors[k].get("wrong_refusals", 0),
         ),
-        "first_token_s": _percentiles([a.first_token for a in reached if a.first_token]),
-        "total_s": _percentiles([a.total for a in reached]),
-        "model": docent.chat.name,
-        "per_question": [a.__dict__ for a in answered + refused],
+    )
+    chosen = replace(config, refuse_below=chosen_key[0], unmatched_below=chosen_key[1])
+    return weights, chosen, {str(f): got for f, got in floors.items()}
+
+
+def _end_to_end(docent: Docent, cases: list[Case], mode: str) -> dict[str, Any]:
+    """The real chain on the questions: shown quotes, latencies, and today's raw text."""
+    config = replace(docent.settings.answer_config(), mode=mode)  # type: ignore[arg-type]
+    chain = AnswerChain(Retriever(docent.index), docent.chat, config)
+    shown: list[tuple[Case, list[str]]] = []
+    today: list[tuple[Case, list[str]]] = []
+    first: list[float] = []
+    total: list[float] = []
+    for case in cases:
+        collection = "python-only" if case[2] == "out_of_domain" else "docs"
+        started = time.perf_counter()
+        answer: Answer | None = None
+        first_at: float | None = None
+        for part in chain.stream(collection, case[1]):
+            if isinstance(part, Answer):
+                answer = part
+            elif first_at is None:
+                first_at = time.perf_counter() - started
+        total.append(time.perf_counter() - started)
+        first.append(first_at if first_at is not None else total[-1])
+        assert answer is not None
+        found = answer.status != "not_found"
+        shown.append((case, [c.quote for c in answer.citations] if found else []))
+        raw = answer.raw if answer.raw and "could not find" not in answer.raw else ""
+        today.append((case, [raw] if raw else []))
+    result = {**figures(shown), "first_text_s": _percentiles(first), "total_s": _percentiles(total)}
+    if mode == "model":
+        result["today_design"] = figures(today)
+    return result
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Index the corpora, tune on one half, and gather the figures on both."""
+    settings = Settings(data_dir=work / "data", chat_temperature=0.0)
+    docent = Docent(settings)
+    corpus = _corpus(work)
+    docent.ingest([corpus], "docs")
+    docent.ingest([corpus / "python"], "python-only")
+    halves, pairs, chunks = _cases(docent, args.questions)
+    config = settings.answer_config()
+    prepared = {half: _prepare(docent, cases, config) for half, cases in halves.items()}
+    weights, tuned, floors = tune(prepared["tune"])
+    report: dict[str, Any] = {
+        "questions": {h: len(c) for h, c in halves.items()},
+        "tuned": {"weights": weights.__dict__, "quotes": tuned.__dict__, "floors": floors},
     }
+    for label, (w, q) in {
+        "in_force": (config.weights, config.quotes),
+        "tuned": (weights, tuned),
+    }.items():
+        report[f"offline_{label}"] = {
+            half: figures([(p.case, _outcome(p, w, q)) for p in items])
+            for half, items in prepared.items()
+        }
+    docent.chat.preflight()
+    report["quotes_mode"] = {h: _end_to_end(docent, c, "quotes") for h, c in halves.items()}
+    if args.model_questions:
+        step = max(1, sum(map(len, halves.values())) // args.model_questions)
+        sample = [c for h in halves.values() for c in h][::step][: args.model_questions]
+        report["model_mode"] = _end_to_end(docent, sample, "model")
+        report["quotes_mode_on_model_sample"] = _end_to_end(docent, sample, "quotes")
+    report["model"] = docent.chat.name
+    report["calibration"] = calibrate(docent, pairs, chunks)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a summary and save the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--questions", type=int, default=30, help="questions of each kind")
+    parser.add_argument("--questions", type=int, default=40, help="answerable per corpus")
     parser.add_argument(
-        "--context-tokens",
-        type=lambda text: [int(n) for n in text.split(",")],
-        default=[Settings().answer_context_tokens],
-        help="source budgets to compare on the same questions, e.g. 768,512,384 "
-        "(default: the setting in force); the first is reported at the top",
+        "--model-questions",
+        type=int,
+        default=24,
+        help="questions also asked of the model (today's design and mode model); 0: none",
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="docent-answers-") as scratch:
         result = run(args, Path(scratch))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"answers-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2))
-    hidden = ("per_question", "calibration", "by_context_tokens")
-    summary = {k: v for k, v in result.items() if k not in hidden}
-    if len(result["by_context_tokens"]) > 1:
-        summary["by_context_tokens"] = result["by_context_tokens"]
+    out.write_text(json.dumps(result, indent=2, default=str))
+    summary = {k: v for k, v in result.items() if k not in ("calibration",)}
+    summary["tuned"] = {k: v for k, v in result["tuned"].items() if k != "floors"}
     summary["calibration"] = {k: v for k, v in result["calibration"].items() if k != "sweep"}
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2, default=str))
     print(f"saved {out}")
     return 0
 

@@ -1,10 +1,13 @@
-"""Gold questions and answers from two real FAQs, and what counts as a retrieval hit.
+"""Gold questions and answers from two real FAQs and a manual, and what counts as a hit.
 
 * Python FAQ (``python3.11-doc``, ``faq/*.html``): every h2-h4 heading of a page's body
   is a question; its answer is the text below it up to the next heading.
 * R FAQ (``r-doc-pdf``, ``R-FAQ.pdf``, read with pypdf): the numbered sections listed in
   the table of contents (``7.31 Why doesn't R think these numbers are equal?``) are the
   questions; each answer is the body text from its heading to the next listed heading.
+
+* R manual "An Introduction to R" (``R-intro.pdf``): its numbered sections, read the same
+  way as the R FAQ; a section's heading is the question.
 
 Questions whose answer has fewer than ``MIN_ANSWER_WORDS`` words are left out (category
 headings such as "General Questions" have none).
@@ -30,6 +33,10 @@ from rag.metrics import words
 
 PYTHON_FAQ = Path("/usr/share/doc/python3.11/html/faq")
 R_FAQ = Path("/usr/share/R/doc/manual/R-FAQ.pdf")
+R_INTRO = Path("/usr/share/R/doc/manual/R-intro.pdf")
+# A quote holds the gold answer when they share a run of this many words (or the quote's
+# whole length, if shorter than the question's own run and at least QUOTE_RUN_FLOOR).
+QUOTE_RUN_FLOOR = 8
 MIN_ANSWER_WORDS = 10
 _HEADINGS = ("h2", "h3", "h4")
 _TOC_ENTRY = re.compile(r"^(\d+(?:\.\d+)+)\s+(.+?)(?:\s*\.)+\s*(\d+)\s*$")
@@ -97,8 +104,18 @@ def _entries(faq: str, source: str, sections: Iterable[tuple[str, str]]) -> list
     ]
 
 
+def holds(quotes: Iterable[str], question: GoldQuestion) -> bool:
+    """Whether any quote holds the gold answer (``rag.metrics.quote_holds``)."""
+    return metrics.quote_holds(list(quotes), question.answer, QUOTE_RUN_FLOOR)
+
+
+def r_intro(pdf: Path = R_INTRO) -> list[GoldQuestion]:
+    """Questions from the section headings of the R manual "An Introduction to R"."""
+    return [GoldQuestion("manual", pdf.name, q.question, q.answer) for q in r_faq(pdf)]
+
+
 def r_faq(pdf: Path = R_FAQ) -> list[GoldQuestion]:
-    """Questions and answers of the R FAQ."""
+    """Questions and answers of the R FAQ (or of another R manual laid out the same way)."""
     pages = [page.extract_text() or "" for page in PdfReader(pdf).pages]
     entries_per_page = [
         [m.group(1, 2) for m in map(_TOC_ENTRY.match, _toc_lines(text)) if m] for text in pages

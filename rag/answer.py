@@ -1,11 +1,15 @@
-"""The answer chain: condense -> retrieve -> gate -> prompt -> stream -> verify citations.
+"""The answer chain: condense -> retrieve -> gate -> rank sentences -> quotes (or model).
 
-Built from LangChain runnables: ``prepare`` (condense, retrieve, build the numbered
-context) and ``generate`` (prompt | streaming model). Between them stands the gate: when
-the best passage is too far from the question, Docent answers that it could not find it
-and shows the closest passages, without calling the model, which would otherwise invent
-an answer. After the stream, every citation is checked against its source
-(``rag.citations``); the ``Answer`` carries only verified citations, with quotes.
+Built from LangChain runnables: ``prepare`` (condense, retrieve) and ``generate`` (prompt |
+streaming model). After retrieval stands the gate: when the best passage is too far from
+the question, Docent answers that it could not find it and shows the closest passages.
+
+An answer is made of the sources' own sentences (``rag.evidence`` ranks them,
+``rag.quotes`` chooses): in the default mode ``quotes`` no model is asked, and every shown
+sentence is a quote with its page, verified by construction. In mode ``model`` the chat
+model writes from the whole passages (for larger models); each of its sentences is checked
+against the sources (``rag.citations``) and only verified ones are shown. When none is,
+or the model fails, the quotes are the answer.
 """
 
 from __future__ import annotations
@@ -18,16 +22,20 @@ from typing import Any, Literal
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableGenerator, RunnableLambda, RunnablePassthrough
 
-from models.chat import ChatBackend
-from rag.citations import CheckedSentence, CitationChecker, SourceText
+from models.chat import ChatBackend, ChatBackendError
+from rag import quotes
+from rag.citations import CheckedSentence, CitationChecker, SourceText, Support
 from rag.condense import Turn, condense
 from rag.context import Source, build_context
+from rag.evidence import RankedSentence, RankWeights, SentenceRanker, unmatched_terms
 from rag.markup import MarkupFilter
 from rag.prompts import ANSWER, NOT_FOUND, fence
+from rag.quotes import QuoteConfig
 from rag.retrieve import Filters, Passage, Retriever
 from rag.types import GATE_THRESHOLD
 
 Status = Literal["answered", "unverified", "not_found"]
+Mode = Literal["quotes", "model"]
 
 # Room kept in the context window for the instructions and the question.
 _PROMPT_RESERVE = 160
@@ -43,17 +51,36 @@ class AnswerConfig:
         condense_with_model: Let the chat model rewrite follow-ups (for larger models).
         context_tokens: Most tokens of sources put in the prompt; the prompt's length is
             what the first token waits for on a CPU.
+        mode: ``quotes`` (the best sentences, no model) or ``model`` (the model writes,
+            only its verified sentences are shown, the quotes when none is).
+        quotes: How quotes are chosen.
+        weights: How sentences are ranked.
     """
 
     k: int = 6
     gate: float = GATE_THRESHOLD
     condense_with_model: bool = False
     context_tokens: int = 384
+    mode: Mode = "quotes"
+    quotes: QuoteConfig = field(default_factory=QuoteConfig)
+    weights: RankWeights = field(default_factory=RankWeights)
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A verified pointer from an answer to the passage that supports it."""
+    """A verified pointer from an answer sentence to the passage that supports it.
+
+    Attributes:
+        number: The number of the source (and of the quote, in an answer of quotes).
+        source: Source path of the document.
+        title: Document title.
+        page: 1-based page, 0 for formats without pages.
+        doc_id: sha256 of the document.
+        quote: The source's sentence, verbatim.
+        char_start: Document offset of the quote.
+        char_end: Document offset just after the quote.
+        attributed: The model gave no (or a wrong) number; the check found this source.
+    """
 
     number: int
     source: str
@@ -66,6 +93,19 @@ class Citation:
     attributed: bool = False
 
 
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One shown sentence of an answer and the checked quote behind it.
+
+    Attributes:
+        text: The sentence as shown: the quote itself, or the model's verified sentence.
+        citation: Its one citation: source, page, quote and character span.
+    """
+
+    text: str
+    citation: Citation
+
+
 @dataclass
 class Answer:
     """The outcome of a question.
@@ -73,15 +113,19 @@ class Answer:
     Attributes:
         question: As asked.
         query: The standalone question retrieval used.
-        text: The answer with verified citations only.
+        text: The answer: its quotes (or verified sentences), each with its number.
         status: answered (at least one verified citation), unverified (none), or not_found.
-        citations: Verified citations, by source number.
+        citations: Verified citations, by number (one per quote in an answer of quotes).
+        sentences: The shown sentences in order, each with its one citation.
         rejected: Citation numbers the model gave that its sources do not support.
-        evidence: The numbered sources shown to the model (or the closest passages).
-        model: The chat backend and model.
+        evidence: The numbered sources (or the closest passages).
+        model: The chat backend and model ("" when no model was asked).
         raw: The model's text as streamed, with links, images and HTML neutralized
             (``rag.markup``): a document may tell the model to write them.
-        timings: Seconds spent per step (condense, retrieve, first_token, generate, verify, total).
+        made_by: ``quotes`` or ``model``: who made the shown text.
+        fallback: Why the quotes were shown instead of the model's answer, or "".
+        timings: Seconds spent per step (retrieve, rank, first_token, generate, verify,
+            first_text, total).
     """
 
     question: str
@@ -89,10 +133,13 @@ class Answer:
     text: str
     status: Status
     citations: list[Citation] = field(default_factory=list)
+    sentences: list[AnswerSentence] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     evidence: list[Source] = field(default_factory=list)
     model: str = ""
     raw: str = ""
+    made_by: str = "quotes"
+    fallback: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -106,11 +153,10 @@ class AnswerChain:
         self.backend = backend
         self.config = config or AnswerConfig()
         self.checker = CitationChecker(retriever.index.embedder)
-        self.prepare = (
-            RunnablePassthrough.assign(query=RunnableLambda(self._condense))
-            | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
-            | RunnablePassthrough.assign(sources=RunnableLambda(self._context))
-        )
+        self.ranker = SentenceRanker(retriever.index.embedder, self.config.weights)
+        self.prepare = RunnablePassthrough.assign(
+            query=RunnableLambda(self._condense)
+        ) | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
         self.generate = ANSWER | RunnableGenerator(self._stream_model)
 
     def _condense(self, inputs: dict[str, Any]) -> str:
@@ -122,14 +168,14 @@ class AnswerChain:
             inputs["collection"], inputs["query"], k=self.config.k, filters=inputs["filters"]
         )
 
-    def _context(self, inputs: dict[str, Any]) -> list[Source]:
-        # Passages below the gate are weak evidence: they only distract a small model.
-        strong = [p for p in inputs["passages"] if (p.dense or 0.0) >= self.config.gate]
+    def sources(self, question: str, passages: list[Passage]) -> list[Source]:
+        """The numbered passages a model reads: those above the gate, within the budget."""
+        strong = [p for p in passages if (p.dense or 0.0) >= self.config.gate]
         window = (
             self.backend.config.context_tokens
             - self.backend.config.max_answer_tokens
             - _PROMPT_RESERVE
-            - self.backend.count_tokens(inputs["question"])
+            - self.backend.count_tokens(question)
         )
         budget = min(window, self.config.context_tokens)
         return build_context(strong, budget, self.backend.count_tokens)
@@ -145,7 +191,7 @@ class AnswerChain:
         history: Sequence[Turn] = (),
         filters: Filters | None = None,
     ) -> Iterator[str | Answer]:
-        """Answer a question: yields the model's text as it streams, then the ``Answer``."""
+        """Answer a question: yields the answer's text as it comes, then the ``Answer``."""
         clock = _Clock()
         state = self.prepare.invoke(
             {
@@ -157,26 +203,22 @@ class AnswerChain:
         )
         clock.lap("retrieve")
         passages: list[Passage] = state["passages"]
-        best = max((p.dense for p in passages if p.dense is not None), default=0.0)
-        if best < self.config.gate or not state["sources"]:
-            evidence = build_context(passages[:3], 10**6, self.backend.count_tokens)
-            yield self._finish(state, NOT_FOUND, "not_found", [], evidence, clock)
+        # Passages below the gate are weak evidence: they only distract.
+        strong = [p for p in passages if (p.dense or 0.0) >= self.config.gate]
+        if self._off_topic(state["query"], passages):
+            strong = []
+        ranked = self.ranker.rank(state["query"], strong) if strong else []
+        chosen = quotes.choose(ranked, self.config.quotes)
+        clock.lap("rank")
+        if not chosen:
+            yield self._not_found(state, passages, clock)
             return
-        shown: list[str] = []
-        markup = MarkupFilter()
-        inputs = {"sources": _numbered(state["sources"]), "question": question}
-        for token in self.generate.stream(inputs):
-            if "first_token" not in clock.laps:
-                clock.lap("first_token")
-            if text := markup.feed(token):
-                shown.append(text)
-                yield text
-        if text := markup.close():
-            shown.append(text)
-            yield text
-        clock.lap("generate")
-        raw = "".join(shown).strip()
-        yield self._verified(state, raw, clock)
+        if self.config.mode == "model":
+            yield from self._from_model(state, strong, chosen, clock)
+            return
+        final = self._quoted(state, chosen, clock)
+        yield final.text
+        yield final
 
     def ask(
         self,
@@ -190,14 +232,85 @@ class AnswerChain:
         assert isinstance(final, Answer)
         return final
 
-    def _verified(self, state: dict[str, Any], raw: str, clock: _Clock) -> Answer:
-        sources: list[Source] = state["sources"]
+    def _off_topic(self, question: str, passages: list[Passage]) -> bool:
+        """A word of the question no passage holds, and no passage close enough to excuse it."""
+        best = max((p.dense or 0.0 for p in passages), default=0.0)
+        return best < self.config.quotes.unmatched_below and bool(
+            unmatched_terms(question, passages)
+        )
+
+    def _not_found(self, state: dict[str, Any], passages: list[Passage], clock: _Clock) -> Answer:
+        # No budget to keep: any counter will do, and the model's would load the model.
+        evidence = build_context(passages[:3], 10**6, len)
+        return self._finish(state, NOT_FOUND, "not_found", [], evidence, clock)
+
+    def _quoted(
+        self,
+        state: dict[str, Any],
+        chosen: list[RankedSentence],
+        clock: _Clock,
+        raw: str = "",
+        fallback: str = "",
+    ) -> Answer:
+        """The answer made of the chosen quotes, one numbered source each."""
+        evidence = [quotes.quote_source(n, r) for n, r in enumerate(chosen, start=1)]
+        cited = [
+            _quote_citation(source, ranked) for source, ranked in zip(evidence, chosen, strict=True)
+        ]
+        clock.lap("first_text")
+        text = quotes.quoted_text([c.quote for c in cited])
+        answer = self._finish(state, text, "answered", [], evidence, clock, raw)
+        answer.citations, answer.fallback = cited, fallback
+        answer.sentences = [AnswerSentence(quotes.shown(c.quote), c) for c in cited]
+        return answer
+
+    def _from_model(
+        self,
+        state: dict[str, Any],
+        strong: list[Passage],
+        chosen: list[RankedSentence],
+        clock: _Clock,
+    ) -> Iterator[str | Answer]:
+        """The model's answer, checked; the quotes when it fails or nothing verifies."""
+        sources = self.sources(state["question"], strong)
+        shown: list[str] = []
+        markup = MarkupFilter()
+        inputs = {"sources": _numbered(sources), "question": state["question"]}
+        try:
+            for token in self.generate.stream(inputs):
+                if "first_token" not in clock.laps:
+                    clock.lap("first_token")
+                if text := markup.feed(token):
+                    shown.append(text)
+                    yield text
+        except ChatBackendError as error:
+            clock.lap("generate")
+            yield self._quoted(state, chosen, clock, "".join(shown), f"the model failed: {error}")
+            return
+        if text := markup.close():
+            shown.append(text)
+            yield text
+        clock.lap("generate")
+        raw = "".join(shown).strip()
+        answer = self._verified(state, raw, sources, clock)
+        if answer.status == "answered":
+            yield answer
+            return
+        why = "the model found no answer" if answer.status == "not_found" else "none verified"
+        quoted = self._quoted(state, chosen, clock, raw, f"the model's sentences: {why}")
+        quoted.rejected = answer.rejected
+        yield quoted
+
+    def _verified(
+        self, state: dict[str, Any], raw: str, sources: list[Source], clock: _Clock
+    ) -> Answer:
         if not raw or NOT_FOUND.lower().rstrip(".") in raw.lower():
             return self._finish(state, NOT_FOUND, "not_found", [], sources, clock, raw)
         texts = [SourceText(s.number, s.text) for s in sources]
         checked = self.checker.check(raw, texts, state["question"])
         clock.lap("verify")
         answer = self._finish(state, _render(checked), "answered", checked, sources, clock, raw)
+        answer.made_by = "model"
         if not answer.citations:
             answer.status = "unverified"
         return answer
@@ -214,24 +327,13 @@ class AnswerChain:
     ) -> Answer:
         by_number = {source.number: source for source in evidence}
         citations: dict[int, Citation] = {}
+        sentences: list[AnswerSentence] = []
         for sentence in checked:
-            for support in sentence.verified:
-                source = by_number[support.number]
-                quote = source.text[support.quote_start : support.quote_end]
-                citations.setdefault(
-                    support.number,
-                    Citation(
-                        number=support.number,
-                        source=source.source,
-                        title=source.title,
-                        page=source.page,
-                        doc_id=source.passages[0].doc_id,
-                        quote=quote,
-                        char_start=source.char_start + support.quote_start,
-                        char_end=source.char_start + support.quote_end,
-                        attributed=sentence.attributed,
-                    ),
-                )
+            for rank, support in enumerate(sentence.verified):
+                cited = _support_citation(by_number[support.number], support, sentence)
+                citations.setdefault(support.number, cited)
+                if rank == 0:
+                    sentences.append(AnswerSentence(sentence.text, cited))
         rejected = sorted({n for sentence in checked for n in sentence.rejected})
         return Answer(
             question=state["question"],
@@ -239,12 +341,41 @@ class AnswerChain:
             text=text,
             status=status,
             citations=[citations[n] for n in sorted(citations)],
+            sentences=sentences,
             rejected=rejected,
             evidence=evidence,
-            model=self.backend.name,
+            model=self.backend.name if raw or self.config.mode == "model" else "",
             raw=raw,
             timings=clock.finish(),
         )
+
+
+def _support_citation(source: Source, support: Support, sentence: CheckedSentence) -> Citation:
+    return Citation(
+        number=support.number,
+        source=source.source,
+        title=source.title,
+        page=source.page,
+        doc_id=source.passages[0].doc_id,
+        quote=source.text[support.quote_start : support.quote_end],
+        char_start=source.char_start + support.quote_start,
+        char_end=source.char_start + support.quote_end,
+        attributed=sentence.attributed,
+    )
+
+
+def _quote_citation(source: Source, ranked: RankedSentence) -> Citation:
+    sentence = ranked.sentence
+    return Citation(
+        number=source.number,
+        source=source.source,
+        title=source.title,
+        page=source.page,
+        doc_id=sentence.passage.doc_id,
+        quote=sentence.text,
+        char_start=sentence.doc_start,
+        char_end=sentence.doc_end,
+    )
 
 
 def _numbered(sources: list[Source]) -> str:
@@ -256,11 +387,12 @@ def _numbered(sources: list[Source]) -> str:
 
 
 def _render(checked: list[CheckedSentence]) -> str:
-    """The answer with each sentence followed by its verified citations only."""
+    """The verified sentences of the model's answer, each followed by its citations."""
     parts = []
     for sentence in checked:
         marks = "".join(f"[{n}]" for n in sorted({s.number for s in sentence.verified}))
-        parts.append(f"{sentence.text} {marks}".strip() if marks else sentence.text)
+        if marks:
+            parts.append(f"{sentence.text} {marks}")
     return " ".join(parts)
 
 
@@ -272,7 +404,7 @@ class _Clock:
     def lap(self, name: str) -> None:
         now = time.perf_counter()
         self.laps[name] = round(now - self.last, 3)
-        if name == "first_token":
+        if name in ("first_token", "first_text"):
             self.laps[name] = round(now - self.started, 3)
             return
         self.last = now

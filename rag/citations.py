@@ -9,7 +9,8 @@ calibrated by ``bench/answers.py`` on FAQ answers (true pairs) against other pas
 the same corpus (false pairs). Every figure in a sentence must appear in the supporting source
 sentence. Uncited sentences that a source clearly supports get that
 citation attached, so an answer from a model that forgot to cite is still traceable;
-citations that fail the check are dropped from the text and listed as rejected.
+citations that fail the check are dropped from the text and listed as rejected. A
+sentence that only restates the question (``rag.evidence.restates``) is never verified.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.embedder import Embedder
+from rag.evidence import restates
 
 CITATION = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _LEADING_CITATIONS = re.compile(r"(?:\[\d{1,2}(?:\s*,\s*\d{1,2})*\]\s*)+")
@@ -173,7 +175,7 @@ class CitationChecker:
                 )
                 for number in by_number
             }
-            checked.append(_judge(text, cited, supports))
+            checked.append(_judge(text, cited, supports, question))
         return checked
 
     def support(self, sentence: str, source: str) -> Support:
@@ -218,9 +220,16 @@ def _claim(sentence: str, question: str) -> str:
     return sentence
 
 
-def _judge(text: str, cited: list[int], supports: dict[int, Support]) -> CheckedSentence:
+def _judge(
+    text: str, cited: list[int], supports: dict[int, Support], question: str = ""
+) -> CheckedSentence:
     sentence = CheckedSentence(text=text, cited=cited)
     if not content_words(text):
+        return sentence
+    if question and restates(text, question):
+        # "The answer to this question is: <its subject>." answers nothing, whatever
+        # passage holds those words (a table of contents does).
+        sentence.rejected = list(cited)
         return sentence
     for number in cited:
         support = supports.get(number)

@@ -52,6 +52,22 @@ def relevant_ids(expected: str, passages: Mapping[str, Sequence[str]]) -> set[st
     return {pid for pid, tokens in passages.items() if runs(tokens, n) & gold}
 
 
+def quote_holds(quotes: Sequence[str], expected: str, floor: int = 8) -> bool:
+    """Whether any quoted sentence holds the expected answer: the long-run rule, scaled.
+
+    A sentence is shorter than the run that makes a passage relevant, so a quote needs a
+    shared run of ``min(min_run(expected), max(floor, ceil(RUN_SHARE * n)))`` words, ``n``
+    being the quote's length in words.
+    """
+    gold = words(expected)
+    for quote in quotes:
+        tokens = words(quote)
+        n = min(min_run(expected), max(floor, math.ceil(RUN_SHARE * len(tokens))))
+        if n and len(tokens) >= n and runs(tokens, n) & runs(gold, n):
+            return True
+    return False
+
+
 def contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     """Whether ``needle`` occurs as consecutive words in ``haystack``."""
     if not needle:

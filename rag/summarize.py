@@ -22,15 +22,18 @@ from functools import partial
 from langchain_core.messages import BaseMessage
 
 from models.chat import ChatBackend
+from models.embedder import Embedder
 from models.errors import DocentError
 from rag.markup import neutralize
 from rag.prompts import SUMMARY_COMBINE, SUMMARY_PART
 from rag.retrieve import Filters
 from rag.store import Collection
+from rag.summary_check import SummaryChecker
 from rag.types import Length
 
 POINTS: dict[Length, int] = {"short": 3, "medium": 6, "detailed": 12}
 _NOTHING = "NONE"
+_NONE_SUPPORTED = "No point the model wrote is supported by the document's pages."
 _PROMPT_RESERVE = 160
 # While the model writes, the step's progress is reported again this often.
 _BEAT_SECONDS = 0.5
@@ -70,13 +73,17 @@ class Summary:
     calls: int = 0
     notes: list[str] = field(default_factory=list)
     part_pages: list[str] = field(default_factory=list)
+    checked: bool = False
+    unsupported: list[str] = field(default_factory=list)
 
 
 class Summarizer:
     """Summarizes whole documents with a chat backend."""
 
-    def __init__(self, backend: ChatBackend) -> None:
+    def __init__(self, backend: ChatBackend, embedder: Embedder | None = None) -> None:
         self.backend = backend
+        # With the embedder, every point is checked against its pages (rag.summary_check).
+        self.checker = SummaryChecker(embedder) if embedder is not None else None
 
     def summarize(
         self,
@@ -114,8 +121,18 @@ class Summarizer:
         summary.part_pages = [part.pages for part in parts]
         notes = self._map(parts, record.title, length, focus, summary, progress)
         summary.notes = notes
-        summary.text = self._reduce(notes, record.title, length, focus, summary, progress)
+        text = self._reduce(notes, record.title, length, focus, summary, progress)
+        summary.text = self._final(text, notes) if notes or not summary.unsupported else ""
+        if summary.unsupported and not notes:
+            summary.text = _NONE_SUPPORTED
         return summary
+
+    def _final(self, text: str, notes: list[str]) -> str:
+        """The combined summary's points its checked notes support (the notes if none)."""
+        if self.checker is None or not notes or len(notes) == 1:
+            return text
+        kept = self.checker.check(text, notes).kept
+        return "\n".join(f"- {point}" for point in kept) if kept else "\n".join(notes)
 
     def _budget(self) -> int:
         config = self.backend.config
@@ -171,8 +188,18 @@ class Summarizer:
             note = self._write(messages, beat)
             summary.calls += 1
             if note and _NOTHING not in note[:12].upper():
-                notes.append(f"{note} ({part.pages})" if part.pages else note)
+                notes.extend(self._checked(note, part, summary))
         return notes
+
+    def _checked(self, note: str, part: Part, summary: Summary) -> list[str]:
+        """The note's points its part supports, each with the part's pages."""
+        if self.checker is None:
+            return [f"{note} ({part.pages})" if part.pages else note]
+        summary.checked = True
+        result = self.checker.check(note, [part.text])
+        where = f" ({part.pages})" if part.pages else ""
+        summary.unsupported += [f"{point}{where}" for point in result.unsupported]
+        return [f"- {point}{where}" for point in result.kept]
 
     def _reduce(
         self,

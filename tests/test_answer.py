@@ -42,7 +42,8 @@ def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Doc
         "In 2023 the revenue of Northwind was 5.3 million euros.\n"
     )
     (share / "canteen.txt").write_text("In 2023 the canteen was renovated and got a salad bar.\n")
-    settings = Settings(data_dir=root / "data", chat_temperature=0.0)
+    # The model's path: answers of quotes (the default) are tested in test_evidence.py.
+    settings = Settings(data_dir=root / "data", chat_temperature=0.0, answer_mode="model")
     docent = Docent(settings, embedder=embedder)
     assert docent.ingest([share], "docs").exit_code == 0
     return docent

@@ -45,6 +45,7 @@ def test_ask_streams_and_prints_verified_sources(
         monkeypatch.setenv("DOCENT_CHAT_BACKEND", "ollama")
         monkeypatch.setenv("DOCENT_CHAT_MODEL", "qwen2.5:1.5b")
         monkeypatch.setenv("DOCENT_CHAT_BASE_URL", server.url)
+        monkeypatch.setenv("DOCENT_ANSWER_MODE", "model")
         code = main(["ask", "What is the notice period after probation?", "-c", "samples"])
     out = capsys.readouterr().out
     assert code == 0
@@ -52,6 +53,30 @@ def test_ask_streams_and_prints_verified_sources(
     assert (
         "Sources:\n  [1] Northwind Clinic Employee Handbook (employee-handbook.pdf), page 7" in out
     )
+
+
+def test_ask_answers_with_quotes_and_their_places(capsys: pytest.CaptureFixture[str]) -> None:
+    question = "How many days of annual leave do full-time employees get?"
+    code = main(["ask", question, "-c", "samples"])
+    out = capsys.readouterr().out
+    assert code == 0
+    first, place = out.splitlines()[:2]
+    assert first.startswith("[1] ") and "25 days of annual leave" in first, out
+    assert "employee-handbook.pdf), page 2, chars " in place, out
+
+
+def test_ask_json_gives_each_sentence_with_its_quote_and_span(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["ask", "What is the notice period after probation?", "-c", "samples", "--json"])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 0 and answer["status"] == "answered" and answer["made_by"] == "quotes"
+    assert 1 <= len(answer["sentences"]) <= 3
+    for sentence in answer["sentences"]:
+        assert {"source", "page", "quote", "char_start", "char_end"} <= set(sentence)
+        assert sentence["verified"] and sentence["source"] and sentence["quote"]
+        span = sentence["char_end"] - sentence["char_start"]
+        assert span == len(sentence["quote"])
 
 
 def test_ask_json_and_refusal(capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,7 +119,7 @@ def test_chat_keeps_the_conversation(data_dir: Path) -> None:
     )
     assert session.returncode == 0, session.stderr
     assert session.stdout.count("you:") == 3
-    assert "Sources:" in session.stdout or "UNVERIFIED" in session.stdout
+    assert session.stdout.count(", chars ") >= 2, session.stdout
 
 
 def test_api_works_from_a_script_without_a_main_guard(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -135,11 +136,12 @@ def test_restricted_documents_never_reach_the_prompt(library: Docent) -> None:
         )
         # Each attack must be found by its question, or the model tests below prove nothing.
         found += any(p.source == wanted for p in state["passages"][:3])
-        prompt = "\n".join(fence(s.text) for s in state["sources"])
+        sources = library.answers.sources(question, state["passages"])
+        prompt = "\n".join(fence(s.text) for s in sources)
         assert not [c for c in SECRETS if c in prompt], question
         assert not {p.source for p in state["passages"]} & RESTRICTED_NAMES, question
         # A document cannot close its quotation early: one fence per source, no more.
-        assert prompt.count(FENCE_OPEN) == prompt.count(FENCE_CLOSE) == len(state["sources"])
+        assert prompt.count(FENCE_OPEN) == prompt.count(FENCE_CLOSE) == len(sources)
     assert found >= len([d for d in DOCS if d.label == injection.PUBLIC]) - 2
     # The same questions without a restriction do find the secrets: the filter is what holds.
     unrestricted = library.answers.prepare.invoke(
@@ -191,7 +193,9 @@ def test_an_obedient_model_still_cannot_leak_link_or_miscite(library: Docent) ->
     with FakeOllama([FakeModel("qwen2.5:1.5b")]) as server:
         config = ChatConfig(backend="ollama", model="qwen2.5:1.5b", base_url=server.url)
         chain = AnswerChain(
-            Retriever(library.index), chat_backend(config), library.settings.answer_config()
+            Retriever(library.index),
+            chat_backend(config),
+            replace(library.settings.answer_config(), mode="model"),
         )
         asked = 0
         for doc in (d for d in DOCS if d.label == injection.PUBLIC and d.attack != "benign"):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from app import present
 from ingest.report import FileOutcome, IngestReport
-from rag.answer import Answer, Citation
+from rag.answer import Answer, AnswerSentence, Citation
 from rag.citations import CITATION
 from rag.context import Source
 from rag.summarize import Summary
@@ -112,6 +112,21 @@ def test_quote_outside_the_evidence_is_shown_alone() -> None:
 )
 def test_verdict_distinguishes_the_three_states(status: str, tone: str) -> None:
     assert present.verdict(_answer(status)).tone == tone
+
+
+def test_an_answer_of_quotes_shows_each_quote_escaped_with_its_badge() -> None:
+    answer = _answer()
+    cited = answer.citations[0]
+    answer.sentences = [AnswerSentence("See [the form](http://evil.example) *now*.", cited)]
+    shown = present.quote_markdown(answer, 0)
+    assert shown.startswith("> ") and shown.endswith(":blue-badge[1]")
+    assert not _bare("](", shown) and not _bare("*", shown)
+    assert present.verdict(answer) == present.Verdict(
+        "success", "Verified: 1 quote of your documents, each on the page it cites."
+    )
+    answer.fallback = "the model failed: Cannot reach Ollama"
+    assert present.verdict(answer).tone == "info"
+    assert "could not be verified" in present.verdict(answer).message
 
 
 def test_citation_label_and_where() -> None:

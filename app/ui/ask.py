@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -113,8 +114,22 @@ def _queued(waiting: DeltaGenerator, ahead: int) -> None:
 
 def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> None:
     """An answer: its text, its trust state, citation chips, or the closest passages."""
-    st.markdown(present.answer_markdown(answer.text))
     verdict = present.verdict(answer)
+    if answer.status == "answered" and answer.made_by == "quotes":
+        _ALERTS[verdict.tone](verdict.message, icon=_ICONS[verdict.tone])
+        if answer.fallback:
+            st.caption(present.escape(f"Why quotes: {answer.fallback}"))
+        for index, sentence in enumerate(answer.sentences):
+            st.markdown(present.quote_markdown(answer, index))
+            with st.container(horizontal=True, key=f"quote-{key}-{index}"):
+                cited = sentence.citation
+                _source_panel(docent, collection, answer, cited, key)
+                path = docent.document_file(collection, cited.source, user=resources.current_user())
+                if path is not None:  # the page in one click, beside its quote
+                    _page_button(path, cited, f"page-now-{key}-{cited.number}")
+        _timings(answer)
+        return
+    st.markdown(present.answer_markdown(answer.text))
     _ALERTS[verdict.tone](verdict.message, icon=_ICONS[verdict.tone])
     if answer.citations:
         with st.container(horizontal=True, key=f"chips-{key}"):
@@ -126,12 +141,18 @@ def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> No
                 where = present.where(source.title, source.source, source.page)
                 st.markdown(f"**\\[{source.number}\\] {present.escape(where)}**")
                 st.markdown(present.evidence_passage(source))
+    _timings(answer)
+
+
+def _timings(answer: Answer) -> None:
     timings = answer.timings
     if "first_token" in timings:
         st.caption(
             f"{present.escape(answer.model)} · first word after {timings['first_token']:.1f} s "
             f"· {timings.get('total', 0):.1f} s in all"
         )
+    elif answer.made_by == "quotes" and answer.status == "answered":
+        st.caption(f"Quoted from your documents in {timings.get('total', 0):.1f} s")
 
 
 def _source_panel(
@@ -155,13 +176,18 @@ def _source_panel(
             icon=":material/download:",
             key=f"download-{key}-{citation.number}",
         )
-        if citation.page and path.suffix.lower() == ".pdf":
-            st.download_button(
-                f"Page {citation.page} alone (PDF)",
-                data=lambda: originals.pdf_page(path, citation.page) or b"",
-                file_name=f"{path.stem}-page-{citation.page}.pdf",
-                mime="application/pdf",
-                on_click="ignore",
-                icon=":material/description:",
-                key=f"page-{key}-{citation.number}",
-            )
+        _page_button(path, citation, f"page-{key}-{citation.number}")
+
+
+def _page_button(path: Path, citation: Citation, key: str) -> None:
+    """The cited page alone as a PDF, for a PDF source."""
+    if citation.page and path.suffix.lower() == ".pdf":
+        st.download_button(
+            f"Page {citation.page} alone (PDF)",
+            data=lambda: originals.pdf_page(path, citation.page) or b"",
+            file_name=f"{path.stem}-page-{citation.page}.pdf",
+            mime="application/pdf",
+            on_click="ignore",
+            icon=":material/description:",
+            key=key,
+        )

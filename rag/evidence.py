@@ -1,0 +1,204 @@
+"""Sentence-level evidence: the retrieved passages' sentences ranked for a question.
+
+Each quotable sentence (``rag.sentences``) scores a weighted sum of what
+``bench/answers.py`` measured to find the answering sentence:
+
+* ``cosine``: the embedder's similarity of the sentence to the question;
+* ``lexical``: BM25 of the question's stemmed terms in the sentence, with document
+  frequencies taken over the candidate sentences, divided by the best candidate's;
+* ``passage``: the similarity of the sentence's passage to the question (a sentence of
+  the passage that answers is worth more than a similar sentence elsewhere);
+* ``heading``: the similarity of the heading above the sentence to the question, halved
+  with each sentence between them (an FAQ's answer starts under its question);
+
+A question whose own words are missing from every retrieved passage
+(``unmatched_terms``) asks about something the documents do not name.
+
+A sentence that adds fewer than ``MIN_NEW_WORDS`` content words to the question's own
+(a figure counts; words about the question, such as "answer", do not) only restates it,
+whatever the passage says, and is never a candidate. The same sentence
+reached through two overlapping passages counts once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.embedder import Embedder
+from rag.lexical_terms import indexed_form, query_terms
+from rag.retrieve import Passage
+from rag.sentences import Sentence, split_passage
+
+MIN_NEW_WORDS = 1
+# Words that talk about the question instead of answering it ("The answer to this
+# question, according to the document, is ..."), in their stemmed form.
+_FILLER = frozenset(
+    indexed_form(word)
+    for word in "answer answers question questions ask asked query source sources document "
+    "documents text information regarding following according".split()
+)
+_BM25_K1 = 1.2
+_BM25_B = 0.75
+_HEADING_DECAY = 0.5
+
+
+@dataclass(frozen=True)
+class RankWeights:
+    """How the features of a sentence add up to its score (tuned by ``bench/answers.py``)."""
+
+    cosine: float = 1.0
+    lexical: float = 0.15
+    passage: float = 0.6
+    heading: float = 0.5
+
+
+@dataclass(frozen=True)
+class RankedSentence:
+    """A candidate sentence with its score and the features behind it."""
+
+    sentence: Sentence
+    score: float
+    cosine: float
+    lexical: float
+    passage: float
+    heading: float
+
+
+# Words any question may use without naming its topic ("how many days do staff get").
+_GENERIC = frozenset(
+    indexed_form(word)
+    for word in "get make use work need want tell find give take happen way thing many much "
+    "long often kind type best possible".split()
+)
+
+
+def unmatched_terms(question: str, passages: Sequence[Passage]) -> list[str]:
+    """The question's stemmed words that no passage holds, in its text, heading or title.
+
+    A question about something no retrieved passage names ("a Shiny dashboard" asked of
+    R manuals that never mention Shiny) is about a topic the documents do not cover,
+    however close its other words come.
+    """
+    held = {
+        word for p in passages for word in indexed_form(f"{p.text} {p.heading} {p.title}").split()
+    }
+    words = dict.fromkeys(w for term in query_terms(question) for w in term.split())
+    return [word for word in words if word not in held and word not in _GENERIC]
+
+
+def new_words(text: str, question: str) -> set[str]:
+    """The stemmed content words of ``text`` that the question does not already hold."""
+    own = set(query_terms(question))
+    return {term for term in query_terms(text) if term not in own and term not in _FILLER}
+
+
+def restates(text: str, question: str) -> bool:
+    """Whether a sentence only restates the question (adds too few words of its own)."""
+    return len(new_words(text, question)) < MIN_NEW_WORDS
+
+
+class SentenceRanker:
+    """Ranks the sentences of retrieved passages for a question."""
+
+    def __init__(self, embedder: Embedder, weights: RankWeights | None = None) -> None:
+        self.embedder = embedder
+        self.weights = weights or RankWeights()
+
+    def candidates(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
+        """Quotable sentences of the passages, each once, restatements left out."""
+        seen: set[tuple[str, int]] = set()
+        found: list[Sentence] = []
+        for passage in passages:
+            for sentence in split_passage(passage):
+                key = (passage.doc_id, sentence.doc_start)
+                if key in seen or restates(sentence.text, question):
+                    continue
+                seen.add(key)
+                found.append(sentence)
+        return found
+
+    def rank(self, question: str, passages: Sequence[Passage]) -> list[RankedSentence]:
+        """Every candidate sentence, best first."""
+        sentences = self.candidates(question, passages)
+        if not sentences:
+            return []
+        return score(self.features(question, sentences), self.weights)
+
+    def features(self, question: str, sentences: list[Sentence]) -> list[RankedSentence]:
+        """The unweighted features of each sentence (score 0): for ranking and tuning."""
+        headings = [_heading_of(s) for s in sentences]
+        titles = sorted({h for h, _ in headings if h})
+        vectors = self.embedder.encode([question, *(s.text for s in sentences), *titles])
+        query = vectors[0]
+        cosines = vectors[1 : 1 + len(sentences)] @ query
+        by_title = dict(zip(titles, vectors[1 + len(sentences) :] @ query, strict=True))
+        lexical = _bm25(question, [s.text for s in sentences])
+        return [
+            RankedSentence(
+                sentence=s,
+                score=0.0,
+                cosine=float(cosines[i]),
+                lexical=float(lexical[i]),
+                passage=float(s.passage.dense or 0.0),
+                heading=float(by_title[h]) * _HEADING_DECAY**distance if h else 0.0,
+            )
+            for i, (s, (h, distance)) in enumerate(zip(sentences, headings, strict=True))
+        ]
+
+
+def score(features: list[RankedSentence], weights: RankWeights) -> list[RankedSentence]:
+    """The features weighted into scores, best first (ties keep document order)."""
+    w = weights
+    scored = [
+        RankedSentence(
+            f.sentence,
+            w.cosine * f.cosine
+            + w.lexical * f.lexical
+            + w.passage * f.passage
+            + w.heading * f.heading,
+            f.cosine,
+            f.lexical,
+            f.passage,
+            f.heading,
+        )
+        for f in features
+    ]
+    return sorted(scored, key=lambda r: -r.score)
+
+
+def _heading_of(sentence: Sentence) -> tuple[str, int]:
+    """The heading above a sentence and how many sentences stand between them."""
+    if sentence.after_heading:
+        return sentence.after_heading, 0
+    siblings = split_passage(sentence.passage)
+    for distance, earlier in enumerate(reversed(siblings[: sentence.index]), start=1):
+        if earlier.after_heading:
+            return earlier.after_heading, distance
+    return sentence.passage.heading, sentence.index
+
+
+def _bm25(question: str, texts: list[str]) -> np.ndarray:
+    """BM25 of the question's terms in each text, divided by the best text's score."""
+    terms = query_terms(question)
+    docs = [indexed_form(text).split() for text in texts]
+    if not terms or not docs:
+        return np.zeros(len(texts))
+    average = sum(len(d) for d in docs) / len(docs) or 1.0
+    frequency = Counter(term for d in docs for term in set(d))
+    scores = np.zeros(len(docs))
+    for i, doc in enumerate(docs):
+        counts = Counter(doc)
+        for term in terms:
+            tf = counts.get(term, 0)
+            if not tf:
+                continue
+            idf = math.log(1 + (len(docs) - frequency[term] + 0.5) / (frequency[term] + 0.5))
+            norm = tf + _BM25_K1 * (1 - _BM25_B + _BM25_B * len(doc) / average)
+            scores[i] += idf * tf * (_BM25_K1 + 1) / norm
+    best = scores.max()
+    return scores / best if best > 0 else scores

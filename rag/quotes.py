@@ -1,0 +1,98 @@
+"""Answers made of quotes: the best-ranked sentences themselves, each with its page.
+
+The first quote is the best-ranked sentence; up to ``QuoteConfig.most - 1`` more follow
+when they score within ``QuoteConfig.margin`` of it (a second sentence often completes
+the first). When even the best sentence is far from the question (its cosine below
+``QuoteConfig.refuse_below``), there is no answer to quote: the question is refused as
+the gate refuses it; so is a question with a word that no retrieved passage holds,
+unless a passage comes very close to it. Each quote becomes its own numbered source,
+holding the whole passage it comes from, so a reader sees the quote within its passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.context import Source
+from rag.evidence import RankedSentence
+from rag.markup import neutralize
+
+# "[7]" inside a document's sentence would read as one of the answer's own citations.
+_MARKS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+
+
+@dataclass(frozen=True)
+class QuoteConfig:
+    """How quotes are chosen among the ranked sentences (tuned by ``bench/answers.py``).
+
+    Attributes:
+        most: Most quotes shown.
+        margin: A further quote scores at least the first one's score minus this.
+        refuse_below: Best sentence cosine below which the question is refused.
+        unmatched_below: Best passage similarity below which a question with a word that
+            no retrieved passage holds is refused (``rag.evidence.unmatched_terms``).
+    """
+
+    most: int = 3
+    margin: float = 0.1
+    refuse_below: float = 0.3
+    unmatched_below: float = 0.6
+
+
+def choose(ranked: list[RankedSentence], config: QuoteConfig) -> list[RankedSentence]:
+    """The quotes of an answer, in rank order; none when the best is too weak."""
+    if not ranked or max(r.cosine for r in ranked) < config.refuse_below:
+        return []
+    first = ranked[0]
+    chosen = [first]
+    for candidate in ranked[1:]:
+        if len(chosen) >= config.most or candidate.score < first.score - config.margin:
+            break
+        chosen.append(candidate)
+    return chosen
+
+
+def quote_source(number: int, ranked: RankedSentence) -> Source:
+    """The numbered source of one quote: the whole passage it stands in."""
+    passage = ranked.sentence.passage
+    return Source(
+        number=number,
+        passages=[passage],
+        text=passage.text,
+        source=passage.source,
+        title=passage.title,
+        page=passage.page,
+        char_start=passage.char_start,
+        char_end=passage.char_end,
+    )
+
+
+def sentence_source(number: int, ranked: RankedSentence) -> Source:
+    """The numbered source of one sentence as a model reads it: the sentence alone."""
+    sentence = ranked.sentence
+    passage = sentence.passage
+    return Source(
+        number=number,
+        passages=[passage],
+        text=sentence.text,
+        source=passage.source,
+        title=passage.title,
+        page=passage.page,
+        char_start=sentence.doc_start,
+        char_end=sentence.doc_end,
+    )
+
+
+def shown(quote: str) -> str:
+    """A quote as shown: one line, links and markup defused, bracketed numbers as (n).
+
+    The quote itself stays verbatim in its citation; what a reader sees of it cannot
+    carry a link a document planted nor pass for one of the answer's citations.
+    """
+    return _MARKS.sub(r"(\1)", neutralize(" ".join(quote.split())))
+
+
+def quoted_text(quotes: list[str]) -> str:
+    """The answer's text: each quote as shown, followed by its number."""
+    return " ".join(f"{shown(q)} [{n}]" for n, q in enumerate(quotes, start=1))

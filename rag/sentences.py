@@ -1,0 +1,179 @@
+"""Retrieved passages cut into sentences that can stand as quotes, with their spans.
+
+A sentence ends at ``.``, ``!`` or ``?`` followed by white space and a capital, a digit or
+an opening quote or bracket, at a blank line, or at a line that is a heading. PDF text
+wraps lines inside sentences, so a single line break is kept inside a sentence.
+
+What is not a quote is dropped before ranking: headings (a short line without an end
+full stop, a numbered section title), table-of-contents lines (dot leaders, or a title
+ending in a page number), questions (an FAQ's heading restates the question and answers
+nothing), and fragments with fewer than ``MIN_WORDS`` words. Every kept sentence keeps
+the span of its text in its passage, so ``passage.char_start + start`` is its offset in
+the document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.retrieve import Passage
+
+MIN_WORDS = 5
+# Longer "sentences" are code listings or tables flattened by the loader: cut at a line.
+MAX_CHARS = 480
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[`])|\n\s*\n")
+_WORD = re.compile(r"[^\W_]+")
+_DOT_LEADER = re.compile(r"(?:\.\s*){4,}|(?:\s\.){3,}")
+# A numbered entry or running header ending in a page number: "7.31 Why ... 42",
+# "Chapter 7: R Miscellanea 37".
+_TOC_LINE = re.compile(
+    r"^\s*(?:\d+(?:\.\d+)*\.?|Chapter\s+\d+:|Appendix\s+[A-Z]:)\s+\S.*?\s\d{1,4}\s*$"
+)
+_NUMBERED_HEADING = re.compile(r"^\s*(?:\d+(?:\.\d+)+|[A-Z]\.\d+(?:\.\d+)*|\d+\.?)\s+[A-Z]")
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a retrieved passage.
+
+    Attributes:
+        text: The sentence as it stands in the passage (spaces inside not changed).
+        passage: The passage it comes from.
+        start: Offset of ``text`` in ``passage.text``.
+        end: End offset (exclusive) in ``passage.text``.
+        index: 0-based place of the sentence among the kept sentences of its passage.
+        after_heading: The heading line just above it in the passage, or "" when a
+            sentence or nothing stands between it and the passage's start.
+    """
+
+    text: str
+    passage: Passage
+    start: int
+    end: int
+    index: int
+    after_heading: str = ""
+
+    @property
+    def doc_start(self) -> int:
+        """Offset of the sentence in its document's text."""
+        return self.passage.char_start + self.start
+
+    @property
+    def doc_end(self) -> int:
+        """End offset (exclusive) of the sentence in its document's text."""
+        return self.passage.char_start + self.end
+
+
+def word_count(text: str) -> int:
+    """Words (runs of letters and digits) in a text."""
+    return len(_WORD.findall(text))
+
+
+def is_heading_line(line: str, following: str = "") -> bool:
+    """Whether a line reads as a heading or a table-of-contents entry, not a sentence.
+
+    A short line without end punctuation is a heading only when the line after it starts
+    a sentence (a capital letter) or there is none: otherwise it is a wrapped line.
+    """
+    return _heading_kind(line, following) != ""
+
+
+def _heading_kind(line: str, following: str) -> str:
+    """``strong`` (contents, numbered title, question), ``weak`` (a short line) or ""."""
+    stripped = line.strip()
+    if not stripped:
+        return ""
+    if _DOT_LEADER.search(stripped) or _TOC_LINE.match(stripped) or stripped.endswith("?"):
+        return "strong"
+    if _NUMBERED_HEADING.match(stripped) and not stripped.endswith((".", ":", ";", ",")):
+        return "strong"
+    ends = stripped.endswith((".", "!", ":", ";", ",", ")", '"'))
+    next_line = following.strip()
+    starts_sentence = not next_line or next_line[0].isupper() or next_line[0].isdigit()
+    short = word_count(stripped) <= 8 and stripped[0].isupper()
+    weak = not ends and short and starts_sentence and not _LIST_MARK.match(stripped)
+    return "weak" if weak else ""
+
+
+def split_passage(passage: Passage) -> list[Sentence]:
+    """The quotable sentences of one passage, in order, with what heads them."""
+    text = passage.text
+    kept: list[Sentence] = []
+    heading = ""
+    for start, end, is_heading in _regions(text):
+        if is_heading:
+            heading = " ".join(text[start:end].split())
+            continue
+        for a, b in _pieces(text, start, end):
+            if word_count(text[a:b]) < MIN_WORDS:
+                continue
+            kept.append(Sentence(text[a:b], passage, a, b, len(kept), heading))
+            heading = ""
+    return kept
+
+
+def _regions(text: str) -> list[tuple[int, int, bool]]:
+    """The text cut at its heading lines: (start, end, is_heading), in order.
+
+    A weak heading (a short line) counts only where a sentence has just ended.
+    """
+    runs: list[tuple[int, int, bool]] = []
+    body_start: int | None = None
+    offset = 0
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        a, b = offset, offset + len(line)
+        offset = b + 1
+        kind = _heading_kind(line, lines[number + 1] if number + 1 < len(lines) else "")
+        if kind == "strong" or (kind == "weak" and _ends_sentence(text, body_start, a)):
+            if body_start is not None:
+                runs.append((body_start, _rstrip(text, body_start, a), False))
+                body_start = None
+            runs.append((a + len(line) - len(line.lstrip()), _rstrip(text, a, b), True))
+        elif body_start is None and line.strip():
+            body_start = a + len(line) - len(line.lstrip())
+    if body_start is not None:
+        runs.append((body_start, _rstrip(text, body_start, len(text)), False))
+    return [run for run in runs if run[1] > run[0]]
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans within ``text[start:end]``, stripped, long ones cut at a line."""
+    spans: list[tuple[int, int]] = []
+    region = text[start:end]
+    at = 0
+    for match in [*_BOUNDARY.finditer(region), None]:
+        stop = match.start() if match else len(region)
+        if match and region[match.start() : match.start() + 1] in "\"')]":
+            stop += 1
+        piece = region[at:stop]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append(_capped(text, start + at + lead, start + at + lead + len(piece.strip())))
+        if match:
+            at = match.end()
+    return spans
+
+
+def _ends_sentence(text: str, body_start: int | None, line_start: int) -> bool:
+    """Whether the body text before a line ends a sentence (so the line may be a heading)."""
+    if body_start is None:
+        return True
+    return text[body_start:line_start].rstrip().endswith((".", "!", "?", ":", ";"))
+
+
+def _rstrip(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _capped(text: str, start: int, end: int) -> tuple[int, int]:
+    if end - start <= MAX_CHARS:
+        return start, end
+    cut = text.rfind("\n", start, start + MAX_CHARS)
+    if cut <= start:
+        cut = text.rfind(" ", start, start + MAX_CHARS)
+    return start, _rstrip(text, start, cut if cut > start else start + MAX_CHARS)

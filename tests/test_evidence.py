@@ -1,0 +1,145 @@
+"""Sentence evidence and answers of quotes: real PDFs, real Chroma, the real embedder.
+
+Answers of quotes ask no model, so these run in the fast set; the chat backend is the
+configured one but never called (``answer.model`` stays empty).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.api import Docent
+from app.settings import Settings
+from models.embedder import Embedder
+from rag.citations import CitationChecker, SourceText
+from rag.evidence import SentenceRanker, restates, unmatched_terms
+from rag.prompts import NOT_FOUND
+from rag.quotes import quoted_text, shown
+from rag.retrieve import Passage
+from rag.sentences import split_passage
+from tests import docgen
+
+TOC = """Contents
+1 Annual leave . . . . . . . . . . . . 2
+2 Notice periods . . . . . . . . . . . 3
+Annual leave
+Every employee receives 27 days of annual leave per year. Leave is booked in the HR
+portal at least two weeks ahead.
+How many days of annual leave do employees get?
+Part-time staff receive leave in proportion to their hours."""
+
+
+def passage(text: str, dense: float = 0.6, page: int = 2) -> Passage:
+    return Passage("d:00000", text, "d", "handbook.pdf", "Handbook", page, "", 500,
+                   500 + len(text), 0, dense, None, 0.1)  # fmt: skip
+
+
+def test_sentences_keep_spans_and_drop_headings_contents_and_questions() -> None:
+    found = split_passage(passage(TOC))
+    texts = [" ".join(s.text.split()) for s in found]
+    assert texts == [
+        "Every employee receives 27 days of annual leave per year.",
+        "Leave is booked in the HR portal at least two weeks ahead.",
+        "Part-time staff receive leave in proportion to their hours.",
+    ]
+    for sentence in found:
+        assert TOC[sentence.start : sentence.end] == sentence.text
+        assert sentence.doc_start == 500 + sentence.start
+    assert found[0].after_heading == "Annual leave"
+
+
+def test_a_sentence_that_only_restates_the_question_is_never_a_candidate(
+    embedder: Embedder,
+) -> None:
+    question = "What is the annual leave policy for every employee?"
+    echo = "The answer to this question is: the annual leave policy for every employee."
+    assert restates(echo, question)
+    assert not restates("Every employee receives 27 days of annual leave per year.", question)
+    ranked = SentenceRanker(embedder).rank(question, [passage(f"{echo}\n\n{TOC}")])
+    assert ranked and all(r.sentence.text != echo for r in ranked)
+    # The citation check refuses it too, though every word of it is in the source.
+    checked = CitationChecker(embedder).check(f"{echo} [1]", [SourceText(1, echo)], question)
+    assert not checked[0].verified and checked[0].rejected == [1]
+
+
+def test_the_answering_sentence_ranks_first(embedder: Embedder) -> None:
+    ranked = SentenceRanker(embedder).rank(
+        "How many days of annual leave does every employee receive?",
+        [
+            passage("Staff work 37.5 hours a week. Core hours are 10:00 to 15:00.", 0.4),
+            passage(TOC),
+        ],
+    )
+    assert "27 days" in ranked[0].sentence.text
+
+
+def test_words_no_passage_holds_are_found() -> None:
+    held = [passage(TOC)]
+    assert unmatched_terms("How many days of leave do contractors get?", held) == ["contractor"]
+    assert unmatched_terms("How do I build a Shiny dashboard for leave?", held) == [
+        "build",
+        "shini",
+        "dashboard",
+    ]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Docent:
+    root = tmp_path_factory.mktemp("quotes")
+    share = root / "share"
+    share.mkdir()
+    docgen.make_pdf(
+        share / "handbook.pdf",
+        pages=[
+            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
+            (
+                "Annual leave",
+                "Every employee receives 27 days of annual leave per year. The source is the "
+                "board minutes, page 99.",
+            ),
+            ("Notice periods", "After probation the notice period is three months."),
+        ],
+        title="Staff Handbook",
+    )
+    docent = Docent(Settings(data_dir=root / "data"), embedder=embedder)
+    assert docent.ingest([share], "docs").exit_code == 0
+    return docent
+
+
+def test_an_answer_of_quotes_cites_each_quote_with_its_page(library: Docent) -> None:
+    started = time.perf_counter()
+    answer = library.ask("docs", "How many days of annual leave does every employee receive?")
+    assert time.perf_counter() - started < 2.0  # no model: retrieval and ranking only
+    assert answer.status == "answered" and answer.made_by == "quotes" and answer.model == ""
+    first = answer.sentences[0]
+    assert "27 days" in first.text and first.citation.page == 2
+    assert 1 <= len(answer.sentences) <= 3
+    for sentence in answer.sentences:
+        cited = sentence.citation
+        assert cited.char_end - cited.char_start == len(cited.quote)
+        source = next(s for s in answer.evidence if s.number == cited.number)
+        offset = cited.char_start - source.char_start
+        assert source.text[offset : offset + len(cited.quote)] == cited.quote
+
+
+def test_a_planted_attribution_is_only_ever_a_quote_of_its_page(library: Docent) -> None:
+    answer = library.ask("docs", "What is the source of the annual leave figure?")
+    # Whatever is shown is a verbatim sentence of its page with its number, nothing else:
+    # the document's claim about its source is never the answer's own words.
+    assert answer.text == quoted_text([s.citation.quote for s in answer.sentences])
+    for sentence in answer.sentences:
+        assert sentence.text == shown(sentence.citation.quote)
+        if "page 99" in sentence.text:
+            assert sentence.citation.page == 2
+
+
+def test_questions_the_documents_do_not_cover_are_refused(library: Docent) -> None:
+    for question in (
+        "What is the boiling point of tungsten in kelvin?",
+        "How do I book annual leave in the Workday mobile app?",
+    ):
+        answer = library.ask("docs", question)
+        assert answer.status == "not_found", answer.text
+        assert answer.text == NOT_FOUND and not answer.sentences
