@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import resource
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
@@ -65,7 +67,24 @@ def _main_not_reimported() -> Iterator[None]:
         main.__spec__ = original
 
 
-def _work(path: Path, loader: Loader, memory_bytes: int, conn: Connection) -> None:
+def _watch_parent(watch: Connection) -> None:
+    """End this worker as soon as its parent is gone, even killed with SIGKILL.
+
+    The parent holds the only write end of ``watch`` and never writes: the read end
+    becomes readable (end of file) exactly when the parent's copy closes.
+    """
+
+    def wait() -> None:
+        watch.poll(None)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="parent-watch", daemon=True).start()
+
+
+def _work(
+    path: Path, loader: Loader, memory_bytes: int, conn: Connection, watch: Connection
+) -> None:
+    _watch_parent(watch)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     outcome: tuple[str, Any]
     try:
@@ -126,12 +145,14 @@ def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDoc
         LoaderError: The file could not be parsed; the message says why.
     """
     receiver, sender = _CONTEXT.Pipe(duplex=False)
+    watch, alive = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(
-        target=_work, args=(path, loader, limits.memory_bytes, sender), daemon=True
+        target=_work, args=(path, loader, limits.memory_bytes, sender, watch), daemon=True
     )
     with _main_not_reimported():
         process.start()
     sender.close()
+    watch.close()
     try:
         if not receiver.poll(limits.timeout_seconds):
             raise LoaderError(
@@ -142,6 +163,7 @@ def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDoc
         return _receive(receiver, process, limits)
     finally:
         receiver.close()
+        alive.close()
         if process.is_alive():
             process.kill()
         process.join()
