@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import access
+from app import access, originals
 from app.access import Grant, Grants
 from app.accounts import Accounts, User
 from app.audit import AuditLog, actor, answer_fields, ingest_fields, summary_fields
@@ -436,13 +436,19 @@ class Docent:
     def document_file(
         self, collection: str, source: str, *, user: User | None = None
     ) -> Path | None:
-        """The file a document was ingested from, if it is still there with the same size.
+        """The file a document was ingested from, if it is still the same bytes.
 
         Lets a reader open the original behind a citation; None when the file has moved,
-        changed or was removed since it was ingested, or ``user`` may not read it.
+        changed (its sha256 is not the indexed document's) or was removed since it was
+        ingested, or ``user`` may not read it.
         """
         for record in self.documents(collection, user=user):
             path = Path(record.root) / record.source
-            if record.source == source and path.is_file() and path.stat().st_size == record.size:
+            if (
+                record.source == source
+                and path.is_file()
+                and path.stat().st_size == record.size
+                and originals.is_original(path, record.doc_id)
+            ):
                 return path
         return None
