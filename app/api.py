@@ -254,16 +254,7 @@ class Docent:
         Raises:
             AccessError: ``user`` is not granted every label, or prunes.
         """
-        validate_collection_name(collection)
-        chosen = access.default_labels(collection, labels)
-        allowed = self.grants.allowed(user, collection)
-        if allowed is not None and (prune or not set(chosen) <= set(allowed)):
-            self.audit.append("denied", actor(user), action="ingest", collection=collection)
-            raise access.AccessError(
-                f"You may not add documents labelled {', '.join(chosen)} to `{collection}`"
-                + (" or prune it." if prune else "."),
-                hint="ask an administrator for a grant (`docent grant`)",
-            )
+        chosen = self._require_adding(collection, labels, prune, user, "ingest")
         ingestor = Ingestor(self.index, self.settings.ingest_config())
         try:
             report = ingestor.ingest(
@@ -318,6 +309,38 @@ class Docent:
                 f"Collection `{collection}` does not exist.", hint="see `docent collections list`"
             )
         return self.grants.allowed(user, collection)
+
+    def check_upload(
+        self, collection: str, *, labels: Sequence[str] = (), user: User | None = None
+    ) -> None:
+        """Refuse an upload the ingest would refuse, before any of it is written to disk.
+
+        Raises:
+            AccessError: ``user`` may not add documents with these labels to ``collection``.
+            DocentError: The collection name is not valid.
+        """
+        self._require_adding(collection, labels, False, user, "upload")
+
+    def _require_adding(
+        self,
+        collection: str,
+        labels: Sequence[str],
+        prune: bool,
+        user: User | None,
+        action: str,
+    ) -> tuple[str, ...]:
+        """The labels documents get; raises AccessError (audited) when ``user`` may not."""
+        validate_collection_name(collection)
+        chosen = access.default_labels(collection, labels)
+        allowed = self.grants.allowed(user, collection)
+        if allowed is not None and (prune or not set(chosen) <= set(allowed)):
+            self.audit.append("denied", actor(user), action=action, collection=collection)
+            raise access.AccessError(
+                f"You may not add documents labelled {', '.join(chosen)} to `{collection}`"
+                + (" or prune it." if prune else "."),
+                hint="ask an administrator for a grant (`docent grant`)",
+            )
+        return chosen
 
     def _require_admin(self, user: User | None, action: str) -> None:
         """Raise ``AccessError`` (and record the refusal) unless ``user`` is an administrator."""
