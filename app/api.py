@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import access
+from app import access, originals
 from app.access import Grant, Grants
 from app.accounts import Accounts, User
 from app.audit import AuditLog, actor, answer_fields, ingest_fields, summary_fields
@@ -296,16 +296,7 @@ class Docent:
         Raises:
             AccessError: ``user`` is not granted every label, or prunes.
         """
-        validate_collection_name(collection)
-        chosen = access.default_labels(collection, labels)
-        allowed = self.grants.allowed(user, collection)
-        if allowed is not None and (prune or not set(chosen) <= set(allowed)):
-            self.audit.append("denied", actor(user), action="ingest", collection=collection)
-            raise access.AccessError(
-                f"You may not add documents labelled {', '.join(chosen)} to `{collection}`"
-                + (" or prune it." if prune else "."),
-                hint="ask an administrator for a grant (`docent grant`)",
-            )
+        chosen = self._require_adding(collection, labels, prune, user, "ingest")
         ingestor = Ingestor(self.index, self.settings.ingest_config())
         try:
             report = ingestor.ingest(
@@ -360,6 +351,38 @@ class Docent:
                 f"Collection `{collection}` does not exist.", hint="see `docent collections list`"
             )
         return self.grants.allowed(user, collection)
+
+    def check_upload(
+        self, collection: str, *, labels: Sequence[str] = (), user: User | None = None
+    ) -> None:
+        """Refuse an upload the ingest would refuse, before any of it is written to disk.
+
+        Raises:
+            AccessError: ``user`` may not add documents with these labels to ``collection``.
+            DocentError: The collection name is not valid.
+        """
+        self._require_adding(collection, labels, False, user, "upload")
+
+    def _require_adding(
+        self,
+        collection: str,
+        labels: Sequence[str],
+        prune: bool,
+        user: User | None,
+        action: str,
+    ) -> tuple[str, ...]:
+        """The labels documents get; raises AccessError (audited) when ``user`` may not."""
+        validate_collection_name(collection)
+        chosen = access.default_labels(collection, labels)
+        allowed = self.grants.allowed(user, collection)
+        if allowed is not None and (prune or not set(chosen) <= set(allowed)):
+            self.audit.append("denied", actor(user), action=action, collection=collection)
+            raise access.AccessError(
+                f"You may not add documents labelled {', '.join(chosen)} to `{collection}`"
+                + (" or prune it." if prune else "."),
+                hint="ask an administrator for a grant (`docent grant`)",
+            )
+        return chosen
 
     def _require_admin(self, user: User | None, action: str) -> None:
         """Raise ``AccessError`` (and record the refusal) unless ``user`` is an administrator."""
@@ -488,13 +511,19 @@ class Docent:
     def document_file(
         self, collection: str, source: str, *, user: User | None = None
     ) -> Path | None:
-        """The file a document was ingested from, if it is still there with the same size.
+        """The file a document was ingested from, if it is still the same bytes.
 
         Lets a reader open the original behind a citation; None when the file has moved,
-        changed or was removed since it was ingested, or ``user`` may not read it.
+        changed (its sha256 is not the indexed document's) or was removed since it was
+        ingested, or ``user`` may not read it.
         """
         for record in self.documents(collection, user=user):
             path = Path(record.root) / record.source
-            if record.source == source and path.is_file() and path.stat().st_size == record.size:
+            if (
+                record.source == source
+                and path.is_file()
+                and path.stat().st_size == record.size
+                and originals.is_original(path, record.doc_id)
+            ):
                 return path
         return None

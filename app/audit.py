@@ -9,9 +9,10 @@ an inserted, removed or reordered line is reported at the first line where it sh
 A record is written with one ``write`` on a file opened for appending, then fsynced;
 writers take an exclusive ``flock`` on the file, so the CLI and UI processes append in
 turn. A process killed mid-write can leave an incomplete last line (no newline): every
-complete record before it still verifies, ``verify`` reports the torn tail, and the
-next append cuts it off and first writes an ``audit.repair`` record saying how many
-bytes were dropped.
+complete record before it still verifies, ``verify`` fails on the torn tail (a cut
+file looks the same), and the next append first writes an ``audit.repair`` record: a
+tail that is a whole valid record missing only its newline is kept and completed, any
+other tail is cut off and the record says how many bytes were dropped.
 
 The chain shows edits by anyone who does not rewrite every later record too. Against
 someone who can rewrite the whole file, compare with the copy the site's SIEM holds
@@ -58,8 +59,8 @@ class Verification:
         last_hash: The hash of the last good record (compare with the SIEM's copy).
         bad_line: 1-based line of the first problem, None when ``ok``.
         problem: What is wrong at ``bad_line``.
-        torn_tail: The file ends in an incomplete record (a writer was killed); the
-            next append removes it.
+        torn_tail: The file ends in an incomplete record (a writer was killed, or the
+            file was cut); ``ok`` is False, and the next append repairs it.
     """
 
     ok: bool
@@ -104,20 +105,29 @@ class AuditLog:
                 last, end = _last_line(descriptor, size)
                 previous = _parse_last(last, self.path)
                 if end < size:
-                    os.ftruncate(descriptor, end)
-                    previous = self._write(
-                        descriptor,
-                        previous,
-                        "audit.repair",
-                        "docent",
-                        {"dropped_bytes": size - end},
-                    )
+                    previous = self._repair(descriptor, previous, end, size)
                 return self._write(descriptor, previous, event, user, fields)
         except OSError as error:
             raise AuditError(
                 f"Cannot write the audit log {self.path}: {error.strerror}.",
                 hint="check the disk space and the permissions of the `audit_log` file",
             ) from None
+
+    def _repair(
+        self, descriptor: int, previous: dict[str, Any] | None, end: int, size: int
+    ) -> dict[str, Any]:
+        """Mend a tail with no newline: a whole valid record is kept, anything else cut."""
+        tail = os.pread(descriptor, size - end, end)
+        expected = str(previous["hash"]) if previous else GENESIS
+        problem, record = _check(tail, expected, int(previous["seq"]) + 1 if previous else 1)
+        fields: dict[str, Any] = {"dropped_bytes": 0, "completed_record": record.get("seq")}
+        if problem:
+            os.ftruncate(descriptor, end)
+            fields = {"dropped_bytes": size - end}
+        else:
+            os.write(descriptor, b"\n")
+            previous = record
+        return self._write(descriptor, previous, "audit.repair", "docent", fields)
 
     def _open(self) -> _Descriptor:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +170,8 @@ class AuditLog:
         expected, count = GENESIS, 0
         for number, raw in self.lines():
             if not raw.endswith(b"\n"):
-                return Verification(True, count, expected, torn_tail=True)
+                problem = "the last record is incomplete (no newline): a writer was stopped"
+                return Verification(False, count, expected, number, problem, torn_tail=True)
             problem, record = _check(raw[:-1], expected, count + 1)
             if problem:
                 return Verification(False, count, expected, number, problem)

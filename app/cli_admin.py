@@ -201,7 +201,11 @@ def audit_verify(ctx: click.Context) -> int:
     log = docent_of(ctx).audit
     result = log.verify()
     if result.torn_tail:
-        click.echo("The last record is incomplete (a writer was stopped); the next one removes it.")
+        click.echo(
+            "The last record is incomplete (a writer was stopped or the file was cut); "
+            "the next write completes a record that lost only its line end, and records "
+            "the repair."
+        )
     if not result.ok:
         click.echo(f"{log.path}: line {result.bad_line}: {result.problem}.", err=True)
         return EXIT_FATAL

@@ -1,13 +1,30 @@
 """The original documents behind citations, as the reader downloads them.
 
 A citation points at a page; for a PDF the reader can take that page alone (a one-page
-PDF cut from the original with pypdf, nothing re-rendered), beside the whole file.
+PDF cut from the original with pypdf, nothing re-rendered), beside the whole file. A file
+is served as the original only when its bytes still hash to the indexed document: a file
+of the same size put in its place is not the original.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
+
+_CHUNK = 1024 * 1024
+
+
+def is_original(path: Path, sha256: str) -> bool:
+    """Whether the file at ``path`` is still the document whose bytes hash to ``sha256``."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as file:
+            while block := file.read(_CHUNK):
+                digest.update(block)
+    except OSError:
+        return False
+    return digest.hexdigest() == sha256
 
 
 def pdf_page(path: Path, page: int) -> bytes | None:

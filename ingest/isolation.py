@@ -16,6 +16,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
@@ -66,9 +67,29 @@ def _main_not_reimported() -> Iterator[None]:
         main.__spec__ = original
 
 
-def _work(path: Path, loader: Loader, memory_bytes: int, conn: Connection) -> None:
+def _watch_parent(watch: Connection) -> None:
+    """End this worker as soon as its parent is gone, even killed with SIGKILL.
+
+    The parent holds the only write end of ``watch`` and never writes: the read end
+    becomes readable (end of file) exactly when the parent's copy closes. The whole
+    process group goes, so an OCR command the worker started dies with it.
+    """
+
+    def wait() -> None:
+        watch.poll(None)
+        with contextlib.suppress(OSError):
+            os.killpg(0, signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="parent-watch", daemon=True).start()
+
+
+def _work(
+    path: Path, loader: Loader, memory_bytes: int, conn: Connection, watch: Connection
+) -> None:
     # Its own process group, so the OCR commands it starts die with it when it overruns.
     os.setpgid(0, 0)
+    _watch_parent(watch)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     outcome: tuple[str, Any]
     try:
@@ -129,12 +150,14 @@ def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDoc
         LoaderError: The file could not be parsed; the message says why.
     """
     receiver, sender = _CONTEXT.Pipe(duplex=False)
+    watch, alive = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(
-        target=_work, args=(path, loader, limits.memory_bytes, sender), daemon=True
+        target=_work, args=(path, loader, limits.memory_bytes, sender, watch), daemon=True
     )
     with _main_not_reimported():
         process.start()
     sender.close()
+    watch.close()
     try:
         if not receiver.poll(limits.timeout_seconds):
             raise LoaderError(
@@ -145,6 +168,7 @@ def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDoc
         return _receive(receiver, process, limits)
     finally:
         receiver.close()
+        alive.close()
         if process.is_alive():
             process.kill()
         # Before join: until the worker is reaped its pid (the group's id) cannot be reused.

@@ -32,9 +32,9 @@ class SourceFile:
 def scan(paths: Sequence[Path]) -> list[SourceFile]:
     """Every file under the given paths, skipping hidden files and folders.
 
-    A folder is an ingest root; a single file's root is its folder. Symbolic links are
-    listed (and later skipped with the reason), never followed: a link can lead outside
-    the share that was meant to be indexed.
+    A folder is an ingest root; a single file's root is its folder. Symbolic links, to
+    files or to folders, are listed (and later skipped with the reason), never followed:
+    a link can lead outside the share that was meant to be indexed, or round in a loop.
 
     Raises:
         DocentError: A path does not exist.
@@ -58,6 +58,11 @@ def _walk(path: Path) -> Iterator[Path]:
         return
     for folder, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # A link to a folder (a loop back up the share, or a way out of it) is not walked:
+        # listed like a linked file, so the report says it was skipped and why.
+        linked = [d for d in dirs if (Path(folder) / d).is_symlink()]
+        yield from (Path(folder) / d for d in linked)
+        dirs[:] = [d for d in dirs if d not in linked]
         for name in sorted(files):
             candidate = Path(folder) / name
             if not name.startswith(".") and (candidate.is_symlink() or candidate.is_file()):

@@ -5,34 +5,62 @@ browser that renders the answer as Markdown would then fetch that address by its
 hand the secret to whoever runs it. Prompts ask the model not to, but a prompt is no
 guarantee, so every piece of model text shown to a person goes through ``neutralize``
 (or, while it streams, ``MarkupFilter``): images and links keep only their visible text,
-bare and angle-bracket URLs are replaced by ``(link removed)``, HTML tags and comments are
-dropped, and format characters (zero-width spaces, bidirectional overrides) that hide or
-reorder text are removed. Plain prose, citation marks like ``[2]`` and e-mail addresses
-pass unchanged.
+URLs are replaced by ``(link removed)``, HTML tags and comments are dropped, and format
+and control characters (zero-width spaces, bidirectional overrides, terminal escapes)
+that hide or reorder text are removed. Plain prose, citation marks like ``[2]`` and
+e-mail addresses pass unchanged.
+
+The rules run to a fixed point: removing one piece of markup can join its neighbours
+into a new one (``<<b>img ...>``), so the text goes round again until nothing changes.
+Character references are decoded first (``&#60;img`` is an ``<img`` to the next
+renderer). URLs are found on a folded copy of the text, so full-width or otherwise
+compatibility-equivalent letters and slashes (``ｈｔｔｐ：／／``), scheme-relative ``//host``
+and Windows ``\\\\host`` forms count as URLs too. What survives and could still open a tag
+in CommonMark or HTML (a ``<`` before a letter, ``/``, ``!`` or ``?``) gets a space after
+the ``<``, so it reads the same and opens nothing.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
+from collections.abc import Callable
 
 LINK_REMOVED = "(link removed)"
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
+_TAG = re.compile(r"<[/!?]?[A-Za-z][^<>]*>")
 # ![alt](target) and [text](target): keep the visible text only.
 _IMAGE = re.compile(r"!\[([^\[\]]*)\]\([^)]*\)?")
 _LINK = re.compile(r"\[([^\[\]]*)\]\([^)]*\)?")
-# "[ref]: target" defines what "[text][ref]" links to; "[ref] :" defines nothing, so
-# reference links and images are left without a target.
-_DEFINITION = re.compile(r"^([ \t]*\[[^\]]+\]):", re.MULTILINE)
+# "[ref]: target" defines what "[text][ref]" links to, wherever it stands (a quote, a
+# list item); "[ref] :" defines nothing, so reference links and images lose their target.
+_DEFINITION = re.compile(r"\]:")
+_SCHEMES = "javascript|vbscript|data|file|mailto|blob|filesystem|jar|view-source|ms-[a-z-]+"
 _URL = re.compile(
-    r"(?:\b[A-Za-z][A-Za-z0-9+.-]{1,20}://|\bwww\.|\b(?:javascript|data|file|mailto):(?=\S))\S*",
+    r"(?:[^\W_][\w+.-]{0,31}:/[/\\]|[^\W_][\w+.-]{0,31}:\\[/\\]|\bwww\."
+    r"|(?<![\w:/\\])(?:[/\\]){2}(?=[^\s/\\])"
+    rf"|\b(?:{_SCHEMES}):(?=\S))\S*",
     re.IGNORECASE,
 )
+# Slashes, colons and dots that look like the ASCII ones but NFKC leaves alone.
+_CONFUSABLE = str.maketrans(
+    {
+        "\u2044": "/", "\u2215": "/", "\u29f8": "/", "\u2571": "/", "\u29f5": "\\",
+        "\u2216": "\\", "\u29f9": "\\", "\u2236": ":", "\ua789": ":", "\u0589": ":",
+        "\u02d0": ":", "\u2024": ".", "\u3002": ".",
+    }
+)  # fmt: skip
 # Anything still shaped like a link target after the rules above ("] (" is not a link).
 _LINK_OPENER = re.compile(r"\]\(")
+# What opens a tag, comment, declaration or processing instruction in HTML and CommonMark.
+_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
+_INVISIBLE = {"Cf", "Co", "Cs"}
+# A character reference, with its semicolon: "&notice" is prose, "&lt;" is a "<".
+_ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9A-Fa-f]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
 _HOLD_LIMIT = 400
+_MAX_ROUNDS = 50
 
 
 def neutralize(text: str) -> str:
@@ -44,14 +72,56 @@ def neutralize(text: str) -> str:
     Returns:
         The text a reader may see, rendered as Markdown or printed as it is.
     """
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    for _ in range(_MAX_ROUNDS):
+        cleaned = _one_round(text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return _OPENER.sub("< ", text)
+
+
+def _one_round(text: str) -> str:
+    text = "".join(c for c in text if _shown(c))
+    text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     text = _COMMENT.sub("", text)
     text = _TAG.sub("", text)
-    text = _DEFINITION.sub(r"\1 :", text)
+    text = _DEFINITION.sub("] :", text)
     text = _IMAGE.sub(lambda m: m.group(1), text)
     text = _LINK.sub(lambda m: _visible(m.group(1)), text)
-    text = _URL.sub(LINK_REMOVED, text)
+    text = _folded_sub(_URL, text, lambda _: LINK_REMOVED)
     return _LINK_OPENER.sub("] (", text)
+
+
+def _shown(char: str) -> bool:
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return char in "\n\t"
+    return category not in _INVISIBLE
+
+
+def _folded_sub(pattern: re.Pattern[str], text: str, repl: Callable[[str], str]) -> str:
+    """``pattern.sub`` matched on a same-length folded copy, replaced in ``text`` itself.
+
+    Each character is folded alone (its NFKC form when that is one character, then the
+    table of look-alike punctuation), so matches line up with the original text and
+    ordinary words outside a match keep their own letters.
+    """
+    folded = "".join(_fold(c) for c in text).translate(_CONFUSABLE)
+    parts: list[str] = []
+    last = 0
+    for match in pattern.finditer(folded):
+        parts.append(text[last : match.start()])
+        parts.append(repl(text[match.start() : match.end()]))
+        last = match.end()
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def _fold(char: str) -> str:
+    if char.isascii():
+        return char
+    normal = unicodedata.normalize("NFKC", char)
+    return normal if len(normal) == 1 else char
 
 
 def _visible(label: str) -> str:

@@ -251,3 +251,16 @@ def test_ingesting_again_with_other_labels_relabels_without_embedding(
     assert {tuple(r.labels) for r in docent.documents("legal")} == {("board",)}
     settled = docent.ingest([corpus], "legal", labels=["board"])
     assert {row.status for row in settled.files} == {"unchanged"}
+
+
+def test_an_upload_is_refused_before_it_touches_the_disk(library: Docent) -> None:
+    _grants(library, [("alice", "lib", "lib")])
+    uploads = library.settings.data_dir / "uploads" / "other"
+
+    with pytest.raises(AccessError, match="may not add"):
+        library.check_upload("other", user=User("alice"))
+    library.check_upload("lib", user=User("alice"))
+
+    assert not uploads.exists()
+    denied = [r for r in library.audit.export() if r["event"] == "denied"][-1]
+    assert (denied["user"], denied["action"], denied["collection"]) == ("alice", "upload", "other")

@@ -171,7 +171,7 @@ def test_export_since_and_the_cli(log: AuditLog, monkeypatch: pytest.MonkeyPatch
     assert broken.return_value == 1 and "line 2:" in broken.output
 
 
-def test_a_torn_tail_is_reported_then_cut_off_by_the_next_append(log: AuditLog) -> None:
+def test_a_torn_tail_fails_verify_then_is_cut_off_by_the_next_append(log: AuditLog) -> None:
     intact = log.path.read_bytes()
     with log.path.open("ab") as file:
         file.write(b'{"event":"ask","question":"half a rec')
@@ -180,12 +180,30 @@ def test_a_torn_tail_is_reported_then_cut_off_by_the_next_append(log: AuditLog) 
     log.append("ask", "alice", question="after the crash")
     repaired = log.verify()
 
-    assert torn.ok and torn.torn_tail and torn.records == 5
+    assert not torn.ok and torn.torn_tail and torn.records == 5 and torn.bad_line == 6
+    assert "incomplete" in torn.problem
     assert repaired.ok and not repaired.torn_tail and repaired.records == 7
     assert log.path.read_bytes().startswith(intact)
     repair, after = list(log.export())[5:]
     assert repair["event"] == "audit.repair" and repair["dropped_bytes"] == 37
     assert after["question"] == "after the crash"
+
+
+def test_a_complete_record_missing_only_its_newline_is_kept(log: AuditLog) -> None:
+    whole = log.path.read_bytes()
+    log.path.write_bytes(whole[:-1])  # the last record intact, its newline cut
+
+    torn = log.verify()
+    log.append("ask", "alice", question="after the cut")
+    repaired = log.verify()
+
+    assert not torn.ok and torn.torn_tail and torn.records == 4
+    assert repaired.ok and repaired.records == 7
+    assert log.path.read_bytes().startswith(whole)
+    records = list(log.export())
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6, 7]
+    assert records[5]["event"] == "audit.repair" and records[5]["dropped_bytes"] == 0
+    assert records[5]["completed_record"] == 5
 
 
 def test_threads_append_in_turn(tmp_path: Path) -> None:

@@ -130,7 +130,7 @@ def test_html_drops_elements_hidden_by_attributes_and_inline_styles(tmp_path: Pa
     assert "HIDDEN" not in text, text
     for words in [*VISIBLE, "Small print stays readable."]:
         assert words in text
-    assert document.notes == ["12 hidden elements left out"]
+    assert document.notes == ["12 pieces of hidden text left out"]
 
 
 def make_hidden_docx(path: Path) -> Path:
@@ -172,7 +172,9 @@ def test_docx_drops_hidden_white_and_tiny_runs(tmp_path: Path) -> None:
     assert "HIDDEN" not in text, text
     for words in [*VISIBLE, "White on a black highlight"]:
         assert words in text
-    assert document.notes == ["6 hidden runs of text left out (hidden, white or under 1 pt)"]
+    assert document.notes == [
+        "6 pieces of hidden text left out (hidden, coloured like its ground or under 1 pt)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -195,6 +197,122 @@ def test_ingest_report_notes_the_hidden_text(tmp_path: Path, docent: Docent) -> 
     notes = {outcome.source: outcome.notes for outcome in report.files}
     assert report.exit_code == 0
     assert any("hidden text left out" in note for note in notes["hidden.pdf"])
-    assert any("hidden runs of text left out" in note for note in notes["hidden.docx"])
+    assert any("hidden text left out" in note for note in notes["hidden.docx"])
     stored = docent.index.collection("docs").chunks.get(include=["documents"])["documents"]
     assert stored and not [text for text in stored if "HIDDEN" in text]
+
+
+# Each way a page hides text: (the page's <style> rules, the element that holds HIDDEN).
+HTML_VARIANTS = {
+    "class display none": (".gone{display:none}", "<p class='gone'>HIDDEN</p>"),
+    "class white": ("p.quiet{color:#ffffff}", "<p class='quiet'>HIDDEN</p>"),
+    "class off-screen": ("#x{position:absolute;left:-10000px}", "<div id='x'><p>HIDDEN</p></div>"),
+    "descendant rule": (
+        "main .box span{visibility:hidden}",
+        "<p class='box'><span>HIDDEN</span></p>",
+    ),
+    "rule in a media query": ("@media screen{.m{display:none}}", "<p class='m'>HIDDEN</p>"),
+    "bootstrap hidden": ("", "<p class='hidden'>HIDDEN</p>"),
+    "bootstrap d-none": ("", "<p class='d-none'>HIDDEN</p>"),
+    "absolute left -9999px": ("", "<p style='position:absolute;left:-9999px'>HIDDEN</p>"),
+    "height 0 overflow hidden": ("", "<div style='height:0;overflow:hidden'>HIDDEN</div>"),
+    "clip-path inset 100%": ("", "<p style='clip-path:inset(100%)'>HIDDEN</p>"),
+    "clip rect 0": ("", "<p style='position:absolute;clip:rect(0,0,0,0)'>HIDDEN</p>"),
+    "transform scale 0": ("", "<p style='transform:scale(0)'>HIDDEN</p>"),
+    "text-indent -9999px": ("", "<p style='text-indent:-9999px;overflow:hidden'>HIDDEN</p>"),
+    "opacity 0.01": ("", "<p style='opacity:0.01'>HIDDEN</p>"),
+    "font-size 1px": ("", "<p style='font-size:1px'>HIDDEN</p>"),
+    "font-size 0.1em by class": (".t{font-size:0.1em}", "<p class='t'>HIDDEN</p>"),
+    "inline beats the sheet": (".v{display:block}", "<p class='v' style='display:none'>HIDDEN</p>"),
+}
+
+
+def html_page(rules: str, hidden: str) -> str:
+    return (
+        f"<!DOCTYPE html><html><head><title>Notice</title><style>{rules}</style></head>"
+        "<body><main><h1>Notice</h1><p class='v'>Visible start.</p>"
+        f"{hidden}<p class='quietly'>Visible end.</p></main></body></html>"
+    )
+
+
+@pytest.mark.parametrize("variant", sorted(HTML_VARIANTS))
+def test_html_hides_text_the_way_a_browser_would(tmp_path: Path, variant: str) -> None:
+    rules, hidden = HTML_VARIANTS[variant]
+    path = tmp_path / "page.html"
+    path.write_text(html_page(rules, hidden), encoding="utf-8")
+    document = load(path)
+    text = full_text(document)
+    assert "HIDDEN" not in text, text
+    assert "Visible start." in text and "Visible end." in text
+    assert document.notes == ["1 piece of hidden text left out"]
+
+
+def test_html_sheet_rules_that_keep_text_visible_keep_it(tmp_path: Path) -> None:
+    rules = (
+        ".a{color:#333}.b{position:relative;left:-4px}.c{opacity:.8}.d{font-size:11px}"
+        ".e{height:0}.f{transform:scale(1.2)}.g{text-indent:-1em}@media print{.h{display:none}}"
+        ".dark{background:#102030}.dark p{color:#fff}"
+    )
+    body = "".join(f"<p class='{c}'>Kept {c}.</p>" for c in "abcdefgh")
+    path = tmp_path / "page.html"
+    path.write_text(
+        f"<html><head><style>{rules}</style></head><body><main><h1>T</h1>{body}"
+        "<div class='dark'><p>Kept dark.</p></div></main></body></html>",
+        encoding="utf-8",
+    )
+    document = load(path)
+    text = full_text(document)
+    assert all(f"Kept {c}." in text for c in [*"abcdefgh", "dark"]), text
+    assert document.notes == []
+
+
+def _docx_with(path: Path, hide: str) -> Path:
+    document = Document()
+    document.core_properties.created = docgen.FIXED_DATE
+    paragraph = document.add_paragraph("Visible start. ")
+    run = paragraph.add_run("HIDDEN ")
+    props = run._r.get_or_add_rPr()
+    if hide in ("webHidden", "specVanish"):
+        props.append(OxmlElement(f"w:{hide}"))
+    elif hide == "shading":
+        run.font.color.rgb = RGBColor(0x33, 0x66, 0x99)
+        shading = OxmlElement("w:shd")
+        shading.set(qn("w:val"), "clear")
+        shading.set(qn("w:fill"), "336699")
+        props.append(shading)
+    elif hide == "highlight":
+        run.font.color.rgb = RGBColor(0xFF, 0xFF, 0x00)
+        run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    elif hide == "style webHidden":
+        style = document.styles.add_style("Web only", WD_STYLE_TYPE.CHARACTER)
+        style.element.get_or_add_rPr().append(OxmlElement("w:webHidden"))
+        run.style = style
+    elif hide == "cell shading":
+        cell = document.add_table(rows=1, cols=1).rows[0].cells[0]
+        shading = OxmlElement("w:shd")
+        shading.set(qn("w:val"), "clear")
+        shading.set(qn("w:fill"), "000000")
+        cell._tc.get_or_add_tcPr().append(shading)
+        cell.paragraphs[0].add_run("HIDDEN").font.color.rgb = RGBColor(0, 0, 0)
+        cell.add_paragraph().add_run("White on a black cell").font.color.rgb = RGBColor(
+            0xFF, 0xFF, 0xFF
+        )
+        run.text = ""
+    paragraph.add_run("Visible end.")
+    document.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    "hide", ["webHidden", "specVanish", "shading", "highlight", "style webHidden", "cell shading"]
+)
+def test_docx_hides_text_the_way_word_would(tmp_path: Path, hide: str) -> None:
+    document = load(_docx_with(tmp_path / "hidden.docx", hide))
+    text = full_text(document)
+    assert "HIDDEN" not in text, text
+    assert "Visible start." in text and "Visible end." in text
+    if hide == "cell shading":
+        assert "White on a black cell" in text
+    assert document.notes == [
+        "1 piece of hidden text left out (hidden, coloured like its ground or under 1 pt)"
+    ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from app.api import Docent
 from app.originals import pdf_page
 from tests import docgen
 
@@ -38,3 +39,18 @@ def test_no_page_alone_where_there_is_none_to_cut(tmp_path: Path) -> None:
     assert pdf_page(broken, 1) is None
     assert pdf_page(text, 1) is None
     assert pdf_page(tmp_path / "gone.pdf", 1) is None
+
+
+def test_an_original_replaced_by_a_same_size_fake_is_not_served(
+    tmp_path: Path, docent: Docent
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    original = share / "policy.txt"
+    original.write_text("Leave is 25 days a year for every member of staff.", encoding="utf-8")
+    docent.ingest([share], "docs")
+    assert docent.document_file("docs", "policy.txt") == original
+
+    original.write_text("Leave is 99 days a year for every member of staff.", encoding="utf-8")
+
+    assert docent.document_file("docs", "policy.txt") is None

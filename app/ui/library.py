@@ -113,10 +113,11 @@ def _ingest_uploads(
 ) -> IngestReport | None:
     """Save the uploads under the data folder and ingest them; None if it failed."""
     from ingest.report import FileOutcome
-    from rag.store import validate_collection_name
 
     try:
-        validate_collection_name(collection)
+        # The grant is checked before anything is written: an upload the ingest would
+        # refuse must not replace another collection's original on the way.
+        docent.check_upload(collection, user=resources.current_user())
     except DocentError as error:
         resources.show_error(error)
         return None

@@ -4,9 +4,10 @@ The archive is checked before python-docx opens it: a .docx is a ZIP, and a smal
 inflate to gigabytes. Python's zipfile never inflates an entry past the size its central
 directory declares, so checking the declared sizes is enough to bound what parsing reads.
 
-Runs a reader cannot see (Word's hidden attribute ``w:vanish``, directly or through a
-character or paragraph style; white text without shading; type under 1 pt) are left out, so they
-cannot carry instructions to the model, and the report counts them.
+Runs a reader cannot see (Word's hidden attributes ``w:vanish``, ``w:webHidden`` and
+``w:specVanish``, directly or through a character or paragraph style; text coloured like
+the shading, highlight or white page it stands on; type under 1 pt) are left out, so
+they cannot carry instructions to the model, and the report counts them.
 """
 
 from __future__ import annotations
@@ -43,7 +44,17 @@ _RUNS = etree.XPath(".//w:r[not(ancestor::mc:Fallback)]", namespaces=_NS)
 _RUN_TEXT = {f"{{{_W}}}{name}": name for name in ("t", "tab", "br", "cr")}
 _W_VAL = f"{{{_W}}}val"
 _OFF = {"0", "false", "off"}
-_LIGHT = 0xF0  # each RGB byte at least this: white to the eye on a white page
+_CLOSE = 0x18  # text within this of its ground, channel by channel, cannot be read
+# Hidden in every view (vanish), in web layout (webHidden) or as a style separator.
+_HIDING_PROPERTIES = ("w:vanish", "w:webHidden", "w:specVanish")
+# Word's highlight colours (ST_HighlightColor) as RRGGBB.
+_HIGHLIGHTS = {
+    "black": "000000", "blue": "0000ff", "cyan": "00ffff", "green": "00ff00",
+    "magenta": "ff00ff", "red": "ff0000", "yellow": "ffff00", "white": "ffffff",
+    "darkBlue": "000080", "darkCyan": "008080", "darkGreen": "008000",
+    "darkMagenta": "800080", "darkRed": "800000", "darkYellow": "808000",
+    "darkGray": "808080", "lightGray": "c0c0c0",
+}  # fmt: skip
 MIN_HALF_POINTS = 2
 """Runs set smaller than this (w:sz counts half-points: 2 is 1 pt) cannot be read."""
 _NUMBERING = etree.XPath("./w:pPr/w:numPr", namespaces=_NS)
@@ -80,8 +91,8 @@ def load_docx(path: Path) -> ParsedDocument:
     notes = []
     if hidden.dropped:
         notes.append(
-            f"{hidden.dropped} hidden run{'s' * (hidden.dropped > 1)} of text left out "
-            "(hidden, white or under 1 pt)"
+            f"{hidden.dropped} piece{'s' * (hidden.dropped > 1)} of hidden text left out "
+            "(hidden, coloured like its ground or under 1 pt)"
         )
     return ParsedDocument(title=title, sections=sections, notes=notes)
 
@@ -129,26 +140,48 @@ class _Hidden:
     styles: set[str] = field(default_factory=set)  # ids of character styles that hide text
     dropped: int = 0
 
-    def hides(self, run: etree._Element) -> bool:
-        """Whether a run is invisible: hidden, white on no shading, or under 1 pt."""
+    def hides(self, run: etree._Element, paragraph_fill: str = "") -> bool:
+        """Whether a run is invisible: hidden, under 1 pt, or coloured like its ground."""
         props = run.find("w:rPr", _NS)
         if props is None:
             return False
         style = props.find("w:rStyle", _NS)
         if style is not None and style.get(_W_VAL) in self.styles:
             return True
-        vanish = props.find("w:vanish", _NS)
-        if vanish is not None and vanish.get(_W_VAL, "true") not in _OFF:
+        if any(_on(props, name) for name in _HIDING_PROPERTIES):
             return True
         size = _attr(props, "w:sz")
         if size.isdigit() and int(size) < MIN_HALF_POINTS:
             return True
-        shading = props.find("w:shd", _NS)
-        fill = (shading.get(f"{{{_W}}}fill") if shading is not None else None) or "auto"
-        on_colour = _attr(props, "w:highlight") not in ("", "none") or not (
-            fill == "auto" or _light(fill)
-        )
-        return _light(_attr(props, "w:color")) and not on_colour
+        return _camouflaged(props, paragraph_fill)
+
+
+def _on(props: etree._Element, child: str) -> bool:
+    """Whether an on/off property (``w:vanish``) is set and not switched off."""
+    element = props.find(child, _NS)
+    return element is not None and element.get(_W_VAL, "true") not in _OFF
+
+
+def _camouflaged(props: etree._Element, paragraph_fill: str) -> bool:
+    """Whether the text colour is the colour it stands on (shading, highlight or page)."""
+    colour = _attr(props, "w:color").lower()
+    shading = props.find("w:shd", _NS)
+    fill = (shading.get(f"{{{_W}}}fill") if shading is not None else None) or "auto"
+    highlight = _HIGHLIGHTS.get(_attr(props, "w:highlight"), "")
+    ground = highlight or (fill if fill != "auto" else "") or paragraph_fill or "ffffff"
+    return _alike(colour, ground.lower())
+
+
+def _alike(colour: str, ground: str) -> bool:
+    """Whether two RRGGBB colours are too close to tell apart (each channel within 0x18)."""
+    if colour == "auto" and ground in ("ffffff", "auto"):
+        return False
+    try:
+        a = [int(colour[i : i + 2], 16) for i in (0, 2, 4)] if len(colour) == 6 else []
+        b = [int(ground[i : i + 2], 16) for i in (0, 2, 4)] if len(ground) == 6 else []
+    except ValueError:
+        return False
+    return bool(a and b) and max(abs(x - y) for x, y in zip(a, b, strict=True)) <= _CLOSE
 
 
 def _attr(props: etree._Element, child: str) -> str:
@@ -157,24 +190,14 @@ def _attr(props: etree._Element, child: str) -> str:
     return (element.get(_W_VAL) if element is not None else None) or ""
 
 
-def _light(value: str | None) -> bool:
-    """Whether a Word colour value (RRGGBB hex, or "auto") is white or nearly."""
-    if not value or len(value) != 6:
-        return False
-    try:
-        return all(int(value[i : i + 2], 16) >= _LIGHT for i in (0, 2, 4))
-    except ValueError:
-        return False
-
-
 def _hidden_styles(document: Document) -> set[str]:
     """Ids of the character and paragraph styles that set Word's hidden attribute."""
     styles = document.styles.element.iterfind("w:style", _NS)
     return {
         style.get(f"{{{_W}}}styleId") or ""
         for style in styles
-        if (vanish := style.find("w:rPr/w:vanish", _NS)) is not None
-        and vanish.get(_W_VAL, "true") not in _OFF
+        if (props := style.find("w:rPr", _NS)) is not None
+        and any(_on(props, name) for name in _HIDING_PROPERTIES)
     }
 
 
@@ -223,13 +246,15 @@ def _body_blocks(document: Document) -> Iterator[etree._Element]:
             pending[:0] = element.iterfind("w:sdtContent/*", _NS)
 
 
-def _paragraph_text(element: etree._Element, hidden: _Hidden) -> str:
-    """The visible text of a paragraph, with tabs and line breaks, trimmed."""
+def _paragraph_text(element: etree._Element, hidden: _Hidden, ground: str = "") -> str:
+    """The visible text of a paragraph (on a table cell's ``ground``), trimmed."""
     parts: list[str] = []
     style = element.find("w:pPr/w:pStyle", _NS)
     hidden_paragraph = style is not None and style.get(_W_VAL) in hidden.styles
+    shading = element.find("w:pPr/w:shd", _NS)
+    fill = (shading.get(f"{{{_W}}}fill") if shading is not None else None) or ""
     for run in _RUNS(element):
-        if hidden_paragraph or hidden.hides(run):
+        if hidden_paragraph or hidden.hides(run, fill if fill not in ("", "auto") else ground):
             hidden.dropped += any((node.text or "").strip() for node in run.iterfind("w:t", _NS))
             continue
         for node in run:
@@ -247,7 +272,10 @@ def _table_text(table: etree._Element, hidden: _Hidden) -> str:
     for row in table.iterfind("w:tr", _NS):
         cells = []
         for cell in row.iterfind("w:tc", _NS):
-            paragraphs = (_paragraph_text(p, hidden) for p in cell.iter(_P))
+            shading = cell.find("w:tcPr/w:shd", _NS)
+            fill = (shading.get(f"{{{_W}}}fill") if shading is not None else None) or ""
+            ground = "" if fill == "auto" else fill
+            paragraphs = (_paragraph_text(p, hidden, ground) for p in cell.iter(_P))
             cells.append(" ".join(" ".join(text.split()) for text in paragraphs if text))
         if any(cells):
             rows.append(" | ".join(cells))

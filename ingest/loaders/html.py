@@ -3,8 +3,9 @@
 Site chrome (navigation, sidebars, headers, footers, scripts, permalink anchors) is
 removed first, so answers never cite a menu. Text a reader cannot see (the ``hidden``
 attribute, ``aria-hidden``, inline styles such as ``display:none``, ``font-size:0`` or
-white on a page with no dark background) is removed too, so it cannot carry instructions
-to the model; the report counts it. Lists, tables and preformatted blocks come out as
+white on a page with no dark background, and every other way ``html_style`` knows, from
+inline styles and the page's own stylesheet) is removed too, so it cannot carry
+instructions to the model; the report counts it. Lists, tables and preformatted blocks come out as
 readable text.
 """
 
@@ -19,6 +20,7 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 
 from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.loaders.html_style import HIDING_CLASSES, Style, hides, resolve_styles
 from ingest.loaders.text import decode_text
 
 _DROP_TAGS = [
@@ -40,8 +42,6 @@ _BLOCKS = {
     "figure", "figcaption", "address", "details", "summary", "hr", "center", "fieldset",
     "caption", "body", "html", "li",
 }  # fmt: skip
-_STYLE_RULE = re.compile(r"([\w-]+)\s*:\s*([^;]+)")
-_SIZE = re.compile(r"^([\d.]+)\s*([a-z%]*)")
 _HEX = re.compile(r"^#([0-9a-f]{3,8})$")
 _RGB = re.compile(r"^rgba?\(\s*([\d.]+%?)[\s,]+([\d.]+%?)[\s,]+([\d.]+%?)")
 _LIGHT = 0.94  # each channel at least this (0-1): white to the eye on a white page
@@ -80,7 +80,7 @@ def load_html(path: Path) -> ParsedDocument:
     # "<title>General FAQ - Acme docs</title>" with "<h1>General FAQ</h1>": the h1 is the
     # document's own name, the rest is the site's.
     title = first_h1 if first_h1 and first_h1 in page_title else page_title or first_h1
-    notes = [f"{hidden} hidden element{'s' * (hidden > 1)} left out"] if hidden else []
+    notes = [f"{hidden} piece{'s' * (hidden > 1)} of hidden text left out"] if hidden else []
     return ParsedDocument(title=title or path.stem, sections=sections, notes=notes)
 
 
@@ -107,14 +107,19 @@ def _decode(data: bytes) -> str:
 
 def _drop_boilerplate(soup: BeautifulSoup) -> int:
     """Remove site chrome and invisible elements in place; return how many hidden ones held text."""
+    styles = resolve_styles(soup)
     doomed: list[Tag] = list(soup.find_all(_DROP_TAGS))
+    hidden_tags: set[int] = set()
     hidden = 0
     for tag in soup.find_all(True):
         classes = set(tag.get_attribute_list("class"))
-        if _is_hidden(tag):
+        if _is_hidden(tag, styles):
             doomed.append(tag)
+            hidden_tags.add(id(tag))
             # Counted once: text inside an already hidden parent is not counted again.
-            hidden += bool(tag.get_text(strip=True)) and not tag.find_parent(_is_hidden)
+            hidden += bool(tag.get_text(strip=True)) and not any(
+                id(parent) in hidden_tags for parent in tag.parents
+            )
         elif (
             tag.get("role") in _DROP_ROLES
             or classes & _DROP_CLASSES
@@ -131,43 +136,22 @@ def _drop_boilerplate(soup: BeautifulSoup) -> int:
     return hidden
 
 
-def _is_hidden(tag: Tag) -> bool:
-    """Whether the element is invisible: hidden attributes or an inline style that hides it."""
+def _is_hidden(tag: Tag, styles: dict[int, Style]) -> bool:
+    """Whether the element is invisible: hidden attributes, classes or a style that hides it."""
     if tag.has_attr("hidden") or tag.get("aria-hidden") == "true":
         return True
-    if tag.name == "font" and _light(str(tag.get("color", ""))) and not _on_dark_ground(tag):
+    if set(tag.get_attribute_list("class")) & HIDING_CLASSES:
         return True
-    style = _style(tag)
+    if (
+        tag.name == "font"
+        and _light(str(tag.get("color", "")))
+        and not _on_dark_ground(tag, styles)
+    ):
+        return True
+    style = styles.get(id(tag))
     if not style:
         return False
-    return (
-        style.get("display") == "none"
-        or style.get("visibility") in ("hidden", "collapse")
-        or style.get("opacity", "1").strip() in ("0", "0.0", "0%")
-        or _tiny(style.get("font-size", ""))
-        or style.get("color") == "transparent"
-        or (_light(style.get("color", "")) and not _on_dark_ground(tag))
-    )
-
-
-def _style(tag: Tag) -> dict[str, str]:
-    """The element's inline style as property -> value (lower case, !important dropped)."""
-    raw = tag.get("style")
-    if not isinstance(raw, str) or ":" not in raw:
-        return {}
-    return {
-        name.lower(): value.lower().replace("!important", "").strip()
-        for name, value in _STYLE_RULE.findall(raw)
-    }
-
-
-def _tiny(size: str) -> bool:
-    """Whether a CSS font size is too small to read: zero, or under one pixel or point."""
-    match = _SIZE.match(size)
-    if not match:
-        return False
-    value = float(match.group(1)) if match.group(1).count(".") <= 1 else 1.0
-    return value == 0 or (match.group(2) in ("px", "pt") and value < 1)
+    return hides(style) or (_light(style.get("color", "")) and not _on_dark_ground(tag, styles))
 
 
 def _light(colour: str) -> bool:
@@ -191,12 +175,12 @@ def _light(colour: str) -> bool:
     return len(channels) == 3 and min(channels) >= _LIGHT
 
 
-def _on_dark_ground(tag: Tag) -> bool:
+def _on_dark_ground(tag: Tag, styles: dict[int, Style]) -> bool:
     """Whether the element or an ancestor sets a background other than white."""
     for node in (tag, *tag.parents):
         if not isinstance(node, Tag):
             continue
-        style = _style(node)
+        style = styles.get(id(node), {})
         ground = style.get("background-color") or style.get("background") or node.get("bgcolor")
         if isinstance(ground, str) and ground.strip():
             return ground.strip() not in ("transparent", "none", "inherit", "initial") and not (
