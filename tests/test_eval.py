@@ -61,8 +61,13 @@ def staff(tmp_path: Path, embedder: Embedder, fake: FakeOllama) -> Docent:
         "## Can I bring a bicycle?\n\nRacks for bicycles are behind building C.\n",
         encoding="utf-8",
     )
+    # The model writes the answers (answer_mode=model), so the scripted replies decide them.
     settings = Settings(
-        data_dir=tmp_path / "data", chat_backend="ollama", chat_model=MODEL, chat_base_url=fake.url
+        data_dir=tmp_path / "data",
+        chat_backend="ollama",
+        chat_model=MODEL,
+        chat_base_url=fake.url,
+        answer_mode="model",
     )
     docent = Docent(settings, embedder=embedder)
     assert docent.ingest([share], "staff").exit_code == 0
@@ -157,9 +162,11 @@ def test_a_run_reports_what_a_hand_computation_gives(staff: Docent, fake: FakeOl
 
     report = result.report
     rows = {row["question"]["question"]: row for row in report["per_question"]}
+    # The invented second answer verifies nowhere: the reader is shown the ranked quotes
+    # instead, which hold the expected page.
     assert [row["outcome"] for row in report["per_question"]] == [
         "holds expected",
-        "unverified",
+        "holds expected",
         "cites elsewhere",
         "refused",
         "no gold in index",
@@ -179,9 +186,9 @@ def test_a_run_reports_what_a_hand_computation_gives(staff: Docent, fake: FakeOl
     assert retrieval["gold_page@10"] == 1.0
     assert figures["answers"] == {
         "n": 3,
-        "holds_expected": pytest.approx(1 / 3, abs=1e-4),
-        "verified": pytest.approx(2 / 3, abs=1e-4),
-        "unverified": pytest.approx(1 / 3, abs=1e-4),
+        "holds_expected": pytest.approx(2 / 3, abs=1e-4),
+        "verified": 1.0,
+        "unverified": 0.0,
         "wrong_refusals": 0.0,
     }
     assert figures["refusals"] == {"n": 1, "correct_refusals": 1.0}
