@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import present
-from app.ui import resources
+from app.ui import resources, wording
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ class PageProgress:
         """A file reached its outcome."""
         self.done += 1
         self.bar.progress(self.done / max(self.files, 1), text=f"{self.done} of {self.files} files")
-        reason = f": {outcome.reason}" if outcome.reason else ""
+        why = wording.reasons(outcome)
+        reason = f": {why}" if why else ""
         self.box.markdown(present.escape(f"{outcome.status} {outcome.source}{reason}"))
 
     def chunks_done(self, count: int) -> None:
@@ -57,7 +58,7 @@ class PageProgress:
         self.chunks += count
         self.bar.progress(
             self.done / max(self.files, 1),
-            text=f"{self.done} of {self.files} files, {self.chunks} chunks stored",
+            text=f"{self.done} of {self.files} files, {self.chunks} passages stored",
         )
 
 
@@ -144,7 +145,7 @@ def _ingest(
                 paths, collection, prune=prune, progress=PageProgress(box), user=user
             )
         except DocentError as error:
-            box.update(state="error")
+            box.update(label="The files could not be added", state="error")
             resources.show_error(error)
             return None
         except BaseException:
@@ -198,7 +199,7 @@ def show_report(report: IngestReport) -> None:
     """The per-file outcome table of the last ingest, as the CLI reports it."""
     tone, headline = present.report_headline(report)
     (st.warning if tone == "warning" else st.success)(present.escape(headline))
-    st.dataframe(present.report_rows(report), hide_index=True, key="report")
+    st.dataframe(wording.upload_rows(report), hide_index=True, key="report")
 
 
 def _sync_section(docent: Docent, collection: str) -> None:
