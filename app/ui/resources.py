@@ -62,7 +62,7 @@ def _from_cookie(gate: Gate) -> Session | None:
     from app.ui.cookies import COOKIE
 
     value = st.context.cookies.get(COOKIE)
-    if not value:
+    if not isinstance(value, str) or not value:  # no page connection (e.g. AppTest)
         return None
     try:
         return gate.sessions.resume(value, gate.accounts)
