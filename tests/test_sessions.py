@@ -79,7 +79,7 @@ def test_upload_reasons_are_said_once_in_plain_words() -> None:
     rows = wording.upload_rows(
         IngestReport("board", files=[scanned, FileOutcome("b.docx", "b.docx", "added")])
     )
-    assert rows[0]["note"] == "no readable text; pages 1: scanned, so its text cannot be read"
+    assert rows[0]["reason"] == "no readable text; pages 1: scanned, so its text cannot be read"
     assert rows[0]["pages"] == "1" and rows[1]["pages"] == ""
     assert "OCR" not in str(rows) and "chunk" not in str(rows)
     assert (

@@ -133,7 +133,7 @@ def test_oidc_sign_in_maps_the_verified_name_to_the_local_account(in_library: Pa
     stranger.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback"}
     stranger.user = {"is_logged_in": True, "preferred_username": "mallory"}
     stranger.run()
-    assert stranger.error[0].value == "No Docent account for \\`mallory\\`\\."
+    assert stranger.error[0].value == "No Docent account for “mallory”\\."
     assert stranger.title[0].value == "Sign in to Docent"
 
 

@@ -55,7 +55,7 @@ def upload_rows(report: IngestReport) -> list[dict[str, str]]:
             "file": outcome.source,
             "outcome": outcome.status,
             "pages": str(outcome.pages) if outcome.source.lower().endswith(PAGED) else "",
-            "note": reasons(outcome),
+            "reason": reasons(outcome),
         }
         for outcome in report.files
     ]
