@@ -82,7 +82,8 @@ def ask(page: Page, question: str) -> None:
 def test_collection_holds_and_no_question_is_lost(ui_server: UiServer, artifacts: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        # One browser profile: the second tab shares the first one's cookies.
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         try:
             page.goto(ui_server.url)
             sign_in(page, ui_server.password, artifacts)
@@ -121,13 +122,35 @@ def test_collection_holds_and_no_question_is_lost(ui_server: UiServer, artifacts
             open_page(page, "Ask")
             messages = page.get_by_test_id("stChatMessage")
             expect(messages.filter(has_text=SECOND)).to_have_count(1, timeout=60_000)
-            # The run left behind holds the model until its current step ends (the model's
-            # line shows "1 question ahead"), so this answer may wait a while.
-            expect(page.get_by_role("button", name="Stop")).to_have_count(0, timeout=SLOW)
+            # The question waits its turn again; Stop still ends it (its answer is written
+            # once the model is free: the run left behind holds it until its step ends).
+            expect(page.get_by_test_id("stChatInputTextArea")).to_be_disabled()
+            page.get_by_role("button", name="Stop").click()
+            expect(page.get_by_text("Stopped before the answer was finished")).to_have_count(
+                2, timeout=60_000
+            )
             expect(messages).to_have_count(4)
             expect(messages.first).to_contain_text(QUESTION)
-            expect(page.get_by_test_id("stChatInputTextArea")).to_be_enabled()
             page.screenshot(path=artifacts / "02-finished.png", full_page=True)
+
+            # Defect 4: a reload and a second tab stay signed in; sign-out ends it.
+            cookie = next(c for c in page.context.cookies() if c["name"] == "docent_session")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+            page.reload()
+            expect(page.get_by_role("heading", name="Ask your documents")).to_be_visible(
+                timeout=60_000
+            )
+            second = page.context.new_page()
+            second.goto(ui_server.url)
+            expect(second.get_by_role("heading", name="Ask your documents")).to_be_visible(
+                timeout=60_000
+            )
+            second.get_by_role("button", name="Sign out").click()
+            expect(second.get_by_role("heading", name="Sign in to Docent")).to_be_visible()
+            page.reload()
+            expect(page.get_by_role("heading", name="Sign in to Docent")).to_be_visible(
+                timeout=60_000
+            )
         except Exception:
             page.screenshot(path=artifacts / "failure.png", full_page=True)
             raise
