@@ -12,6 +12,7 @@ from functools import cached_property
 
 from app.accounts import AccountError, Accounts, Session, SignInError
 from app.audit import AuditLog
+from app.session_store import SessionStore
 from app.settings import Settings
 
 
@@ -34,6 +35,16 @@ class Gate:
     def audit(self) -> AuditLog:
         """The audit log."""
         return AuditLog(self.settings.audit_path())
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        """The open sessions, resumed from the browser's cookie."""
+        return SessionStore(self.settings.accounts_path().parent)
+
+    def sign_out(self, session: Session) -> None:
+        """End ``session`` on the server (its cookie opens nothing after); audited."""
+        self.sessions.end(session.token)
+        self.audit.append("sign_out", session.user.name, ok=True)
 
     def sign_in(self, name: str, password: str) -> Session:
         """Check a name and password and open a session of ``session_minutes``; audited.

@@ -93,7 +93,7 @@ def test_main_opens_on_the_ask_page(in_library: Path) -> None:
 
     assert not at.exception
     assert at.title[0].value == "Ask your documents"
-    assert at.sidebar.selectbox[0].value == "default"
+    assert at.selectbox(key="collection-picker").value == "default"
     assert "Signed in as **admin** (admin)" in [c.value for c in at.sidebar.caption]
     next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
     assert at.title[0].value == "Sign in to Docent"
@@ -133,7 +133,7 @@ def test_oidc_sign_in_maps_the_verified_name_to_the_local_account(in_library: Pa
     stranger.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback"}
     stranger.user = {"is_logged_in": True, "preferred_username": "mallory"}
     stranger.run()
-    assert stranger.error[0].value == "No Docent account for \\`mallory\\`\\."
+    assert stranger.error[0].value == "No Docent account for “mallory”\\."
     assert stranger.title[0].value == "Sign in to Docent"
 
 
@@ -266,7 +266,7 @@ def test_follow_up_keeps_the_conversation_and_new_conversation_clears_it(
     assert at.expander[0].label == "Closest passages"
     assert "handbook" in texts(at)
 
-    next(b for b in at.sidebar.button if b.label == "New conversation").click().run()
+    at.button(key="new-conversation").click().run()
     assert len(at.chat_message) == 0
 
 

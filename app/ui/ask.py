@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,17 +10,12 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import originals, present
-from app.ui import feedback, resources
-from models.errors import DocentError
-from models.queue import queue_listener
+from app.ui import chat, feedback, resources
 
 if TYPE_CHECKING:
-    from streamlit.delta_generator import DeltaGenerator
-
     from app.api import Docent
     from rag.answer import Answer, Citation
 
-CONVERSATIONS = "conversations"
 _ALERTS = {"success": st.success, "warning": st.warning, "info": st.info}
 _ICONS = {
     "success": ":material/verified:",
@@ -29,87 +25,55 @@ _ICONS = {
 
 
 def page() -> None:
-    """Render the Ask page."""
+    """Render the Ask page (the chat flow itself is ``app.ui.chat``)."""
     st.title("Ask your documents")
-    question = st.chat_input("Ask a question about your documents")
     docent = resources.docent()
     infos = docent.collections(user=resources.current_user())
-    collection = resources.collection_picker(docent, infos)
-    st.caption(
-        f"Searching :blue-badge[{present.escape(collection)}] "
-        f"with :gray-badge[{present.escape(docent.chat.name)}]"
-    )
+    top = st.container(horizontal=True, vertical_alignment="bottom", key="ask-top")
+    collection = resources.collection_picker(docent, infos, top)
+    talk = chat.conversation(collection)
+    if top.button("New conversation", icon=":material/add_comment:", key="new-conversation"):
+        talk = chat.start_new(collection)
     if not any(info.name == collection and info.documents for info in infos):
         st.info(
             f"No documents in {present.escape(collection)} yet: add some on the Library page.",
             icon=":material/folder_off:",
         )
         return
-    conversations: dict[str, list[Answer]] = st.session_state.setdefault(CONVERSATIONS, {})
-    if st.sidebar.button("New conversation", icon=":material/add_comment:"):
-        conversations.pop(collection, None)
-    history = conversations.setdefault(collection, [])
-    for index, answer in enumerate(history):
-        _exchange(docent, collection, answer, f"{collection}-{index}")
-    if question:
-        latest = _ask(docent, collection, question, history)
-        if latest is not None:
-            history.append(latest)
-            st.rerun()
-    elif not history:
-        st.info("Ask about anything in the documents of this collection.", icon=":material/help:")
+    chat.chat_box(talk)
+    _conversation(docent, collection, talk)
 
 
-def _exchange(docent: Docent, collection: str, answer: Answer, key: str) -> None:
-    with st.chat_message("user"):
-        st.markdown(present.escape(answer.question))
-    with st.chat_message("assistant"):
-        show_answer(docent, collection, answer, key)
-        feedback.control(docent, collection, answer, key)
-
-
-def _ask(docent: Docent, collection: str, question: str, history: list[Answer]) -> Answer | None:
-    """Stream an answer into the page; return it (None when it failed, the error shown)."""
-    from rag.condense import Turn
-
-    with st.chat_message("user"):
-        st.markdown(present.escape(question))
-    turns = [Turn(a.question, a.query, a.text) for a in history]
-    with st.chat_message("assistant"):
-        waiting = st.empty()
-        waiting.caption("Searching your documents…")
-        shown = st.empty()
-        text = ""
-        stream = None
-        try:
-            stream = docent.stream_answer(
-                collection, question, turns, user=resources.current_user()
+def _conversation(docent: Docent, collection: str, talk: chat.Conversation) -> None:
+    """The turns so far, then the answer being written (with Stop), one at a time."""
+    pending = talk.waiting()
+    for index, turn in enumerate(talk.turns):
+        if turn is pending:
+            break
+        chat.show_turn(
+            turn,
+            functools.partial(
+                _answer_with_feedback, docent, collection, key=f"{collection}-{index}"
+            ),
+        )
+    if pending is None:
+        if not talk.turns:
+            st.info(
+                "Ask about anything in the documents of this collection.", icon=":material/help:"
             )
-            with queue_listener(lambda ahead: _queued(waiting, ahead)):
-                for part in stream:
-                    if not isinstance(part, str):
-                        return part
-                    text += part
-                    waiting.empty()
-                    shown.markdown(present.escape(text) + " ▌")
-        except DocentError as error:
-            waiting.empty()
-            resources.show_error(error)
-        finally:
-            # A click elsewhere stops this run mid-answer: close the stream now, so the
-            # model is released at once rather than when the generator is collected.
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-    return None
+        return
+    with st.chat_message("user"):
+        st.markdown(present.escape(pending.question))
+    with st.chat_message("assistant"):
+        if chat.stop_pressed(pending):
+            st.rerun()
+        chat.answer_turn(docent, talk, pending)
+    st.rerun()
 
 
-def _queued(waiting: DeltaGenerator, ahead: int) -> None:
-    """Show the place in the model's line while the answer waits for its turn."""
-    if ahead:
-        waiting.caption(f"Busy: {ahead} question(s) ahead of yours…")
-    else:
-        waiting.caption("Writing the answer…")
+def _answer_with_feedback(docent: Docent, collection: str, answer: Answer, key: str) -> None:
+    show_answer(docent, collection, answer, key)
+    feedback.control(docent, collection, answer, key)
 
 
 def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> None:

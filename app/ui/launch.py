@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-MAIN = Path(__file__).resolve().parent / "main.py"
+# The ASGI app serving main.py and the session-cookie endpoint.
+MAIN = Path(__file__).resolve().parent / "web.py"
 
 
 def streamlit_command(host: str, port: int, upload_max_mb: int) -> list[str]:

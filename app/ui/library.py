@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import present
-from app.ui import resources
+from app.ui import resources, wording
 from app.uploads import forget_uploads, save_uploads, upload_folder
 from ingest.quality import quality_from_notes
 from models.errors import DocentError
@@ -51,7 +51,8 @@ class PageProgress:
         """A file reached its outcome."""
         self.done += 1
         self.bar.progress(self.done / max(self.files, 1), text=f"{self.done} of {self.files} files")
-        reason = f": {outcome.reason}" if outcome.reason else ""
+        why = wording.reasons(outcome)
+        reason = f": {why}" if why else ""
         self.box.markdown(present.escape(f"{outcome.status} {outcome.source}{reason}"))
 
     def chunks_done(self, count: int) -> None:
@@ -59,7 +60,7 @@ class PageProgress:
         self.chunks += count
         self.bar.progress(
             self.done / max(self.files, 1),
-            text=f"{self.done} of {self.files} files, {self.chunks} chunks stored",
+            text=f"{self.done} of {self.files} files, {self.chunks} passages stored",
         )
 
 
@@ -147,7 +148,7 @@ def _ingest(
                 paths, collection, prune=prune, progress=PageProgress(box), user=user
             )
         except DocentError as error:
-            box.update(state="error")
+            box.update(label="The files could not be added", state="error")
             resources.show_error(error)
             return None
         except BaseException:
@@ -170,7 +171,7 @@ def show_report(report: IngestReport) -> None:
     """The per-file outcome table of the last ingest, as the CLI reports it."""
     tone, headline = present.report_headline(report)
     (st.warning if tone == "warning" else st.success)(present.escape(headline))
-    st.dataframe(present.report_rows(report), hide_index=True, key="report")
+    st.dataframe(wording.upload_rows(report), hide_index=True, key="report")
 
 
 def _sync_section(docent: Docent, collection: str) -> None:

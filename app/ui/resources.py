@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import present
+from app.ui import wording
 from models.errors import DocentError
 
 if TYPE_CHECKING:
-    from app.accounts import User
+    from streamlit.delta_generator import DeltaGenerator
+
+    from app.accounts import Session, User
     from app.api import Docent
     from app.gate import Gate
     from app.settings import Settings
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from rag.store import CollectionInfo
 
 COLLECTION_KEY = "collection"
+PICKER_KEY = "collection-picker"
 SESSION_KEY = "session"
 
 
@@ -40,13 +44,29 @@ def resumed_user(gate: Gate) -> User | None:
     """
     from app.accounts import SessionExpired
 
-    session = st.session_state.get(SESSION_KEY)
+    session = st.session_state.get(SESSION_KEY) or _from_cookie(gate)
     if session is None:
         return None
     try:
-        return gate.accounts.resume(session)
+        user = gate.accounts.resume(session)
     except SessionExpired:
-        del st.session_state[SESSION_KEY]
+        st.session_state.pop(SESSION_KEY, None)
+        return None
+    st.session_state[SESSION_KEY] = session
+    return user
+
+
+def _from_cookie(gate: Gate) -> Session | None:
+    """The session the browser's cookie stands for (a reload, a new tab), if still open."""
+    from app.accounts import SessionExpired
+    from app.ui.cookies import COOKIE
+
+    value = st.context.cookies.get(COOKIE)
+    if not isinstance(value, str) or not value:  # no page connection (e.g. AppTest)
+        return None
+    try:
+        return gate.sessions.resume(value, gate.accounts)
+    except SessionExpired:
         return None
 
 
@@ -151,34 +171,71 @@ def docent() -> Docent:
     return _docent(current.model_dump_json(), current)
 
 
+def plain(text: str) -> str:
+    """Text of an error or hint for the page: code marks become quotes, then escaped.
+
+    Messages are written for the terminal, where `name` marks a name to type; on a page
+    the backticks would show as they are.
+    """
+    return present.escape(wording.plain(text))
+
+
 def show_error(error: DocentError) -> None:
-    """Show a Docent error with its fix."""
-    st.error(present.escape(error.message), icon=":material/error:")
-    if error.hint:
-        st.info("Fix: " + present.escape(error.hint), icon=":material/build:")
+    """Show a Docent error with its fix; a fix that is a server command goes to admins only."""
+    st.error(plain(error.message), icon=":material/error:")
+    if not error.hint:
+        return
+    user = resumed_user(gate()) if SESSION_KEY in st.session_state else None
+    if "docent " in error.hint and (user is None or not user.is_admin):
+        st.info("Ask your Docent administrator to fix this.", icon=":material/support_agent:")
+    else:
+        st.info("Fix: " + plain(error.hint), icon=":material/build:")
 
 
-def collection_picker(docent: Docent, infos: list[CollectionInfo] | None = None) -> str:
-    """The sidebar's collection choice (a new name may be typed), kept for the session.
+def current_collection(default: str) -> str:
+    """The collection this person works in, the same on every page (``default`` at first).
+
+    The truth is a plain session value, not a widget's: Streamlit keys a widget by the
+    page it is on, so one picker per page would forget the choice at every page change.
+    """
+    chosen: str = st.session_state.setdefault(COLLECTION_KEY, default)
+    return chosen
+
+
+def _keep_choice() -> None:
+    # Called before the next run: the picker's value becomes the session's collection.
+    chosen = st.session_state.get(PICKER_KEY)
+    if chosen:
+        st.session_state[COLLECTION_KEY] = chosen
+
+
+def collection_picker(
+    docent: Docent, infos: list[CollectionInfo] | None = None, where: DeltaGenerator | None = None
+) -> str:
+    """The collection choice at the top of the page (a new name may be typed).
+
+    Shown on the page itself rather than in the sidebar, so it is in reach on a phone.
 
     Args:
         docent: The process's ``Docent``.
         infos: The collections the user may see, when the page has listed them already.
+        where: The container to draw it in (default: the page).
     """
     if infos is None:
         infos = docent.collections(user=current_user())
     names = sorted(info.name for info in infos)
-    default = docent.settings.collection
+    chosen = current_collection(docent.settings.collection)
     # A name typed in this session exists only once something is uploaded into it.
-    for name in (default, st.session_state.get(COLLECTION_KEY)):
+    for name in (docent.settings.collection, chosen):
         if name and name not in names:
             names.append(name)
-    st.session_state.setdefault(COLLECTION_KEY, default)
-    chosen: str = st.sidebar.selectbox(
+    st.session_state[PICKER_KEY] = chosen
+    (where or st).selectbox(
         "Collection",
         names,
-        key=COLLECTION_KEY,
+        key=PICKER_KEY,
+        on_change=_keep_choice,
         accept_new_options=True,
-        help="The workspace to search and to upload into; type a name to start a new one.",
+        help="The set of documents to search and to add to; type a name to start a new one.",
     )
     return chosen

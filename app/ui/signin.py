@@ -1,8 +1,10 @@
 """The sign-in page that comes before every other page, and the sidebar's sign-out.
 
-A session (``app.accounts.Session``) lives in ``st.session_state`` only; each run checks
-it against the accounts file, so an expired session, a changed password or a removed
-account sends the person back here. Where the site configured Streamlit's OIDC sign-in
+A session (``app.accounts.Session``) lives in ``st.session_state`` and, through an
+HTTP-only cookie (``app.ui.cookies``), in the server's session store, so a reload or a
+new tab resumes it; each run checks it against the accounts file, so an expired session,
+a changed password or a removed account sends the person back here. Signing out ends
+the session on the server. Where the site configured Streamlit's OIDC sign-in
 (an ``[auth]`` section in ``secrets.toml``), the identity provider's verified user name
 maps to the local account of the same name, with its role and groups.
 """
@@ -14,11 +16,14 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import present
-from app.ui import resources
+from app.ui import cookies, resources
 
 if TYPE_CHECKING:
-    from app.accounts import User
+    from app.accounts import Session, User
     from app.gate import Gate
+
+
+HANDOFF = "cookie-code"
 
 
 def require_user(gate: Gate) -> User:
@@ -29,6 +34,11 @@ def require_user(gate: Gate) -> User:
     if user is not None:
         return user
     st.title("Sign in to Docent")
+    st.markdown(
+        "Docent answers questions from your organisation's own documents and shows the "
+        "page each answer comes from. Nothing you ask leaves this building."
+    )
+    st.caption("No account yet? Ask your Docent administrator (usually the IT service desk).")
     if not gate.accounts.users():
         st.warning("Docent has no accounts yet.", icon=":material/person_off:")
         st.info(
@@ -46,11 +56,11 @@ def require_user(gate: Gate) -> User:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         if st.form_submit_button("Sign in", type="primary"):
             try:
-                st.session_state[resources.SESSION_KEY] = gate.sign_in(name, password)
+                session = gate.sign_in(name, password)
             except SignInError as error:
                 st.error(present.escape(error.message), icon=":material/error:")
             else:
-                st.rerun()
+                _open(gate, session)
     resources.preload()
     st.stop()
 
@@ -72,17 +82,31 @@ def _oidc_sign_in(gate: Gate) -> None:
     claim = st.user.get("preferred_username") or st.user.get("email") or ""
     name = str(claim).split("@", 1)[0].lower()
     try:
-        st.session_state[resources.SESSION_KEY] = gate.sign_in_verified(name, provider="oidc")
+        session = gate.sign_in_verified(name, provider="oidc")
     except SignInError as error:
         resources.show_error(error)
         return
+    _open(gate, session)
+
+
+def _open(gate: Gate, session: Session) -> None:
+    """Start using ``session`` here, and have the browser keep it in the cookie."""
+    st.session_state[resources.SESSION_KEY] = session
+    value = gate.sessions.keep(session)
+    st.session_state[HANDOFF] = cookies.handoff(value, gate.settings.session_minutes * 60)
     st.rerun()
 
 
 def sidebar(user: User) -> None:
     """Who is signed in, and the button that signs out."""
     st.sidebar.caption(f"Signed in as **{present.escape(user.name)}** ({user.role})")
+    code = st.session_state.get(HANDOFF)
+    if code:
+        st.sidebar.iframe(cookies.script(code), height="content")
     if st.sidebar.button("Sign out", icon=":material/logout:"):
+        session = st.session_state.get(resources.SESSION_KEY)
+        if session is not None:
+            resources.gate().sign_out(session)
         st.session_state.clear()
         if _oidc_configured() and st.user.is_logged_in:
             st.logout()
