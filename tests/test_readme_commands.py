@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -85,28 +86,42 @@ def _scratch(tmp_path: Path) -> Path:
     return share
 
 
-def _run_ui(command: str, env: dict[str, str], cwd: Path) -> None:
+# Commands that serve until stopped: the setting of their port, and the path that says ready.
+SERVERS = {
+    "docent ui": ("DOCENT_UI_PORT", "/_stcore/health"),
+    "docent serve": ("DOCENT_API_PORT", "/healthz"),
+}
+
+
+def _run_server(command: str, env: dict[str, str], cwd: Path) -> None:
+    """Start a serving command, wait until it answers its health path, stop it and its children."""
+    setting, health = next(v for k, v in SERVERS.items() if command.startswith(k))
     port = _free_port()
     process = subprocess.Popen(
         ["bash", "-c", f"exec {command}"],
         cwd=cwd,
-        env={**env, "DOCENT_UI_PORT": str(port)},
+        env={**env, setting: str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own group: `docent ui` starts Streamlit as a child
     )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert process.poll() is None, f"`{command}` exited with {process.returncode}"
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).is_success:
+                if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=2).is_success:
                     return
             except httpx.HTTPError:
                 time.sleep(0.5)
         pytest.fail(f"`{command}` did not serve within 90 s")
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @pytest.mark.slow
@@ -123,8 +138,8 @@ def test_every_readme_example_runs(tmp_path: Path) -> None:
     for example in readme_examples():
         command = example.replace(SHARE, str(share)).replace("NAME", "scratch")
         command = command.replace('"..."', '"How much rent is paid in advance?"')
-        if command.startswith("docent ui"):
-            _run_ui(command, env, cwd)
+        if command in SERVERS:
+            _run_server(command, env, cwd)
             continue
         stdin = next((text for key, text in STDIN.items() if f"docent {key}" in command), "")
         done = subprocess.run(
