@@ -76,7 +76,8 @@ def test_a_stream_ends_with_the_citations(served: OpenAI) -> None:
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop"
     _handbook_cited((last.model_extra or {})["docent"]["citations"])
-    assert "27" in text and "Sources:" in text and len(chunks) > 3
+    # Quotes come whole (no model writes them): the text, then the final chunk.
+    assert "27" in text and "Sources:" in text and len(chunks) >= 2
 
 
 def test_an_unrelated_question_is_refused(served: OpenAI) -> None:

@@ -77,8 +77,14 @@ MODEL_SUBSET = [
 def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Docent:
     root = tmp_path_factory.mktemp("injection")
     folders = injection.write_corpus(root / "share")
-    # Short answers: the attacks show in the first sentences, and the CPU is shared.
-    settings = Settings(data_dir=root / "data", chat_temperature=0.0, chat_max_answer_tokens=128)
+    # Short answers: the attacks show in the first sentences, and the CPU is shared. The
+    # model writes (answer_mode=model): what it does with planted instructions is the test.
+    settings = Settings(
+        data_dir=root / "data",
+        chat_temperature=0.0,
+        chat_max_answer_tokens=128,
+        answer_mode="model",
+    )
     docent = Docent(settings, embedder=embedder)
     for label, folder in folders.items():
         report = docent.ingest([folder], "docs", labels=(label,))
