@@ -30,41 +30,22 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from app.api import Docent
-from app.http.server import create_app
 from app.settings import Settings
 from app.tokens import ApiTokens
 from bench.load import QUESTIONS
+from tests.http_server import running
 
 RESULTS = Path(__file__).parent / "results"
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 COLLECTION = "samples"
-
-
-@contextmanager
-def serving(docent: Docent) -> Iterator[str]:
-    """The API on uvicorn on 127.0.0.1 (a free port) in a thread; yields the base URL."""
-    config = uvicorn.Config(create_app(docent), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def ask_http(http: httpx.Client, question: str) -> dict[str, Any]:
@@ -180,7 +161,7 @@ def main() -> None:
         token = ApiTokens(settings.tokens_path()).create("bench", "bench", timedelta(hours=1))[0]
         docent.ask(COLLECTION, QUESTIONS[0])  # the model loads before anything is timed
         figures: dict[str, Any] = {"clients": args.clients, "questions": args.questions}
-        with serving(docent) as url:
+        with running(docent) as url:
             sessions = [
                 httpx.Client(
                     base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=900
