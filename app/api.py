@@ -332,9 +332,9 @@ class Docent:
     def _visible_counts(self, info: CollectionInfo, user: User) -> CollectionInfo:
         target = self.index.collection(info.name)
         allowed = self.grants.allowed(user, info.name)
-        chunks = target.chunks.get(where=access.restrict(None, allowed).where(), include=[])
+        chunks = target.count_chunks(access.restrict(None, allowed))
         documents = [r for r in access.visible(target.records(), allowed) if r.doc_id]
-        return replace(info, documents=len(documents), chunks=len(chunks["ids"]))
+        return replace(info, documents=len(documents), chunks=chunks)
 
     def _allowed(self, collection: str, user: User | None) -> tuple[str, ...] | None:
         """The labels ``user`` may read in ``collection`` (None: all).

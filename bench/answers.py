@@ -155,7 +155,7 @@ def _cases(
     docent: Docent, per_corpus: int
 ) -> tuple[dict[str, list[Case]], list[tuple[GoldQuestion, set[str]]], dict[str, Any]]:
     """Answerable and unanswerable questions by half (``tune`` / ``held_out``)."""
-    stored = docent.index.collection("docs").chunks.get(include=["documents"])
+    stored = docent.index.collection("docs").chroma.get(include=["documents"])
     chunks = {
         cid: (text, words(text))
         for cid, text in zip(stored["ids"], stored["documents"] or [], strict=True)

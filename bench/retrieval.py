@@ -149,7 +149,7 @@ def percentiles(latencies: Sequence[float]) -> dict[str, float]:
 
 def gold_queries(collection: Collection, questions: Sequence[GoldQuestion]) -> list[Query]:
     """Questions paired with their relevant chunks; questions no chunk answers dropped."""
-    stored = collection.chunks.get(include=["documents"])
+    stored = collection.chroma.get(include=["documents"])
     chunks = {
         cid: words(text) for cid, text in zip(stored["ids"], stored["documents"] or [], strict=True)
     }

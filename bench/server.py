@@ -41,8 +41,8 @@ from app.api import Docent
 from app.settings import Settings
 from bench.corpus import build_corpus
 from models.embedder import Embedder
+from rag.codec import stored_chunk
 from rag.retrieve import Retriever
-from rag.store import stored_chunk
 from tests.chroma_server import chroma_server, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -135,7 +135,7 @@ def ingest_once(
 
 def stored_batches(docent: Docent, name: str) -> list[tuple[list[Any], np.ndarray]]:
     """The collection's chunks with their vectors, in the ingest's write batches."""
-    got = docent.index.collection(name).chunks.get(include=["documents", "metadatas", "embeddings"])
+    got = docent.index.collection(name).chroma.get(include=["documents", "metadatas", "embeddings"])
     chunks = [
         stored_chunk(i, t, dict(m or {}))
         for i, t, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
@@ -159,7 +159,7 @@ def store_write_seconds(docent: Docent, name: str, batches: list[Any]) -> float:
 
 def query_rates(docent: Docent, name: str, questions: list[str]) -> dict[str, float]:
     """Raw vector queries and hybrid retrievals per second."""
-    chunks = docent.index.collection(name).chunks
+    chunks = docent.index.collection(name).chroma
     vectors = docent.embedder.encode(questions)
     started = time.perf_counter()
     for vector in vectors:
@@ -175,7 +175,7 @@ def query_rates(docent: Docent, name: str, questions: list[str]) -> dict[str, fl
 
 def sample_questions(docent: Docent, name: str) -> list[str]:
     """Questions made of the first words of chunks spread over the collection."""
-    texts = docent.index.collection(name).chunks.get(include=["documents"])["documents"] or []
+    texts = docent.index.collection(name).chroma.get(include=["documents"])["documents"] or []
     step = max(1, len(texts) // QUESTIONS)
     return [" ".join(text.split()[:12]) for text in texts[::step][:QUESTIONS]]
 

@@ -26,7 +26,7 @@ def synthetic_batches(
     collection: Collection, count: int, batch: int = 2000, seed: int = 7
 ) -> Iterator[tuple[list[Chunk], np.ndarray]]:
     """Chunks and vectors that look like the corpus: its word frequencies, its vectors mixed."""
-    stored = collection.chunks.get(include=["documents", "embeddings"])
+    stored = collection.chroma.get(include=["documents", "embeddings"])
     vocabulary = Counter(w for text in stored["documents"] or [] for w in text.split())
     tokens = np.array(list(vocabulary), dtype=object)
     weights = np.array([vocabulary[t] for t in tokens], dtype=np.float64)

@@ -1,10 +1,8 @@
 """Lexical (BM25) search over a collection's chunks: SQLite FTS5 in a file beside the index.
 
-Why FTS5 and not Chroma's own BM25 index: chromadb 1.5.9 has the API (``Schema`` with
-``SparseVectorIndexConfig(bm25=True)``, ``collection.search(Search().rank(Knn(...)))``),
-but creating such a collection fails with ``Sparse vector indexing is not enabled in
-local`` both in ``PersistentClient`` and against a local ``chroma run`` server (tried
-2026-11-23); it is a Chroma Cloud / distributed feature. SQLite's FTS5 comes with Python,
+Why FTS5 and not Chroma's own BM25 index: Chroma's sparse vector index is a Chroma Cloud /
+distributed feature, refused by ``PersistentClient`` and a local ``chroma run`` server
+(see docs/architecture.md, "Decisions"). SQLite's FTS5 comes with Python,
 ranks with BM25 (``bm25()``), takes filters in the same SQL query as the match, and keeps
 up with 100k chunks on one core. Exact tokens such as error codes (``E-4471-B``), part
 numbers and names, which a small embedder blurs, are what it is for.
@@ -16,8 +14,8 @@ journal's replays keep both stores equal), and that ``Collection.sync_lexical`` 
 from Chroma when the two differ (a collection made before this index existed, a power
 loss between the two writes). With a Chroma server the file lives with the application
 that ingests; replicas that only read need the same file (a shared volume). The file also
-counts the collection's writes as they start and finish (``LexicalIndex.writing``), which
-lets a reader know that nothing changed while it read.
+holds the collection's count of writes (``rag.writes``), which lets a reader know that
+nothing changed while it read.
 
 FTS5 indexes the words as ``rag.lexical_terms`` folds and stems them; a query goes through
 the same steps and is the OR of its terms (common English words dropped), a hyphenated or
@@ -37,16 +35,16 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import secrets
 import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from rag.filters import Filters
 from rag.lexical_terms import indexed_form, match_expression, query_terms
 from rag.types import Chunk
+from rag.writes import WriteCounter
 
 # Relative BM25 weight of the passage and of its header (document title and heading).
 TEXT_WEIGHT = 1.0
@@ -71,60 +69,12 @@ CREATE INDEX chunk_doc_id ON chunk (doc_id);
 CREATE VIRTUAL TABLE chunk_text USING fts5 (text, header, tokenize = 'unicode61');
 CREATE TABLE term (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 """
-# Not in _SCHEMA: indexes made before it get it on their next write, without a rebuild.
-_WRITES = """
-CREATE TABLE IF NOT EXISTS writes (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    epoch TEXT NOT NULL,
-    started INTEGER NOT NULL,
-    finished INTEGER NOT NULL
-)
-"""
 _DROP = """
 DROP TABLE IF EXISTS writes;
 DROP TABLE IF EXISTS term;
 DROP TABLE IF EXISTS chunk_text;
 DROP TABLE IF EXISTS chunk;
 """
-
-
-@dataclass(frozen=True)
-class LexicalFilter:
-    """Restrictions applied inside the SQL query (mirrors ``rag.retrieve.Filters``).
-
-    Attributes:
-        doc_ids: Only these documents, if any are given.
-        sources: Only these source paths, if any are given.
-        page_from: Lowest page, inclusive.
-        page_to: Highest page, inclusive.
-        labels: None for no restriction; else a chunk must carry one of these labels.
-    """
-
-    doc_ids: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    page_from: int | None = None
-    page_to: int | None = None
-    labels: tuple[str, ...] | None = None
-
-    def sql(self) -> tuple[str, list[str | int]]:
-        """The ``AND ...`` conditions on table ``c`` (chunk) and their parameters."""
-        clauses: list[str] = []
-        params: list[str | int] = []
-        for column, values in (("c.doc_id", self.doc_ids), ("c.source", self.sources)):
-            if values:
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        if self.page_from is not None:
-            clauses.append("c.page >= ?")
-            params.append(self.page_from)
-        if self.page_to is not None:
-            clauses.append("c.page <= ?")
-            params.append(self.page_to)
-        if self.labels is not None:
-            marks = ", ".join("?" * len(self.labels)) or "NULL"
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value IN ({marks}))")
-            params.extend(self.labels)
-        return "".join(f" AND {clause}" for clause in clauses), params
 
 
 class LexicalIndex:
@@ -136,6 +86,8 @@ class LexicalIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # The collection's write count lives in this file, in its transactions.
+        self.counter = WriteCounter(self._connect, lambda: _reader(self.path))
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -165,46 +117,6 @@ class LexicalIndex:
         except BaseException:
             db.rollback()
             raise
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Count a write to the collection (its Chroma chunks, this index) as it starts and ends.
-
-        A reader that compares ``writes()`` before and after its reads knows whether
-        the collection changed meanwhile (see ``rag.retrieve``). A writer that dies
-        leaves a write started and never finished until ``settle_writes``.
-        """
-        self._count_write("started")
-        try:
-            yield
-        finally:
-            self._count_write("finished")
-
-    def _count_write(self, column: str) -> None:
-        with self._connect() as db:
-            _start_count(db)
-            db.execute(f"UPDATE writes SET {column} = {column} + 1")
-
-    def settle_writes(self) -> None:
-        """Count every started write as finished: only while holding the writer lock."""
-        with self._connect() as db:
-            _start_count(db)
-            db.execute("UPDATE writes SET finished = started")
-
-    def writes(self) -> tuple[str, int, int] | None:
-        """``(epoch, writes started, writes finished)``; None if never counted.
-
-        The epoch is new whenever the count restarts (a new file or table), so equal
-        triples mean the same count of the same file.
-        """
-        db = _reader(self.path)
-        if db is None:
-            return None
-        try:
-            row = db.execute("SELECT epoch, started, finished FROM writes").fetchone()
-        except sqlite3.OperationalError:  # no such table yet
-            return None
-        return None if row is None else (str(row[0]), int(row[1]), int(row[2]))
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
         """Insert or replace chunks by id."""
@@ -272,7 +184,7 @@ class LexicalIndex:
             return int(db.execute("SELECT count(*) FROM chunk").fetchone()[0])
 
     def search(
-        self, query: str, limit: int, where: LexicalFilter | None = None
+        self, query: str, limit: int, where: Filters | None = None
     ) -> list[tuple[str, float]]:
         """The best chunks for a free-text query, by BM25.
 
@@ -291,7 +203,7 @@ class LexicalIndex:
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             with self._connect():  # an index of another version: rebuilt from Chroma later
                 return []
-        conditions, params = (where or LexicalFilter()).sql()
+        conditions, params = (where or Filters()).sql()
         rank = f"bm25(chunk_text, {TEXT_WEIGHT}, {HEADER_WEIGHT})"
         if conditions:
             sql = (
@@ -315,15 +227,6 @@ class LexicalIndex:
         """Delete the index file (the collection is being deleted)."""
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-
-
-def _start_count(db: sqlite3.Connection) -> None:
-    """Create the count of writes if there is none, in a new epoch."""
-    db.execute(_WRITES)
-    db.execute(
-        "INSERT INTO writes VALUES (0, ?, 0, 0) ON CONFLICT (id) DO NOTHING",
-        (secrets.token_hex(8),),
-    )
 
 
 def _reader(path: Path) -> sqlite3.Connection | None:

@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates, fused, then de-duplicated.
 
 Each retriever returns ``candidates`` chunks with every filter applied inside its own
-store query (a Chroma ``where`` clause, the SQL of the BM25 index), so a restricted chunk
+store query (``rag.filters``: a Chroma ``where`` clause, the SQL of the BM25 index), all
+read through ``rag.store.Collection``, so a restricted chunk
 never leaves the store: the texts, metadata and vectors of the candidates are read with
 the same ``where`` clause. Access labels that cannot exclude anything (no chunk of the
 collection lacks them all) are left out of what Chroma is sent, as its label clause is
@@ -20,75 +21,21 @@ strength of the evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from rag.duplicates import fold_duplicates
-from rag.lexical import LexicalFilter
+from rag.filters import Filters as Filters  # re-exported: callers import it from here
 from rag.store import Collection, Index
+from rag.types import Chunk
+from rag.writes import ByWrites, Writes, settled
 
 Mode = Literal["hybrid", "dense", "lexical"]
 # A filter by documents or sources allowing at most this many chunks has them ranked by
 # their exact cosine (their vectors read from Chroma) instead of Chroma's filtered search.
 EXACT_LIMIT = 1000
-# A clause no chunk satisfies: every stored chunk has a sha256 as its doc_id.
-_NOTHING: dict[str, Any] = {"doc_id": {"$in": [""]}}
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which chunks a retrieval may return.
-
-    Attributes:
-        documents: Only these doc_ids, if any are given.
-        sources: Only these source paths (exact), if any are given.
-        page_from: Lowest page, inclusive (pages are 0 for formats without pages).
-        page_to: Highest page, inclusive.
-        labels: Access control: None for no restriction; otherwise a chunk must carry at
-            least one of these labels (so ``()`` allows nothing, and unlabeled documents
-            are only visible without a restriction).
-    """
-
-    documents: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    page_from: int | None = None
-    page_to: int | None = None
-    labels: tuple[str, ...] | None = None
-
-    def where(self) -> dict[str, Any] | None:
-        """The Chroma ``where`` clause for these filters, or None when nothing is filtered."""
-        clauses: list[dict[str, Any]] = []
-        if self.documents:
-            clauses.append({"doc_id": {"$in": list(self.documents)}})
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        # Pages are never below 0: a lower bound of 0 excludes nothing, and Chroma's clause
-        # for it would read every chunk (seconds at 100k chunks).
-        if self.page_from is not None and self.page_from > 0:
-            clauses.append({"page": {"$gte": self.page_from}})
-        if self.page_to is not None:
-            clauses.append({"page": {"$lte": self.page_to}})
-        if self.labels is not None:
-            allowed = [{"labels": {"$contains": label}} for label in self.labels]
-            clauses.append(_either(allowed) if allowed else _NOTHING)
-        return _all(clauses)
-
-    def lexical(self) -> LexicalFilter:
-        """The same filters for the BM25 index."""
-        return LexicalFilter(
-            self.documents, self.sources, self.page_from, self.page_to, self.labels
-        )
-
-
-def _all(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
-    if len(clauses) <= 1:
-        return clauses[0] if clauses else None
-    return {"$and": clauses}
-
-
-def _either(clauses: list[dict[str, Any]]) -> dict[str, Any]:
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+_UNFILTERED = Filters()
 
 
 @dataclass(frozen=True)
@@ -144,8 +91,7 @@ class _Candidates:
 
     ids: list[str]
     fused: np.ndarray
-    texts: list[str]
-    metas: list[dict[str, Any]]
+    chunks: list[Chunk]
     vectors: np.ndarray
 
 
@@ -166,8 +112,8 @@ class Retriever:
         self,
         index: Index,
         *,
-        # Tuned by bench/retrieval.py on half of the FAQ questions (the other half, held
-        # out, scores nDCG@10 0.85 against 0.80 with candidates=30, rrf_k=60, mmr=0.7).
+        # Tuned by bench/retrieval.py on half of the FAQ questions (the figures:
+        # docs/architecture.md, "Decisions").
         candidates: int = 20,
         rrf_k: int = 10,
         mmr_lambda: float = 1.0,
@@ -184,7 +130,7 @@ class Retriever:
         collection: str,
         query: str,
         k: int = 6,
-        filters: Filters = Filters(),
+        filters: Filters = _UNFILTERED,
         mode: Mode = "hybrid",
     ) -> list[Passage]:
         """The ``k`` best distinct passages for a query, best first.
@@ -222,14 +168,14 @@ class Retriever:
         The filters may leave out access labels that no chunk lacks (see ``_needed``);
         if the collection was written meanwhile, everything is read again with them.
         """
-        before = target.lexical.writes()
+        before = target.writes()
         for sent in (_needed(target, filters, before), filters):
             dense = self._dense(target, vector, sent) if mode != "lexical" else []
             bm25: dict[str, float] = {}
             if mode != "dense":
-                bm25 = dict(target.lexical.search(query, self.candidates, sent.lexical()))
-            rows = _rows(target, [*dense, *bm25], sent.where())
-            if sent == filters or target.lexical.writes() == before:
+                bm25 = dict(target.lexical_search(query, self.candidates, sent))
+            rows = target.rows([*dense, *bm25], sent)
+            if sent == filters or target.writes() == before:
                 break
         return dense, bm25, rows
 
@@ -240,26 +186,17 @@ class Retriever:
         100 ms at 100k chunks), so the chunks of a filter by documents or sources, narrow
         by nature, are ranked by their exact cosine when few enough.
         """
-        where = filters.where()
-        if where is not None and (filters.documents or filters.sources):
-            return self._exact(target, vector, where)
-        return self._query(target, vector, where)
+        if filters.where() is not None and (filters.documents or filters.sources):
+            return self._exact(target, vector, filters)
+        return target.nearest(vector, self.candidates, filters)
 
-    def _query(self, target: Collection, vector: np.ndarray, where: Any) -> list[str]:
-        result = target.chunks.query(
-            query_embeddings=[vector], n_results=self.candidates, where=where, include=[]
-        )
-        return list(result["ids"][0])
-
-    def _exact(self, target: Collection, vector: np.ndarray, where: dict[str, Any]) -> list[str]:
+    def _exact(self, target: Collection, vector: np.ndarray, filters: Filters) -> list[str]:
         """The nearest chunks of a narrow filter by their exact cosine, else Chroma's search."""
-        allowed = target.chunks.get(where=where, include=["embeddings"], limit=EXACT_LIMIT + 1)
-        ids = list(allowed["ids"])
+        ids, vectors = target.vectors(filters, limit=EXACT_LIMIT + 1)
         if len(ids) > EXACT_LIMIT:
-            return self._query(target, vector, where)
+            return target.nearest(vector, self.candidates, filters)
         if not ids:
             return []
-        vectors = np.asarray(allowed["embeddings"], dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(vector)), 1e-12)
         cosine = np.einsum("ij,j->i", vectors, vector) / np.maximum(norms, 1e-12)
         best = np.argsort(-cosine, kind="stable")[: self.candidates]
@@ -292,7 +229,7 @@ class Retriever:
         first_with: dict[str, int] = {}
         group = [
             first_with.setdefault(" ".join(t.split()).casefold(), i)
-            for i, t in enumerate(found.texts)
+            for i, t in enumerate(chunk.text for chunk in found.chunks)
         ]
         for i, j in zip(*np.nonzero(np.triu(overlap > self.dedup_threshold, 1)), strict=True):
             low, high = sorted((group[i], group[j]))
@@ -300,11 +237,9 @@ class Retriever:
         return group
 
 
-Row = tuple[str, dict[str, Any], np.ndarray]
-Writes = tuple[str, int, int] | None
+Row = tuple[Chunk, np.ndarray]
 # Whether some chunk lacks every label of a grant, by collection, write count and labels.
-_EXCLUDES: dict[tuple[str, str, Writes, tuple[str, ...]], bool] = {}
-_EXCLUDES_KEPT = 256
+_EXCLUDES: ByWrites[tuple[tuple[str, str], Writes, tuple[str, ...]], bool] = ByWrites(256)
 
 
 def _needed(target: Collection, filters: Filters, writes: Writes) -> Filters:
@@ -317,33 +252,15 @@ def _needed(target: Collection, filters: Filters, writes: Writes) -> Filters:
     writes; none may be in progress, and ``Retriever._read`` reads again with every
     filter if a write started meanwhile).
     """
-    if not filters.labels or writes is None or writes[1] != writes[2]:
+    if not filters.labels or not settled(writes):
         return filters
-    key = (str(target.chunks.id), str(target.lexical.path), writes, filters.labels)
+    key = (target.identity, writes, filters.labels)
     excludes = _EXCLUDES.get(key)
     if excludes is None:
-        lacking = _all([{"labels": {"$not_contains": label}} for label in filters.labels])
-        excludes = bool(target.chunks.get(where=lacking, limit=1, include=[])["ids"])
-        if target.lexical.writes() == writes:  # else it may have seen a write half done
-            while len(_EXCLUDES) >= _EXCLUDES_KEPT:
-                _EXCLUDES.pop(next(iter(_EXCLUDES)))
-            _EXCLUDES[key] = excludes
+        excludes = target.any_lacking(filters.labels)
+        if target.writes() == writes:  # else it may have seen a write half done
+            _EXCLUDES.put(key, excludes)
     return filters if excludes else replace(filters, labels=None)
-
-
-def _rows(target: Collection, ids: list[str], where: Any) -> dict[str, Row]:
-    """Text, metadata and vector of the chunks among ``ids`` that the filter allows."""
-    if not ids:
-        return {}
-    got = target.chunks.get(
-        ids=list(dict.fromkeys(ids)), where=where, include=["documents", "metadatas", "embeddings"]
-    )
-    vectors = got["embeddings"] if got["embeddings"] is not None else []
-    texts, metas = got["documents"] or [], got["metadatas"] or []
-    return {
-        chunk_id: (text, dict(meta or {}), np.asarray(vector, dtype=np.float32))
-        for chunk_id, text, meta, vector in zip(got["ids"], texts, metas, vectors, strict=True)
-    }
 
 
 def _candidates(fused: dict[str, float], rows: dict[str, Row]) -> _Candidates:
@@ -353,29 +270,28 @@ def _candidates(fused: dict[str, float], rows: dict[str, Row]) -> _Candidates:
     """
     ids = [chunk_id for chunk_id in fused if chunk_id in rows]
     if not ids:
-        return _Candidates([], np.zeros(0), [], [], np.zeros((0, 0), dtype=np.float32))
+        return _Candidates([], np.zeros(0), [], np.zeros((0, 0), dtype=np.float32))
     return _Candidates(
         ids=ids,
         fused=np.array([fused[chunk_id] for chunk_id in ids]),
-        texts=[rows[chunk_id][0] for chunk_id in ids],
-        metas=[rows[chunk_id][1] for chunk_id in ids],
-        vectors=np.array([rows[chunk_id][2] for chunk_id in ids], dtype=np.float32),
+        chunks=[rows[chunk_id][0] for chunk_id in ids],
+        vectors=np.array([rows[chunk_id][1] for chunk_id in ids], dtype=np.float32),
     )
 
 
 def _passage(found: _Candidates, i: int, dense: float, lexical: float | None) -> Passage:
-    meta = found.metas[i]
+    chunk = found.chunks[i]
     return Passage(
-        id=found.ids[i],
-        text=found.texts[i],
-        doc_id=str(meta["doc_id"]),
-        source=str(meta["source"]),
-        title=str(meta.get("title", "")),
-        page=int(meta.get("page", 0)),
-        heading=str(meta.get("heading", "")),
-        char_start=int(meta.get("char_start", 0)),
-        char_end=int(meta.get("char_end", 0)),
-        position=int(meta.get("position", 0)),
+        id=chunk.id,
+        text=chunk.text,
+        doc_id=chunk.doc_id,
+        source=chunk.source,
+        title=chunk.title,
+        page=chunk.page,
+        heading=chunk.heading,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        position=chunk.position,
         dense=dense,
         lexical=lexical,
         score=float(found.fused[i]),

@@ -4,15 +4,17 @@ A Docent collection (a workspace such as ``legal``) is two Chroma collections: `
 holds the chunks with their vectors, and ``NAME.documents`` holds one registry row per
 source file (see ``DocumentRecord``), which is what makes sync incremental and
 crash-safe. The chunk collection records the embedding model and its dimension; opening
-it with another embedder is refused instead of mixing incomparable vectors.
+it with another embedder is refused instead of mixing incomparable vectors. ``Collection``
+is the one door to Chroma: the rest of Docent reads and writes through its methods, in
+``Chunk``, ``DocumentRecord`` and ``Filters`` (``rag.codec``, ``rag.filters``).
 
 Beside Chroma, each collection has a BM25 index of its chunks (``rag.lexical``, a SQLite
 file under ``<index>/lexical/``). Every chunk write and delete here goes to both, Chroma
 first; all writes are idempotent, so the ingest journal's replays after a crash leave the
 two equal. ``sync_lexical`` rebuilds the BM25 index from Chroma where they differ (a
 collection created before the index existed gets it on its next ingest run). Every chunk
-write is counted as it starts and ends (``LexicalIndex.writing``) so that a reader can tell
-whether the chunks changed while it read.
+write is counted as it starts and ends (``rag.writes``) so that a reader can tell whether
+the chunks changed while it read.
 
 chromadb is imported when a client is first opened, not with this module: a re-ingest of
 unchanged files settles from the registry's copy (``rag.registry_copy``) without it.
@@ -34,10 +36,13 @@ import numpy as np
 from models.embedder import Embedder
 from models.errors import DocentError
 from rag import registry_copy
+from rag.codec import chunk_metadata, record_metadata, stored_chunk, stored_record
 from rag.connect import IndexConfig, connect_server
+from rag.filters import Filters, lacking_where
 from rag.lexical import LexicalIndex
 from rag.lock import WriterLock
 from rag.types import Chunk, DocumentRecord
+from rag.writes import Writes
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -78,7 +83,7 @@ def validate_collection_name(name: str) -> str:
 
 
 class Collection:
-    """One workspace: its chunks and its document registry.
+    """One workspace: its chunks and its document registry, the only code that reads them.
 
     The registry is opened on first use: a retrieval reads only the chunks, and opening
     (or creating) the registry costs a Chroma call on every question.
@@ -94,7 +99,8 @@ class Collection:
         changing: Callable[[], None] = lambda: None,
     ) -> None:
         self.name = name
-        self.chunks = chunks
+        # The raw Chroma collection: only this module uses it (and tests that check it).
+        self.chroma = chunks
         self._open_registry = registry
         self.max_batch = max_batch
         self.lexical = lexical
@@ -102,94 +108,154 @@ class Collection:
         self._changing = changing
 
     @functools.cached_property
-    def registry(self) -> ChromaCollection:
+    def _registry(self) -> ChromaCollection:
         """The registry's Chroma collection (one row per source file)."""
         return self._open_registry()
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """What tells this collection from any other, also one deleted and made again."""
+        return str(self.chroma.id), str(self.lexical.path)
+
+    def writes(self) -> Writes:
+        """The count of the collection's writes (``rag.writes``)."""
+        return self.lexical.counter.writes()
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Count a write to the collection while it runs (``rag.writes``)."""
+        return self.lexical.counter.writing()
 
     def upsert_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store chunks with their vectors, in batches Chroma accepts."""
         self._changing()
-        with self.lexical.writing():
+        with self.writing():
             for start in range(0, len(chunks), self.max_batch):
                 batch = chunks[start : start + self.max_batch]
-                self.chunks.upsert(
+                self.chroma.upsert(
                     ids=[chunk.id for chunk in batch],
                     embeddings=vectors[start : start + len(batch)],
                     documents=[chunk.text for chunk in batch],
-                    metadatas=[chunk.metadata() for chunk in batch],  # type: ignore[misc]
+                    metadatas=[chunk_metadata(chunk) for chunk in batch],  # type: ignore[misc]
                 )
                 self.lexical.upsert(batch)
 
     def delete_document_chunks(self, doc_id: str) -> None:
         """Remove every chunk of one document version."""
         self._changing()
-        with self.lexical.writing():
-            self.chunks.delete(where={"doc_id": doc_id})
+        with self.writing():
+            self.chroma.delete(where={"doc_id": doc_id})
             self.lexical.delete_document(doc_id)
 
     def move_document(self, doc_id: str, source: str) -> None:
         """Give every chunk of a document a new source path (its file was moved)."""
         self._changing()
-        with self.lexical.writing():
-            stored = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+        with self.writing():
+            stored = self.chroma.get(where={"doc_id": doc_id}, include=["metadatas"])
             if stored["ids"]:
                 metadatas = [dict(m or {}) | {"source": source} for m in stored["metadatas"] or []]
-                self.chunks.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
+                self.chroma.update(ids=stored["ids"], metadatas=metadatas)  # type: ignore[arg-type]
             self.lexical.move_document(doc_id, source)
 
     def relabel_document(self, doc_id: str, labels: Sequence[str]) -> None:
         """Give every chunk of a document new access labels, without re-embedding it."""
         self._changing()
-        ids = self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+        ids = self.chroma.get(where={"doc_id": doc_id}, include=[])["ids"]
         # Chroma merges metadata on update, and None removes a field (a document without
         # labels has none, as Chroma rejects empty lists).
         value = list(labels) or None
-        with self.lexical.writing():
+        with self.writing():
             for start in range(0, len(ids), self.max_batch):
                 batch = ids[start : start + self.max_batch]
-                self.chunks.update(ids=batch, metadatas=[{"labels": value}] * len(batch))  # type: ignore[dict-item]
+                self.chroma.update(ids=batch, metadatas=[{"labels": value}] * len(batch))  # type: ignore[dict-item]
             self.lexical.relabel_document(doc_id, labels)
 
     def sync_lexical(self) -> int:
         """Bring the BM25 index in step with the chunks in Chroma; return chunks fixed.
 
         Called under the writer lock, so a write counted as started and never finished
-        was a writer's that died (``LexicalIndex.writing``): it is counted as finished.
+        was a writer's that died (``rag.writes``): it is counted as finished.
         """
-        self.lexical.settle_writes()
+        self.lexical.counter.settle()
         if self.lexical.count() == self.count_chunks():
             return 0
         stored, indexed = set(self.chunk_ids()), self.lexical.ids()
         extra, missing = sorted(indexed - stored), sorted(stored - indexed)
         self.lexical.delete_ids(extra)
         for start in range(0, len(missing), self.max_batch):
-            got = self.chunks.get(
+            got = self.chroma.get(
                 ids=missing[start : start + self.max_batch], include=["documents", "metadatas"]
             )
-            self.lexical.upsert(
-                [
-                    stored_chunk(chunk_id, text, dict(meta or {}))
-                    for chunk_id, text, meta in zip(
-                        got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
-                    )
-                ]
-            )
+            self.lexical.upsert(_chunks(got))
         return len(extra) + len(missing)
 
     def chunk_ids(self, doc_id: str | None = None) -> list[str]:
         """Ids of stored chunks, of one document or of all."""
         where: Any = {"doc_id": doc_id} if doc_id else None
-        return list(self.chunks.get(where=where, include=[])["ids"])
+        return list(self.chroma.get(where=where, include=[])["ids"])
 
-    def count_chunks(self) -> int:
-        """Number of chunks stored."""
-        return self.chunks.count()
+    def count_chunks(self, filters: Filters | None = None) -> int:
+        """Number of chunks stored (that ``filters`` allow, if given)."""
+        where = filters.where() if filters is not None else None
+        if where is None:
+            return self.chroma.count()
+        return len(self.chroma.get(where=where, include=[])["ids"])
+
+    def stored_chunks(self, filters: Filters | None = None) -> list[Chunk]:
+        """The chunks ``filters`` allow (all without), in the store's order."""
+        where = filters.where() if filters is not None else None
+        return _chunks(self.chroma.get(where=where, include=["documents", "metadatas"]))
+
+    def document_chunks(self, filters: Filters) -> list[Chunk]:
+        """The chunks ``filters`` allow, in their order in the document."""
+        return sorted(self.stored_chunks(filters), key=lambda chunk: chunk.position)
+
+    def nearest(self, vector: np.ndarray, n: int, filters: Filters) -> list[str]:
+        """Ids of the ``n`` chunks nearest to ``vector`` that ``filters`` allow (Chroma's HNSW)."""
+        result = self.chroma.query(
+            query_embeddings=[vector], n_results=n, where=filters.where(), include=[]
+        )
+        return list(result["ids"][0])
+
+    def vectors(self, filters: Filters, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+        """Ids and stored vectors of the chunks ``filters`` allow (at most ``limit``)."""
+        got = self.chroma.get(where=filters.where(), include=["embeddings"], limit=limit)
+        ids = list(got["ids"])
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return ids, np.asarray(got["embeddings"], dtype=np.float32)
+
+    def rows(self, ids: Sequence[str], filters: Filters) -> dict[str, tuple[Chunk, np.ndarray]]:
+        """Each chunk among ``ids`` that ``filters`` allow, with its stored vector."""
+        if not ids:
+            return {}
+        got = self.chroma.get(
+            ids=list(dict.fromkeys(ids)),
+            where=filters.where(),
+            include=["documents", "metadatas", "embeddings"],
+        )
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        return {
+            chunk.id: (chunk, np.asarray(vector, dtype=np.float32))
+            for chunk, vector in zip(_chunks(got), vectors, strict=True)
+        }
+
+    def lexical_search(self, query: str, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """The ``n`` best chunks for ``query`` by BM25 that ``filters`` allow."""
+        return self.lexical.search(query, n, filters)
+
+    def any_lacking(self, labels: tuple[str, ...]) -> bool:
+        """Whether some chunk carries none of ``labels``."""
+        return bool(self.chroma.get(where=lacking_where(labels), limit=1, include=[])["ids"])
+
+    def count_records(self) -> int:
+        """Number of registry rows."""
+        return self._registry.count()
 
     def records(self) -> list[DocumentRecord]:
         """Every registry row, sorted by root and source."""
-        result = self.registry.get(include=["metadatas"])
+        result = self._registry.get(include=["metadatas"])
         rows = [
-            DocumentRecord.from_metadata(key, dict(meta or {}))
+            stored_record(key, meta)
             for key, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
         ]
         return sorted(rows, key=lambda row: (row.root, row.source))
@@ -197,22 +263,22 @@ class Collection:
     def put_record(self, record: DocumentRecord) -> None:
         """Write a registry row (insert or replace)."""
         self._changing()
-        self.registry.upsert(
+        self._registry.upsert(
             ids=[record.key],
             embeddings=np.ones((1, 1), dtype=np.float32),
             documents=[record.source],
-            metadatas=[record.metadata()],
+            metadatas=[record_metadata(record)],
         )
 
     def delete_record(self, key: str) -> None:
         """Remove a registry row."""
         self._changing()
-        self.registry.delete(ids=[key])
+        self._registry.delete(ids=[key])
 
     def remove_document(self, record: DocumentRecord) -> None:
         """Remove a document: its chunks (unless another row holds the same content) and its row."""
         if record.doc_id:
-            holders = self.registry.get(where={"doc_id": record.doc_id}, include=[])["ids"]
+            holders = self._registry.get(where={"doc_id": record.doc_id}, include=[])["ids"]
             if set(holders) <= {record.key}:
                 self.delete_document_chunks(record.doc_id)
         self.delete_record(record.key)
@@ -222,23 +288,14 @@ class Collection:
         return [record for record in self.records() if record.source == source]
 
 
-def stored_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    """A chunk as read back from Chroma (without ``embed_text``, which is not stored)."""
-    return Chunk(
-        id=chunk_id,
-        text=text,
-        embed_text="",
-        doc_id=str(meta["doc_id"]),
-        position=int(meta["position"]),
-        source=str(meta["source"]),
-        title=str(meta.get("title", "")),
-        page=int(meta.get("page", 0)),
-        heading=str(meta.get("heading", "")),
-        char_start=int(meta.get("char_start", 0)),
-        char_end=int(meta.get("char_end", 0)),
-        labels=tuple(meta.get("labels") or ()),
-        ingested_at=str(meta.get("ingested_at", "")),
-    )
+def _chunks(got: Any) -> list[Chunk]:
+    """The chunks of a Chroma ``get`` result that included documents and metadatas."""
+    return [
+        stored_chunk(chunk_id, text, meta)
+        for chunk_id, text, meta in zip(
+            got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
+        )
+    ]
 
 
 class Index:
@@ -340,8 +397,8 @@ class Index:
         max_batch = self.client.get_max_batch_size()
         changing = functools.partial(self._discard_copy, name)
         opened = Collection(name, chunks, registry, max_batch, self._lexical(name), changing)
-        if create:  # a new collection gets its registry now, as it always has
-            opened.registry  # noqa: B018 (opens it)
+        if create:  # a new collection's registry is made with it
+            opened._registry  # noqa: B018 (opens it)
         return opened
 
     def _lexical(self, name: str) -> LexicalIndex:
@@ -366,10 +423,9 @@ class Index:
         for name in self._names():
             chunks = self._open(name)
             meta = chunks.metadata or {}
-            registry = self.collection(name).registry
             yield CollectionInfo(
                 name=name,
-                documents=registry.count(),
+                documents=self.collection(name).count_records(),
                 chunks=chunks.count(),
                 embedder=str(meta.get("docent:embedder", "?")),
                 dimension=int(meta.get("docent:dimension", 0)),

@@ -24,9 +24,9 @@ from langchain_core.messages import BaseMessage
 from models.chat import ChatBackend
 from models.embedder import Embedder
 from models.errors import DocentError
+from rag.filters import Filters
 from rag.markup import neutralize
 from rag.prompts import SUMMARY_COMBINE, SUMMARY_PART
-from rag.retrieve import Filters
 from rag.store import Collection
 from rag.summary_check import SummaryChecker
 from rag.types import Length
@@ -139,22 +139,17 @@ class Summarizer:
         return config.context_tokens - config.max_answer_tokens - _PROMPT_RESERVE
 
     def _parts(self, collection: Collection, filters: Filters) -> list[Part]:
-        stored = collection.chunks.get(where=filters.where(), include=["documents", "metadatas"])
-        rows = sorted(
-            zip(stored["metadatas"] or [], stored["documents"] or [], strict=True),
-            key=lambda row: int(str(row[0]["position"])),
-        )
         parts: list[Part] = []
         texts: list[str] = []
         pages: list[int] = []
         used = 0
-        for meta, text in rows:
-            tokens = self.backend.count_tokens(text)
+        for chunk in collection.document_chunks(filters):
+            tokens = self.backend.count_tokens(chunk.text)
             if texts and used + tokens > self._budget():
                 parts.append(Part("\n\n".join(texts), min(pages), max(pages)))
                 texts, pages, used = [], [], 0
-            texts.append(text)
-            pages.append(int(str(meta["page"])))
+            texts.append(chunk.text)
+            pages.append(chunk.page)
             used += tokens
         if texts:
             parts.append(Part("\n\n".join(texts), min(pages), max(pages)))

@@ -1,13 +1,13 @@
-"""Records stored in the index: chunks and the document registry."""
+"""Records stored in the index: chunks and the document registry (codec: ``rag.codec``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
 # Calibrated by bench/retrieval.py (results/gate.json) with the default int8 embedder: the
 # best dense similarity below which >= 90% of questions whose documents are not indexed
-# are refused (0.902 of 92, while 7.9% of 267 answerable questions are).
+# are refused (the figures: docs/architecture.md, "Decisions").
 GATE_THRESHOLD = 0.441
 
 
@@ -58,24 +58,6 @@ class Chunk:
     labels: tuple[str, ...] = ()
     ingested_at: str = ""
 
-    def metadata(self) -> dict[str, Any]:
-        """The Chroma metadata of this chunk."""
-        meta: dict[str, Any] = {
-            "doc_id": self.doc_id,
-            "position": self.position,
-            "source": self.source,
-            "title": self.title,
-            "page": self.page,
-            "heading": self.heading,
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-            "ingested_at": self.ingested_at,
-        }
-        # Chroma rejects empty lists; a document without labels simply has no field.
-        if self.labels:
-            meta["labels"] = list(self.labels)
-        return meta
-
 
 @dataclass
 class DocumentRecord:
@@ -101,32 +83,3 @@ class DocumentRecord:
     ingested_at: str = ""
     notes: str = ""
     labels: list[str] = field(default_factory=list)
-
-    def metadata(self) -> dict[str, Any]:
-        """The Chroma metadata of the registry row."""
-        meta = {k: v for k, v in asdict(self).items() if k not in ("key", "labels")}
-        # mtime in ns exceeds what every Chroma backend keeps exactly as an int: store text.
-        meta["mtime_ns"] = str(self.mtime_ns)
-        if self.labels:
-            meta["labels"] = list(self.labels)
-        return meta
-
-    @classmethod
-    def from_metadata(cls, key: str, meta: dict[str, Any]) -> DocumentRecord:
-        """Rebuild a record from a registry row."""
-        return cls(
-            key=key,
-            root=str(meta.get("root", "")),
-            source=str(meta.get("source", "")),
-            doc_id=str(meta.get("doc_id", "")),
-            pending=str(meta.get("pending", "")),
-            stale=str(meta.get("stale", "")),
-            size=int(meta.get("size", 0)),
-            mtime_ns=int(meta.get("mtime_ns", "0")),
-            title=str(meta.get("title", "")),
-            pages=int(meta.get("pages", 0)),
-            chunks=int(meta.get("chunks", 0)),
-            ingested_at=str(meta.get("ingested_at", "")),
-            notes=str(meta.get("notes", "")),
-            labels=[str(label) for label in meta.get("labels") or []],
-        )

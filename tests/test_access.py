@@ -94,7 +94,7 @@ def _grants(library: Docent, rows: list[tuple[str, str, str]]) -> Grants:
 def _sources(library: Docent, chunk_ids: list[str]) -> set[str]:
     if not chunk_ids:
         return set()
-    metas = library.index.collection("lib").chunks.get(ids=chunk_ids)["metadatas"] or []
+    metas = library.index.collection("lib").chroma.get(ids=chunk_ids)["metadatas"] or []
     return {str(meta["source"]) for meta in metas}
 
 

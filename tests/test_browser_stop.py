@@ -178,7 +178,7 @@ def check_index(server: UiServer) -> list[str]:
     """Assert every document in the index is whole; return their file names."""
     collection = Docent(Settings(data_dir=server.data)).index.collection("default")
     records = collection.records()
-    stored = collection.chunks.get(include=["metadatas"])
+    stored = collection.chroma.get(include=["metadatas"])
     chunks: dict[str, int] = {}
     for meta in stored["metadatas"] or []:
         chunks[str(meta["doc_id"])] = chunks.get(str(meta["doc_id"]), 0) + 1

@@ -61,7 +61,7 @@ def _kill_after(process: subprocess.Popen[str], lines: int, delay: float) -> Non
 
 def _snapshot(docent: Docent) -> tuple[dict[str, tuple[object, ...]], list[tuple[str, str, str]]]:
     collection = docent.index.collection("docs")
-    chunks = collection.chunks.get(include=["metadatas", "documents"])
+    chunks = collection.chroma.get(include=["metadatas", "documents"])
     by_id = {
         cid: (meta["source"], meta["page"], meta["doc_id"], text)  # type: ignore[index]
         for cid, meta, text in zip(

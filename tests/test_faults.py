@@ -36,7 +36,7 @@ def add_notes(folder: Path, count: int) -> None:
 
 
 def chunk_ids(docent: Docent, collection: str = "docs") -> set[str]:
-    return set(docent.index.collection(collection).chunks.get(include=[])["ids"])
+    return set(docent.index.collection(collection).chroma.get(include=[])["ids"])
 
 
 def test_chat_backend_dying_mid_answer_falls_back_to_the_quotes(

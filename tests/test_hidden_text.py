@@ -198,7 +198,7 @@ def test_ingest_report_notes_the_hidden_text(tmp_path: Path, docent: Docent) -> 
     assert report.exit_code == 0
     assert any("hidden text left out" in note for note in notes["hidden.pdf"])
     assert any("hidden text left out" in note for note in notes["hidden.docx"])
-    stored = docent.index.collection("docs").chunks.get(include=["documents"])["documents"]
+    stored = docent.index.collection("docs").chroma.get(include=["documents"])["documents"]
     assert stored and not [text for text in stored if "HIDDEN" in text]
 
 

@@ -22,7 +22,7 @@ from tests import docgen, hostile_loaders
 
 def stored(docent: Docent, collection: str = "docs") -> dict[str, dict[str, object]]:
     """Chunk id -> metadata, plus the text under the key "text"."""
-    chunks = docent.index.collection(collection).chunks.get(include=["metadatas", "documents"])
+    chunks = docent.index.collection(collection).chroma.get(include=["metadatas", "documents"])
     return {
         cid: dict(meta or {}) | {"text": text}
         for cid, meta, text in zip(
@@ -257,7 +257,7 @@ def test_embedding_window_and_write_steps_do_not_change_what_is_stored(
     docent: Docent, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docent.ingest([corpus], "docs")
-    whole = docent.index.collection("docs").chunks.get(include=["embeddings"])
+    whole = docent.index.collection("docs").chroma.get(include=["embeddings"])
     monkeypatch.setattr(pipeline, "_EMBED_WINDOW", 5)
     small = Docent(
         docent.settings.model_copy(
@@ -269,7 +269,7 @@ def test_embedding_window_and_write_steps_do_not_change_what_is_stored(
     report = small.ingest([corpus], "docs")
 
     assert report.chunks_written == len(whole["ids"]) > 5
-    stepped = small.index.collection("docs").chunks.get(include=["embeddings"])
+    stepped = small.index.collection("docs").chroma.get(include=["embeddings"])
     by_id = dict(zip(stepped["ids"], np.asarray(stepped["embeddings"]), strict=True))
     for chunk_id, vector in zip(whole["ids"], np.asarray(whole["embeddings"]), strict=True):
         np.testing.assert_allclose(by_id[chunk_id], vector, atol=1e-4)

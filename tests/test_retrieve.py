@@ -99,7 +99,7 @@ def test_paraphrase_is_found_by_dense_not_lexical(library: Docent) -> None:
 def test_every_passage_carries_its_dense_similarity(library: Docent) -> None:
     retriever = Retriever(library.index)
     lexical = retriever.retrieve("lib", CODE, k=1, mode="lexical")[0]
-    chunks = library.index.collection("lib").chunks
+    chunks = library.index.collection("lib").chroma
     stored = np.asarray(chunks.get(ids=[lexical.id], include=["embeddings"])["embeddings"])[0]
     query = np.asarray(library.embedder.embed_query(CODE))
 
@@ -167,7 +167,7 @@ def test_where_clause_combines_every_filter() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_same_paragraph_in_two_documents_appears_once(library: Docent, mode: Mode) -> None:
-    stored = library.index.collection("lib").chunks.get(include=["documents"])["documents"]
+    stored = library.index.collection("lib").chroma.get(include=["documents"])["documents"]
     assert sum(text == SHARED for text in stored or []) == 2
 
     found = Retriever(library.index).retrieve("lib", "visitor badge register", k=6, mode=mode)

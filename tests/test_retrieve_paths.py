@@ -17,7 +17,6 @@ import pytest
 from app.api import Docent
 from app.settings import Settings
 from models.embedder import Embedder
-from rag import retrieve as retrieve_module
 from rag.lexical import LexicalIndex
 from rag.retrieve import Filters, Mode, Retriever
 from rag.store import Collection
@@ -42,8 +41,8 @@ def _filtered_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """The reference: every filter sent to Chroma's filtered search, always."""
     monkeypatch.setattr("rag.retrieve._needed", lambda target, filters, writes: filters)
     monkeypatch.setattr(
-        Retriever, "_dense", lambda self, target, vector, filters: self._query(
-            target, vector, filters.where()
+        Retriever, "_dense", lambda self, target, vector, filters: target.nearest(
+            vector, self.candidates, filters
         )
     )  # fmt: skip
 
@@ -51,13 +50,13 @@ def _filtered_search(monkeypatch: pytest.MonkeyPatch) -> None:
 def _spy_wheres(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """The ``where`` of every Chroma search, as retrievals make them."""
     wheres: list[Any] = []
-    query = Retriever._query
+    nearest = Collection.nearest
 
-    def spy(self: Retriever, target: Collection, vector: np.ndarray, where: Any) -> list[str]:
-        wheres.append(where)
-        return query(self, target, vector, where)
+    def spy(self: Collection, vector: np.ndarray, n: int, filters: Filters) -> list[str]:
+        wheres.append(filters.where())
+        return nearest(self, vector, n, filters)
 
-    monkeypatch.setattr(Retriever, "_query", spy)
+    monkeypatch.setattr(Collection, "nearest", spy)
     return wheres
 
 
@@ -114,7 +113,7 @@ def test_a_write_while_reading_makes_the_reader_read_again_with_every_filter(
     leave = target.find("leave.md")[0].doc_id
     wheres = _spy_wheres(monkeypatch)
     grant = Filters(labels=("lib", "hr"))
-    rows = retrieve_module._rows
+    rows = Collection.rows
 
     def restricting_meanwhile(*args: Any) -> Any:
         found = rows(*args)
@@ -122,13 +121,13 @@ def test_a_write_while_reading_makes_the_reader_read_again_with_every_filter(
             target.relabel_document(leave, ["board"])
         return found
 
-    monkeypatch.setattr(retrieve_module, "_rows", restricting_meanwhile)
+    monkeypatch.setattr(Collection, "rows", restricting_meanwhile)
     try:
         found = Retriever(library.index).retrieve("lib", QUERIES[0], 6, grant)
         assert wheres == [None, grant.where()]
         assert "leave.md" not in {p.source for p in found}
         # Nothing is left out while a write is under way (or its writer died).
-        with target.lexical.writing():
+        with target.writing():
             Retriever(library.index).retrieve("lib", QUERIES[0], 6, grant)
         assert wheres[2:] == [grant.where()]
     finally:

@@ -21,7 +21,7 @@ def test_samples_ingest_cleanly_with_pages_and_headings(docent: Docent) -> None:
     report = docent.ingest([SAMPLES], "samples")
 
     assert report.counts()["added"] == 4 and report.exit_code == 0
-    chunks = docent.index.collection("samples").chunks.get(include=["metadatas", "documents"])
+    chunks = docent.index.collection("samples").chroma.get(include=["metadatas", "documents"])
     notice = [
         meta
         for meta, text in zip(chunks["metadatas"] or [], chunks["documents"] or [], strict=True)

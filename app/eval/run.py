@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from app.eval.questions import EvalQuestion
 from rag.metrics import contains_run, nearest_rank, ranking_scores, relevant_ids, words
-from rag.store import stored_chunk
 from rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -88,13 +87,7 @@ class Outcome:
 
 def stored_chunks(docent: Docent, collection: str) -> list[Chunk]:
     """Every chunk of a collection, as the index holds it."""
-    stored = docent.index.collection(collection).chunks.get(include=["documents", "metadatas"])
-    return [
-        stored_chunk(cid, text, dict(meta))
-        for cid, text, meta in zip(
-            stored["ids"], stored["documents"] or [], stored["metadatas"] or [], strict=True
-        )
-    ]
+    return docent.index.collection(collection).stored_chunks()
 
 
 def indexed_chunks(docent: Docent, collection: str) -> dict[str, IndexedChunk]:

@@ -1,0 +1,86 @@
+"""What the index stores as metadata: the one place chunks and registry rows are encoded.
+
+Chroma keeps, beside a text and a vector, a flat dict of scalars (and lists of strings).
+``chunk_metadata`` makes that dict from a ``Chunk`` and ``stored_chunk`` makes the
+``Chunk`` back (without ``embed_text``, which is not stored); ``record_metadata`` and
+``stored_record`` do the same for the document registry's rows. The BM25 index keeps a
+few of the chunk fields in columns of its own (``rag.lexical``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from rag.types import Chunk, DocumentRecord
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    """The Chroma metadata of a chunk."""
+    meta: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "position": chunk.position,
+        "source": chunk.source,
+        "title": chunk.title,
+        "page": chunk.page,
+        "heading": chunk.heading,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "ingested_at": chunk.ingested_at,
+    }
+    # Chroma rejects empty lists; a document without labels simply has no field.
+    if chunk.labels:
+        meta["labels"] = list(chunk.labels)
+    return meta
+
+
+def stored_chunk(chunk_id: str, text: str, meta: Mapping[str, Any] | None) -> Chunk:
+    """A chunk as read back from the index (``embed_text`` is empty: it is not stored)."""
+    meta = meta or {}
+    return Chunk(
+        id=chunk_id,
+        text=text,
+        embed_text="",
+        doc_id=str(meta["doc_id"]),
+        position=int(meta["position"]),
+        source=str(meta["source"]),
+        title=str(meta.get("title", "")),
+        page=int(meta.get("page", 0)),
+        heading=str(meta.get("heading", "")),
+        char_start=int(meta.get("char_start", 0)),
+        char_end=int(meta.get("char_end", 0)),
+        labels=tuple(meta.get("labels") or ()),
+        ingested_at=str(meta.get("ingested_at", "")),
+    )
+
+
+def record_metadata(record: DocumentRecord) -> dict[str, Any]:
+    """The Chroma metadata of a registry row."""
+    meta = {k: v for k, v in asdict(record).items() if k not in ("key", "labels")}
+    # mtime in ns exceeds what every Chroma backend keeps exactly as an int: store text.
+    meta["mtime_ns"] = str(record.mtime_ns)
+    if record.labels:
+        meta["labels"] = list(record.labels)
+    return meta
+
+
+def stored_record(key: str, meta: Mapping[str, Any] | None) -> DocumentRecord:
+    """A registry row as read back from the index."""
+    meta = meta or {}
+    return DocumentRecord(
+        key=key,
+        root=str(meta.get("root", "")),
+        source=str(meta.get("source", "")),
+        doc_id=str(meta.get("doc_id", "")),
+        pending=str(meta.get("pending", "")),
+        stale=str(meta.get("stale", "")),
+        size=int(meta.get("size", 0)),
+        mtime_ns=int(meta.get("mtime_ns", "0")),
+        title=str(meta.get("title", "")),
+        pages=int(meta.get("pages", 0)),
+        chunks=int(meta.get("chunks", 0)),
+        ingested_at=str(meta.get("ingested_at", "")),
+        notes=str(meta.get("notes", "")),
+        labels=[str(label) for label in meta.get("labels") or []],
+    )

@@ -1,0 +1,117 @@
+"""The rooms import only in the allowed directions (docs/architecture.md, "The rooms").
+
+Imports are read with ``ast`` from every product module, including those made inside
+functions and under ``TYPE_CHECKING``: a lazy import crosses a boundary all the same.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOMS = ("models", "rag", "ingest", "app")
+# What each room may import of Docent's own packages (a room may always import itself).
+ALLOWED = {
+    "models": set[str](),
+    "rag": {"models"},
+    "ingest": {"models", "rag"},
+    "app": {"models", "rag", "ingest"},
+}
+OWN = {*ROOMS, "tests", "bench"}
+# The store is the only door to Chroma; these two open its clients for the store.
+CHROMA_MODULES = {"rag/store.py", "rag/connect.py", "rag/chroma_function.py"}
+
+
+def modules() -> Iterator[Path]:
+    """Every Python file of the product rooms."""
+    for room in ROOMS:
+        yield from sorted((ROOT / room).rglob("*.py"))
+
+
+def imported(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line, dotted module name)`` of every import in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.lineno, node.module
+
+
+def name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def crossings(path: Path) -> list[str]:
+    """The imports of ``path`` that cross the allowed directions, as messages."""
+    room = name(path).split("/")[0]
+    found = []
+    for line, module in imported(path):
+        top = module.split(".")[0]
+        if top in OWN and top != room and top not in ALLOWED[room]:
+            found.append(f"{name(path)}:{line} imports {module} ({room} may not import {top})")
+        if top == "chromadb" and name(path) not in CHROMA_MODULES:
+            found.append(f"{name(path)}:{line} imports {module} (only rag/store.py speaks Chroma)")
+        if top == "streamlit" and room != "app":
+            found.append(f"{name(path)}:{line} imports {module} (Streamlit belongs to app/)")
+    return found
+
+
+def raw_store_uses(path: Path) -> list[str]:
+    """Uses of ``Collection.chroma`` (the raw Chroma collection) outside the store."""
+    if name(path) == "rag/store.py":
+        return []
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        f"{name(path)}:{node.lineno} reads `.chroma` (use rag.store.Collection's methods)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "chroma"
+    ]
+
+
+def test_every_room_imports_only_in_the_allowed_directions() -> None:
+    found = [message for path in modules() for message in crossings(path)]
+    assert found == []
+
+
+def test_only_the_store_touches_the_chroma_collection() -> None:
+    found = [message for path in modules() for message in raw_store_uses(path)]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("where", "source", "wrong"),
+    [
+        ("rag/answer_x.py", "from app.api import Docent\n", "rag may not import app"),
+        ("models/chat_x.py", "def f():\n    import rag.store\n", "models may not import rag"),
+        ("rag/retrieve_x.py", "from ingest.pipeline import Ingestor\n", "rag may not import"),
+        ("app/x.py", "import chromadb\n", "only rag/store.py speaks Chroma"),
+        ("rag/x.py", "import streamlit as st\n", "Streamlit belongs to app/"),
+    ],
+)
+def test_a_crossing_import_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, source: str, wrong: str
+) -> None:
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    path = tmp_path / where
+    path.parent.mkdir(parents=True)
+    path.write_text(source, encoding="utf-8")
+
+    assert [message for message in crossings(path) if wrong in message]
+
+
+def test_a_raw_chroma_read_outside_the_store_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    path = tmp_path / "rag" / "x.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("def f(c):\n    return c.chroma.get(include=[])\n", encoding="utf-8")
+
+    assert raw_store_uses(path) == [
+        "rag/x.py:2 reads `.chroma` (use rag.store.Collection's methods)"
+    ]
