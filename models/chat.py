@@ -322,12 +322,34 @@ class ChatBackend(ABC):
         return False
 
 
+BackendFactory = Callable[[ChatConfig], ChatBackend]
+# Backends added by name besides the three built in (the tests' scripted one).
+_REGISTERED: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str, build: BackendFactory) -> Callable[[], None]:
+    """Make ``chat_backend`` build ``build(config)`` for ``config.backend == name``.
+
+    Returns:
+        The undo: it removes the registration.
+    """
+    _REGISTERED[name] = build
+
+    def undo() -> None:
+        _REGISTERED.pop(name, None)
+
+    return undo
+
+
 def chat_backend(config: ChatConfig) -> ChatBackend:
     """Build the chat backend that ``config`` names; nothing is loaded or contacted yet.
 
     Raises:
         ChatBackendError: The backend's client library is not installed.
     """
+    registered = _REGISTERED.get(config.backend)
+    if registered is not None:
+        return registered(config)
     match config.backend:
         case "llamacpp":
             # llama_cpp itself is imported when the model loads, after OMP settings are made.

@@ -11,14 +11,22 @@ import pytest
 
 from app.api import Docent
 from app.settings import Settings
+from models.chat import register_backend
 from models.embedder import Embedder, EmbedderConfig
 from tests import docgen
+from tests.scripted_chat import NAME, Script, ScriptedBackend
 
-# Settings are read from the environment by the code under test; start from a clean slate.
-for _name in [name for name in os.environ if name.startswith("DOCENT_")]:
-    del os.environ[_name]
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the run from a clean environment (before any test, not at import).
+
+    Settings are read from the environment by the code under test, and the children the
+    tests start inherit it: no ``DOCENT_`` variable of the caller's, no hub, no telemetry.
+    """
+    for name in [name for name in os.environ if name.startswith("DOCENT_")]:
+        del os.environ[name]
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +35,18 @@ def embedder() -> Embedder:
     model = Embedder(EmbedderConfig())
     model.start_loading()
     return model
+
+
+@pytest.fixture
+def scripted_chat() -> Iterator[Script]:
+    """The scripted chat backend registered in the real factory; yields its script.
+
+    A ``Docent`` on ``tests.scripted_chat.scripted_settings(...)`` answers with it.
+    """
+    script = Script()
+    undo = register_backend(NAME, lambda config: ScriptedBackend(config, script))
+    yield script
+    undo()
 
 
 @pytest.fixture

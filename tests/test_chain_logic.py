@@ -1,0 +1,78 @@
+"""The answer chain's own logic, with the scripted chat backend (``tests.scripted_chat``).
+
+The real index, embedder, retrieval, gate and citation checker run; only the model's
+words are scripted, so what the chain does with them is tested in a fraction of a second
+and without doubt about what the model said. test_answer.py runs the same areas end to
+end with the packaged SmolLM2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.api import Docent
+from app.settings import Settings
+from models.embedder import Embedder
+from rag.prompts import NOT_FOUND
+from tests import docgen
+from tests.scripted_chat import Script, scripted_settings
+
+
+@pytest.fixture
+def library(tmp_path: Path, embedder: Embedder, scripted_chat: Script) -> Docent:
+    share = tmp_path / "share"
+    share.mkdir()
+    docgen.make_pdf(
+        share / "handbook.pdf",
+        pages=[
+            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
+            ("Annual leave", "Every employee receives 27 days of annual leave per year."),
+            ("Notice periods", "After probation the notice period is three months."),
+        ],
+        title="Staff Handbook",
+    )
+    settings = Settings(data_dir=tmp_path / "data", answer_mode="model")
+    docent = Docent(scripted_settings(settings), embedder=embedder)
+    assert docent.ingest([share], "docs").exit_code == 0
+    return docent
+
+
+def test_unrelated_question_is_refused_without_calling_the_model(
+    library: Docent, scripted_chat: Script
+) -> None:
+    answer = library.ask("docs", "What is the boiling point of tungsten in kelvin?")
+
+    assert answer.status == "not_found"
+    assert answer.text == NOT_FOUND
+    assert answer.raw == "" and "first_token" not in answer.timings
+    assert answer.evidence, "the closest passages are shown"
+    assert scripted_chat.prompts == []
+
+
+def test_a_supported_claim_is_cited_with_its_page_and_quote(
+    library: Docent, scripted_chat: Script
+) -> None:
+    scripted_chat.enqueue("Every employee receives 27 days of annual leave per year [1].")
+
+    answer = library.ask("docs", "How many days of annual leave does every employee receive?")
+
+    assert answer.status == "answered", answer
+    assert answer.model.startswith("scripted:")
+    assert len(scripted_chat.prompts) == 1
+    cited = [c for c in answer.citations if (c.source, c.page) == ("handbook.pdf", 2)]
+    assert cited and "27 days" in cited[0].quote
+
+
+def test_a_reply_the_sources_do_not_support_gets_no_citation(
+    library: Docent, scripted_chat: Script
+) -> None:
+    scripted_chat.enqueue("Every employee receives 45 days of annual leave per year [1].")
+
+    answer = library.ask("docs", "How many days of annual leave does every employee receive?")
+
+    assert len(scripted_chat.prompts) == 1
+    assert answer.raw.startswith("Every employee receives 45 days")
+    assert answer.rejected == [1]
+    assert "45 days" not in answer.text
