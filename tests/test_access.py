@@ -98,6 +98,7 @@ def _sources(library: Docent, chunk_ids: list[str]) -> set[str]:
     return {str(meta["source"]) for meta in metas}
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(
     rows=st.lists(grant_rows, max_size=6),
@@ -150,6 +151,7 @@ def test_nothing_outside_the_grants_is_retrieved_shown_summarized_or_counted(
                 library.summarize("lib", source, user=user)
 
 
+@pytest.mark.slow
 def test_an_administrator_sees_everything_and_a_user_is_bounded(library: Docent) -> None:
     _grants(library, [("@g1", "lib", "hr")])
     admin, member = User("root", "admin"), User("carol", "user", ("g1",))
@@ -163,6 +165,7 @@ def test_an_administrator_sees_everything_and_a_user_is_bounded(library: Docent)
     assert library.status(user=member).collections == infos
 
 
+@pytest.mark.slow
 def test_quoting_a_forbidden_document_verbatim_yields_nothing(
     library: Docent, fake: FakeOllama
 ) -> None:
@@ -189,6 +192,7 @@ def test_quoting_a_forbidden_document_verbatim_yields_nothing(
     assert library.ask("lib", MERGER, filters=forged, user=alice).evidence == []
 
 
+@pytest.mark.slow
 def test_users_may_only_add_what_they_may_read_and_only_admins_manage(
     library: Docent, tmp_path: Path
 ) -> None:
@@ -253,6 +257,7 @@ def test_ingesting_again_with_other_labels_relabels_without_embedding(
     assert {row.status for row in settled.files} == {"unchanged"}
 
 
+@pytest.mark.slow
 def test_an_upload_is_refused_before_it_touches_the_disk(library: Docent) -> None:
     _grants(library, [("alice", "lib", "lib")])
     uploads = library.settings.data_dir / "uploads" / "other"

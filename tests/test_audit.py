@@ -47,6 +47,7 @@ def _lines(log: AuditLog) -> list[bytes]:
     return log.path.read_bytes().splitlines(keepends=True)
 
 
+@pytest.mark.slow
 def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: FakeOllama) -> None:
     settings = Settings(
         data_dir=tmp_path / "data", chat_backend="ollama", chat_model=MODEL, chat_base_url=fake.url
@@ -235,6 +236,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_burst_of_appends_leaves_a_valid_log(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], cwd=ROOT)

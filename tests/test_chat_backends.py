@@ -93,6 +93,7 @@ def test_hints_name_settings_the_app_really_has() -> None:
 # ---- Ollama, through the real client -----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("pulled", "configured"), [(MODEL, MODEL), ("llama3.2:latest", "llama3.2")]
 )
@@ -115,6 +116,7 @@ def test_ollama_unreachable_says_to_start_it() -> None:
     assert "Cannot reach Ollama" in backend.describe()["state"]
 
 
+@pytest.mark.slow
 def test_ollama_missing_model_says_what_to_pull_and_the_pull_fixes_it(
     fake: FakeOllama,
 ) -> None:
@@ -128,6 +130,7 @@ def test_ollama_missing_model_says_what_to_pull_and_the_pull_fixes_it(
     backend.preflight()
 
 
+@pytest.mark.slow
 def test_ollama_streams_tokens_in_order_with_the_configured_options(fake: FakeOllama) -> None:
     fake.behaviour.answer = "The library opens at nine and closes at five on weekdays."
     backend = ollama_backend(fake.url)
@@ -142,12 +145,14 @@ def test_ollama_streams_tokens_in_order_with_the_configured_options(fake: FakeOl
     assert [message["role"] for message in sent["messages"]] == ["system", "user"]
 
 
+@pytest.mark.slow
 def test_ollama_busy_server_is_retried_with_backoff(fake: FakeOllama) -> None:
     fake.behaviour.busy_times = 2
     assert ollama_backend(fake.url).invoke(QUESTION) == fake.behaviour.answer
     assert len(fake.requests.bodies("/api/chat")) == 3
 
 
+@pytest.mark.slow
 def test_ollama_still_busy_after_the_retries_is_a_clear_error(fake: FakeOllama) -> None:
     fake.behaviour.busy_times = 100
     with pytest.raises(ChatBusyError, match=r"is busy .* after 2 retries"):
@@ -155,6 +160,7 @@ def test_ollama_still_busy_after_the_retries_is_a_clear_error(fake: FakeOllama) 
     assert len(fake.requests.bodies("/api/chat")) == 3
 
 
+@pytest.mark.slow
 def test_ollama_out_of_memory_suggests_a_smaller_catalog_model(fake: FakeOllama) -> None:
     fake.behaviour.out_of_memory = True
     with pytest.raises(ChatMemoryError, match=r"not enough memory for `qwen2.5:1.5b`") as caught:
@@ -164,6 +170,7 @@ def test_ollama_out_of_memory_suggests_a_smaller_catalog_model(fake: FakeOllama)
     assert "DOCENT_CHAT_MODEL=qwen2.5:0.5b" in caught.value.hint
 
 
+@pytest.mark.slow
 def test_ollama_timeout_names_the_setting_to_raise(fake: FakeOllama) -> None:
     fake.behaviour.delay_seconds = 5.0
     started = time.monotonic()
@@ -173,6 +180,7 @@ def test_ollama_timeout_names_the_setting_to_raise(fake: FakeOllama) -> None:
     assert "DOCENT_CHAT_TIMEOUT_SECONDS" in caught.value.hint
 
 
+@pytest.mark.slow
 def test_ollama_hanging_up_mid_stream_is_a_clear_error_and_not_retried(
     fake: FakeOllama,
 ) -> None:
@@ -184,6 +192,7 @@ def test_ollama_hanging_up_mid_stream_is_a_clear_error_and_not_retried(
     assert len(fake.requests.bodies("/api/chat")) == 1
 
 
+@pytest.mark.slow
 def test_ollama_context_setting_beyond_the_model_is_refused() -> None:
     with (
         FakeOllama([FakeModel(MODEL, context_length=1024)]) as server,
@@ -193,6 +202,7 @@ def test_ollama_context_setting_beyond_the_model_is_refused() -> None:
     assert caught.value.hint == "set DOCENT_CHAT_CONTEXT_TOKENS=1024 or lower"
 
 
+@pytest.mark.slow
 def test_chat_model_in_a_langchain_chain_streams_and_raises_docent_errors(
     fake: FakeOllama,
 ) -> None:
@@ -205,6 +215,7 @@ def test_chat_model_in_a_langchain_chain_streams_and_raises_docent_errors(
         list(chain.stream({"question": "Where is Paris?"}))
 
 
+@pytest.mark.slow
 def test_looping_answer_is_cut_short_over_http(fake: FakeOllama) -> None:
     fake.behaviour.answer = "The policy applies to all staff. " * 30
     answer = "".join(ollama_backend(fake.url).stream(QUESTION))
@@ -246,6 +257,7 @@ def smollm() -> LlamaCppBackend:
     return backend
 
 
+@pytest.mark.slow
 def test_llamacpp_answers_through_invoke_and_stream(smollm: LlamaCppBackend) -> None:
     answer = smollm.invoke(QUESTION)
     pieces = list(smollm.stream(QUESTION))
@@ -255,6 +267,7 @@ def test_llamacpp_answers_through_invoke_and_stream(smollm: LlamaCppBackend) -> 
     assert smollm.describe()["state"].startswith("loaded in")
 
 
+@pytest.mark.slow
 def test_llamacpp_counts_tokens_with_the_model_tokenizer(smollm: LlamaCppBackend) -> None:
     assert smollm.count_tokens("Hello world") == 2
     assert smollm.count_tokens("<|im_end|>") == 1
@@ -263,6 +276,7 @@ def test_llamacpp_counts_tokens_with_the_model_tokenizer(smollm: LlamaCppBackend
     assert smollm.count_tokens(sentence) == 13
 
 
+@pytest.mark.slow
 def test_llamacpp_keeps_the_system_prompt_read_and_answers_the_same_whatever_came_before(
     smollm: LlamaCppBackend,
 ) -> None:
@@ -291,6 +305,7 @@ def test_llamacpp_keeps_the_system_prompt_read_and_answers_the_same_whatever_cam
     )
 
 
+@pytest.mark.slow
 def test_llamacpp_prompt_beyond_the_context_names_the_setting(smollm: LlamaCppBackend) -> None:
     too_long = [HumanMessage("leave " * 3000)]
     with pytest.raises(ChatBackendError, match="does not fit in the model's context") as caught:
@@ -298,6 +313,7 @@ def test_llamacpp_prompt_beyond_the_context_names_the_setting(smollm: LlamaCppBa
     assert "DOCENT_CHAT_CONTEXT_TOKENS" in caught.value.hint
 
 
+@pytest.mark.slow
 def test_llamacpp_refuses_an_altered_or_missing_gguf(tmp_path: Path) -> None:
     altered = tmp_path / "SmolLM2.gguf"
     shutil.copyfile(packaged_chat_model(), altered)
@@ -312,6 +328,7 @@ def test_llamacpp_refuses_an_altered_or_missing_gguf(tmp_path: Path) -> None:
         chat_backend(ChatConfig(gguf_path=tmp_path / "absent.gguf")).invoke(QUESTION)
 
 
+@pytest.mark.slow
 def test_the_packaged_model_is_read_as_8_bit_converted_once(tmp_path: Path) -> None:
     config = ChatConfig(temperature=0.0, max_answer_tokens=24, q8_dir=tmp_path / "models")
     backend = LlamaCppBackend(config)
@@ -328,6 +345,7 @@ def test_the_packaged_model_is_read_as_8_bit_converted_once(tmp_path: Path) -> N
     assert [p.name for p in (tmp_path / "models").iterdir()] == [copy.name], "scratch left"
 
 
+@pytest.mark.slow
 def test_settings_choose_the_8_bit_copy_and_never_for_a_custom_gguf(tmp_path: Path) -> None:
     default = Settings(data_dir=tmp_path / "data").chat_config()
     assert default.q8_dir == tmp_path / "data" / "models"
@@ -340,6 +358,7 @@ def test_settings_choose_the_8_bit_copy_and_never_for_a_custom_gguf(tmp_path: Pa
     assert not list((tmp_path / "data" / "models").glob("*.gguf")), "a custom GGUF was copied"
 
 
+@pytest.mark.slow
 def test_loop_guard_stops_a_real_looping_generation(smollm: LlamaCppBackend) -> None:
     # Without a repeat penalty SmolLM2 writes the same list item over and over.
     unpenalized = LlamaCppChatModel(

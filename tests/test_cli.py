@@ -108,6 +108,7 @@ def test_locked_index_is_refused(
     assert "is locked by PID" in err
 
 
+@pytest.mark.slow
 def test_index_locked_by_another_process_names_its_pid(
     capsys: pytest.CaptureFixture[str], corpus: Path, data_dir: Path
 ) -> None:
@@ -158,6 +159,7 @@ def test_collections_and_documents(capsys: pytest.CaptureFixture[str], corpus: P
     assert json.loads(run(capsys, "collections", "list", "--json")[1]) == []
 
 
+@pytest.mark.slow
 def test_console_script_exit_codes(tmp_path: Path, data_dir: Path) -> None:
     command = [sys.executable, "-m", "app.cli"]
     assert subprocess.run([*command, "--help"], capture_output=True).returncode == 0
@@ -168,6 +170,7 @@ def test_console_script_exit_codes(tmp_path: Path, data_dir: Path) -> None:
     assert "does not exist" in missing.stderr
 
 
+@pytest.mark.slow
 def test_reingest_of_unchanged_files_imports_neither_chroma_nor_parsers_nor_models(
     capsys: pytest.CaptureFixture[str], corpus: Path
 ) -> None:

@@ -237,6 +237,7 @@ def test_gpu_override_gives_ollama_the_gpu() -> None:
     assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
 
 
+@pytest.mark.slow
 def test_dockerfile_passes_hadolint() -> None:
     result = subprocess.run(
         [str(HADOLINT), str(DOCKERFILE)], capture_output=True, text=True, timeout=60

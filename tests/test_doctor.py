@@ -107,6 +107,7 @@ def test_server_down_fails_the_index_check_and_the_command(
     assert out.rstrip().endswith("2 problem(s) found.")
 
 
+@pytest.mark.slow
 def test_missing_ollama_model_names_the_pull(tmp_path: Path) -> None:
     with FakeOllama([FakeModel("llama3.2:1b")]) as ollama:
         settings = Settings(

@@ -140,6 +140,7 @@ def test_rows_follow_the_input_when_batches_are_formed_by_length(embedder: Embed
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_token_counter_matches_the_model_tokenizer(embedder: Embedder) -> None:
     from transformers import AutoTokenizer
 

@@ -22,6 +22,8 @@ from models.weights import EMBEDDER_MAX_TOKENS, packaged_embedder_dir
 from rag.retrieve import Retriever
 from tests.test_embedder import SENTENCES, copy_model, cosine_rows
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def fp32() -> np.ndarray:

@@ -74,6 +74,7 @@ def staff(tmp_path: Path, embedder: Embedder, fake: FakeOllama) -> Docent:
     return docent
 
 
+@pytest.mark.slow
 def test_drafting_finds_question_headings_definitions_and_headings(staff: Docent) -> None:
     drafted = Evaluation(staff).draft("staff", 50)
 
@@ -136,6 +137,7 @@ def _ranks(docent: Docent, question: str) -> list[tuple[str, int]]:
     return [(p.source, p.page) for p in top]
 
 
+@pytest.mark.slow
 def test_a_run_reports_what_a_hand_computation_gives(staff: Docent, fake: FakeOllama) -> None:
     questions = [
         EvalQuestion(LEAVE, "guide.pdf", (2,), "27 days of annual leave"),
@@ -208,6 +210,7 @@ def test_a_run_reports_what_a_hand_computation_gives(staff: Docent, fake: FakeOl
     assert report["previous"] is None and report["changes"] == []
 
 
+@pytest.mark.slow
 def test_a_second_run_is_compared_with_the_first(staff: Docent, fake: FakeOllama) -> None:
     evaluation = Evaluation(staff)
     peru = EvalQuestion("What is the capital of Peru?", unanswerable=True)
@@ -226,6 +229,7 @@ def test_a_second_run_is_compared_with_the_first(staff: Docent, fake: FakeOllama
     }
 
 
+@pytest.mark.slow
 def test_compare_shows_two_settings_side_by_side(
     staff: Docent, fake: FakeOllama, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -253,6 +257,7 @@ def test_compare_shows_two_settings_side_by_side(
         )
 
 
+@pytest.mark.slow
 def test_feedback_round_trips_into_the_set_and_only_administrators_see_it(
     staff: Docent, fake: FakeOllama
 ) -> None:

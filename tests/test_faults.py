@@ -39,6 +39,7 @@ def chunk_ids(docent: Docent, collection: str = "docs") -> set[str]:
     return set(docent.index.collection(collection).chroma.get(include=[])["ids"])
 
 
+@pytest.mark.slow
 def test_chat_backend_dying_mid_answer_falls_back_to_the_quotes(
     settings: Settings, embedder: Embedder, corpus: Path
 ) -> None:

@@ -116,6 +116,7 @@ def _responses(http: TestClient, token: str, question: str) -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(grant_rows, max_size=6),
@@ -156,6 +157,7 @@ def test_no_response_holds_text_or_a_source_the_user_may_not_read(
     )
 
 
+@pytest.mark.slow
 def test_a_collection_without_a_grant_looks_as_if_it_did_not_exist(
     library: tuple[Docent, TestClient, dict[str, str]],
 ) -> None:
@@ -177,6 +179,7 @@ def test_a_collection_without_a_grant_looks_as_if_it_did_not_exist(
     assert denied[-1]["user"] == "alice" and denied[-1]["collection"] == "lib"
 
 
+@pytest.mark.slow
 def test_a_user_cannot_upload_with_labels_they_do_not_hold_and_nothing_is_written(
     library: tuple[Docent, TestClient, dict[str, str]], tmp_path: Path
 ) -> None:

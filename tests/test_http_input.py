@@ -45,6 +45,7 @@ def _error(response: object, status: int) -> dict[str, str]:
     return dict(error)
 
 
+@pytest.mark.slow
 def test_malformed_json_and_wrong_types_get_422_with_what_is_wrong(
     served: tuple[Docent, TestClient, dict[str, str]],
 ) -> None:
@@ -67,6 +68,7 @@ def test_malformed_json_and_wrong_types_get_422_with_what_is_wrong(
     assert _stored(docent) == []
 
 
+@pytest.mark.slow
 def test_huge_bodies_are_refused_before_they_are_read(
     served: tuple[Docent, TestClient, dict[str, str]],
 ) -> None:
@@ -96,6 +98,7 @@ def test_huge_bodies_are_refused_before_they_are_read(
     assert http.get("/healthz").status_code == 200
 
 
+@pytest.mark.slow
 def test_path_tricks_in_document_names_stay_inside_the_upload_folder(
     served: tuple[Docent, TestClient, dict[str, str]], tmp_path: Path
 ) -> None:

@@ -52,6 +52,7 @@ def _finish(http: TestClient, token: str, job_id: str) -> dict[str, object]:
     return dict(json.loads(events[-1][1]))
 
 
+@pytest.mark.slow
 def test_upload_then_ask_then_delete(served: tuple[Docent, TestClient], tmp_path: Path) -> None:
     docent, http = served
     admin = bearer(token_for(docent, "root", admin=True))
@@ -93,6 +94,7 @@ def test_upload_then_ask_then_delete(served: tuple[Docent, TestClient], tmp_path
     assert again.json()["error"]["hint"] == "see `docent docs list --collection legal`"
 
 
+@pytest.mark.slow
 def test_ask_streams_deltas_then_the_answer(
     served: tuple[Docent, TestClient], corpus: Path
 ) -> None:
@@ -112,6 +114,7 @@ def test_ask_streams_deltas_then_the_answer(
     assert {c["source"] for c in final["citations"]} == {"handbook.pdf"}
 
 
+@pytest.mark.slow
 def test_summarize_streams_progress(served: tuple[Docent, TestClient], corpus: Path) -> None:
     docent, http = served
     docent.ingest([corpus], "legal")
@@ -130,6 +133,7 @@ def test_summarize_streams_progress(served: tuple[Docent, TestClient], corpus: P
     assert plain.json()["source"] == "handbook.pdf"
 
 
+@pytest.mark.slow
 def test_a_sync_job_streams_to_the_end_and_a_cancelled_one_leaves_nothing_half_done(
     tmp_path: Path, embedder: Embedder, fake: FakeOllama, corpus: Path
 ) -> None:
@@ -159,6 +163,7 @@ def test_a_sync_job_streams_to_the_end_and_a_cancelled_one_leaves_nothing_half_d
         assert other.status_code == 404  # someone else's job is not revealed
 
 
+@pytest.mark.slow
 def test_cancel_stops_a_long_ingest_at_its_next_step(
     tmp_path: Path, embedder: Embedder, fake: FakeOllama
 ) -> None:
@@ -178,6 +183,7 @@ def test_cancel_stops_a_long_ingest_at_its_next_step(
     assert all(not (r.pending or r.stale) for r in docent.index.collection("notes").records())
 
 
+@pytest.mark.slow
 def test_revoked_expired_missing_and_forged_tokens_get_401(
     served: tuple[Docent, TestClient],
 ) -> None:
@@ -207,6 +213,7 @@ def test_revoked_expired_missing_and_forged_tokens_get_401(
     assert {r["user"] for r in audited[1:]} == {"anonymous"}
 
 
+@pytest.mark.slow
 def test_the_rate_limit_answers_429_with_retry_after(
     tmp_path: Path, embedder: Embedder, fake: FakeOllama
 ) -> None:
@@ -222,6 +229,7 @@ def test_the_rate_limit_answers_429_with_retry_after(
         assert http.get("/api/v1/collections", headers=bearer(bob)).status_code == 200
 
 
+@pytest.mark.slow
 def test_probes_docs_and_schema_need_no_token_and_name_no_outside_address(
     served: tuple[Docent, TestClient],
 ) -> None:
@@ -236,6 +244,7 @@ def test_probes_docs_and_schema_need_no_token_and_name_no_outside_address(
     assert http.get("/redoc").status_code == 404
 
 
+@pytest.mark.slow
 def test_collections_are_managed_by_administrators_only(served: tuple[Docent, TestClient]) -> None:
     docent, http = served
     admin, alice = bearer(token_for(docent, "root", admin=True)), bearer(token_for(docent, "alice"))

@@ -195,6 +195,7 @@ def test_citations_of_sources_that_do_not_exist_are_rejected(embedder: Embedder)
     assert checked[0].rejected == [7, 12, 9]
 
 
+@pytest.mark.slow
 def test_an_obedient_model_still_cannot_leak_link_or_miscite(library: Docent) -> None:
     with FakeOllama([FakeModel("qwen2.5:1.5b")]) as server:
         config = ChatConfig(backend="ollama", model="qwen2.5:1.5b", base_url=server.url)

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 SCRIPT = """
 import sys
 from pathlib import Path
@@ -34,6 +36,7 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     target = tmp_path / "slow.txt"
     target.write_text("text", encoding="utf-8")

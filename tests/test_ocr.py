@@ -12,6 +12,8 @@ from ingest.loaders import load
 from ingest.loaders.pdf import load_pdf
 from tests import docgen, pdf_layouts
 
+pytestmark = pytest.mark.slow
+
 needs_engine = pytest.mark.skipif(ocr.engine() is None, reason=ocr.INSTALL_HINT)
 
 PARAGRAPHS = [

@@ -71,6 +71,7 @@ def _no_network(command: list[str]) -> list[str]:
     return ["unshare", "--user", "--map-root-user", "--net", *command]
 
 
+@pytest.mark.slow
 def test_guard_catches_an_outbound_connection(guarded_env: tuple[dict[str, str], Path]) -> None:
     env, log = guarded_env
     probe = "import socket; socket.socket().connect_ex(('192.0.2.1', 9))"

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.system import LIST, listed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,7 @@ def test_every_package_has_a_purpose_and_a_place() -> None:
     assert {"python3.11-doc", "chromium", "docker-compose", "tesseract-ocr"} <= listed()
 
 
+@pytest.mark.slow
 def test_installed_packages_cost_nothing_and_print_nothing() -> None:
     done = subprocess.run(
         [str(SCRIPT), "test"], capture_output=True, text=True, timeout=60, check=False
@@ -39,6 +42,7 @@ def test_installed_packages_cost_nothing_and_print_nothing() -> None:
     assert done.stdout == "" and done.stderr == ""
 
 
+@pytest.mark.slow
 def test_without_root_or_sudo_it_stops_with_the_command_to_run(tmp_path: Path) -> None:
     env = fake_commands(
         tmp_path / "bin",
