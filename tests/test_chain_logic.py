@@ -24,15 +24,7 @@ from tests.scripted_chat import Script, scripted_settings
 def library(tmp_path: Path, embedder: Embedder, scripted_chat: Script) -> Docent:
     share = tmp_path / "share"
     share.mkdir()
-    docgen.make_pdf(
-        share / "handbook.pdf",
-        pages=[
-            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-            ("Annual leave", "Every employee receives 27 days of annual leave per year."),
-            ("Notice periods", "After probation the notice period is three months."),
-        ],
-        title="Staff Handbook",
-    )
+    docgen.make_pdf(share / "handbook.pdf", pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
     settings = Settings(data_dir=tmp_path / "data", answer_mode="model")
     docent = Docent(scripted_settings(settings), embedder=embedder)
     assert docent.ingest([share], "docs").exit_code == 0
