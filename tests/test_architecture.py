@@ -7,6 +7,7 @@ functions and under ``TYPE_CHECKING``: a lazy import crosses a boundary all the 
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,10 +33,15 @@ def modules() -> Iterator[Path]:
         yield from sorted((ROOT / room).rglob("*.py"))
 
 
+@functools.cache
+def nodes(path: Path) -> list[ast.AST]:
+    """Every node of a file's syntax tree."""
+    return list(ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))))
+
+
 def imported(path: Path) -> Iterator[tuple[int, str]]:
     """``(line, dotted module name)`` of every import in a file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in ast.walk(tree):
+    for node in nodes(path):
         if isinstance(node, ast.Import):
             yield from ((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -65,10 +71,9 @@ def raw_store_uses(path: Path) -> list[str]:
     """Uses of ``Collection.chroma`` (the raw Chroma collection) outside the store."""
     if name(path) == "rag/store.py":
         return []
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     return [
         f"{name(path)}:{node.lineno} reads `.chroma` (use rag.store.Collection's methods)"
-        for node in ast.walk(tree)
+        for node in nodes(path)
         if isinstance(node, ast.Attribute) and node.attr == "chroma"
     ]
 

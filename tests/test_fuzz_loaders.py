@@ -26,6 +26,9 @@ from ingest.isolation import ParseLimits, parse_isolated
 from ingest.loaders import load
 from tests import docgen
 
+# Each example parses in an isolated child process, hundreds of them.
+pytestmark = pytest.mark.slow
+
 LIMITS = ParseLimits(timeout_seconds=30.0, memory_bytes=512 * 1024 * 1024)
 
 

@@ -63,6 +63,7 @@ def test_table_reads_as_rows_under_its_header(tmp_path: Path) -> None:
     assert text.startswith("Retention periods for each record type are listed below.")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DEBMAKE.exists(), reason="apt-get install debmake-doc")
 def test_debmake_manual_has_few_glued_words() -> None:
     document = load(DEBMAKE)
@@ -100,6 +101,7 @@ def test_index_page_of_page_references_is_left_out() -> None:
     assert is_entry("1.1 Scope . . . . . . . . 1")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DEBMAKE.exists(), reason="apt-get install debmake-doc")
 def test_debmake_contents_pages_are_left_out() -> None:
     document = load(DEBMAKE)
