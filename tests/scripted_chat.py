@@ -12,16 +12,15 @@ The end-to-end tests still run the packaged SmolLM2.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
-from langchain_core.messages import AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from app.settings import Settings
 from models.chat import ChatBackend, ChatConfig
@@ -49,16 +48,11 @@ class Script:
         return self.replies.popleft()
 
 
-class ScriptedModel(BaseChatModel):
-    """A LangChain chat model that streams the script's next reply word by word."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+class ScriptedModel(GenericFakeChatModel):
+    """LangChain's fake chat model (it streams a reply a word at a time), fed by a script."""
 
     script: Script
-
-    @property
-    def _llm_type(self) -> str:
-        return NAME
+    messages: Iterator[str] = iter(())  # unused: replies come from the script
 
     def _generate(
         self,
@@ -67,17 +61,8 @@ class ScriptedModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        for piece in re.findall(r"\S+\s*|\s+", self.script.reply(messages)):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+        reply = AIMessage(content=self.script.reply(messages))
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
 class ScriptedBackend(ChatBackend):
