@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import present
+from app.audit import actor
 from app.ui import resources, wording
-from app.uploads import forget_uploads, save_uploads, upload_folder
+from app.uploads import forget_uploads, stage_uploads, upload_folder
 from ingest.quality import quality_from_notes
 from models.errors import DocentError
 
@@ -123,12 +124,20 @@ def _ingest_uploads(
         resources.show_error(error)
         return None
     folder = upload_folder(docent.settings.data_dir, collection)
-    folder.mkdir(parents=True, exist_ok=True)
-    saved, refused = save_uploads(folder, files, docent.settings.upload_max_mb)
+    user = resources.current_user()
+    try:
+        placement = stage_uploads(folder, files, docent.settings.upload_limits(), actor(user))
+    except DocentError as error:
+        resources.show_error(error)
+        return None
     doing = f"Adding {len(files)} files to {present.escape(collection)}…"
-    report = _ingest(docent, collection, saved, doing)
+    report = None
+    try:
+        report = _ingest(docent, collection, placement.place(), doing)
+    finally:
+        placement.settle(report)
     if report is not None:
-        report.files += [FileOutcome(name, name, "skipped", reason) for name, reason in refused]
+        report.files += [FileOutcome(n, n, "skipped", why) for n, why in placement.refused]
     return report
 
 
