@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ingest.report import shown
+
 if TYPE_CHECKING:
     from app.api import ModelsReport, Status
     from ingest.report import IngestReport
@@ -164,11 +166,11 @@ def report_rows(report: IngestReport) -> list[dict[str, str | int]]:
     """The per-file rows of an ingest report, as the CLI reports them."""
     return [
         {
-            "file": outcome.source,
+            "file": shown(outcome.source),
             "outcome": outcome.status,
             "chunks": outcome.chunks,
             "pages": outcome.pages,
-            "reason": "; ".join(x for x in [outcome.reason, *outcome.notes] if x),
+            "reason": shown("; ".join(x for x in [outcome.reason, *outcome.notes] if x)),
         }
         for outcome in report.files
     ]
@@ -189,8 +191,8 @@ def document_rows(records: list[DocumentRecord], query: str = "") -> list[dict[s
     needle = query.strip().lower()
     return [
         {
-            "file": r.source,
-            "title": r.title,
+            "file": shown(r.source),
+            "title": shown(r.title),
             "pages": r.pages,
             "chunks": r.chunks,
             "ingested": r.ingested_at.replace("T", " ")[:19],

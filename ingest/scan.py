@@ -53,9 +53,7 @@ def scan(paths: Sequence[Path]) -> list[SourceFile]:
             source = path.relative_to(root).as_posix()
             link = path.is_symlink()
             kind = "" if link else _special_kind(stat.st_mode)
-            found.append(
-                SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link, kind)
-            )
+            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link, kind))
     return found
 
 
