@@ -113,14 +113,14 @@ def quote_markdown(answer: Answer, index: int) -> str:
 
 def where(title: str, source: str, page: int) -> str:
     """A document reference: title, file and page."""
-    name = title or source
-    shown = f"{name} ({source})" if title and title != source else name
-    return f"{shown}, p. {page}" if page else shown
+    name = shown(title or source)
+    text = f"{name} ({shown(source)})" if title and title != source else name
+    return f"{text}, p. {page}" if page else text
 
 
 def citation_label(citation: Citation) -> str:
     """The text of a citation chip."""
-    return f"[{citation.number}] {citation.title or citation.source}" + (
+    return f"[{citation.number}] {shown(citation.title or citation.source)}" + (
         f", p. {citation.page}" if citation.page else ""
     )
 

@@ -76,3 +76,9 @@ def test_the_library_tables_escape_names() -> None:
         for row in rows:
             assert not _unsafe(str(row["file"]) + str(row["reason"])), row
             assert "\n" not in str(row["file"]) + str(row["reason"])
+
+
+def test_citations_on_the_ask_page_escape_names() -> None:
+    assert present.where("Pay\u202etxt.exe", "pay\nroll.md", 2) == (
+        "Pay\\u202etxt.exe (pay\\nroll.md), p. 2"
+    )
