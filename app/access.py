@@ -24,7 +24,7 @@ from pathlib import Path
 from app.accounts import User, locked, read_json, validate_name, write_private_json
 from models.errors import DocentError
 from rag.retrieve import Filters
-from rag.store import validate_collection_name
+from rag.store import CollectionError, validate_collection_name
 from rag.types import DocumentRecord
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$")
@@ -51,6 +51,14 @@ def validate_label(label: str) -> str:
             hint="use 1-63 letters, digits, '.', ':', '-' or '_' (e.g. board, hr:payroll)",
         )
     return label
+
+
+def unknown_collection(name: str) -> CollectionError:
+    """What a user without a grant hears of ``name``, whether it exists or not."""
+    return CollectionError(
+        f"Collection `{name}` does not exist.",
+        hint="see the collections you may read with `docent collections list`",
+    )
 
 
 def validate_principal(principal: str) -> str:

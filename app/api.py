@@ -343,13 +343,14 @@ class Docent:
             CollectionError: The collection does not exist, or ``user`` holds no grant
                 in it (the same message, so its existence is not revealed).
         """
-        self.index.collection(collection)
+        validate_collection_name(collection)
         granted = self.grants.collections(user)
         if granted is not None and collection not in granted:
+            # Before the index is opened: a missing and an ungranted collection must give
+            # the same words, status and hint, or the difference tells that one exists.
             self.audit.append("denied", actor(user), action="read", collection=collection)
-            raise CollectionError(
-                f"Collection `{collection}` does not exist.", hint="see `docent collections list`"
-            )
+            raise access.unknown_collection(collection)
+        self.index.collection(collection)
         return self.grants.allowed(user, collection)
 
     def check_upload(

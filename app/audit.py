@@ -1,10 +1,18 @@
-"""The audit log: an append-only, hash-chained JSON-lines file, fsynced per record.
+"""The audit log: an append-only, HMAC-chained JSON-lines file, fsynced per record.
 
 Each line is one record in canonical JSON (sorted keys, no spaces) with ``seq`` (1, 2,
-...), ``time`` (UTC), ``event``, ``user``, the event's fields, ``prev`` (the ``hash`` of
-the record before it; 64 zeros for the first) and ``hash`` (sha256 of the record's
+...), ``time`` (UTC), ``event``, ``user``, the event's fields, ``alg``
+(``hmac-sha256``), ``prev`` (the ``hash`` of the record before it; 64 zeros for the
+first) and ``hash`` (HMAC-SHA256, under the key in ``<log>.key``, of the record's
 canonical JSON without ``hash``). ``verify`` recomputes all of it, so an edited byte,
-an inserted, removed or reordered line is reported at the first line where it shows.
+an inserted, removed or reordered line is reported at the first line where it shows,
+and without the key nobody can rewrite the chain so that it verifies.
+
+Logs written before the key existed hold records with no ``alg``, hashed with plain
+sha256. They still verify (``Verification.unkeyed`` counts them), and the first write
+after the upgrade adds an ``audit.keyed`` record that says from where on the chain is
+keyed; a record without the key after a keyed one, or a log with no keyed record while
+a key exists, fails verify (someone rewrote it without the key).
 
 A record is written with one ``write`` on a file opened for appending, then fsynced;
 writers take an exclusive ``flock`` on the file, so the CLI and UI processes append in
@@ -14,9 +22,12 @@ file looks the same), and the next append first writes an ``audit.repair`` recor
 tail that is a whole valid record missing only its newline is kept and completed, any
 other tail is cut off and the record says how many bytes were dropped.
 
-The chain shows edits by anyone who does not rewrite every later record too. Against
-someone who can rewrite the whole file, compare with the copy the site's SIEM holds
-(``docent audit export``): ``verify`` prints the last hash for that comparison.
+The key shows edits by anyone who cannot read it. A cut tail leaves a shorter chain that
+still verifies: ``checkpoint`` gives ``<seq>:<hash>`` of the last record to keep
+elsewhere (the SIEM, a ticket), and ``verify(checkpoint=...)`` fails when that record is
+gone or differs. Someone who holds the key (the service account) can still rewrite
+everything after the last checkpoint; compare with the SIEM's copy
+(``docent audit export``) for that.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.accounts import User
+from app.audit_key import ALGORITHM, create_key, key_path, load_key, mac
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -61,6 +73,7 @@ class Verification:
         problem: What is wrong at ``bad_line``.
         torn_tail: The file ends in an incomplete record (a writer was killed, or the
             file was cut); ``ok`` is False, and the next append repairs it.
+        unkeyed: Records written before the log had a key (plain sha256 chain).
     """
 
     ok: bool
@@ -69,6 +82,7 @@ class Verification:
     bad_line: int | None = None
     problem: str = ""
     torn_tail: bool = False
+    unkeyed: int = 0
 
 
 def canonical(record: dict[str, Any]) -> bytes:
@@ -76,13 +90,34 @@ def canonical(record: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def record_hash(record: dict[str, Any]) -> str:
-    """sha256 of the record's canonical form without its ``hash`` field."""
-    return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
+def record_hash(record: dict[str, Any], key: bytes | None = None) -> str:
+    """The record's hash: HMAC under ``key`` for a keyed record, else sha256 (older logs).
+
+    A keyed record with no key gets an empty hash, which matches nothing.
+    """
+    body = canonical({k: v for k, v in record.items() if k != "hash"})
+    if record.get("alg") == ALGORITHM:
+        return mac(key, body) if key is not None else ""
+    return hashlib.sha256(body).hexdigest()
+
+
+def parse_checkpoint(text: str) -> tuple[int, str]:
+    """``<seq>:<hash>`` as ``checkpoint`` prints it.
+
+    Raises:
+        AuditError: Not a checkpoint.
+    """
+    seq, _, digest = text.strip().partition(":")
+    if not (seq.isdigit() and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
+        raise AuditError(
+            f"`{text}` is not an audit checkpoint.",
+            hint="pass what `docent audit checkpoint` printed: <seq>:<64 hex digits>",
+        )
+    return int(seq), digest
 
 
 class AuditLog:
-    """The audit log file.
+    """The audit log file and its key.
 
     Args:
         path: The JSON-lines file (``audit_log`` setting; default ``<data_dir>/audit.jsonl``).
@@ -90,13 +125,15 @@ class AuditLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.key_path = key_path(path)
         self._lock = threading.Lock()
 
     def append(self, event: str, user: str, **fields: Any) -> dict[str, Any]:
         """Write one record and fsync it; return the record as written.
 
         Raises:
-            AuditError: The log cannot be written, or its last record is unreadable.
+            AuditError: The log cannot be written, its last record is unreadable, or
+                its key is missing or exposed.
         """
         try:
             with self._lock, self._open() as descriptor:
@@ -104,22 +141,39 @@ class AuditLog:
                 size = os.fstat(descriptor).st_size
                 last, end = _last_line(descriptor, size)
                 previous = _parse_last(last, self.path)
+                key = self._key(previous)
                 if end < size:
-                    previous = self._repair(descriptor, previous, end, size)
-                return self._write(descriptor, previous, event, user, fields)
+                    previous = self._repair(descriptor, key, previous, end, size)
+                elif previous is not None and previous.get("alg") != ALGORITHM:
+                    unkeyed = {"unkeyed_records": int(previous["seq"])}
+                    previous = _write(descriptor, key, previous, "audit.keyed", "docent", unkeyed)
+                return _write(descriptor, key, previous, event, user, fields)
         except OSError as error:
             raise AuditError(
                 f"Cannot write the audit log {self.path}: {error.strerror}.",
                 hint="check the disk space and the permissions of the `audit_log` file",
             ) from None
 
+    def _key(self, previous: dict[str, Any] | None) -> bytes:
+        """The log's key; made now for a log that never had one."""
+        key = load_key(self.key_path)
+        if key is not None:
+            return key
+        if previous is not None and previous.get("alg") == ALGORITHM:
+            raise AuditError(
+                f"The audit key {self.key_path} is missing, so no record can be added.",
+                hint="restore the key file from the backup (a new key would break the chain)",
+            )
+        return create_key(self.key_path)
+
     def _repair(
-        self, descriptor: int, previous: dict[str, Any] | None, end: int, size: int
+        self, descriptor: int, key: bytes, previous: dict[str, Any] | None, end: int, size: int
     ) -> dict[str, Any]:
         """Mend a tail with no newline: a whole valid record is kept, anything else cut."""
         tail = os.pread(descriptor, size - end, end)
         expected = str(previous["hash"]) if previous else GENESIS
-        problem, record = _check(tail, expected, int(previous["seq"]) + 1 if previous else 1)
+        seq = int(previous["seq"]) + 1 if previous else 1
+        problem, record = _check(tail, key, expected, seq)
         fields: dict[str, Any] = {"dropped_bytes": 0, "completed_record": record.get("seq")}
         if problem:
             os.ftruncate(descriptor, end)
@@ -127,35 +181,11 @@ class AuditLog:
         else:
             os.write(descriptor, b"\n")
             previous = record
-        return self._write(descriptor, previous, "audit.repair", "docent", fields)
+        return _write(descriptor, key, previous, "audit.repair", "docent", fields)
 
     def _open(self) -> _Descriptor:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return _Descriptor(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600))
-
-    @staticmethod
-    def _write(
-        descriptor: int,
-        previous: dict[str, Any] | None,
-        event: str,
-        user: str,
-        fields: dict[str, Any],
-    ) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            **fields,
-            "seq": int(previous["seq"]) + 1 if previous else 1,
-            "time": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "event": event,
-            "user": user,
-            "prev": str(previous["hash"]) if previous else GENESIS,
-        }
-        record["hash"] = record_hash(record)
-        line = canonical(record) + b"\n"
-        written = 0
-        while written < len(line):
-            written += os.write(descriptor, line[written:])
-        os.fsync(descriptor)
-        return record
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
         """Every line of the log with its 1-based number, newline kept."""
@@ -165,18 +195,54 @@ class AuditLog:
         except FileNotFoundError:
             return
 
-    def verify(self) -> Verification:
-        """Check every record's hash, its link to the one before, and its sequence number."""
-        expected, count = GENESIS, 0
+    def verify(self, checkpoint: str | None = None) -> Verification:
+        """Check every record's hash, its link to the one before, and its sequence number.
+
+        Args:
+            checkpoint: ``<seq>:<hash>`` from ``checkpoint``: that record must be in the
+                log as it was, so a cut tail fails too.
+
+        Raises:
+            AuditError: ``checkpoint`` is not a checkpoint.
+            AuditKeyError: The key file is exposed or damaged.
+        """
+        mark = parse_checkpoint(checkpoint) if checkpoint else None
+        key = load_key(self.key_path)
+        chain = _Chain(key)
         for number, raw in self.lines():
             if not raw.endswith(b"\n"):
                 problem = "the last record is incomplete (no newline): a writer was stopped"
-                return Verification(False, count, expected, number, problem, torn_tail=True)
-            problem, record = _check(raw[:-1], expected, count + 1)
+                return chain.failed(number, problem, torn_tail=True)
+            problem = chain.add(raw[:-1])
+            if not problem and mark and mark[0] == chain.count and mark[1] != chain.last:
+                problem = f"record {mark[0]} is not the one the checkpoint names (rewritten)"
             if problem:
-                return Verification(False, count, expected, number, problem)
-            expected, count = str(record["hash"]), count + 1
-        return Verification(True, count, expected)
+                return chain.failed(number, problem)
+        if key is not None and chain.count and chain.unkeyed == chain.count:
+            problem = "no record is keyed though the log has a key (rewritten without the key)"
+            return chain.failed(1, problem)
+        if mark and mark[0] > chain.count:
+            problem = (
+                f"the log ends at record {chain.count}, but the checkpoint names record "
+                f"{mark[0]}: records were cut from its end"
+            )
+            return chain.failed(chain.count + 1, problem)
+        return Verification(True, chain.count, chain.last, unkeyed=chain.unkeyed)
+
+    def checkpoint(self) -> str:
+        """``<seq>:<hash>`` of the last record, to keep outside the log.
+
+        Raises:
+            AuditError: The log does not verify, so it has nothing to vouch for.
+        """
+        result = self.verify()
+        if not result.ok:
+            raise AuditError(
+                f"The audit log {self.path} does not verify (line {result.bad_line}: "
+                f"{result.problem}), so no checkpoint is given.",
+                hint="run `docent audit verify` and restore the log from the SIEM's copy",
+            )
+        return f"{result.records}:{result.last_hash}"
 
     def export(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         """The complete records written at or after ``since`` (all when None)."""
@@ -189,6 +255,58 @@ class AuditLog:
                 continue
             if since is None or datetime.fromisoformat(str(record.get("time"))) >= since:
                 yield record
+
+
+class _Chain:
+    """The state of a verify walk: records seen, the last hash, keyed or not so far."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self.key = key
+        self.count, self.unkeyed, self.last, self.keyed = 0, 0, GENESIS, False
+
+    def add(self, line: bytes) -> str:
+        """Check the next record; what is wrong with it, "" when nothing."""
+        problem, record = _check(line, self.key, self.last, self.count + 1)
+        if problem:
+            return problem
+        if record.get("alg") != ALGORITHM:
+            if self.keyed:
+                return "a record without the key after keyed ones (rewritten without the key)"
+            self.unkeyed += 1
+        self.keyed = self.keyed or record.get("alg") == ALGORITHM
+        self.count, self.last = self.count + 1, str(record["hash"])
+        return ""
+
+    def failed(self, line: int, problem: str, *, torn_tail: bool = False) -> Verification:
+        return Verification(
+            False, self.count, self.last, line, problem, torn_tail=torn_tail, unkeyed=self.unkeyed
+        )
+
+
+def _write(
+    descriptor: int,
+    key: bytes,
+    previous: dict[str, Any] | None,
+    event: str,
+    user: str,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        **fields,
+        "seq": int(previous["seq"]) + 1 if previous else 1,
+        "time": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "event": event,
+        "user": user,
+        "alg": ALGORITHM,
+        "prev": str(previous["hash"]) if previous else GENESIS,
+    }
+    record["hash"] = record_hash(record, key)
+    line = canonical(record) + b"\n"
+    written = 0
+    while written < len(line):
+        written += os.write(descriptor, line[written:])
+    os.fsync(descriptor)
+    return record
 
 
 class _Descriptor:
@@ -234,7 +352,7 @@ def _parse_last(line: bytes, path: Path) -> dict[str, Any] | None:
     return dict(record)
 
 
-def _check(line: bytes, expected: str, seq: int) -> tuple[str, dict[str, Any]]:
+def _check(line: bytes, key: bytes | None, expected: str, seq: int) -> tuple[str, dict[str, Any]]:
     """What is wrong with one record ("" when nothing), and the record."""
     try:
         record = json.loads(line)
@@ -242,8 +360,12 @@ def _check(line: bytes, expected: str, seq: int) -> tuple[str, dict[str, Any]]:
         return "not a JSON record (edited or damaged)", {}
     if not isinstance(record, dict) or canonical(record) != line:
         return "not in canonical form (edited)", {}
-    if record.get("hash") != record_hash(record):
-        return "its hash does not match its content (edited)", record
+    if record.get("alg") == ALGORITHM and key is None:
+        return "a keyed record, but the audit key file is missing", {}
+    if record.get("alg") not in (None, ALGORITHM):
+        return f"unknown hash algorithm {record.get('alg')!r} (edited)", {}
+    if record.get("hash") != record_hash(record, key):
+        return "its hash does not match its content (edited, or hashed without the key)", {}
     if record.get("prev") != expected:
         return "does not follow the record before it (a record was removed, inserted or moved)", {}
     if record.get("seq") != seq:

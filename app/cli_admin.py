@@ -195,21 +195,41 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--checkpoint",
+    metavar="SEQ:HASH",
+    help="What `docent audit checkpoint` printed earlier: fail if that record is gone or "
+    "differs (a cut tail).",
+)
 @click.pass_context
-def audit_verify(ctx: click.Context) -> int:
-    """Check every record's hash and its link to the one before; exit 1 at the first bad line."""
+def audit_verify(ctx: click.Context, checkpoint: str | None) -> int:
+    """Check every record's keyed hash and its link to the one before; exit 1 if one fails."""
     log = docent_of(ctx).audit
-    result = log.verify()
+    result = log.verify(checkpoint)
     if result.torn_tail:
         click.echo(
             "The last record is incomplete (a writer was stopped or the file was cut); "
             "the next write completes a record that lost only its line end, and records "
             "the repair."
         )
+    if result.unkeyed:
+        click.echo(
+            f"The first {result.unkeyed} records were written before the log had a key "
+            "(chained with sha256 only); every later record is keyed."
+        )
     if not result.ok:
         click.echo(f"{log.path}: line {result.bad_line}: {result.problem}.", err=True)
         return EXIT_FATAL
-    click.echo(f"{log.path}: {result.records} records intact; last hash {result.last_hash}.")
+    held = f"; checkpoint {checkpoint.strip()} held" if checkpoint else ""
+    click.echo(f"{log.path}: {result.records} records intact{held}; last hash {result.last_hash}.")
+    return EXIT_OK
+
+
+@audit.command("checkpoint")
+@click.pass_context
+def audit_checkpoint(ctx: click.Context) -> int:
+    """Print SEQ:HASH of the last record; keep it elsewhere and pass it to `verify --checkpoint`."""
+    click.echo(docent_of(ctx).audit.checkpoint())
     return EXIT_OK
 
 

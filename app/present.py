@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ingest.report import shown
+
 if TYPE_CHECKING:
     from app.api import ModelsReport, Status
     from ingest.report import IngestReport
@@ -111,14 +113,14 @@ def quote_markdown(answer: Answer, index: int) -> str:
 
 def where(title: str, source: str, page: int) -> str:
     """A document reference: title, file and page."""
-    name = title or source
-    shown = f"{name} ({source})" if title and title != source else name
-    return f"{shown}, p. {page}" if page else shown
+    name = shown(title or source)
+    text = f"{name} ({shown(source)})" if title and title != source else name
+    return f"{text}, p. {page}" if page else text
 
 
 def citation_label(citation: Citation) -> str:
     """The text of a citation chip."""
-    return f"[{citation.number}] {citation.title or citation.source}" + (
+    return f"[{citation.number}] {shown(citation.title or citation.source)}" + (
         f", p. {citation.page}" if citation.page else ""
     )
 
@@ -164,11 +166,11 @@ def report_rows(report: IngestReport) -> list[dict[str, str | int]]:
     """The per-file rows of an ingest report, as the CLI reports them."""
     return [
         {
-            "file": outcome.source,
+            "file": shown(outcome.source),
             "outcome": outcome.status,
             "chunks": outcome.chunks,
             "pages": outcome.pages,
-            "reason": "; ".join(x for x in [outcome.reason, *outcome.notes] if x),
+            "reason": shown("; ".join(x for x in [outcome.reason, *outcome.notes] if x)),
         }
         for outcome in report.files
     ]
@@ -189,8 +191,8 @@ def document_rows(records: list[DocumentRecord], query: str = "") -> list[dict[s
     needle = query.strip().lower()
     return [
         {
-            "file": r.source,
-            "title": r.title,
+            "file": shown(r.source),
+            "title": shown(r.title),
             "pages": r.pages,
             "chunks": r.chunks,
             "ingested": r.ingested_at.replace("T", " ")[:19],

@@ -18,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ingest.report import FileOutcome
+from ingest.report import FileOutcome, shown
 
 
 class TerminalProgress:
@@ -76,9 +76,9 @@ class TerminalProgress:
             self._bar.update(self._task, advance=1, chunks=self.chunks, rate=self._rate())
             return
         detail = f" ({outcome.chunks} chunks)" if outcome.chunks else ""
-        reason = f": {outcome.reason}" if outcome.reason else ""
+        reason = f": {shown(outcome.reason)}" if outcome.reason else ""
         print(
-            f"[{self.done}/{self.files}] {outcome.status} {outcome.source}{detail}{reason}",
+            f"[{self.done}/{self.files}] {outcome.status} {shown(outcome.source)}{detail}{reason}",
             file=self.stream,
             flush=True,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from app.api import ModelsReport, Status
-from ingest.report import IngestReport
+from ingest.report import IngestReport, shown
 from rag.store import CollectionInfo
 from rag.types import DocumentRecord
 
@@ -31,23 +31,27 @@ def ingest_report(report: IngestReport) -> str:
     if report.recovered:
         lines.append(f"Repaired {report.recovered} document(s) left half-written by a stopped run.")
     for title, status in (("Failed", "failed"), ("Skipped", "skipped")):
-        rows = [f"  {o.source}: {o.reason}" for o in report.files if o.status == status]
+        rows = [f"  {_at(o.source, o.reason)}" for o in report.files if o.status == status]
         if rows:
             lines += [f"{title}:", *rows]
-    notes = [f"  {o.source}: {note}" for o in report.files for note in o.notes]
+    notes = [f"  {_at(o.source, note)}" for o in report.files for note in o.notes]
     moved = [
-        f"  {o.source}: {o.reason}" for o in report.files if o.status == "updated" and o.reason
+        f"  {_at(o.source, o.reason)}" for o in report.files if o.status == "updated" and o.reason
     ]
     if notes or moved:
         lines += ["Notes:", *moved, *notes]
     if report.pruned:
-        lines += ["Removed (files gone):", *(f"  {source}" for source in report.pruned)]
+        lines += ["Removed (files gone):", *(f"  {shown(source)}" for source in report.pruned)]
     if report.missing:
         lines += [
             "Gone from disk but still indexed (run again with --prune to remove):",
-            *(f"  {source}" for source in report.missing),
+            *(f"  {shown(source)}" for source in report.missing),
         ]
     return "\n".join(lines)
+
+
+def _at(source: str, text: str) -> str:
+    return f"{shown(source)}: {shown(text)}"
 
 
 def table(headers: list[str], rows: Iterable[list[str]]) -> str:
@@ -77,7 +81,13 @@ def documents(records: list[DocumentRecord]) -> str:
     return table(
         ["SOURCE", "TITLE", "PAGES", "CHUNKS", "INGESTED"],
         (
-            [r.source, r.title[:40], str(r.pages or "-"), str(r.chunks), r.ingested_at]
+            [
+                shown(r.source),
+                shown(r.title[:40]),
+                str(r.pages or "-"),
+                str(r.chunks),
+                r.ingested_at,
+            ]
             for r in records
         ),
     )
@@ -108,7 +118,7 @@ def _quote(text: str, limit: int = 160) -> str:
 
 
 def _where(title: str, source: str, page: int) -> str:
-    return f"{title} ({source})" + (f", page {page}" if page else "")
+    return f"{shown(title)} ({shown(source)})" + (f", page {page}" if page else "")
 
 
 def quoted_answer(answer: Answer) -> str:

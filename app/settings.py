@@ -24,6 +24,7 @@ from rag.types import GATE_THRESHOLD
 # The rooms' config classes come with their rooms (chromadb, LangChain): imported where a
 # config is built, so reading the settings stays light (the UI's sign-in page needs them).
 if TYPE_CHECKING:
+    from app.upload_limits import UploadLimits
     from ingest.pipeline import IngestConfig
     from models.chat import ChatConfig
     from models.embedder import EmbedderConfig
@@ -221,6 +222,12 @@ class Settings(BaseSettings):
     upload_max_mb: int = Field(
         50, ge=1, le=4096, description="Largest file the browser UI accepts for upload."
     )
+    upload_daily_mb: int = Field(
+        500, ge=1, description="Megabytes one user may upload per UTC day (UI and API together)."
+    )
+    upload_daily_files: int = Field(
+        200, ge=1, description="Files one user may upload per UTC day (UI and API together)."
+    )
     sync_folder: Path | None = Field(
         None,
         description="A folder the administrator configured that the Library page can "
@@ -359,6 +366,15 @@ class Settings(BaseSettings):
     def tokens_path(self) -> Path:
         """The API tokens file (hashes only)."""
         return self.data_dir / "tokens.json"
+
+    def upload_limits(self) -> UploadLimits:
+        """The per-file and per-user daily upload caps, counted under the data folder."""
+        from app.upload_limits import UploadLimits
+
+        ledger = self.data_dir / "uploads" / ".usage.json"
+        return UploadLimits(
+            self.upload_max_mb, self.upload_daily_mb, self.upload_daily_files, ledger
+        )
 
     def audit_path(self) -> Path:
         """The audit log."""

@@ -1,18 +1,28 @@
 """Uploaded files: where they are kept, which are refused, and their copies on removal.
 
 One rule for every face that accepts uploads (the Library page, the HTTP API): the
-supported types only, at most ``upload_max_mb`` each, under a safe name in
-``<data_dir>/uploads/<collection>``.
+supported types only, at most ``upload_max_mb`` each and the daily caps per user, under a
+safe name in ``<data_dir>/uploads/<collection>``. An upload is written whole under a
+hidden name first; it takes its place for the ingest, and stays only if the ingest
+accepted it: a refused or failed upload never replaces the earlier file of that name.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app import present
+from app.upload_limits import UploadLimits
 from rag.types import DocumentRecord
+
+if TYPE_CHECKING:
+    from ingest.report import IngestReport
+
+_MB = 1024 * 1024
 
 
 class UploadedFile(Protocol):
@@ -57,36 +67,95 @@ def upload_folder(data_dir: Path, collection: str) -> Path:
     return data_dir / "uploads" / collection
 
 
-def save_uploads(
-    folder: Path, files: Sequence[UploadedFile], limit_mb: int
-) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Write uploads into ``folder`` under safe names; return saved paths and refusals.
+@dataclass
+class Staged:
+    """An upload written whole under a hidden name beside the place it will take.
 
-    A file replaces an earlier upload of the same name (the ingest then reports it
-    updated). Each write goes to a temporary name first, so a stopped upload never
-    leaves half a file where the index would read it.
+    Attributes:
+        target: Where it lives once the ingest accepted it.
+        partial: The hidden name it was written under (the ingest never reads hidden files).
+        previous: The earlier upload of that name, set aside while the ingest runs.
+    """
+
+    target: Path
+    partial: Path
+    previous: Path | None = None
+
+
+@dataclass
+class Placement:
+    """The uploads of one ingest run, between writing and the ingest's verdict."""
+
+    staged: list[Staged] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[Path]:
+        """The places the uploads take for the ingest."""
+        return [upload.target for upload in self.staged]
+
+    def place(self) -> list[Path]:
+        """Put the uploads in place for the ingest, setting earlier ones of the same name aside.
+
+        The ingest knows a file by its path, so it must read the upload where it will stay;
+        ``settle`` then keeps it or puts the earlier file back.
+        """
+        for upload in self.staged:
+            if upload.target.exists():
+                upload.previous = upload.partial.with_suffix(".previous")
+                upload.target.replace(upload.previous)
+            upload.partial.replace(upload.target)
+        return self.paths
+
+    def settle(self, report: IngestReport | None) -> None:
+        """Keep each upload the ingest accepted; undo the others (all, when it raised)."""
+        outcomes = {Path(o.path).resolve(): o for o in (report.files if report else [])}
+        for upload in self.staged:
+            upload.partial.unlink(missing_ok=True)
+            outcome = outcomes.get(upload.target)
+            if outcome and outcome.status in ("added", "updated", "unchanged"):
+                if upload.previous:
+                    upload.previous.unlink(missing_ok=True)
+                continue
+            upload.target.unlink(missing_ok=True)
+            if upload.previous:
+                upload.previous.replace(upload.target)
+                if outcome:
+                    outcome.notes.append("the earlier file of this name was kept")
+
+
+def stage_uploads(
+    folder: Path, files: Sequence[UploadedFile], limits: UploadLimits, user: str
+) -> Placement:
+    """Write uploads into ``folder`` under hidden temporary names; refuse the unfit ones.
+
+    Raises:
+        UploadLimitError: ``user`` would pass a daily cap with these files.
     """
     from ingest.loaders import supported
 
-    saved: list[Path] = []
-    refused: list[tuple[str, str]] = []
+    placement, fit = Placement(), []
     for upload in files:
         try:
             target = present.upload_target(folder, upload.name)
         except ValueError:
-            refused.append((upload.name, "the file name has no usable characters"))
+            placement.refused.append((upload.name, "the file name has no usable characters"))
             continue
         if not supported(target):
-            refused.append((upload.name, f"unsupported file type {target.suffix or '(none)'}"))
-        elif upload.size > limit_mb * 1024 * 1024:
-            refused.append((upload.name, f"larger than the upload limit of {limit_mb} MB"))
+            reason = f"unsupported file type {target.suffix or '(none)'}"
+            placement.refused.append((upload.name, reason))
+        elif upload.size > limits.file_mb * _MB:
+            reason = f"larger than the upload limit of {limits.file_mb} MB"
+            placement.refused.append((upload.name, reason))
         else:
-            folder.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.part")
-            partial.write_bytes(upload.getvalue())
-            partial.replace(target)
-            saved.append(target)
-    return saved, refused
+            fit.append((upload, target))
+    limits.reserve(user, len(fit), sum(upload.size for upload, _ in fit))
+    for upload, target in fit:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        partial.write_bytes(upload.getvalue())
+        placement.staged.append(Staged(target, partial))
+    return placement
 
 
 def forget_uploads(folder: Path, removed: Iterable[DocumentRecord]) -> None:

@@ -246,10 +246,14 @@ class Ingestor:
         """Why the file is skipped whatever the registry holds (a link, its type, its size)."""
         if file.link:
             return "symbolic link, not followed (ingest the folder it points to)"
+        if file.special:
+            return f"{file.special}, not a regular file: not read"
         suffix = file.path.suffix.lower()
         if suffix not in self.loaders:
             kinds = ", ".join(sorted(self.loaders))
             return f"unsupported file type `{suffix or 'none'}` (Docent reads {kinds})"
+        if file.size == 0:
+            return "empty file (0 bytes): nothing to index"
         if file.size > self.config.max_file_bytes:
             limit = self.config.max_file_bytes / 2**20
             return (

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["added", "updated", "unchanged", "skipped", "failed"]
 STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "skipped", "failed")
+# Control, format (bidirectional overrides, zero-width) and line or paragraph separators.
+_UNSHOWN = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def shown(text: str) -> str:
+    """A file name (or a line naming one) safe to print on a terminal or a page.
+
+    Newlines, escape sequences and bidirectional controls in a name could draw a fake
+    log line, move the cursor or reverse the text that follows; each such character is
+    shown as its escape (``\\n``, ``\\x1b``, ``\\u202e``) and a backslash as two, so
+    different names always look different. JSON output keeps the exact name.
+    """
+    return "".join(_NAMED.get(c) or _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    if unicodedata.category(char) not in _UNSHOWN:
+        return char
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat as statmode
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ class SourceFile:
     size: int
     mtime_ns: int
     link: bool = False
+    special: str = ""
 
     @property
     def key(self) -> str:
@@ -35,6 +37,8 @@ def scan(paths: Sequence[Path]) -> list[SourceFile]:
     A folder is an ingest root; a single file's root is its folder. Symbolic links, to
     files or to folders, are listed (and later skipped with the reason), never followed:
     a link can lead outside the share that was meant to be indexed, or round in a loop.
+    Named pipes, sockets and devices are listed with their kind in ``special`` (and
+    skipped with it): reading one could block the run or never end.
 
     Raises:
         DocentError: A path does not exist.
@@ -48,12 +52,24 @@ def scan(paths: Sequence[Path]) -> list[SourceFile]:
             stat = path.lstat()
             source = path.relative_to(root).as_posix()
             link = path.is_symlink()
-            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link))
+            kind = "" if link else _special_kind(stat.st_mode)
+            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link, kind))
     return found
 
 
+def _special_kind(mode: int) -> str:
+    """What a file that is neither regular nor a folder is ("" for a regular file)."""
+    kinds = (
+        (statmode.S_ISFIFO, "named pipe (FIFO)"),
+        (statmode.S_ISSOCK, "socket"),
+        (statmode.S_ISCHR, "character device"),
+        (statmode.S_ISBLK, "block device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "")
+
+
 def _walk(path: Path) -> Iterator[Path]:
-    if path.is_file():
+    if not path.is_dir():
         yield path
         return
     for folder, dirs, files in os.walk(path):
@@ -65,7 +81,7 @@ def _walk(path: Path) -> Iterator[Path]:
         dirs[:] = [d for d in dirs if d not in linked]
         for name in sorted(files):
             candidate = Path(folder) / name
-            if not name.startswith(".") and (candidate.is_symlink() or candidate.is_file()):
+            if not name.startswith("."):
                 yield candidate
 
 

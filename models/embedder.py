@@ -134,6 +134,8 @@ class Embedder(Embeddings):
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        # onnxruntime looks up a Microsoft telemetry host unless this is set before its import.
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         if self.config.backend == "onnx-int8":
             from models.embedder_int8 import int8_encoder

@@ -13,7 +13,12 @@ Weights are quantized symmetrically per output channel, to 8 bits on CPUs with V
 registers, and 7-bit weights keep them in range); activations are quantized at run time,
 one text at a time. The file is cached under ``cache_dir``, keyed by the weights' hash,
 the graph version and the weight width, and written atomically so a killed build leaves
-no half file."""
+no half file.
+
+onnxruntime (1.2x and later, also on Linux) starts a telemetry client when its module is
+imported, which looks up ``mobile.events.data.microsoft.com`` about nine seconds later.
+``disable_telemetry_events()`` does not stop that lookup; only ``ORT_DISABLE_TELEMETRY``
+in the environment before the first import does, so ``import_onnxruntime`` sets it."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +56,19 @@ def _import_error(error: ImportError) -> WeightsError:
         f"The onnx-int8 embedder needs packages that are not installed ({error.name}).",
         hint="reinstall Docent (pip install -e .), or set DOCENT_EMBEDDER_BACKEND=torch",
     )
+
+
+def import_onnxruntime() -> ModuleType:
+    """onnxruntime, imported with its telemetry turned off (see the module's docstring).
+
+    The variable is set before every import, since only the first one reads it: the
+    embedder sets it too before any backend loads (a library could import onnxruntime).
+    """
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime
+
+    module: ModuleType = onnxruntime
+    return module
 
 
 def cpu_has_vnni() -> bool:
@@ -261,7 +280,7 @@ class OnnxEncoder:
 
     def __init__(self, model_dir: Path, model_file: Path | bytes, max_tokens: int) -> None:
         try:
-            import onnxruntime as ort
+            ort = import_onnxruntime()
             from tokenizers import Tokenizer
         except ImportError as error:
             raise _import_error(error) from error

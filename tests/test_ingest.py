@@ -162,7 +162,6 @@ def test_hostile_files_fail_alone_with_reasons(docent: Docent, tmp_path: Path) -
         "binary.pdf": "not a PDF",
         "bomb.docx": "zip bomb",
         "scan.pdf": "needs OCR",
-        "empty.txt": "empty",
     }
     for source, words in expected.items():
         assert outcome[source].status == "failed", source
@@ -171,6 +170,8 @@ def test_hostile_files_fail_alone_with_reasons(docent: Docent, tmp_path: Path) -
     assert "symbolic link, not followed" in outcome["passwd.txt"].reason
     assert outcome["tool.exe"].status == "skipped"
     assert "unsupported file type `.exe`" in outcome["tool.exe"].reason
+    assert outcome["empty.txt"].status == "skipped"
+    assert outcome["empty.txt"].reason == "empty file (0 bytes): nothing to index"
     assert report.exit_code == 2
 
 

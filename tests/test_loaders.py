@@ -12,6 +12,7 @@ import pytest
 from docx import Document
 from lxml import etree
 
+from app.api import Docent
 from ingest.document import LoaderError, ParsedDocument
 from ingest.loaders import LOADERS, load, sniff, supported
 from tests.docgen import (
@@ -430,3 +431,33 @@ def test_security_policy_sample_has_classification_table() -> None:
     assert (
         "within 24 hours to the Information Security Officer" in sections["5. Incident Reporting"]
     )
+
+
+RUSSIAN = "Привет мир, это русский текст для проверки."
+
+
+@pytest.mark.parametrize(
+    ("data", "unsure"),
+    [
+        (RUSSIAN.encode("koi8_r"), True),  # a short KOI8-R line reads as clean Shift-JIS
+        ("naïve café résumé".encode()[:-1] + b"\xe9 \xff\xfe", True),  # broken bytes
+        (RUSSIAN.encode("cp1251"), False),  # the detector recognises the language
+        ("Grüße aus Köln, die Straße ist naß.".encode("cp1252"), False),
+        (RUSSIAN.encode("utf-8"), False),
+    ],
+)
+def test_an_unsure_encoding_guess_is_said_in_the_report(
+    tmp_path: Path, docent: Docent, data: bytes, unsure: bool
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "notes.txt").write_bytes(data)
+    if not unsure:  # (text around a short line changes the guess, often to the right one)
+        (share / "page.html").write_bytes(b"<html><body><p>" + data + b"</p></body></html>")
+
+    report = docent.ingest([share], "docs")
+
+    for outcome in report.files:
+        said = [n for n in outcome.notes if n.startswith("encoding unsure")]
+        assert bool(said) == unsure, (outcome.source, outcome.notes)
+        assert outcome.status == "added"

@@ -1,7 +1,9 @@
-"""Scanning a share: links to folders and folder loops are reported, never followed."""
+"""Scanning a share: links, loops, pipes, devices and empty files are reported, never read."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from app.api import Docent
@@ -29,3 +31,49 @@ def test_linked_folders_and_loops_are_skipped_with_the_reason(
         assert "symbolic link, not followed" in outcome[source].reason
     assert not [s for s in outcome if "secret" in s]
     assert report.exit_code == 0
+
+
+def test_empty_files_are_reported_empty_not_as_copies_of_each_other(
+    tmp_path: Path, docent: Docent
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    for name in ("a.md", "b.md", "c.txt"):
+        (share / name).write_bytes(b"")
+    (share / "d.md").write_text("# Leave\n\nLeave is 25 days a year.\n", encoding="utf-8")
+
+    report = docent.ingest([share], "docs")
+
+    reasons = {o.source: (o.status, o.reason) for o in report.files}
+    for name in ("a.md", "b.md", "c.txt"):
+        assert reasons[name] == ("skipped", "empty file (0 bytes): nothing to index"), name
+    assert reasons["d.md"][0] == "added"
+    assert not [r for _, r in reasons.values() if "same content" in r]
+
+
+def test_pipes_and_devices_are_skipped_with_their_kind(tmp_path: Path, docent: Docent) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    os.mkfifo(share / "feed.txt")
+    os.mkfifo(share / "pipe")
+    kinds = {"feed.txt": "named pipe (FIFO)", "pipe": "named pipe (FIFO)"}
+    try:
+        os.mknod(share / "null.md", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        kinds["null.md"] = "character device"
+    except PermissionError:
+        pass  # no CAP_MKNOD here: the pipes still show the rule
+    (share / "d.md").write_text("# Leave\n\nLeave is 25 days a year.\n", encoding="utf-8")
+
+    report = docent.ingest([share], "docs")  # a pipe that were read would block here
+
+    outcome = {o.source: o for o in report.files}
+    assert outcome["d.md"].status == "added"
+    for name, kind in kinds.items():
+        assert (outcome[name].status, outcome[name].reason) == (
+            "skipped",
+            f"{kind}, not a regular file: not read",
+        )
+    single = docent.ingest([share / "pipe"], "docs")
+    assert [(o.status, o.reason) for o in single.files] == [
+        ("skipped", "named pipe (FIFO), not a regular file: not read")
+    ]

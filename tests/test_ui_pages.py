@@ -344,7 +344,8 @@ def test_upload_reports_every_file_and_keeps_names_inside_the_data_folder(
     assert outcomes == {"handbook.pdf": "added", "broken.pdf": "failed", "tool.exe": "skipped"}
     assert all(report["reason"][i] for i in range(3) if report["outcome"][i] != "added")
     uploads = data / "uploads" / "default"
-    assert sorted(p.name for p in uploads.iterdir()) == ["broken.pdf", "handbook.pdf"]
+    # Only what the ingest accepted is kept; nothing is left under a temporary name.
+    assert sorted(p.name for p in uploads.iterdir()) == ["handbook.pdf"]
     assert not (tmp_path / "handbook.pdf").exists()
 
     listing = at.dataframe[1].value

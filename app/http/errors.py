@@ -20,6 +20,7 @@ _STATUS = {
     "TokenError": 401,
     "AccessError": 403,
     "AccountError": 403,
+    "UploadLimitError": 429,
     "IndexLockedError": 409,
     "IndexWriteError": 503,
     "IndexUnreachableError": 503,

@@ -129,27 +129,42 @@ class Jobs:
         *,
         prune: bool = False,
         refused: Sequence[tuple[str, str]] = (),
+        settle: Callable[[IngestReport | None], None] | None = None,
     ) -> Job:
-        """Start ingesting ``paths`` into ``collection`` as ``user``; return the job."""
+        """Start ingesting ``paths`` into ``collection`` as ``user``; return the job.
+
+        ``settle`` is called with the report (None when the ingest raised) before the
+        job ends: uploads are kept or undone there.
+        """
         job = Job(secrets.token_hex(8), user, collection)
         with self._lock:
             self._jobs[job.id] = job
             finished = [j for j in self._jobs.values() if j.state != "running"]
             for old in finished[: max(0, len(finished) - _KEEP)]:
                 del self._jobs[old.id]
-        run = self._runner(job, list(paths), prune, list(refused))
+        run = self._runner(job, list(paths), prune, list(refused), settle)
         threading.Thread(target=run, name=f"docent-ingest-{job.id}", daemon=True).start()
         return job
 
     def _runner(
-        self, job: Job, paths: list[Path], prune: bool, refused: list[tuple[str, str]]
+        self,
+        job: Job,
+        paths: list[Path],
+        prune: bool,
+        refused: list[tuple[str, str]],
+        settle: Callable[[IngestReport | None], None] | None,
     ) -> Callable[[], None]:
         def run() -> None:
             from ingest.report import FileOutcome
 
             state: State = "failed"
+            report = None
             try:
-                report = self._ingest(job, paths, prune)
+                try:
+                    report = self._ingest(job, paths, prune)
+                finally:
+                    if settle is not None:
+                        settle(report)
                 report.files += [FileOutcome(n, n, "skipped", why) for n, why in refused]
                 job.report, state = schemas.report(report), "done"
             except Cancelled:

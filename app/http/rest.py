@@ -19,7 +19,7 @@ from app.http.errors import ApiError
 from app.http.jobs import Jobs
 from app.http.security import Caller, Who
 from app.http.streams import event, sse
-from app.uploads import Upload, forget_uploads, save_uploads, upload_folder
+from app.uploads import Upload, forget_uploads, stage_uploads, upload_folder
 from rag.store import validate_collection_name
 
 if TYPE_CHECKING:
@@ -158,6 +158,7 @@ def _add_uploads(
     # Refused before anything is written: the same check the ingest makes, as a dry run.
     docent.ingest([], name, dry_run=True, user=who.user)
     folder = upload_folder(docent.settings.data_dir, name)
-    saved, refused = save_uploads(folder, received, docent.settings.upload_max_mb)
-    job = jobs.start(who.user, name, saved, refused=refused)
+    placement = stage_uploads(folder, received, docent.settings.upload_limits(), who.user.name)
+    refused = placement.refused
+    job = jobs.start(who.user, name, placement.place(), refused=refused, settle=placement.settle)
     return job.describe() | {"refused": [{"name": n, "reason": r} for n, r in refused]}

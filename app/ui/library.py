@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import present
+from app.audit import actor
 from app.ui import resources, wording
-from app.uploads import forget_uploads, save_uploads, upload_folder
+from app.uploads import forget_uploads, stage_uploads, upload_folder
 from ingest.quality import quality_from_notes
+from ingest.report import shown
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ class PageProgress:
         self.bar.progress(self.done / max(self.files, 1), text=f"{self.done} of {self.files} files")
         why = wording.reasons(outcome)
         reason = f": {why}" if why else ""
-        self.box.markdown(present.escape(f"{outcome.status} {outcome.source}{reason}"))
+        self.box.markdown(present.escape(f"{outcome.status} {shown(outcome.source)}{reason}"))
 
     def chunks_done(self, count: int) -> None:
         """``count`` more chunks were stored."""
@@ -123,12 +125,20 @@ def _ingest_uploads(
         resources.show_error(error)
         return None
     folder = upload_folder(docent.settings.data_dir, collection)
-    folder.mkdir(parents=True, exist_ok=True)
-    saved, refused = save_uploads(folder, files, docent.settings.upload_max_mb)
+    user = resources.current_user()
+    try:
+        placement = stage_uploads(folder, files, docent.settings.upload_limits(), actor(user))
+    except DocentError as error:
+        resources.show_error(error)
+        return None
     doing = f"Adding {len(files)} files to {present.escape(collection)}…"
-    report = _ingest(docent, collection, saved, doing)
+    report = None
+    try:
+        report = _ingest(docent, collection, placement.place(), doing)
+    finally:
+        placement.settle(report)
     if report is not None:
-        report.files += [FileOutcome(name, name, "skipped", reason) for name, reason in refused]
+        report.files += [FileOutcome(n, n, "skipped", why) for n, why in placement.refused]
     return report
 
 
@@ -200,13 +210,15 @@ def _documents_section(docent: Docent, collection: str, admin: bool) -> None:
         return
     query = st.text_input("Filter", placeholder="File name or title", key="library-filter")
     rows = present.document_rows(records, query)
-    quality = {record.source: quality_from_notes(record.notes) for record in records}
+    quality = {shown(record.source): quality_from_notes(record.notes) for record in records}
     rows = [{**row, "text quality": quality.get(str(row["file"]), "")} for row in rows]
     st.dataframe(rows, hide_index=True, key="documents")
     if not admin:
         return
     with st.popover("Delete a document", icon=":material/delete:"):
-        source = st.selectbox("Document", [str(r["file"]) for r in rows], key="delete-choice")
+        listed = {row["file"] for row in rows}
+        sources = sorted((r.source for r in records if shown(r.source) in listed), key=str.lower)
+        source = st.selectbox("Document", sources, format_func=shown, key="delete-choice")
         if source and st.button("Delete from the library", type="primary"):
             _delete(docent, collection, source)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ingest.report import shown
+
 if TYPE_CHECKING:
     from ingest.report import FileOutcome, IngestReport
 
@@ -52,10 +54,10 @@ def upload_rows(report: IngestReport) -> list[dict[str, str]]:
     """The Library page's table of an ingest: file, outcome, pages (paged files only), why."""
     return [
         {
-            "file": outcome.source,
+            "file": shown(outcome.source),
             "outcome": outcome.status,
             "pages": str(outcome.pages) if outcome.source.lower().endswith(PAGED) else "",
-            "reason": reasons(outcome),
+            "reason": shown(reasons(outcome)),
         }
         for outcome in report.files
     ]

@@ -21,7 +21,7 @@ from bs4.element import NavigableString, PreformattedString, Tag
 
 from ingest.document import LoaderError, ParsedDocument, Section
 from ingest.loaders.html_style import HIDING_CLASSES, Style, hides, resolve_styles
-from ingest.loaders.text import decode_text
+from ingest.loaders.text import decode_noted
 
 _DROP_TAGS = [
     "script", "style", "noscript", "template", "svg", "math", "nav", "aside", "iframe",
@@ -64,7 +64,8 @@ def load_html(path: Path) -> ParsedDocument:
     Raises:
         LoaderError: The file is binary or nested too deeply to read.
     """
-    soup = BeautifulSoup(_decode(path.read_bytes()), "lxml")
+    text, encoding_note = _decode(path.read_bytes())
+    soup = BeautifulSoup(text, "lxml")
     page_title = _collapse(soup.title.get_text()) if soup.title else ""
     hidden = _drop_boilerplate(soup)
     candidates = (soup.find("main"), soup.find(role="main"), soup.find("article"), soup.body)
@@ -81,11 +82,15 @@ def load_html(path: Path) -> ParsedDocument:
     # document's own name, the rest is the site's.
     title = first_h1 if first_h1 and first_h1 in page_title else page_title or first_h1
     notes = [f"{hidden} piece{'s' * (hidden > 1)} of hidden text left out"] if hidden else []
+    notes += [encoding_note] if encoding_note else []
     return ParsedDocument(title=title or path.stem, sections=sections, notes=notes)
 
 
-def _decode(data: bytes) -> str:
-    """Decode with the charset the page declares when that works, else by detection."""
+def _decode(data: bytes) -> tuple[str, str]:
+    """Decode with the charset the page declares when that works, else by detection.
+
+    The second value is the report's note when detection was unsure, else "".
+    """
     declared = _DECLARED_CHARSET.search(data[:4096])
     if declared and not data.startswith((codecs.BOM_UTF8, b"\xff\xfe", b"\xfe\xff")):
         label = (declared.group(1) or declared.group(2)).decode("ascii").lower()
@@ -99,10 +104,10 @@ def _decode(data: bytes) -> str:
             name = "cp1252"
         if name and not name.startswith(("utf-16", "utf-32")):
             try:
-                return data.decode(name)
+                return data.decode(name), ""
             except UnicodeDecodeError:
                 pass
-    return decode_text(data)
+    return decode_noted(data)
 
 
 def _drop_boilerplate(soup: BeautifulSoup) -> int:

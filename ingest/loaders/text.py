@@ -4,6 +4,11 @@ Encodings are detected, not assumed: a byte-order mark wins, then strict UTF-8, 
 charset-normalizer. Among equally likely legacy encodings Windows-1252 is preferred, since
 in offices it is by far the most common one and charset-normalizer alone often calls
 Western text Windows-1250 ("naïve" read as "naďve").
+
+A guess can be wrong (KOI8-R Russian reads as clean Japanese Shift-JIS). When the
+detector could not match the reading to a language and Windows-1252 did not settle it,
+or the reading still holds stray symbols, the file is indexed as read but its report
+says the encoding was guessed and may be wrong, so nobody meets the gibberish unwarned.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _WESTERN = "cp1252"
+_SURE_COHERENCE = 0.1  # below it, the reading matched no language the detector knows
+_SURE_CHAOS = 0.05  # above it, the reading holds stray symbols or broken sequences
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -50,29 +57,51 @@ def decode_text(data: bytes) -> str:
     Raises:
         LoaderError: The bytes are binary (NUL bytes, control characters, undecodable).
     """
-    text = _decode(data)
+    return decode_noted(data)[0]
+
+
+def decode_noted(data: bytes) -> tuple[str, str]:
+    """Decode bytes of unknown encoding; the text and a note when the encoding was guessed.
+
+    Raises:
+        LoaderError: The bytes are binary (NUL bytes, control characters, undecodable).
+    """
+    text, unsure = _decode(data)
     if text is None or len(_CONTROL.findall(text)) > MAX_CONTROL_RATIO * max(len(text), 1):
         raise LoaderError(
             "the file is binary, not text; check that it is the document you meant "
             "and that its extension matches its real type"
         )
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    note = (
+        f"encoding unsure: not UTF-8 and none declared, read as {unsure} by a guess that "
+        "may be wrong; check the text, or save the file as UTF-8 and ingest it again"
+        if unsure
+        else ""
+    )
+    return text.replace("\r\n", "\n").replace("\r", "\n"), note
 
 
-def _decode(data: bytes) -> str | None:
-    """Decode by BOM, strict UTF-8 or detection; None when the bytes are not text."""
+def _decode(data: bytes) -> tuple[str | None, str]:
+    """Decode by BOM, strict UTF-8 or detection; None when the bytes are not text.
+
+    The second value names the encoding when detection was unsure of it, else "".
+    """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding)
+                return data.decode(encoding), ""
             except UnicodeDecodeError:
-                return None
+                return None, ""
     if b"\x00" in data:
-        return None
+        return None, ""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), ""
     except UnicodeDecodeError:
         pass
+    return _detect(data)
+
+
+def _detect(data: bytes) -> tuple[str | None, str]:
     # Without a BOM, UTF-16/32 text would contain NUL bytes; such guesses are noise here.
     matches = [
         match
@@ -80,15 +109,17 @@ def _decode(data: bytes) -> str | None:
         if not match.encoding.startswith(("utf_16", "utf_32"))
     ]
     if not matches:
-        return None
+        return None, ""
     # Language coherence is unreliable on short texts (a French line scores as Baltic
     # cp775), so any Windows-1252 reading as clean as the best one wins.
     cleanest = min(match.chaos for match in matches)
     western = data.decode(_WESTERN, errors="replace")
     for match in matches:
         if match.chaos <= cleanest + 0.01 and (match.encoding == _WESTERN or str(match) == western):
-            return western
-    return str(matches[0])
+            return western, "Windows-1252" if match.chaos > _SURE_CHAOS else ""
+    best = matches[0]
+    sure = best.coherence >= _SURE_COHERENCE and best.chaos <= _SURE_CHAOS
+    return str(best), "" if sure else best.encoding
 
 
 def load_text(path: Path) -> ParsedDocument:
@@ -97,8 +128,10 @@ def load_text(path: Path) -> ParsedDocument:
     Raises:
         LoaderError: The file is binary.
     """
-    text = _tidy(decode_text(path.read_bytes()).splitlines())
-    return ParsedDocument(title=path.stem, sections=[Section(text=text)] if text else [])
+    decoded, note = decode_noted(path.read_bytes())
+    text = _tidy(decoded.splitlines())
+    sections = [Section(text=text)] if text else []
+    return ParsedDocument(title=path.stem, sections=sections, notes=[note] if note else [])
 
 
 def load_markdown(path: Path) -> ParsedDocument:
@@ -110,7 +143,7 @@ def load_markdown(path: Path) -> ParsedDocument:
     Raises:
         LoaderError: The file is binary.
     """
-    text = decode_text(path.read_bytes())
+    text, note = decode_noted(path.read_bytes())
     front = _FRONT_MATTER.match(text)
     front_title = _FRONT_TITLE.search(front.group(2)) if front else None
     scanner = _Scanner(underline=_MD_UNDERLINE)
@@ -129,7 +162,7 @@ def load_markdown(path: Path) -> ParsedDocument:
         else:
             scanner.add(line)
     title = front_title.group(1) if front_title else ""
-    return scanner.document(title or scanner.first_heading() or path.stem)
+    return scanner.document(title or scanner.first_heading() or path.stem, note)
 
 
 def load_rst(path: Path) -> ParsedDocument:
@@ -139,9 +172,10 @@ def load_rst(path: Path) -> ParsedDocument:
         LoaderError: The file is binary.
     """
     scanner = _Scanner(underline=_RST_ADORNMENT, drop_bare_underlines=True)
-    for line in decode_text(path.read_bytes()).splitlines():
+    text, note = decode_noted(path.read_bytes())
+    for line in text.splitlines():
         scanner.add(line)
-    return scanner.document(scanner.first_heading() or path.stem)
+    return scanner.document(scanner.first_heading() or path.stem, note)
 
 
 @dataclass
@@ -185,10 +219,10 @@ class _Scanner:
         """The first non-empty heading seen, or ""."""
         return next((heading for heading in self.headings if heading), "")
 
-    def document(self, title: str) -> ParsedDocument:
-        """The parsed document so far, under `title`."""
+    def document(self, title: str, note: str = "") -> ParsedDocument:
+        """The parsed document so far, under `title`, with a note for the report."""
         self._flush()
-        return ParsedDocument(title=title, sections=self.sections)
+        return ParsedDocument(title=title, sections=self.sections, notes=[note] if note else [])
 
     def _flush(self) -> None:
         text = _tidy(self.lines)
