@@ -192,7 +192,7 @@ class Settings(BaseSettings):
         3, ge=1, le=6, description="Most quotes shown in an answer made of quotes."
     )
     answer_sentence_floor: float = Field(
-        0.3,
+        0.4,
         ge=-1,
         le=1,
         description="Best sentence similarity below which a question is refused as not "

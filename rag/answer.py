@@ -27,7 +27,7 @@ from rag import quotes
 from rag.citations import CheckedSentence, CitationChecker, SourceText, Support
 from rag.condense import Turn, condense
 from rag.context import Source, build_context
-from rag.evidence import RankedSentence, RankWeights, SentenceRanker, unmatched_terms
+from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated
 from rag.markup import MarkupFilter
 from rag.prompts import ANSWER, NOT_FOUND, fence
 from rag.quotes import QuoteConfig
@@ -170,7 +170,7 @@ class AnswerChain:
 
     def sources(self, question: str, passages: list[Passage]) -> list[Source]:
         """The numbered passages a model reads: those above the gate, within the budget."""
-        strong = [p for p in passages if (p.dense or 0.0) >= self.config.gate]
+        strong = gated(question, passages, self.config.gate)
         window = (
             self.backend.config.context_tokens
             - self.backend.config.max_answer_tokens
@@ -203,12 +203,10 @@ class AnswerChain:
         )
         clock.lap("retrieve")
         passages: list[Passage] = state["passages"]
-        # Passages below the gate are weak evidence: they only distract.
-        strong = [p for p in passages if (p.dense or 0.0) >= self.config.gate]
-        if self._off_topic(state["query"], passages):
-            strong = []
+        strong = gated(state["query"], passages, self.config.gate)
         ranked = self.ranker.rank(state["query"], strong) if strong else []
-        chosen = quotes.choose(ranked, self.config.quotes)
+        refused = quotes.refusal(state["query"], passages, ranked, self.config.quotes)
+        chosen = [] if refused else quotes.choose(ranked, self.config.quotes)
         clock.lap("rank")
         if not chosen:
             yield self._not_found(state, passages, clock)
@@ -231,13 +229,6 @@ class AnswerChain:
         final = list(self.stream(collection, question, history, filters))[-1]
         assert isinstance(final, Answer)
         return final
-
-    def _off_topic(self, question: str, passages: list[Passage]) -> bool:
-        """A word of the question no passage holds, and no passage close enough to excuse it."""
-        best = max((p.dense or 0.0 for p in passages), default=0.0)
-        return best < self.config.quotes.unmatched_below and bool(
-            unmatched_terms(question, passages)
-        )
 
     def _not_found(self, state: dict[str, Any], passages: list[Passage], clock: _Clock) -> Answer:
         # No budget to keep: any counter will do, and the model's would load the model.
