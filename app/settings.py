@@ -181,10 +181,12 @@ class Settings(BaseSettings):
         description="Let the chat model rewrite follow-up questions (better with models "
         "of 1B parameters and up); otherwise a rule carries the topic over.",
     )
-    answer_mode: Literal["quotes", "model"] = Field(
+    answer_mode: Literal["quotes", "choose", "model"] = Field(
         "quotes",
         description="`quotes`: an answer is the best-ranked sentences of the sources, each "
         "a quote with its page, no model asked (measured best with the embedded model). "
+        "`choose`: the chat model picks among the ranked sentences, its output held to "
+        "their numbers by a grammar or JSON schema; the ranked quotes if it fails. "
         "`model`: the chat model writes from the passages and only its verified sentences "
         "are shown; the quotes when none verifies or the model fails.",
     )

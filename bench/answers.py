@@ -17,9 +17,11 @@ Run by ``make bench`` (or ``python -m bench.answers``); never a timed test.
   weights, the quote margin and the refusal floor are swept on the tuning half; the
   chosen values and those in force are reported on both halves.
 * End to end, in the same run: Docent's answer chain in mode ``quotes`` (the default),
-  today's design (the embedded model writing from the passages, its text as shown) and
-  mode ``model`` (its verified sentences, else the quotes), with first-text and whole
-  answer latency p50/p95 on a loaded 2-core machine.
+  today's design (the embedded model writing from the passages, its text as shown), mode
+  ``model`` (its verified sentences, else the quotes) and mode ``choose`` (the model
+  picks among the ranked sentences under a grammar), the model's modes and ``quotes`` on
+  the same sample, with first-text and whole answer latency p50/p95 on a loaded 2-core
+  machine.
 * Calibration of the support bounds in ``rag.citations`` (true and false pairs).
 """
 
@@ -335,7 +337,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if args.model_questions:
         step = max(1, sum(map(len, halves.values())) // args.model_questions)
         sample = [c for h in halves.values() for c in h][::step][: args.model_questions]
-        report["model_mode"] = _end_to_end(docent, sample, "model")
+        for mode in args.model_modes.split(","):
+            report[f"{mode}_mode"] = _end_to_end(docent, sample, mode)
         report["quotes_mode_on_model_sample"] = _end_to_end(docent, sample, "quotes")
     report["model"] = docent.chat.name
     report["calibration"] = calibrate(docent, pairs, chunks)
@@ -351,6 +354,11 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=24,
         help="questions also asked of the model (today's design and mode model); 0: none",
+    )
+    parser.add_argument(
+        "--model-modes",
+        default="choose,model",
+        help="modes that ask the model, run on the model sample (comma-separated)",
     )
     parser.add_argument(
         "--work", type=Path, help="keep the corpus and indexes here; the next run reuses them"

@@ -23,7 +23,7 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableGenerator, RunnableLambda, RunnablePassthrough
 
 from models.chat import ChatBackend, ChatBackendError
-from rag import quotes
+from rag import choose, quotes
 from rag.citations import CheckedSentence, CitationChecker, SourceText, Support
 from rag.condense import Turn, condense
 from rag.context import Source, build_context
@@ -35,7 +35,7 @@ from rag.retrieve import Filters, Passage, Retriever
 from rag.types import GATE_THRESHOLD
 
 Status = Literal["answered", "unverified", "not_found"]
-Mode = Literal["quotes", "model"]
+Mode = Literal["quotes", "choose", "model"]
 
 # Room kept in the context window for the instructions and the question.
 _PROMPT_RESERVE = 160
@@ -51,8 +51,10 @@ class AnswerConfig:
         condense_with_model: Let the chat model rewrite follow-ups (for larger models).
         context_tokens: Most tokens of sources put in the prompt; the prompt's length is
             what the first token waits for on a CPU.
-        mode: ``quotes`` (the best sentences, no model) or ``model`` (the model writes,
-            only its verified sentences are shown, the quotes when none is).
+        mode: ``quotes`` (the best sentences, no model), ``choose`` (the model picks
+            among the ranked sentences, its output held to their numbers: ``rag.choose``)
+            or ``model`` (the model writes, only its verified sentences are shown, the
+            quotes when none is).
         quotes: How quotes are chosen.
         weights: How sentences are ranked.
     """
@@ -214,7 +216,10 @@ class AnswerChain:
         if self.config.mode == "model":
             yield from self._from_model(state, strong, chosen, clock)
             return
-        final = self._quoted(state, chosen, clock)
+        raw = fallback = ""
+        if self.config.mode == "choose":
+            chosen, raw, fallback = self._chosen(state["question"], ranked, chosen)
+        final = self._quoted(state, chosen, clock, raw, fallback)
         yield final.text
         yield final
 
@@ -229,6 +234,16 @@ class AnswerChain:
         final = list(self.stream(collection, question, history, filters))[-1]
         assert isinstance(final, Answer)
         return final
+
+    def _chosen(
+        self, question: str, ranked: list[RankedSentence], chosen: list[RankedSentence]
+    ) -> tuple[list[RankedSentence], str, str]:
+        """The model's choice among the ranked sentences; the ranked quotes if it fails."""
+        try:
+            picked, reply = choose.choose(self.backend, question, ranked, self.config.quotes.most)
+        except ChatBackendError as error:
+            return chosen, "", f"the model failed: {error}"
+        return picked, reply, ""
 
     def _not_found(self, state: dict[str, Any], passages: list[Passage], clock: _Clock) -> Answer:
         # No budget to keep: any counter will do, and the model's would load the model.
@@ -335,7 +350,7 @@ class AnswerChain:
             sentences=sentences,
             rejected=rejected,
             evidence=evidence,
-            model=self.backend.name if raw or self.config.mode == "model" else "",
+            model=self.backend.name if raw or self.config.mode != "quotes" else "",
             raw=raw,
             timings=clock.finish(),
         )
