@@ -104,3 +104,33 @@ def test_an_answer_chosen_by_smollm2_is_quotes_of_its_pages(chooser: Docent) -> 
         assert source.text[offset : offset + len(cited.quote)] == cited.quote
     refused = chooser.ask("docs", "What is the boiling point of tungsten in kelvin?")
     assert refused.status == "not_found"
+
+
+def test_an_answer_chosen_through_ollama_and_its_fallback(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "leave.txt").write_text(
+        "Every employee receives 27 days of annual leave per year.\n\n"
+        "Leave is booked in the HR portal at least two weeks ahead.\n"
+    )
+    question = "How many days of annual leave does every employee receive?"
+    with FakeOllama([FakeModel(MODEL)]) as server:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            answer_mode="choose",
+            chat_backend="ollama",
+            chat_model=MODEL,
+            chat_base_url=server.url,
+        )
+        docent = Docent(settings, embedder=embedder)
+        assert docent.ingest([share], "docs").exit_code == 0
+        server.behaviour = Behaviour(answer='{"sentences": [2]}')
+        chosen = docent.ask("docs", question)
+        server.behaviour = Behaviour(out_of_memory=True)
+        fallen = docent.ask("docs", question)
+    assert chosen.fallback == "" and chosen.model == f"ollama:{MODEL}"
+    assert chosen.sentences[0].citation.quote.startswith("Leave is booked")  # its choice
+    assert fallen.fallback.startswith("the model failed") and fallen.status == "answered"
+    assert "27 days" in fallen.sentences[0].citation.quote  # the ranked quote
