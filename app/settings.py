@@ -182,10 +182,12 @@ class Settings(BaseSettings):
         description="Let the chat model rewrite follow-up questions (better with models "
         "of 1B parameters and up); otherwise a rule carries the topic over.",
     )
-    answer_mode: Literal["quotes", "model"] = Field(
+    answer_mode: Literal["quotes", "choose", "model"] = Field(
         "quotes",
         description="`quotes`: an answer is the best-ranked sentences of the sources, each "
         "a quote with its page, no model asked (measured best with the embedded model). "
+        "`choose`: the chat model picks among the ranked sentences, its output held to "
+        "their numbers by a grammar or JSON schema; the ranked quotes if it fails. "
         "`model`: the chat model writes from the passages and only its verified sentences "
         "are shown; the quotes when none verifies or the model fails.",
     )
@@ -193,7 +195,7 @@ class Settings(BaseSettings):
         3, ge=1, le=6, description="Most quotes shown in an answer made of quotes."
     )
     answer_sentence_floor: float = Field(
-        0.3,
+        0.4,
         ge=-1,
         le=1,
         description="Best sentence similarity below which a question is refused as not "

@@ -17,9 +17,11 @@ Run by ``make bench`` (or ``python -m bench.answers``); never a timed test.
   weights, the quote margin and the refusal floor are swept on the tuning half; the
   chosen values and those in force are reported on both halves.
 * End to end, in the same run: Docent's answer chain in mode ``quotes`` (the default),
-  today's design (the embedded model writing from the passages, its text as shown) and
-  mode ``model`` (its verified sentences, else the quotes), with first-text and whole
-  answer latency p50/p95 on a loaded 2-core machine.
+  today's design (the embedded model writing from the passages, its text as shown), mode
+  ``model`` (its verified sentences, else the quotes) and mode ``choose`` (the model
+  picks among the ranked sentences under a grammar), the model's modes and ``quotes`` on
+  the same sample, with first-text and whole answer latency p50/p95 on a loaded 2-core
+  machine.
 * Calibration of the support bounds in ``rag.citations`` (true and false pairs).
 """
 
@@ -60,12 +62,12 @@ from rag.evidence import (
     RankedSentence,
     RankWeights,
     SentenceRanker,
+    gated,
     restates,
     score,
-    unmatched_terms,
 )
 from rag.quotes import QuoteConfig
-from rag.retrieve import Retriever
+from rag.retrieve import Passage, Retriever
 
 RESULTS = Path(__file__).parent / "results"
 Case = tuple[GoldQuestion | None, str, str]  # gold (None: unanswerable), question, kind
@@ -77,9 +79,8 @@ class Prepared:
 
     case: Case
     collection: str
+    passages: list[Passage]
     features: list[RankedSentence]
-    best: float
-    unmatched: bool
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -142,6 +143,8 @@ def calibrate(
 
 def _corpus(work: Path) -> Path:
     corpus = work / "corpus"
+    if corpus.exists():
+        return corpus
     (corpus / "python").mkdir(parents=True)
     for page in sorted(PYTHON_FAQ.glob("*.html")):
         shutil.copy(page, corpus / "python" / page.name)
@@ -185,19 +188,16 @@ def _prepare(docent: Docent, cases: list[Case], config: AnswerConfig) -> list[Pr
     for case in cases:
         collection = "python-only" if case[2] == "out_of_domain" else "docs"
         passages = retriever.retrieve(collection, case[1], k=config.k)
-        strong = [p for p in passages if (p.dense or 0.0) >= config.gate]
-        sentences = ranker.candidates(case[1], strong)
+        sentences = ranker.candidates(case[1], gated(case[1], passages, config.gate))
         features = ranker.features(case[1], sentences) if sentences else []
-        best = max((p.dense or 0.0 for p in passages), default=0.0)
-        unmatched = bool(unmatched_terms(case[1], passages))
-        prepared.append(Prepared(case, collection, features, best, unmatched))
+        prepared.append(Prepared(case, collection, passages, features))
     return prepared
 
 
 def _outcome(item: Prepared, weights: RankWeights, config: QuoteConfig) -> list[str]:
-    if item.unmatched and item.best < config.unmatched_below:
-        return []
     ranked = score(item.features, weights)
+    if quotes.refusal(item.case[1], item.passages, ranked, config):
+        return []
     return [r.sentence.text for r in quotes.choose(ranked, config)]
 
 
@@ -229,36 +229,52 @@ def figures(shown: list[tuple[Case, list[str]]]) -> dict[str, Any]:
     return out
 
 
+# Each quote shown costs the reader: a further quote must hold the answer more often
+# than this share of questions to be worth it.
+QUOTE_COST = 0.05
+_NEVER = QuoteConfig(refuse_below=-1.0, unmatched_below=-1.0, unmatched_most=10**6)
+
+
 def tune(prepared: list[Prepared]) -> tuple[RankWeights, QuoteConfig, dict[str, Any]]:
-    """The weights, margin and floor that hold the gold answer most often (tuning half)."""
+    """The weights, margin and floors that hold the gold answer most often (tuning half)."""
     best: tuple[float, RankWeights, QuoteConfig] | None = None
-    grid = itertools.product((0.0, 0.15, 0.3), (0.0, 0.3, 0.6), (0.0, 0.25, 0.5, 1.0))
-    for lexical, passage, heading in grid:
-        weights = RankWeights(1.0, lexical, passage, heading)
-        for margin in (0.0, 0.05, 0.1, 1.0):
-            config = QuoteConfig(most=3, margin=margin, refuse_below=-1.0, unmatched_below=-1.0)
+    grid = itertools.product((0.0, 0.15), (0.3, 0.6), (0.25, 0.5, 1.0), (0.0, 0.25, 0.5))
+    for lexical, passage, heading, named in grid:
+        weights = RankWeights(1.0, lexical, passage, heading, named)
+        for margin in (0.0, 0.1, 1.0):
+            config = replace(_NEVER, margin=margin)
             got = figures([(p.case, _outcome(p, weights, config)) for p in prepared])
-            key = got["holds_gold"] + 0.5 * got["first_holds"] - 0.02 * got["quotes_shown_mean"]
+            key = (
+                got["holds_gold"] + 0.5 * got["first_holds"] - QUOTE_COST * got["quotes_shown_mean"]
+            )
             if best is None or key > best[0]:
                 best = (key, weights, config)
     assert best is not None
     _, weights, config = best
     floors = {}
-    for floor, unmatched in itertools.product((0.2, 0.3, 0.4), (-1.0, 0.5, 0.55, 0.6, 0.65)):
-        trial = replace(config, refuse_below=floor, unmatched_below=unmatched)
-        got = figures([(p.case, _outcome(p, weights, trial)) for p in prepared])
-        floors[(floor, unmatched)] = got
-    # The most refusals of unanswerable questions that cost answerable ones least.
-    chosen_key = max(
-        floors,
-        key=lambda k: (
-            floors[k].get("wrong_refusals", 0) <= 0.13,
-            floors[k].get("refused_in_domain", 0)
-            + floors[k].get("refused_out_of_domain", 0)
-            - 2 * floors[k].get("wrong_refusals", 0),
-        ),
-    )
-    chosen = replace(config, refuse_below=chosen_key[0], unmatched_below=chosen_key[1])
+    for floor, unmatched, most in itertools.product(
+        (0.2, 0.3, 0.4, 0.5), (-1.0, 0.5, 0.55, 0.6, 0.65), (2, 3, 10**6)
+    ):
+        trial = replace(config, refuse_below=floor, unmatched_below=unmatched, unmatched_most=most)
+        floors[(floor, unmatched, most)] = figures(
+            [(p.case, _outcome(p, weights, trial)) for p in prepared]
+        )
+
+    # The most refusals of unanswerable questions that cost answerable ones least; of
+    # floors that tie on the tuning half, the middle one (furthest from either side).
+    def merit(k: tuple[float, float, int]) -> tuple[bool, float]:
+        got = floors[k]
+        return (
+            got.get("wrong_refusals", 0) <= 0.10,
+            got.get("refused_in_domain", 0)
+            + got.get("refused_out_of_domain", 0)
+            - 2 * got.get("wrong_refusals", 0),
+        )
+
+    top = max(merit(k) for k in floors)
+    tied = sorted(k for k in floors if merit(k) == top)
+    floor, unmatched, most = tied[len(tied) // 2]
+    chosen = replace(config, refuse_below=floor, unmatched_below=unmatched, unmatched_most=most)
     return weights, chosen, {str(f): got for f, got in floors.items()}
 
 
@@ -321,7 +337,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if args.model_questions:
         step = max(1, sum(map(len, halves.values())) // args.model_questions)
         sample = [c for h in halves.values() for c in h][::step][: args.model_questions]
-        report["model_mode"] = _end_to_end(docent, sample, "model")
+        for mode in args.model_modes.split(","):
+            report[f"{mode}_mode"] = _end_to_end(docent, sample, mode)
         report["quotes_mode_on_model_sample"] = _end_to_end(docent, sample, "quotes")
     report["model"] = docent.chat.name
     report["calibration"] = calibrate(docent, pairs, chunks)
@@ -338,9 +355,21 @@ def main(argv: list[str] | None = None) -> int:
         default=24,
         help="questions also asked of the model (today's design and mode model); 0: none",
     )
+    parser.add_argument(
+        "--model-modes",
+        default="choose,model",
+        help="modes that ask the model, run on the model sample (comma-separated)",
+    )
+    parser.add_argument(
+        "--work", type=Path, help="keep the corpus and indexes here; the next run reuses them"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="docent-answers-") as scratch:
-        result = run(args, Path(scratch))
+    if args.work:
+        args.work.mkdir(parents=True, exist_ok=True)
+        result = run(args, args.work)
+    else:
+        with tempfile.TemporaryDirectory(prefix="docent-answers-") as scratch:
+            result = run(args, Path(scratch))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"answers-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2, default=str))

@@ -285,6 +285,24 @@ class ChatBackend(ABC):
         """
         return str(self.chat_model().invoke(list(messages)).text)
 
+    def choose(self, messages: Sequence[BaseMessage], schema: dict[str, Any]) -> str:
+        """The answer to ``messages`` as JSON the model can only write within ``schema``.
+
+        The backend constrains the model itself (a llama.cpp grammar, Ollama's ``format``,
+        an OpenAI-compatible ``response_format``), so the output names nothing else.
+
+        Raises:
+            DocentError: The backend failed, or cannot constrain its output.
+        """
+        return str(self.chat_model().invoke(list(messages), **self._constrained(schema)).text)
+
+    def _constrained(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The request options that hold the model's output to a JSON schema."""
+        raise ChatBackendError(
+            f"The chat backend {self.name} cannot hold its output to a schema.",
+            hint="set DOCENT_ANSWER_MODE=quotes",
+        )
+
     def count_tokens(self, text: str) -> int:
         """A conservative estimate of ``text``'s length in the model's tokens."""
         # English runs ~4 characters a token in current tokenizers; 3.5 leaves a margin.

@@ -180,6 +180,7 @@ class LlamaCppChatModel(BaseChatModel):
                 temperature=self.temperature,
                 repeat_penalty=self.repeat_penalty,
                 stop=STOP + (stop or []),
+                response_format=kwargs.get("response_format"),
             )
             for part in cast(Iterator[dict[str, Any]], parts):
                 choice = part["choices"][0]
@@ -241,6 +242,11 @@ class LlamaCppBackend(ChatBackend):
             max_tokens=self.config.max_answer_tokens,
             temperature=self.config.temperature,
         )
+
+    def _constrained(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # llama-cpp-python turns the schema into a GBNF grammar that masks every token
+        # the schema does not allow at that point.
+        return {"response_format": {"type": "json_object", "schema": schema}}
 
     def _translate(self, error: Exception) -> DocentError | None:
         # llama-cpp-python refuses a prompt longer than the context with a ValueError.

@@ -106,6 +106,10 @@ class OllamaBackend(ChatBackend):
             client_kwargs={"timeout": self.config.timeout_seconds},
         )
 
+    def _constrained(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # Ollama's structured outputs: ``format`` takes a JSON schema.
+        return {"format": schema}
+
     def _retryable(self, error: Exception) -> bool:
         busy = isinstance(error, ollama.ResponseError) and error.status_code == 503
         return busy or isinstance(error, _BROKEN)

@@ -6,6 +6,8 @@ busy server itself (``max_retries``), so ``GuardedChatModel`` does not retry on 
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import openai
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -92,6 +94,10 @@ class OpenAIBackend(ChatBackend):
             # The llama.cpp server ignores max_completion_tokens and reads only max_tokens.
             extra_body={"max_tokens": self.config.max_answer_tokens},
         )
+
+    def _constrained(self, schema: dict[str, Any]) -> dict[str, Any]:
+        choice = {"name": "choice", "schema": schema, "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": choice}}
 
     def _translate(self, error: Exception) -> DocentError | None:
         if isinstance(error, openai.APITimeoutError | httpx.TimeoutException):

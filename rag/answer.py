@@ -23,11 +23,12 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableGenerator, RunnableLambda, RunnablePassthrough
 
 from models.chat import ChatBackend, ChatBackendError
-from rag import quotes
+from rag import choose, quotes
 from rag.citations import CheckedSentence, CitationChecker, SourceText, Support
+from rag.citations import Citation as Citation  # its home is beside its checker
 from rag.condense import Turn, condense
 from rag.context import Source, build_context
-from rag.evidence import RankedSentence, RankWeights, SentenceRanker, unmatched_terms
+from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated
 from rag.markup import MarkupFilter
 from rag.prompts import ANSWER, NOT_FOUND, fence
 from rag.quotes import QuoteConfig
@@ -35,7 +36,7 @@ from rag.retrieve import Filters, Passage, Retriever
 from rag.types import GATE_THRESHOLD
 
 Status = Literal["answered", "unverified", "not_found"]
-Mode = Literal["quotes", "model"]
+Mode = Literal["quotes", "choose", "model"]
 
 # Room kept in the context window for the instructions and the question.
 _PROMPT_RESERVE = 160
@@ -51,8 +52,10 @@ class AnswerConfig:
         condense_with_model: Let the chat model rewrite follow-ups (for larger models).
         context_tokens: Most tokens of sources put in the prompt; the prompt's length is
             what the first token waits for on a CPU.
-        mode: ``quotes`` (the best sentences, no model) or ``model`` (the model writes,
-            only its verified sentences are shown, the quotes when none is).
+        mode: ``quotes`` (the best sentences, no model), ``choose`` (the model picks
+            among the ranked sentences, its output held to their numbers: ``rag.choose``)
+            or ``model`` (the model writes, only its verified sentences are shown, the
+            quotes when none is).
         quotes: How quotes are chosen.
         weights: How sentences are ranked.
     """
@@ -67,30 +70,18 @@ class AnswerConfig:
 
 
 @dataclass(frozen=True)
-class Citation:
-    """A verified pointer from an answer sentence to the passage that supports it.
+class Asked:
+    """A question as the chain's steps pass it on, once its passages are retrieved.
 
     Attributes:
-        number: The number of the source (and of the quote, in an answer of quotes).
-        source: Source path of the document.
-        title: Document title.
-        page: 1-based page, 0 for formats without pages.
-        doc_id: sha256 of the document.
-        quote: The source's sentence, verbatim.
-        char_start: Document offset of the quote.
-        char_end: Document offset just after the quote.
-        attributed: The model gave no (or a wrong) number; the check found this source.
+        question: As asked.
+        query: The standalone question retrieval used.
+        passages: The retrieved passages, best first (also those below the gate).
     """
 
-    number: int
-    source: str
-    title: str
-    page: int
-    doc_id: str
-    quote: str
-    char_start: int
-    char_end: int
-    attributed: bool = False
+    question: str
+    query: str
+    passages: list[Passage]
 
 
 @dataclass(frozen=True)
@@ -170,7 +161,7 @@ class AnswerChain:
 
     def sources(self, question: str, passages: list[Passage]) -> list[Source]:
         """The numbered passages a model reads: those above the gate, within the budget."""
-        strong = [p for p in passages if (p.dense or 0.0) >= self.config.gate]
+        strong = gated(question, passages, self.config.gate)
         window = (
             self.backend.config.context_tokens
             - self.backend.config.max_answer_tokens
@@ -202,51 +193,44 @@ class AnswerChain:
             }
         )
         clock.lap("retrieve")
-        passages: list[Passage] = state["passages"]
-        # Passages below the gate are weak evidence: they only distract.
-        strong = [p for p in passages if (p.dense or 0.0) >= self.config.gate]
-        if self._off_topic(state["query"], passages):
-            strong = []
-        ranked = self.ranker.rank(state["query"], strong) if strong else []
-        chosen = quotes.choose(ranked, self.config.quotes)
+        asked = Asked(state["question"], state["query"], state["passages"])
+        passages = asked.passages
+        strong = gated(asked.query, passages, self.config.gate)
+        ranked = self.ranker.rank(asked.query, strong) if strong else []
+        refused = quotes.refusal(asked.query, passages, ranked, self.config.quotes)
+        chosen = [] if refused else quotes.choose(ranked, self.config.quotes)
         clock.lap("rank")
         if not chosen:
-            yield self._not_found(state, passages, clock)
+            yield self._not_found(asked, passages, clock)
             return
         if self.config.mode == "model":
-            yield from self._from_model(state, strong, chosen, clock)
+            yield from self._from_model(asked, strong, chosen, clock)
             return
-        final = self._quoted(state, chosen, clock)
+        raw = fallback = ""
+        if self.config.mode == "choose":
+            chosen, raw, fallback = self._chosen(asked.question, ranked, chosen)
+        final = self._quoted(asked, chosen, clock, raw, fallback)
         yield final.text
         yield final
 
-    def ask(
-        self,
-        collection: str,
-        question: str,
-        history: Sequence[Turn] = (),
-        filters: Filters | None = None,
-    ) -> Answer:
-        """Answer a question without streaming."""
-        final = list(self.stream(collection, question, history, filters))[-1]
-        assert isinstance(final, Answer)
-        return final
+    def _chosen(
+        self, question: str, ranked: list[RankedSentence], chosen: list[RankedSentence]
+    ) -> tuple[list[RankedSentence], str, str]:
+        """The model's choice among the ranked sentences; the ranked quotes if it fails."""
+        try:
+            picked, reply = choose.choose(self.backend, question, ranked, self.config.quotes.most)
+        except ChatBackendError as error:
+            return chosen, "", f"the model failed: {error}"
+        return picked, reply, ""
 
-    def _off_topic(self, question: str, passages: list[Passage]) -> bool:
-        """A word of the question no passage holds, and no passage close enough to excuse it."""
-        best = max((p.dense or 0.0 for p in passages), default=0.0)
-        return best < self.config.quotes.unmatched_below and bool(
-            unmatched_terms(question, passages)
-        )
-
-    def _not_found(self, state: dict[str, Any], passages: list[Passage], clock: _Clock) -> Answer:
+    def _not_found(self, asked: Asked, passages: list[Passage], clock: _Clock) -> Answer:
         # No budget to keep: any counter will do, and the model's would load the model.
         evidence = build_context(passages[:3], 10**6, len)
-        return self._finish(state, NOT_FOUND, "not_found", [], evidence, clock)
+        return self._finish(asked, NOT_FOUND, "not_found", [], evidence, clock)
 
     def _quoted(
         self,
-        state: dict[str, Any],
+        asked: Asked,
         chosen: list[RankedSentence],
         clock: _Clock,
         raw: str = "",
@@ -259,23 +243,23 @@ class AnswerChain:
         ]
         clock.lap("first_text")
         text = quotes.quoted_text([c.quote for c in cited])
-        answer = self._finish(state, text, "answered", [], evidence, clock, raw)
+        answer = self._finish(asked, text, "answered", [], evidence, clock, raw)
         answer.citations, answer.fallback = cited, fallback
         answer.sentences = [AnswerSentence(quotes.shown(c.quote), c) for c in cited]
         return answer
 
     def _from_model(
         self,
-        state: dict[str, Any],
+        asked: Asked,
         strong: list[Passage],
         chosen: list[RankedSentence],
         clock: _Clock,
     ) -> Iterator[str | Answer]:
         """The model's answer, checked; the quotes when it fails or nothing verifies."""
-        sources = self.sources(state["question"], strong)
+        sources = self.sources(asked.question, strong)
         shown: list[str] = []
         markup = MarkupFilter()
-        inputs = {"sources": _numbered(sources), "question": state["question"]}
+        inputs = {"sources": _numbered(sources), "question": asked.question}
         try:
             for token in self.generate.stream(inputs):
                 if "first_token" not in clock.laps:
@@ -285,31 +269,29 @@ class AnswerChain:
                     yield text
         except ChatBackendError as error:
             clock.lap("generate")
-            yield self._quoted(state, chosen, clock, "".join(shown), f"the model failed: {error}")
+            yield self._quoted(asked, chosen, clock, "".join(shown), f"the model failed: {error}")
             return
         if text := markup.close():
             shown.append(text)
             yield text
         clock.lap("generate")
         raw = "".join(shown).strip()
-        answer = self._verified(state, raw, sources, clock)
+        answer = self._verified(asked, raw, sources, clock)
         if answer.status == "answered":
             yield answer
             return
         why = "the model found no answer" if answer.status == "not_found" else "none verified"
-        quoted = self._quoted(state, chosen, clock, raw, f"the model's sentences: {why}")
+        quoted = self._quoted(asked, chosen, clock, raw, f"the model's sentences: {why}")
         quoted.rejected = answer.rejected
         yield quoted
 
-    def _verified(
-        self, state: dict[str, Any], raw: str, sources: list[Source], clock: _Clock
-    ) -> Answer:
+    def _verified(self, asked: Asked, raw: str, sources: list[Source], clock: _Clock) -> Answer:
         if not raw or NOT_FOUND.lower().rstrip(".") in raw.lower():
-            return self._finish(state, NOT_FOUND, "not_found", [], sources, clock, raw)
+            return self._finish(asked, NOT_FOUND, "not_found", [], sources, clock, raw)
         texts = [SourceText(s.number, s.text) for s in sources]
-        checked = self.checker.check(raw, texts, state["question"])
+        checked = self.checker.check(raw, texts, asked.question)
         clock.lap("verify")
-        answer = self._finish(state, _render(checked), "answered", checked, sources, clock, raw)
+        answer = self._finish(asked, _render(checked), "answered", checked, sources, clock, raw)
         answer.made_by = "model"
         if not answer.citations:
             answer.status = "unverified"
@@ -317,7 +299,7 @@ class AnswerChain:
 
     def _finish(
         self,
-        state: dict[str, Any],
+        asked: Asked,
         text: str,
         status: Status,
         checked: list[CheckedSentence],
@@ -336,15 +318,15 @@ class AnswerChain:
                     sentences.append(AnswerSentence(sentence.text, cited))
         rejected = sorted({n for sentence in checked for n in sentence.rejected})
         return Answer(
-            question=state["question"],
-            query=state["query"],
+            question=asked.question,
+            query=asked.query,
             text=text,
             status=status,
             citations=[citations[n] for n in sorted(citations)],
             sentences=sentences,
             rejected=rejected,
             evidence=evidence,
-            model=self.backend.name if raw or self.config.mode == "model" else "",
+            model=self.backend.name if raw or self.config.mode != "quotes" else "",
             raw=raw,
             timings=clock.finish(),
         )

@@ -23,6 +23,34 @@ import numpy as np
 from models.embedder import Embedder
 from rag.evidence import restates
 
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified pointer from an answer sentence to the passage that supports it.
+
+    Attributes:
+        number: The number of the source (and of the quote, in an answer of quotes).
+        source: Source path of the document.
+        title: Document title.
+        page: 1-based page, 0 for formats without pages.
+        doc_id: sha256 of the document.
+        quote: The source's sentence, verbatim.
+        char_start: Document offset of the quote.
+        char_end: Document offset just after the quote.
+        attributed: The model gave no (or a wrong) number; the check found this source.
+    """
+
+    number: int
+    source: str
+    title: str
+    page: int
+    doc_id: str
+    quote: str
+    char_start: int
+    char_end: int
+    attributed: bool = False
+
+
 CITATION = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _LEADING_CITATIONS = re.compile(r"(?:\[\d{1,2}(?:\s*,\s*\d{1,2})*\]\s*)+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")

@@ -10,9 +10,15 @@ Each quotable sentence (``rag.sentences``) scores a weighted sum of what
   the passage that answers is worth more than a similar sentence elsewhere);
 * ``heading``: the similarity of the heading above the sentence to the question, halved
   with each sentence between them (an FAQ's answer starts under its question);
+* ``named``: how far that heading names the question's topic in its own words
+  (``heading_match``), however many sentences stand between them (a manual's section
+  answers its title all along);
 
 A question whose own words are missing from every retrieved passage
-(``unmatched_terms``) asks about something the documents do not name.
+(``unmatched_terms``) asks about something the documents do not name. A passage whose
+heading names what the question asks (``heading_match``: the same content words) is
+evidence however far its embedding lies from the question: a manual's section "Scope"
+answers "Scope" though its text never says the word.
 
 A sentence that adds fewer than ``MIN_NEW_WORDS`` content words to the question's own
 (a figure counts; words about the question, such as "answer", do not) only restates it,
@@ -23,6 +29,7 @@ reached through two overlapping passages counts once.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +42,9 @@ from rag.retrieve import Passage
 from rag.sentences import Sentence, split_passage
 
 MIN_NEW_WORDS = 1
+# Share of content words a heading and a question must have in common to name one topic.
+HEADING_MATCH = 0.75
+_SECTION_NUMBER = re.compile(r"^\s*(?:[A-Z]\.)?\d+(?:\.\d+)*\.?\s+")
 # Words that talk about the question instead of answering it ("The answer to this
 # question, according to the document, is ..."), in their stemmed form.
 _FILLER = frozenset(
@@ -52,9 +62,10 @@ class RankWeights:
     """How the features of a sentence add up to its score (tuned by ``bench/answers.py``)."""
 
     cosine: float = 1.0
-    lexical: float = 0.15
-    passage: float = 0.6
-    heading: float = 0.5
+    lexical: float = 0.0
+    passage: float = 0.3
+    heading: float = 0.25
+    named: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class RankedSentence:
     lexical: float
     passage: float
     heading: float
+    named: float = 0.0
 
 
 # Words any question may use without naming its topic ("how many days do staff get").
@@ -89,6 +101,33 @@ def unmatched_terms(question: str, passages: Sequence[Passage]) -> list[str]:
     }
     words = dict.fromkeys(w for term in query_terms(question) for w in term.split())
     return [word for word in words if word not in held and word not in _GENERIC]
+
+
+def _content_words(text: str) -> set[str]:
+    return {word for term in query_terms(text) for word in term.split()} - _GENERIC
+
+
+def heading_match(question: str, heading: str) -> float:
+    """How far a heading names the question's topic: shared content words over all of both.
+
+    The heading's section number ("10.7 Scope") is not a word of it.
+    """
+    asked = _content_words(question)
+    named = _content_words(_SECTION_NUMBER.sub("", heading))
+    return len(asked & named) / len(asked | named) if asked and named else 0.0
+
+
+def named_by_heading(question: str, passage: Passage) -> bool:
+    """Whether the passage stands under a heading that names what the question asks."""
+    return heading_match(question, passage.heading) >= HEADING_MATCH
+
+
+def gated(question: str, passages: Sequence[Passage], gate: float) -> list[Passage]:
+    """The passages that count as evidence: close enough to the question, or named by it.
+
+    Passages below the gate are weak evidence: they only distract.
+    """
+    return [p for p in passages if (p.dense or 0.0) >= gate or named_by_heading(question, p)]
 
 
 def new_words(text: str, question: str) -> set[str]:
@@ -146,6 +185,7 @@ class SentenceRanker:
                 lexical=float(lexical[i]),
                 passage=float(s.passage.dense or 0.0),
                 heading=float(by_title[h]) * _HEADING_DECAY**distance if h else 0.0,
+                named=heading_match(question, h),
             )
             for i, (s, (h, distance)) in enumerate(zip(sentences, headings, strict=True))
         ]
@@ -160,11 +200,13 @@ def score(features: list[RankedSentence], weights: RankWeights) -> list[RankedSe
             w.cosine * f.cosine
             + w.lexical * f.lexical
             + w.passage * f.passage
-            + w.heading * f.heading,
+            + w.heading * f.heading
+            + w.named * f.named,
             f.cosine,
             f.lexical,
             f.passage,
             f.heading,
+            f.named,
         )
         for f in features
     ]

@@ -20,11 +20,16 @@ from dataclasses import dataclass
 from rag.retrieve import Passage
 
 MIN_WORDS = 5
+# A sentence shorter than this is joined to its neighbour.
+JOIN_BELOW = 8
 # Longer "sentences" are code listings or tables flattened by the loader: cut at a line.
 MAX_CHARS = 480
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[`])|\n\s*\n")
 _WORD = re.compile(r"[^\W_]+")
 _DOT_LEADER = re.compile(r"(?:\.\s*){4,}|(?:\s\.){3,}")
+_ENDS_IN_PAGE = re.compile(r"(?:\.\s*){3,}\s*[\divxlc]+\s*$", re.IGNORECASE)
+# A paragraph may hold an ellipsis (". . ."): a contents entry is short or ends in a page.
+_CONTENTS_WORDS = 12
 # A numbered entry or running header ending in a page number: "7.31 Why ... 42",
 # "Chapter 7: R Miscellanea 37".
 _TOC_LINE = re.compile(
@@ -85,7 +90,7 @@ def _heading_kind(line: str, following: str) -> str:
     stripped = line.strip()
     if not stripped:
         return ""
-    if _DOT_LEADER.search(stripped) or _TOC_LINE.match(stripped) or stripped.endswith("?"):
+    if _contents(stripped) or _TOC_LINE.match(stripped) or stripped.endswith("?"):
         return "strong"
     if _NUMBERED_HEADING.match(stripped) and not stripped.endswith((".", ":", ";", ",")):
         return "strong"
@@ -97,6 +102,13 @@ def _heading_kind(line: str, following: str) -> str:
     return "weak" if weak else ""
 
 
+def _contents(line: str) -> bool:
+    """Whether a line is a contents entry by its dot leader (not a paragraph's ellipsis)."""
+    if not _DOT_LEADER.search(line):
+        return False
+    return word_count(line) <= _CONTENTS_WORDS or bool(_ENDS_IN_PAGE.search(line))
+
+
 def split_passage(passage: Passage) -> list[Sentence]:
     """The quotable sentences of one passage, in order, with what heads them."""
     text = passage.text
@@ -106,12 +118,35 @@ def split_passage(passage: Passage) -> list[Sentence]:
         if is_heading:
             heading = " ".join(text[start:end].split())
             continue
-        for a, b in _pieces(text, start, end):
+        for a, b in _joined(text, _pieces(text, start, end)):
             if word_count(text[a:b]) < MIN_WORDS:
                 continue
             kept.append(Sentence(text[a:b], passage, a, b, len(kept), heading))
             heading = ""
     return kept
+
+
+def _joined(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans with a short sentence joined to the one after it (the last one: before it).
+
+    "This is called lexical scope." says little alone, and a reader needs its neighbour.
+    """
+    joined: list[tuple[int, int]] = []
+    pending: int | None = None
+    for a, b in spans:
+        start = a if pending is None else pending
+        pending = None
+        if word_count(text[start:b]) < JOIN_BELOW and b - start < MAX_CHARS:
+            pending = start
+            continue
+        joined.append((start, b))
+    if pending is not None:
+        last = spans[-1][1]
+        if joined and last - joined[-1][0] <= MAX_CHARS:
+            joined[-1] = (joined[-1][0], last)
+        else:
+            joined.append((pending, last))
+    return joined
 
 
 def _regions(text: str) -> list[tuple[int, int, bool]]:

@@ -5,6 +5,11 @@ HTTP edge. Shapes follow Ollama's docs/api.md: ``GET /api/tags``, ``POST /api/sh
 ``POST /api/chat`` (NDJSON stream over chunked HTTP/1.1, or one JSON object with
 ``"stream": false``) and ``POST /api/pull``; errors are ``{"error": "..."}`` with the
 status codes Ollama uses. ``Behaviour`` makes it slow, busy, short of memory, or hang up.
+
+A chat request's ``format`` (``"json"`` or a JSON schema) holds the answer to it as
+Ollama's structured outputs do: a scripted answer the schema allows is sent as it is;
+one it does not allow is replaced by the least the schema allows (the first permitted
+value, the fewest items), as a grammar forces a model's output.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import jsonschema
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 OUT_OF_MEMORY = "model requires more system memory (5.6 GiB) than is available (3.1 GiB)"
@@ -187,6 +194,10 @@ class _OllamaHandler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any]) -> None:
         behaviour = self.fake.behaviour
+        if body.get("format"):
+            behaviour = Behaviour(
+                **{**behaviour.__dict__, "answer": _held(behaviour.answer, body["format"])}
+            )
         time.sleep(behaviour.delay_seconds)
         name = body.get("model", "")
         model = self.fake.find(name)
@@ -305,3 +316,36 @@ def _final(model: FakeModel, answer: str) -> dict[str, Any]:
         "eval_count": count,
         "eval_duration": count * 20_000_000,
     }
+
+
+def _held(answer: str, schema: str | dict[str, Any]) -> str:
+    """The answer as a model held to ``schema`` could write it."""
+    try:
+        value = json.loads(answer)
+    except ValueError:
+        value = None
+    if schema == "json":
+        return answer if value is not None else "{}"
+    assert isinstance(schema, dict)
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError:
+        return json.dumps(_least(schema))
+    return answer
+
+
+def _least(schema: dict[str, Any]) -> Any:
+    """The smallest instance of the schema's subset Ollama's grammars cover."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {name: _least(properties[name]) for name in schema.get("required", [])}
+    if kind == "array":
+        return [_least(schema.get("items", {}))] * schema.get("minItems", 0)
+    return {"string": "", "integer": schema.get("minimum", 0), "number": 0, "boolean": False}.get(
+        str(kind)
+    )

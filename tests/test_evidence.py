@@ -14,9 +14,16 @@ from app.api import Docent
 from app.settings import Settings
 from models.embedder import Embedder
 from rag.citations import CitationChecker, SourceText
-from rag.evidence import SentenceRanker, restates, unmatched_terms
+from rag.evidence import (
+    HEADING_MATCH,
+    SentenceRanker,
+    gated,
+    heading_match,
+    restates,
+    unmatched_terms,
+)
 from rag.prompts import NOT_FOUND
-from rag.quotes import quoted_text, shown
+from rag.quotes import QuoteConfig, quoted_text, refusal, shown
 from rag.retrieve import Passage
 from rag.sentences import split_passage
 from tests import docgen
@@ -143,3 +150,38 @@ def test_questions_the_documents_do_not_cover_are_refused(library: Docent) -> No
         answer = library.ask("docs", question)
         assert answer.status == "not_found", answer.text
         assert answer.text == NOT_FOUND and not answer.sentences
+
+
+def test_an_ellipsis_in_a_paragraph_is_not_a_contents_line() -> None:
+    text = (
+        "Commands may be grouped together in braces, {expr_1 ; . . . ; expr_m}, in which "
+        "case the value of the group is the result of the last expression evaluated."
+    )
+    assert [s.text for s in split_passage(passage(text))] == [text]
+    assert not split_passage(passage("2 Notice periods . . . . . . . . 3"))
+
+
+def test_a_short_sentence_is_joined_to_its_neighbour() -> None:
+    text = "This is called lexical scope. It lets functions keep a mutable state of their own."
+    assert [s.text for s in split_passage(passage(text))] == [text]
+
+
+def test_a_heading_that_names_the_question_lets_its_passage_in() -> None:
+    text = "Symbols in a function body are found where it was defined."
+    named = Passage("d:00001", text, "d", "manual.pdf", "Manual", 4, "10.7 Scope", 0,
+                    len(text), 1, 0.2, None, 0.1)  # fmt: skip
+    assert heading_match("Scope", "10.7 Scope") == 1.0
+    assert heading_match("What is the scope of a loan?", "10.7 Scope") < HEADING_MATCH
+    assert gated("Scope", [named, passage(TOC, dense=0.1)], 0.44) == [named]
+
+
+def test_two_words_no_passage_holds_refuse_however_close_it_comes(embedder: Embedder) -> None:
+    held = [passage(TOC, dense=0.9)]
+    config = QuoteConfig()
+    for question, refused in (
+        ("How many days of annual leave does every employee receive?", False),
+        ("How many days of leave do contractors get?", False),  # one word, a close passage
+        ("How do I book annual leave in the Workday mobile app?", True),
+    ):
+        ranked = SentenceRanker(embedder).rank(question, held)
+        assert bool(refusal(question, held, ranked, config)) is refused, question
