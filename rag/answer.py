@@ -80,6 +80,7 @@ class Citation:
         char_start: Document offset of the quote.
         char_end: Document offset just after the quote.
         attributed: The model gave no (or a wrong) number; the check found this source.
+        also_in: Other documents holding the same passage (``rag.duplicates``).
     """
 
     number: int
@@ -91,6 +92,7 @@ class Citation:
     char_start: int
     char_end: int
     attributed: bool = False
+    also_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,7 @@ def _support_citation(source: Source, support: Support, sentence: CheckedSentenc
         char_start=source.char_start + support.quote_start,
         char_end=source.char_start + support.quote_end,
         attributed=sentence.attributed,
+        also_in=tuple(dict.fromkeys(a for p in source.passages for a in p.also_in)),
     )
 
 
@@ -375,6 +378,7 @@ def _quote_citation(source: Source, ranked: RankedSentence) -> Citation:
         quote=sentence.text,
         char_start=sentence.doc_start,
         char_end=sentence.doc_end,
+        also_in=sentence.passage.also_in,
     )
 
 
