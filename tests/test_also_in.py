@@ -63,3 +63,14 @@ def test_a_passage_in_one_file_names_no_other(docent: Docent, copies: Path) -> N
     answer = docent.ask("staff", QUESTION)
     assert answer.sentences and answer.sentences[0].citation.also_in == ()
     assert "also in" not in quoted_answer(answer)
+
+
+def test_an_exact_copy_in_another_folder_is_named(docent: Docent, tmp_path: Path) -> None:
+    folder = tmp_path / "copies"
+    (folder / "2024").mkdir(parents=True)
+    (folder / "rota.md").write_text("# Night rota\n\nThe night shift starts at nine.\n")
+    (folder / "2024" / "rota.txt").write_text("Night rota\n\nThe night shift starts at nine.\n")
+    docent.ingest([folder], "staff")
+    answer = docent.ask("staff", "When does the night shift start?")
+    cited = answer.sentences[0].citation
+    assert {cited.source, *cited.also_in} == {"rota.md", "2024/rota.txt"}
