@@ -91,12 +91,16 @@ def browser_page() -> Iterator[Page]:
             browser.close()
 
 
-def violations(page: Page) -> list[str]:
-    """axe-core's serious and critical violations (and any contrast one) on the page now."""
-    # Streamlit greys a page's widgets while its script runs: check the page at rest.
+def at_rest(page: Page) -> None:
+    """Wait until this run is drawn: Streamlit greys the last run's elements until then."""
     page.wait_for_timeout(500)
     stale = "() => !document.querySelector('[data-stale=\"true\"]')"
     page.wait_for_function(stale, timeout=SLOW)
+
+
+def violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations (and any contrast one) on the page now."""
+    at_rest(page)
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     found: list[dict[str, Any]] = page.evaluate(
@@ -163,3 +167,83 @@ def test_every_page_passes_axe_signed_out_and_in(
 
     failing = {k: v for k, v in problems.items() if v}
     assert not failing, "\n".join(f"{k}: {line}" for k, v in failing.items() for line in v)
+
+
+def test_at_phone_width_the_page_works_without_the_sidebar(
+    ui_server: UiServer, tmp_path: Path
+) -> None:
+    with sync_playwright() as playwright:
+        require_chromium()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+            page.goto(ui_server.url)
+            sign_in(page, ui_server.password, tmp_path)
+            expect(page.get_by_role("heading", name="Ask your documents")).to_be_visible(
+                timeout=60_000
+            )
+            at_rest(page)
+            sidebar = page.get_by_test_id("stSidebar")
+            expect(sidebar).to_have_attribute("data-collapsed", "true", timeout=30_000)
+            for control in (
+                page.get_by_role("combobox", name="Collection"),
+                page.get_by_role("button", name="New conversation"),
+            ):
+                expect(control).to_be_in_viewport()
+                box = control.bounding_box()
+                assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+
+            page.get_by_test_id("stExpandSidebarButton").click()
+            expect(sidebar).to_have_attribute("data-collapsed", "false")
+            open_page(page, "Library")
+            expect(page.get_by_role("heading", name="Library", exact=True)).to_be_visible(
+                timeout=60_000
+            )
+            expect(sidebar).to_have_attribute("data-collapsed", "true", timeout=10_000)
+            table = page.get_by_test_id("stDataFrame").first
+            expect(table).to_be_visible(timeout=60_000)
+            box = table.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+            scroller = table.locator(".dvn-scroller").first
+            wide = scroller.evaluate("(e) => e.scrollWidth > e.clientWidth")
+            assert wide, "the documents table should scroll sideways at 390 px"
+            scroller.evaluate("(e) => { e.scrollLeft = e.scrollWidth; }")
+            assert scroller.evaluate("(e) => e.scrollLeft") > 0
+            page.screenshot(path=tmp_path / "phone-library.png", full_page=True)
+        finally:
+            browser.close()
+
+
+def test_the_readers_pages_use_plain_words(ui_server: UiServer, browser_page: Page) -> None:
+    page = browser_page
+    page.goto(ui_server.url)
+    expect(page.get_by_role("heading", name="Sign in to Docent")).to_be_visible(timeout=60_000)
+    signed_out = page.locator("body").inner_text()
+    assert "answers questions from your organisation's own documents" in signed_out
+    assert "Ask your Docent administrator" in signed_out
+    sign_in_as(page, "reader", READER_PASSWORD)
+    ask(page, QUESTION)
+    seen = {"sign-in": signed_out, "ask": page.locator("body").inner_text()}
+    page.get_by_role("button", name="[1]", exact=True).first.click()
+    expect(page.locator(".st-key-source-panel")).to_be_visible(timeout=60_000)
+    seen["source viewer"] = page.locator("body").inner_text()
+    for name, heading in (("Summarize", "Summarize a document"), ("Library", "Library")):
+        open_page(page, name)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(1000)
+        seen[name] = page.locator("body").inner_text()
+    if "Summarize" in seen:
+        open_page(page, "Summarize")
+        page.get_by_role("button", name="Summarize", exact=True).click()
+        expect(page.get_by_role("button", name="Download as Markdown")).to_be_visible(timeout=SLOW)
+        seen["summary"] = page.locator("body").inner_text()
+    assert page.get_by_test_id("stSidebarNav").get_by_text("Status").count() == 0
+
+    data = str(ui_server.data)
+    found = {
+        name: sorted({m.group(0) for m in INTERNAL.finditer(text)} | ({data} & {text}))
+        for name, text in seen.items()
+    }
+    found = {name: terms for name, terms in found.items() if terms}
+    assert not found, found
+    assert not any(data in text or "/tmp/" in text for text in seen.values())

@@ -70,7 +70,7 @@ CLOSE_SIDEBAR = """<script>
     if (window.innerWidth >= 768) return;
     if (!event.target.closest('[data-testid="stSidebarNav"] a')) return;
     setTimeout(() => {
-      const open = '[data-testid="stSidebar"][aria-expanded="true"] ';
+      const open = '[data-testid="stSidebar"][data-collapsed="false"] ';
       const close = document.querySelector(
         open + '[data-testid="stSidebarCollapseButton"] button'
       );
