@@ -1,6 +1,6 @@
 """Accessibility, phone width and plain words, checked in a real headless Chromium.
 
-axe-core (the npm package, installed by ``npm install --prefix tests`` into
+axe-core (the npm package, installed by ``npm ci --prefix tests`` into
 ``tests/node_modules``) is loaded from that local file into every page the test opens,
 signed out and signed in as an administrator and as a reader: no serious or critical
 violation, and every text at least 4.5:1 against its background (axe's color-contrast
@@ -44,7 +44,7 @@ INTERNAL = re.compile(
 def require_axe() -> None:
     """Skip when axe-core is not installed, naming the command that installs it."""
     if not AXE.is_file():
-        pytest.skip(f"axe-core is not installed: run `npm install --prefix tests` ({AXE})")
+        pytest.skip(f"axe-core is not installed: run `npm ci --prefix tests` ({AXE})")
 
 
 def docent_cli(data: Path, *argv: str, stdin: str = "") -> str:
