@@ -18,6 +18,8 @@ TEXT = "#262730"
 """Body text (Streamlit's own), 15.1:1 on white."""
 MUTED = "#4a4d57"
 """Captions and secondary text: 8.3:1 on white (Streamlit's grey: 3.9:1)."""
+SELECTED = "#a31515"
+"""The chosen option of a button group: 7.6:1 on white (Streamlit's red is 3.0:1)."""
 MARK_EDGE = "#b45309"
 """The quote's outline in a passage: 5.0:1 against the page (3:1 needed)."""
 
@@ -36,6 +38,9 @@ blockquote, blockquote p {{
 button:disabled, button[disabled], button:disabled p {{
   color: {MUTED} !important;
   opacity: 1 !important;
+}}
+[data-testid="stButtonGroup"] button[data-selected="true"] p {{
+  color: {SELECTED} !important;
 }}
 textarea::placeholder, input::placeholder {{
   color: {MUTED} !important;
