@@ -12,6 +12,12 @@ their groups; an administrator reads everything. These labels become
 ``Filters(labels=...)``, which the retriever applies inside the Chroma ``where`` clause
 and the BM25 SQL, so an ungranted chunk never leaves the store. Grants are kept in
 ``<data_dir>/grants.json`` (0600, replaced atomically, like the accounts file).
+
+Reading and adding are separate: a grant lets its holder read a label, and only a grant
+given with ``--write`` lets them add documents carrying it. Grants written before this
+split (file version 1) let their holders both read and add, so they are read as write
+grants and no site loses what its people could do; a grant given since is read-only
+unless it says otherwise.
 """
 
 from __future__ import annotations
@@ -36,11 +42,24 @@ class AccessError(DocentError):
 
 @dataclass(frozen=True, order=True)
 class Grant:
-    """One label of one collection granted to a user or to ``@group``."""
+    """One label of one collection granted to a user or to ``@group``.
+
+    Attributes:
+        principal: A user name or ``@group``.
+        collection: The collection.
+        label: The access label read (and, with ``write``, given to added documents).
+        write: The holder may also add documents with this label.
+    """
 
     principal: str
     collection: str
     label: str
+    write: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Who, where and which label: one grant per key, read-only or read and write."""
+        return (self.principal, self.collection, self.label)
 
 
 def validate_label(label: str) -> str:
@@ -116,25 +135,34 @@ class Grants:
         self.path = path
 
     def all(self) -> list[Grant]:
-        """Every grant, sorted."""
-        rows = read_json(self.path).get("grants", [])
-        return sorted(Grant(str(r[0]), str(r[1]), str(r[2])) for r in rows)
+        """Every grant, sorted (a version 1 file's grants read and write, as they did)."""
+        data = read_json(self.path)
+        before_split = data.get("version", 1) == 1
+        return sorted(
+            Grant(str(r[0]), str(r[1]), str(r[2]), before_split or bool(r[3:4] and r[3]))
+            for r in data.get("grants", [])
+        )
 
     def _save(self, grants: Iterable[Grant]) -> None:
-        rows = [[g.principal, g.collection, g.label] for g in sorted(set(grants))]
-        write_private_json(self.path, {"version": 1, "grants": rows})
+        rows = [[g.principal, g.collection, g.label, g.write] for g in sorted(set(grants))]
+        write_private_json(self.path, {"version": 2, "grants": rows})
 
-    def grant(self, principal: str, collection: str, label: str | None = None) -> Grant:
+    def grant(
+        self, principal: str, collection: str, label: str | None = None, *, write: bool = False
+    ) -> Grant:
         """Grant ``label`` (default: the collection's own label) of ``collection``.
+
+        A grant of the same label replaces the one held, so ``write=False`` takes the
+        right to add away again and leaves reading.
 
         Raises:
             DocentError: The principal, collection or label is not a valid name.
         """
         validate_principal(principal)
         validate_collection_name(collection)
-        given = Grant(principal, collection, validate_label(label or collection))
+        given = Grant(principal, collection, validate_label(label or collection), write)
         with locked(self.path):
-            self._save([*self.all(), given])
+            self._save([*(g for g in self.all() if g.key != given.key), given])
         return given
 
     def revoke(self, principal: str, collection: str, label: str | None = None) -> list[Grant]:
@@ -172,8 +200,10 @@ class Grants:
                 self._save(g for g in held if g not in gone)
         return gone
 
-    def allowed(self, user: User | None, collection: str) -> tuple[str, ...] | None:
-        """The labels ``user`` may read in ``collection``; None means everything."""
+    def allowed(
+        self, user: User | None, collection: str, *, write: bool = False
+    ) -> tuple[str, ...] | None:
+        """The labels ``user`` may read (``write``: add) in ``collection``; None: all."""
         if user is None or user.is_admin:
             return None
         holders = {user.name, *(f"@{group}" for group in user.groups)}
@@ -182,9 +212,17 @@ class Grants:
                 {
                     g.label
                     for g in self.all()
-                    if g.collection == collection and g.principal in holders
+                    if g.collection == collection
+                    and g.principal in holders
+                    and (g.write or not write)
                 }
             )
+        )
+
+    def readers(self, collection: str, labels: Sequence[str]) -> list[str]:
+        """Who besides the administrators may read documents with any of ``labels``."""
+        return sorted(
+            {g.principal for g in self.all() if g.collection == collection and g.label in labels}
         )
 
     def collections(self, user: User | None) -> set[str] | None:

@@ -375,7 +375,7 @@ class Docent:
         """The labels documents get; raises AccessError (audited) when ``user`` may not."""
         validate_collection_name(collection)
         chosen = access.default_labels(collection, labels)
-        allowed = self.grants.allowed(user, collection)
+        allowed = self.grants.allowed(user, collection, write=True)
         if allowed is not None and (prune or not set(chosen) <= set(allowed)):
             self.audit.append("denied", actor(user), action=action, collection=collection)
             raise access.AccessError(
@@ -384,6 +384,15 @@ class Docent:
                 hint="ask an administrator for a grant (`docent grant`)",
             )
         return chosen
+
+    def may_add(self, collection: str, *, user: User | None = None) -> bool:
+        """Whether ``user`` may add documents to ``collection`` (asked, not audited)."""
+        allowed = self.grants.allowed(user, collection, write=True)
+        return allowed is None or collection in allowed
+
+    def readers(self, collection: str) -> list[str]:
+        """Who besides the administrators reads what is added to ``collection`` unlabelled."""
+        return self.grants.readers(collection, access.default_labels(collection, ()))
 
     def _require_admin(self, user: User | None, action: str) -> None:
         """Raise ``AccessError`` (and record the refusal) unless ``user`` is an administrator."""
@@ -446,9 +455,17 @@ class Docent:
         return records
 
     def grant(
-        self, principal: str, collection: str, label: str | None = None, *, user: User | None = None
+        self,
+        principal: str,
+        collection: str,
+        label: str | None = None,
+        *,
+        write: bool = False,
+        user: User | None = None,
     ) -> Grant:
         """Grant a user or ``@group`` a label of a collection (default: the collection's).
+
+        ``write`` lets them add documents with that label too; without it they read only.
 
         Raises:
             AccountError: ``principal`` names a user who does not exist.
@@ -457,9 +474,14 @@ class Docent:
         self._require_admin(user, "grant access")
         if not principal.startswith("@"):
             self.accounts.get(principal)
-        given = self.grants.grant(principal, collection, label)
+        given = self.grants.grant(principal, collection, label, write=write)
         self.audit.append(
-            "grant", actor(user), principal=principal, collection=collection, label=given.label
+            "grant",
+            actor(user),
+            principal=principal,
+            collection=collection,
+            label=given.label,
+            write=given.write,
         )
         return given
 

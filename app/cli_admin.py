@@ -154,11 +154,20 @@ _label_option = click.option(
 @click.argument("principal", metavar="USER|@GROUP")
 @click.argument("collection")
 @_label_option
+@click.option("--write", is_flag=True, help="Also let them add documents (default: read only).")
 @click.pass_context
-def grant(ctx: click.Context, principal: str, collection: str, label: str | None) -> int:
-    """Let a user or @group read COLLECTION (or only its documents labelled --label)."""
-    given = docent_of(ctx).grant(principal, collection, label)
-    click.echo(f"Granted `{given.principal}` label `{given.label}` of `{given.collection}`.")
+def grant(
+    ctx: click.Context, principal: str, collection: str, label: str | None, write: bool
+) -> int:
+    """Let a user or @group read COLLECTION (or only its documents labelled --label).
+
+    Granting a label held already replaces that grant: without --write it becomes read-only.
+    """
+    given = docent_of(ctx).grant(principal, collection, label, write=write)
+    what = "read and add to" if given.write else "read"
+    click.echo(
+        f"Granted `{given.principal}` to {what} label `{given.label}` of `{given.collection}`."
+    )
     return EXIT_OK
 
 
@@ -179,13 +188,15 @@ def revoke(ctx: click.Context, principal: str, collection: str, label: str | Non
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def grants(ctx: click.Context, as_json: bool) -> int:
-    """List who may read which labels of which collection."""
+    """List who may read (and who may add to) which labels of which collection."""
     held = docent_of(ctx).grants.all()
     if as_json:
         emit_json([asdict(g) for g in held])
     else:
-        rows = [[g.principal, g.collection, g.label] for g in held]
-        click.echo(render.table(["who", "collection", "label"], rows) if rows else "No grants.")
+        may = {False: "read", True: "read, add"}
+        rows = [[g.principal, g.collection, g.label, may[g.write]] for g in held]
+        header = ["who", "collection", "label", "may"]
+        click.echo(render.table(header, rows) if rows else "No grants.")
     return EXIT_OK
 
 

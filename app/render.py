@@ -131,6 +131,8 @@ def quoted_answer(answer: Answer) -> str:
         lines.append(f"[{cited.number}] {' '.join(sentence.text.split())}")
         span = f"chars {cited.char_start}-{cited.char_end}"
         lines.append(f"    {_where(cited.title, cited.source, cited.page)}, {span}")
+        if cited.also_in:
+            lines.append(f"    also in: {', '.join(cited.also_in)}")
     return "\n".join(lines)
 
 
@@ -146,6 +148,7 @@ def answer_sentences(answer: Answer) -> list[dict[str, object]]:
             "quote": s.citation.quote,
             "char_start": s.citation.char_start,
             "char_end": s.citation.char_end,
+            "also_in": list(s.citation.also_in),
             "verified": True,
         }
         for s in answer.sentences
@@ -174,10 +177,10 @@ def answer_footer(answer: Answer) -> str:
         ]
         return "\n".join(lines)
     lines.append("Sources:")
-    lines += [
-        f"  [{c.number}] {_where(c.title, c.source, c.page)}: {_quote(c.quote)}"
-        for c in answer.citations
-    ]
+    for c in answer.citations:
+        lines.append(f"  [{c.number}] {_where(c.title, c.source, c.page)}: {_quote(c.quote)}")
+        if c.also_in:
+            lines.append(f"      also in: {', '.join(c.also_in)}")
     if answer.rejected:
         numbers = ", ".join(f"[{n}]" for n in answer.rejected)
         lines.append(f"Removed citations that their source does not support: {numbers}")

@@ -343,6 +343,7 @@ def _support_citation(source: Source, support: Support, sentence: CheckedSentenc
         char_start=source.char_start + support.quote_start,
         char_end=source.char_start + support.quote_end,
         attributed=sentence.attributed,
+        also_in=tuple(dict.fromkeys(a for p in source.passages for a in p.also_in)),
     )
 
 
@@ -357,6 +358,7 @@ def _quote_citation(source: Source, ranked: RankedSentence) -> Citation:
         quote=sentence.text,
         char_start=sentence.doc_start,
         char_end=sentence.doc_end,
+        also_in=sentence.passage.also_in,
     )
 
 

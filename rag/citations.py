@@ -38,6 +38,7 @@ class Citation:
         char_start: Document offset of the quote.
         char_end: Document offset just after the quote.
         attributed: The model gave no (or a wrong) number; the check found this source.
+        also_in: Other documents holding the same passage (``rag.duplicates``).
     """
 
     number: int
@@ -49,6 +50,7 @@ class Citation:
     char_start: int
     char_end: int
     attributed: bool = False
+    also_in: tuple[str, ...] = ()
 
 
 CITATION = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")

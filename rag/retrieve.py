@@ -153,10 +153,14 @@ class Retriever:
         if not found.ids:
             return []
         similarity = np.einsum("ij,j->i", found.vectors, vector)
+        chosen, group = self._select(found, k)
         return fold_duplicates(
             [
-                _passage(found, i, float(similarity[i]), bm25.get(found.ids[i]))
-                for i in self._select(found, k)
+                replace(
+                    _passage(found, i, float(similarity[i]), bm25.get(found.ids[i])),
+                    also_in=_other_sources(found, group, i),
+                )
+                for i in chosen
             ]
         )
 
@@ -202,8 +206,12 @@ class Retriever:
         best = np.argsort(-cosine, kind="stable")[: self.candidates]
         return [ids[i] for i in best]
 
-    def _select(self, found: _Candidates, k: int) -> list[int]:
-        """Maximal marginal relevance over the fused list, one chunk per group of copies."""
+    def _select(self, found: _Candidates, k: int) -> tuple[list[int], list[int]]:
+        """Maximal marginal relevance over the fused list, one chunk per group of copies.
+
+        Returns:
+            The chosen candidates, best first, and each candidate's group of copies.
+        """
         relevance = found.fused / found.fused.max()
         # einsum, not BLAS: a multi-threaded product this small waits on busy cores.
         overlap = np.einsum("ij,kj->ik", found.vectors, found.vectors)
@@ -218,7 +226,7 @@ class Retriever:
             if group[best] not in taken:
                 chosen.append(best)
                 taken.add(group[best])
-        return chosen
+        return chosen, group
 
     def _copies(self, found: _Candidates, overlap: np.ndarray) -> list[int]:
         """A group number per candidate: chains of equal texts or near-identical vectors.
@@ -277,6 +285,17 @@ def _candidates(fused: dict[str, float], rows: dict[str, Row]) -> _Candidates:
         chunks=[rows[chunk_id][0] for chunk_id in ids],
         vectors=np.array([rows[chunk_id][1] for chunk_id in ids], dtype=np.float32),
     )
+
+
+def _other_sources(found: _Candidates, group: list[int], i: int) -> tuple[str, ...]:
+    """The other files among the copies of candidate ``i`` left out for it ("also in")."""
+    mine = found.chunks[i].source
+    others = (
+        found.chunks[j].source
+        for j in range(len(group))
+        if group[j] == group[i] and found.chunks[j].source != mine
+    )
+    return tuple(dict.fromkeys(others))
 
 
 def _passage(found: _Candidates, i: int, dense: float, lexical: float | None) -> Passage:

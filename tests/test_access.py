@@ -196,7 +196,7 @@ def test_quoting_a_forbidden_document_verbatim_yields_nothing(
 def test_users_may_only_add_what_they_may_read_and_only_admins_manage(
     library: Docent, tmp_path: Path
 ) -> None:
-    _grants(library, [("alice", "lib", "lib")])
+    _grants(library, []).grant("alice", "lib", write=True)
     alice = User("alice")
     (tmp_path / "note.md").write_text("# Note\n\nA note.\n")
 
@@ -259,7 +259,7 @@ def test_ingesting_again_with_other_labels_relabels_without_embedding(
 
 @pytest.mark.slow
 def test_an_upload_is_refused_before_it_touches_the_disk(library: Docent) -> None:
-    _grants(library, [("alice", "lib", "lib")])
+    _grants(library, []).grant("alice", "lib", write=True)
     uploads = library.settings.data_dir / "uploads" / "other"
 
     with pytest.raises(AccessError, match="may not add"):

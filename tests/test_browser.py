@@ -84,12 +84,11 @@ def test_upload_ask_cite_and_summarize_in_chromium(
             page.screenshot(path=artifacts / "03-answer.png", full_page=True)
 
             page.get_by_role("button", name="[1] Staff Handbook, p. 2").click()
-            panel = page.get_by_test_id("stPopoverBody")
+            panel = page.locator(".st-key-source-panel")
             expect(panel).to_contain_text("Staff Handbook (handbook.pdf), p. 2")
             expect(panel).to_contain_text("27 days of annual leave")
             expect(panel.get_by_role("button", name="Download the original")).to_be_visible()
             page.screenshot(path=artifacts / "04-citation.png", full_page=True)
-            page.keyboard.press("Escape")
 
             open_page(page, "Summarize")
             page.get_by_test_id("stButtonGroup").get_by_text("short", exact=True).click()

@@ -239,17 +239,18 @@ def test_ask_streams_a_verified_answer_with_a_cited_passage(in_library: Path) ->
     assert not at.exception and not at.error
     assert "27" in texts(at)
     assert at.success[0].value.startswith("Verified: "), at.success[0].value
-    # Each sentence is a quote with its badge; its passage shows it highlighted.
-    assert any(m.value.startswith("> ") and ":blue-badge[1]" in m.value for m in at.markdown)
-    panel = [m.value for m in at.markdown if ":orange-background[" in m.value]
-    assert panel and "27 days" in panel[0], texts(at)
-    assert "**Staff Handbook \\(handbook\\.pdf\\)\\, p\\. 2**" in texts(at)
+    # Each sentence is a quote with its number, a button that opens the source beside it.
+    assert any(m.value.startswith("> ") and "27 days" in m.value for m in at.markdown)
+    marker = next(b for b in at.button if b.label == "\\[1\\]")
+    marker.click().run()
+    assert not at.exception
+    assert [h.value for h in at.subheader] == ["Source 1\\: Staff Handbook"]
     labels = [d.proto.label for d in at.get("download_button")]
-    # In the source panel the whole original and the page; beside the quote, the page alone
-    # as a PDF of its own, one click away.
+    # Beside the quote, the page alone as a PDF of its own, one click away; in the viewer
+    # the whole original and the page.
     assert labels[:3] == [
-        "Download the original (go to page 2)",
         "Page 2 alone (PDF)",
+        "Download the original",
         "Page 2 alone (PDF)",
     ], labels
 

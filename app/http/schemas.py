@@ -70,6 +70,7 @@ def citation(item: Citation) -> dict[str, Any]:
         "quote": item.quote,
         "span": [item.char_start, item.char_end],
         "status": "attributed" if item.attributed else "verified",
+        "also_in": list(item.also_in),
     }
 
 

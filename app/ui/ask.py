@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from app import originals, present
-from app.ui import chat, feedback, resources
+from app.ui import chat, feedback, resources, sources
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -41,7 +40,15 @@ def page() -> None:
         )
         return
     chat.chat_box(talk)
-    _conversation(docent, collection, talk)
+    shown = sources.viewing(collection)
+    if shown is None:
+        _conversation(docent, collection, talk)
+        return
+    answers, beside = st.columns([3, 2], gap="medium")  # the source opens beside the answer
+    with beside:
+        sources.viewer(docent, shown)
+    with answers:
+        _conversation(docent, collection, talk)
 
 
 def _conversation(docent: Docent, collection: str, talk: chat.Conversation) -> None:
@@ -84,10 +91,12 @@ def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> No
         if answer.fallback:
             st.caption(present.escape(f"Why quotes: {answer.fallback}"))
         for index, sentence in enumerate(answer.sentences):
-            st.markdown(present.quote_markdown(answer, index))
+            cited = sentence.citation
+            with st.container(horizontal=True, key=f"said-{key}-{index}"):
+                st.markdown(f"> {present.escape(sentence.text)}")
+                sources.chip(collection, answer, cited, key, marker=True)
             with st.container(horizontal=True, key=f"quote-{key}-{index}"):
-                cited = sentence.citation
-                _source_panel(docent, collection, answer, cited, key)
+                sources.chip(collection, answer, cited, key, marker=False)
                 path = docent.document_file(collection, cited.source, user=resources.current_user())
                 if path is not None:  # the page in one click, beside its quote
                     _page_button(path, cited, f"page-now-{key}-{cited.number}")
@@ -98,7 +107,7 @@ def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> No
     if answer.citations:
         with st.container(horizontal=True, key=f"chips-{key}"):
             for citation in answer.citations:
-                _source_panel(docent, collection, answer, citation, key)
+                sources.chip(collection, answer, citation, key, marker=False)
     elif answer.evidence:
         with st.expander("Closest passages", expanded=answer.status == "unverified"):
             for source in answer.evidence:
@@ -117,30 +126,6 @@ def _timings(answer: Answer) -> None:
         )
     elif answer.made_by == "quotes" and answer.status == "answered":
         st.caption(f"Quoted from your documents in {timings.get('total', 0):.1f} s")
-
-
-def _source_panel(
-    docent: Docent, collection: str, answer: Answer, citation: Citation, key: str
-) -> None:
-    with st.popover(present.escape(present.citation_label(citation))):
-        where = present.where(citation.title, citation.source, citation.page)
-        st.markdown(f"**{present.escape(where)}**")
-        st.markdown(present.cited_passage(answer, citation))
-        path = docent.document_file(collection, citation.source, user=resources.current_user())
-        if path is None:
-            st.caption("The original file is not available (moved, changed or not yours).")
-            return
-        page_hint = f" (go to page {citation.page})" if citation.page else ""
-        st.download_button(
-            f"Download the original{page_hint}",
-            data=path.read_bytes,
-            file_name=path.name,
-            mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-            on_click="ignore",
-            icon=":material/download:",
-            key=f"download-{key}-{citation.number}",
-        )
-        _page_button(path, citation, f"page-{key}-{citation.number}")
 
 
 def _page_button(path: Path, citation: Citation, key: str) -> None:

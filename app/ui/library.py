@@ -71,8 +71,12 @@ def page() -> None:
     st.title("Library")
     docent = resources.docent()
     collection = resources.collection_picker(docent)
-    admin = resources.current_user().is_admin
-    _upload_section(docent, collection)
+    user = resources.current_user()
+    admin = user.is_admin
+    if docent.may_add(collection, user=user):
+        _upload_section(docent, collection)
+    else:  # a reader: no upload control, and whom to ask
+        st.caption("You can read this collection. To add documents to it, ask your administrator.")
     if admin:
         _sync_section(docent, collection)
     report = st.session_state.get(REPORT)
@@ -93,6 +97,7 @@ def _upload_section(docent: Docent, collection: str) -> None:
         accept_multiple_files=True,
         key=f"uploader-{generation}",
     )
+    st.caption(present.escape(who_will_see(collection, docent.readers(collection))))
     with st.container(horizontal=True):
         add = st.button(
             f"Add to {present.escape(collection)}",
@@ -109,6 +114,14 @@ def _upload_section(docent: Docent, collection: str) -> None:
             st.session_state[REPORT] = report
             st.session_state[UPLOADER] = generation + 1
             st.rerun()
+
+
+def who_will_see(collection: str, readers: list[str]) -> str:
+    """The line under the upload control: who will be able to read what is added."""
+    if not readers:
+        return f"Files added to {collection} are seen by administrators only."
+    names = [f"everyone in {r[1:]}" if r.startswith("@") else r for r in readers]
+    return f"Files added to {collection} are seen by {', '.join(names)} and the administrators."
 
 
 def _ingest_uploads(
