@@ -35,8 +35,13 @@ run: venv system-packages-run
 	$(BIN)/docent users add admin --admin --first --generate
 	DOCENT_COLLECTION=samples $(BIN)/docent ui
 
+## The browser tests load axe-core (accessibility checks) from this local npm install.
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund --loglevel=error
+	@touch $@
+
 ## Set up and run the whole test suite (real Chroma, real embedder, real files).
-test: venv system-packages-test
+test: venv system-packages-test tests/node_modules/.installed
 	$(BIN)/python -m pytest
 
 ## The tests that load no model and start no server or browser (under a minute).
