@@ -2,9 +2,10 @@
 
 For each file: a size/mtime fast path, then its sha256, decides whether it is new,
 changed or unchanged; unchanged files cost no parsing and no embedding. New and changed
-files are parsed in isolated workers and chunked in a background thread, a few files ahead
-of the embedder, then embedded and written under a small journal kept in the document
-registry:
+files are parsed in isolated workers, several at once (``parse_workers``, one per core by
+default), and chunked in background threads a few files ahead of the embedder, whose
+sessions use the cores the parsers leave idle; then they are embedded and written under a
+small journal kept in the document registry:
 
 1. the registry row records ``pending = new sha`` (nothing else changes yet);
 2. the new chunks are upserted, into Chroma and the BM25 index (ids derived from the
@@ -28,7 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ingest.ahead import ahead
 from ingest.chunker import Chunker, Piece
@@ -43,6 +44,7 @@ from models.weights import sha256_file
 from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
 
+# Parsed files waiting for the embedder, beyond one per parse worker: bounds memory.
 _PREFETCH = 2
 # Chunks embedded in one call: the embedder sorts them by length into batches, so a large
 # window pads little. Writes still go in `write_batch` steps.
@@ -60,6 +62,9 @@ class IngestConfig:
         parse_memory_mb: Memory one file's parser may use.
         max_file_bytes: Larger files are skipped.
         write_batch: Chunks stored per write (embedding takes up to 512 at a time).
+        parse_workers: Files parsed at once, each in its own worker process.
+        ocr_page_seconds: Parse time added per page read by OCR.
+        parse_max_seconds: Longest one file may take to parse, OCR included.
     """
 
     chunk_tokens: int = 256
@@ -68,6 +73,9 @@ class IngestConfig:
     parse_memory_mb: int = 2048
     max_file_bytes: int = 256 * 1024 * 1024
     write_batch: int = 64
+    parse_workers: int = 2
+    ocr_page_seconds: float = 30.0
+    parse_max_seconds: float = 1800.0
 
 
 class Progress(Protocol):
@@ -81,6 +89,17 @@ class Progress(Protocol):
 
     def chunks_done(self, count: int) -> None:
         """``count`` more chunks were stored."""
+
+
+@runtime_checkable
+class WorkProgress(Progress, Protocol):
+    """A ``Progress`` that also wants the work ahead and the file at hand (for an ETA)."""
+
+    def planned(self, files: int, size: int) -> None:
+        """``files`` files of ``size`` bytes in all need parsing and embedding."""
+
+    def storing(self, source: str, size: int) -> None:
+        """The file ``source`` (``size`` bytes, parsed) is being embedded and stored."""
 
 
 @dataclass
@@ -109,7 +128,12 @@ class _Run:
     progress: Progress | None
     labels: list[str]
     planned: dict[str, SourceFile] = field(default_factory=dict)
+    by_doc: dict[str, DocumentRecord] = field(default_factory=dict)
     now: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        # Content hash -> committed row, so finding a moved file's twin is not a scan.
+        self.by_doc = {r.doc_id: r for r in self.records.values() if r.doc_id}
 
     def outcome(self, outcome: FileOutcome) -> None:
         self.report.files.append(outcome)
@@ -158,7 +182,12 @@ class Ingestor:
         # `load` checks the bytes against the extension before the format's parser runs.
         self.loaders = loaders if loaders is not None else dict.fromkeys(SUFFIXES, load)
         self.chunker = Chunker(self.embedder.tokens, config.chunk_tokens, config.overlap_tokens)
-        self.limits = ParseLimits(config.parse_timeout_seconds, config.parse_memory_mb << 20)
+        self.limits = ParseLimits(
+            config.parse_timeout_seconds,
+            config.parse_memory_mb << 20,
+            config.ocr_page_seconds,
+            config.parse_max_seconds,
+        )
 
     def ingest(
         self,
@@ -284,6 +313,8 @@ class Ingestor:
                 status: Status = "updated" if plan.previous else "added"
                 run.outcome(FileOutcome(str(plan.file.path), plan.file.source, status))
         elif plans:
+            if isinstance(progress, WorkProgress):
+                progress.planned(len(plans), sum(plan.file.size for plan in plans))
             # Warm the model while the first files parse; an all-unchanged run never loads it.
             self.embedder.start_loading()
             for prepared in self._prepare_ahead(plans):
@@ -315,8 +346,8 @@ class Ingestor:
         if doc_id in run.planned:
             settle("skipped", f"same content as {run.planned[doc_id].source}, indexed in this run")
             return None
-        twin = next((r for r in run.records.values() if r.doc_id == doc_id), None)
-        if twin is not None:
+        twin = run.by_doc.get(doc_id)
+        if twin is not None and twin.doc_id == doc_id and twin.key in run.records:
             if (Path(twin.root) / twin.source).exists():
                 settle("skipped", f"same content as {twin.source}, which is already indexed")
                 return None
@@ -368,15 +399,17 @@ class Ingestor:
         run.collection.put_record(moved)
         run.collection.delete_record(twin.key)
         del run.records[twin.key]
-        run.records[moved.key] = moved
+        run.records[moved.key] = run.by_doc[moved.doc_id] = moved
 
     def _prepare_ahead(self, plans: list[_Plan]) -> Iterator[_Prepared]:
-        """Parse and chunk files in a background thread, a few ahead of the embedder.
+        """Parse and chunk files in background threads, a few ahead of the embedder.
 
-        Parsing runs in worker processes and the embedder releases the GIL, so the next
-        files are parsed and chunked while this one is embedded.
+        Each thread waits on its own parsing process and the embedder releases the GIL,
+        so ``parse_workers`` files are parsed (a long OCR file among them does not hold up
+        the rest) while the one before is embedded; files come out as they are ready.
         """
-        return ahead(plans, self._prepare, _PREFETCH)
+        workers = max(self.config.parse_workers, 1)
+        return ahead(plans, self._prepare, _PREFETCH, workers)
 
     def _prepare(self, plan: _Plan) -> _Prepared:
         parsed = self._parse(plan.file.path)
@@ -409,6 +442,8 @@ class Ingestor:
         record = plan.previous or DocumentRecord(
             key=file.key, root=str(file.root), source=file.source
         )
+        if isinstance(run.progress, WorkProgress):
+            run.progress.storing(file.source, file.size)
         record.pending = plan.doc_id
         collection.put_record(record)
         run.records[record.key] = record
@@ -422,6 +457,7 @@ class Ingestor:
         record.pages, record.chunks, record.ingested_at = parsed.pages, len(chunks), run.now
         record.notes, record.labels = "; ".join(notes), run.labels
         collection.put_record(record)
+        run.by_doc[plan.doc_id] = record
         if old and old != plan.doc_id:
             collection.delete_document_chunks(old)
         record.stale = ""
@@ -480,6 +516,7 @@ class Ingestor:
                 continue
             run.collection.remove_document(record)
             del run.records[record.key]
+            run.by_doc.pop(record.doc_id, None)
             run.report.pruned.append(record.source)
 
 
