@@ -427,6 +427,8 @@ class Ingestor:
         """Embed and write one chunked file under the journal protocol."""
         plan, parsed, pieces = prepared.plan, prepared.parsed, prepared.pieces
         file = plan.file
+        if isinstance(run.progress, WorkProgress):
+            run.progress.storing(file.source, file.size)
         status: Status = "updated" if plan.previous and plan.previous.doc_id else "added"
         kept = "; the previously indexed version is kept" if status == "updated" else ""
         if isinstance(parsed, LoaderError):
@@ -442,8 +444,6 @@ class Ingestor:
         record = plan.previous or DocumentRecord(
             key=file.key, root=str(file.root), source=file.source
         )
-        if isinstance(run.progress, WorkProgress):
-            run.progress.storing(file.source, file.size)
         record.pending = plan.doc_id
         collection.put_record(record)
         run.records[record.key] = record
