@@ -102,7 +102,7 @@ class WorkProgress(Progress, Protocol):
         """The file ``source`` (``size`` bytes, parsed) is being embedded and stored."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Plan:
     """A file that needs parsing, and what the registry knew of it."""
 
@@ -141,9 +141,15 @@ class _Run:
             self.progress.file_done(outcome)
 
 
-def recover(collection: Collection) -> int:
-    """Finish or roll back what a killed run left half-done. Returns rows repaired."""
-    records = collection.records()
+def recover(collection: Collection, records: list[DocumentRecord] | None = None) -> int:
+    """Finish or roll back what a killed run left half-done. Returns rows repaired.
+
+    Args:
+        collection: The collection to repair.
+        records: Its registry rows, when the caller has read them already; repaired in
+            place (a row rolled back to nothing is removed from the list).
+    """
+    records = collection.records() if records is None else records
     committed = {record.doc_id for record in records if record.doc_id}
     repaired = 0
     for record in records:
@@ -157,6 +163,7 @@ def recover(collection: Collection) -> int:
         else:
             collection.delete_record(record.key)
         repaired += 1
+    records[:] = [r for r in records if r.doc_id or not (r.pending or r.stale)]
     return repaired
 
 
@@ -228,9 +235,11 @@ class Ingestor:
                     files, paths, collection, report, progress, labels, prune
                 ):
                     target = self.index.collection(collection, create=True)
-                    report.recovered = recover(target)
+                    # One read of the registry serves the repair and the sync.
+                    records = target.records()
+                    report.recovered = recover(target, records)
                     target.sync_lexical()
-                    self._sync(files, paths, target, report, progress, labels, prune)
+                    self._sync(files, paths, target, report, progress, labels, prune, records)
                     self.index.keep_registry_copy(target)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
@@ -304,8 +313,11 @@ class Ingestor:
         progress: Progress | None,
         labels: Sequence[str],
         prune: bool,
+        rows: list[DocumentRecord] | None = None,
     ) -> None:
-        records = {r.key: r for r in collection.records()} if collection else {}
+        if rows is None:
+            rows = collection.records() if collection else []
+        records = {r.key: r for r in rows}
         run = _Run(collection, records, report, progress, sorted(set(labels)))
         plans = [plan for file in files if (plan := self._triage(run, file)) is not None]
         if collection is None or report.dry_run:

@@ -10,7 +10,7 @@ Status = Literal["added", "updated", "unchanged", "skipped", "failed"]
 STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "skipped", "failed")
 
 
-@dataclass
+@dataclass(slots=True)
 class FileOutcome:
     """One file's fate.
 

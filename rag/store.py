@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 REGISTRY_SUFFIX = ".documents"
 LEXICAL_DIR = "lexical"
+# Registry rows read per request.
+_PAGE = 5000
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
 
 
@@ -186,13 +188,20 @@ class Collection:
         return self.chunks.count()
 
     def records(self) -> list[DocumentRecord]:
-        """Every registry row, sorted by root and source."""
-        result = self.registry.get(include=["metadatas"])
-        rows = [
-            DocumentRecord.from_metadata(key, dict(meta or {}))
-            for key, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
-        ]
-        return sorted(rows, key=lambda row: (row.root, row.source))
+        """Every registry row, sorted by root and source.
+
+        Read a page at a time: one request for a 100k-file share would hold Chroma's whole
+        answer (ids, metadata, its own copies) in memory at once beside the rows.
+        """
+        rows: list[DocumentRecord] = []
+        while True:
+            page = self.registry.get(include=["metadatas"], limit=_PAGE, offset=len(rows))
+            rows += [
+                DocumentRecord.from_metadata(key, dict(meta or {}))
+                for key, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
+            ]
+            if len(page["ids"]) < _PAGE:
+                return sorted(rows, key=lambda row: (row.root, row.source))
 
     def put_record(self, record: DocumentRecord) -> None:
         """Write a registry row (insert or replace)."""
