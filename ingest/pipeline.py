@@ -29,13 +29,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from ingest.ahead import ahead
 from ingest.chunker import Chunker, Piece
 from ingest.document import LoaderError, ParsedDocument, page_ranges
 from ingest.isolation import Loader, ParseLimits, parse_isolated
+from ingest.journal import recover as recover
 from ingest.loaders import SUFFIXES, load
+from ingest.progress import Progress as Progress
+from ingest.progress import WorkProgress
 from ingest.quality import quality_note
 from ingest.report import FileOutcome, IngestReport, Status
 from ingest.scan import SourceFile, gone, scan
@@ -78,30 +80,6 @@ class IngestConfig:
     parse_max_seconds: float = 1800.0
 
 
-class Progress(Protocol):
-    """Receives progress while an ingest runs (the CLI draws a bar from it)."""
-
-    def start(self, files: int) -> None:
-        """The run will look at ``files`` files."""
-
-    def file_done(self, outcome: FileOutcome) -> None:
-        """A file reached its outcome."""
-
-    def chunks_done(self, count: int) -> None:
-        """``count`` more chunks were stored."""
-
-
-@runtime_checkable
-class WorkProgress(Progress, Protocol):
-    """A ``Progress`` that also wants the work ahead and the file at hand (for an ETA)."""
-
-    def planned(self, files: int, size: int) -> None:
-        """``files`` files of ``size`` bytes in all need parsing and embedding."""
-
-    def storing(self, source: str, size: int) -> None:
-        """The file ``source`` (``size`` bytes, parsed) is being embedded and stored."""
-
-
 @dataclass(slots=True)
 class _Plan:
     """A file that needs parsing, and what the registry knew of it."""
@@ -139,32 +117,6 @@ class _Run:
         self.report.files.append(outcome)
         if self.progress:
             self.progress.file_done(outcome)
-
-
-def recover(collection: Collection, records: list[DocumentRecord] | None = None) -> int:
-    """Finish or roll back what a killed run left half-done. Returns rows repaired.
-
-    Args:
-        collection: The collection to repair.
-        records: Its registry rows, when the caller has read them already; repaired in
-            place (a row rolled back to nothing is removed from the list).
-    """
-    records = collection.records() if records is None else records
-    committed = {record.doc_id for record in records if record.doc_id}
-    repaired = 0
-    for record in records:
-        if not (record.pending or record.stale):
-            continue
-        for doc_id in {record.pending, record.stale} - committed - {""}:
-            collection.delete_document_chunks(doc_id)
-        if record.doc_id:
-            record.pending = record.stale = ""
-            collection.put_record(record)
-        else:
-            collection.delete_record(record.key)
-        repaired += 1
-    records[:] = [r for r in records if r.doc_id or not (r.pending or r.stale)]
-    return repaired
 
 
 class Ingestor:
