@@ -422,10 +422,11 @@ class Ingestor:
         record.notes, record.labels = "; ".join(notes), run.labels
         collection.put_record(record)
         run.by_doc[plan.doc_id] = record
-        if old and old != plan.doc_id:
-            collection.delete_document_chunks(old)
-        record.stale = ""
-        collection.put_record(record)
+        if old:  # a new file has no old version: its row is final already (one write less)
+            if old != plan.doc_id:
+                collection.delete_document_chunks(old)
+            record.stale = ""
+            collection.put_record(record)
         run.report.pages += parsed.pages
         return FileOutcome(
             str(file.path), file.source, status, chunks=len(chunks), pages=parsed.pages, notes=notes
