@@ -15,8 +15,43 @@ if TYPE_CHECKING:
     from rag.summarize import Summary
 
 
+# Lines a section of the ingest report lists before it points to --json for the rest.
+REPORT_LINES = 20
+
+
+def _capped(title: str, rows: list[str]) -> list[str]:
+    """A titled section of at most ``REPORT_LINES`` rows; the rest counted, not listed."""
+    if not rows:
+        return []
+    listed = rows[:REPORT_LINES]
+    more = len(rows) - len(listed)
+    tail = [f"  ... and {more} more (all of them in --json)"] if more else []
+    return [f"{title}:", *listed, *tail]
+
+
+def _skipped(report: IngestReport) -> list[str]:
+    """Skipped files grouped by reason: the count and the first few of each."""
+    groups: dict[str, list[str]] = {}
+    for outcome in report.files:
+        if outcome.status == "skipped":
+            groups.setdefault(outcome.reason, []).append(outcome.source)
+    rows = []
+    for reason, sources in sorted(groups.items(), key=lambda item: -len(item[1])):
+        if len(sources) == 1:
+            rows.append(f"  {_at(sources[0], reason)}")
+        else:
+            examples = ", ".join(map(shown, sources[:3])) + (", ..." if len(sources) > 3 else "")
+            rows.append(f"  {len(sources)} files ({examples}): {shown(reason)}")
+    return rows
+
+
 def ingest_report(report: IngestReport) -> str:
-    """The closing report of an ingest: counts, then every failure, skip and note."""
+    """The closing report of an ingest: counts, every failure, then summaries of the rest.
+
+    Failures are listed in full (each needs a person's attention); skips are grouped by
+    reason, and notes, moves and removals are listed up to ``REPORT_LINES`` each, so the
+    report of a 100k-file share stays readable. ``--json`` holds every file.
+    """
     counts = report.counts()
     verb = "would be" if report.dry_run else ""
     summary = ", ".join(f"{n} {verb + ' ' if verb else ''}{status}" for status, n in counts.items())
@@ -24,29 +59,27 @@ def ingest_report(report: IngestReport) -> str:
         f"Collection `{report.collection}`: {len(report.files)} files: {summary}.",
     ]
     if not report.dry_run:
+        rate = f" ({report.pages / report.seconds:.1f} pages/s)" if report.seconds else ""
         lines.append(
             f"{report.chunks_written} chunks written ({report.chunks_embedded} embedded), "
-            f"{report.pages} pages, {report.seconds:.1f} s."
+            f"{report.pages} pages, {report.seconds:.1f} s{rate}."
         )
     if report.recovered:
         lines.append(f"Repaired {report.recovered} document(s) left half-written by a stopped run.")
-    for title, status in (("Failed", "failed"), ("Skipped", "skipped")):
-        rows = [f"  {_at(o.source, o.reason)}" for o in report.files if o.status == status]
-        if rows:
-            lines += [f"{title}:", *rows]
+    if report.failed:
+        lines += ["Failed:", *(f"  {_at(o.source, o.reason)}" for o in report.failed)]
+    if counts["skipped"]:
+        lines += ["Skipped:", *_skipped(report)]
     notes = [f"  {_at(o.source, note)}" for o in report.files for note in o.notes]
     moved = [
         f"  {_at(o.source, o.reason)}" for o in report.files if o.status == "updated" and o.reason
     ]
-    if notes or moved:
-        lines += ["Notes:", *moved, *notes]
-    if report.pruned:
-        lines += ["Removed (files gone):", *(f"  {shown(source)}" for source in report.pruned)]
-    if report.missing:
-        lines += [
-            "Gone from disk but still indexed (run again with --prune to remove):",
-            *(f"  {shown(source)}" for source in report.missing),
-        ]
+    lines += _capped("Notes", moved + notes)
+    lines += _capped("Removed (files gone)", [f"  {shown(source)}" for source in report.pruned])
+    lines += _capped(
+        "Gone from disk but still indexed (run again with --prune to remove)",
+        [f"  {shown(source)}" for source in report.missing],
+    )
     return "\n".join(lines)
 
 

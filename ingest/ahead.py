@@ -1,4 +1,4 @@
-"""Work a few items ahead of the consumer, in a background thread."""
+"""Work a few items ahead of the consumer, in background threads."""
 
 from __future__ import annotations
 
@@ -10,38 +10,52 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+_END = object()
 
 
-def ahead(items: Iterable[T], work: Callable[[T], R], depth: int) -> Iterator[R]:
-    """Yield ``work(item)`` for each item in order, computing up to ``depth`` ahead.
+def ahead(items: Iterable[T], work: Callable[[T], R], depth: int, workers: int = 1) -> Iterator[R]:
+    """Yield ``work(item)`` for each item, with ``workers`` threads computing ahead.
 
-    ``work`` runs in a background thread, so it overlaps with whatever the consumer does
-    between items (useful when both release the GIL). An exception in the thread is raised
-    here, in the consumer, rather than lost with the thread; a consumer that stops early
-    stops the thread after its current item.
+    ``work`` runs in background threads, so it overlaps with whatever the consumer does
+    between items (useful when both release the GIL, or when ``work`` waits on a child
+    process). With one worker the results come in order; with several, as they finish, so
+    one slow item does not hold up the others. At most ``depth`` finished results wait for
+    the consumer (plus one per worker), which bounds memory. An exception in a thread is
+    raised here, in the consumer, rather than lost with the thread; a consumer that stops
+    early stops the threads after their current item.
     """
-    results: queue.Queue[tuple[R] | BaseException | None] = queue.Queue(depth)
+    results: queue.Queue[tuple[R] | BaseException | None] = queue.Queue(max(depth, 1))
     stop = threading.Event()
+    source = iter(items)
+    lock = threading.Lock()
 
     def produce() -> None:
         try:
-            for item in items:
-                if stop.is_set():
+            while not stop.is_set():
+                with lock:
+                    item = next(source, _END)
+                if item is _END:
                     break
-                results.put((work(item),))
+                results.put((work(item),))  # type: ignore[arg-type]
         except BaseException as error:  # handed to the consumer below
             results.put(error)
         results.put(None)
 
-    worker = threading.Thread(target=produce, daemon=True)
-    worker.start()
+    threads = [threading.Thread(target=produce, daemon=True) for _ in range(max(workers, 1))]
+    for thread in threads:
+        thread.start()
     try:
-        while (got := results.get()) is not None:
-            if isinstance(got, BaseException):
+        finished = 0
+        while finished < len(threads):
+            got = results.get()
+            if got is None:
+                finished += 1
+            elif isinstance(got, BaseException):
                 raise got
-            yield got[0]
+            else:
+                yield got[0]
     finally:
         stop.set()
-        while worker.is_alive():
+        while any(thread.is_alive() for thread in threads):
             with contextlib.suppress(queue.Empty):
                 results.get(timeout=0.1)

@@ -4,7 +4,9 @@ Parsers are the part of Docent that touches hostile bytes: a crafted PDF can sen
 into an endless loop, a zip-bomb DOCX can inflate to gigabytes, a broken file can crash
 a C extension. Each file is therefore parsed in a child of a fork server (started once,
 with the loaders preloaded, so a child costs milliseconds), under an address-space cap,
-and killed when it overruns its time. Whatever happens, the caller gets either a
+and killed when it overruns its time. A file's time grows with the pages it reads by OCR
+(the worker says when each starts; at ~0.4 OCR pages/s a 300-page scan needs far more than
+a text PDF), up to a hard bound. Whatever happens, the caller gets either a
 ``ParsedDocument`` or a ``LoaderError`` whose message says why, and the batch goes on.
 """
 
@@ -17,6 +19,7 @@ import resource
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
@@ -24,6 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ingest import ocr
 from ingest.document import LoaderError, ParsedDocument
 from ingest.loaders import PARSER_MODULES
 
@@ -40,10 +44,14 @@ class ParseLimits:
     Attributes:
         timeout_seconds: Wall-clock time before the parser is killed.
         memory_bytes: Address space the parser may map (RLIMIT_AS).
+        ocr_page_seconds: Time added for each page the parser reads by OCR.
+        max_seconds: The bound on the whole file, OCR pages included.
     """
 
     timeout_seconds: float = 120.0
     memory_bytes: int = 2048 * 1024 * 1024
+    ocr_page_seconds: float = 30.0
+    max_seconds: float = 1800.0
 
 
 @contextlib.contextmanager
@@ -91,6 +99,7 @@ def _work(
     os.setpgid(0, 0)
     _watch_parent(watch)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    ocr.on_page(lambda: conn.send(("ocr-page", None)))
     outcome: tuple[str, Any]
     try:
         outcome = ("ok", loader(path))
@@ -118,9 +127,39 @@ def _memory_message(limits: ParseLimits) -> str:
     )
 
 
+def _timeout_message(seconds: float, ocr_pages: int) -> str:
+    spent = f"{seconds:g} s" + (f" ({ocr_pages} pages read by OCR)" if ocr_pages else "")
+    setting = "DOCENT_PARSE_MAX_SECONDS" if ocr_pages else "DOCENT_PARSE_TIMEOUT_SECONDS"
+    return (
+        f"parsing took longer than {spent} and was stopped (a damaged file or one crafted "
+        f"to hang a parser); if it is a genuine large file, raise {setting}"
+    )
+
+
+def _await_outcome(conn: Connection, limits: ParseLimits) -> tuple[str, Any]:
+    """The worker's outcome, giving it more time for each page it starts to OCR.
+
+    Raises:
+        LoaderError: The time ran out.
+        EOFError: The worker died without an outcome.
+    """
+    started = time.monotonic()
+    budget, ocr_pages = limits.timeout_seconds, 0
+    while True:
+        remaining = started + budget - time.monotonic()
+        if remaining <= 0 or not conn.poll(remaining):
+            raise LoaderError(_timeout_message(budget, ocr_pages))
+        status, payload = conn.recv()
+        if status != "ocr-page":
+            return status, payload
+        ocr_pages += 1
+        extended = limits.timeout_seconds + ocr_pages * limits.ocr_page_seconds
+        budget = min(extended, max(limits.max_seconds, limits.timeout_seconds))
+
+
 def _receive(conn: Connection, process: Any, limits: ParseLimits) -> ParsedDocument:
     try:
-        status, payload = conn.recv()
+        status, payload = _await_outcome(conn, limits)
     except EOFError:
         process.join()
         code = process.exitcode
@@ -159,12 +198,6 @@ def parse_isolated(path: Path, loader: Loader, limits: ParseLimits) -> ParsedDoc
     sender.close()
     watch.close()
     try:
-        if not receiver.poll(limits.timeout_seconds):
-            raise LoaderError(
-                f"parsing took longer than {limits.timeout_seconds:g} s and was stopped (a "
-                "damaged file or one crafted to hang a parser); if it is a genuine large "
-                "file, raise DOCENT_PARSE_TIMEOUT_SECONDS"
-            )
         return _receive(receiver, process, limits)
     finally:
         receiver.close()

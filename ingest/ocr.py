@@ -5,7 +5,9 @@ needs no download at run time and reads clean 300 dpi scans with a character err
 near 1%. A page is rendered to a greyscale image with PDFium and handed to the
 ``tesseract`` command, page by page, from inside the parsing worker, so the worker's time
 and memory limits cover OCR too (the command inherits the address-space cap, and it is
-killed with the worker when the time runs out).
+killed with the worker when the time runs out). The worker is told as each page starts
+(``on_page``), so it can give the file more time per OCR page instead of one budget for a
+file of any length.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,14 @@ INSTALL_HINT = (
     "install the OCR engine to read them: apt-get install tesseract-ocr tesseract-ocr-eng"
 )
 """What to install when no engine is present (Debian package names)."""
+
+
+_page_listeners: list[Callable[[], None]] = []
+
+
+def on_page(listener: Callable[[], None]) -> None:
+    """Call ``listener`` as each page starts OCR in this process (the parsing worker's hook)."""
+    _page_listeners.append(listener)
 
 
 class OcrError(Exception):
@@ -54,6 +65,8 @@ def read_page_image(command: str, page: Any, dpi: int = OCR_DPI) -> str:
     Raises:
         OcrError: Tesseract is missing its language data, failed or took too long.
     """
+    for listener in _page_listeners:
+        listener()
     bitmap = page.render(scale=dpi / 72, grayscale=True)
     image = bitmap.to_pil()
     with tempfile.TemporaryDirectory(prefix="docent-ocr-") as folder:

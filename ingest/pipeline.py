@@ -2,9 +2,10 @@
 
 For each file: a size/mtime fast path, then its sha256, decides whether it is new,
 changed or unchanged; unchanged files cost no parsing and no embedding. New and changed
-files are parsed in isolated workers and chunked in a background thread, a few files ahead
-of the embedder, then embedded and written under a small journal kept in the document
-registry:
+files are parsed in isolated workers, several at once (``parse_workers``, one per core by
+default), and chunked in background threads a few files ahead of the embedder, whose
+sessions use the cores the parsers leave idle; then they are embedded and written under a
+small journal kept in the document registry:
 
 1. the registry row records ``pending = new sha`` (nothing else changes yet);
 2. the new chunks are upserted, into Chroma and the BM25 index (ids derived from the
@@ -28,13 +29,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from ingest.ahead import ahead
 from ingest.chunker import Chunker, Piece
 from ingest.document import LoaderError, ParsedDocument, page_ranges
 from ingest.isolation import Loader, ParseLimits, parse_isolated
+from ingest.journal import recover as recover
 from ingest.loaders import SUFFIXES, load
+from ingest.progress import Progress as Progress
+from ingest.progress import WorkProgress
 from ingest.quality import quality_note
 from ingest.report import FileOutcome, IngestReport, Status
 from ingest.scan import SourceFile, gone, scan
@@ -43,6 +46,7 @@ from models.weights import sha256_file
 from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
 
+# Parsed files waiting for the embedder, beyond one per parse worker: bounds memory.
 _PREFETCH = 2
 # Chunks embedded in one call: the embedder sorts them by length into batches, so a large
 # window pads little. Writes still go in `write_batch` steps.
@@ -60,6 +64,9 @@ class IngestConfig:
         parse_memory_mb: Memory one file's parser may use.
         max_file_bytes: Larger files are skipped.
         write_batch: Chunks stored per write (embedding takes up to 512 at a time).
+        parse_workers: Files parsed at once, each in its own worker process.
+        ocr_page_seconds: Parse time added per page read by OCR.
+        parse_max_seconds: Longest one file may take to parse, OCR included.
     """
 
     chunk_tokens: int = 256
@@ -68,22 +75,12 @@ class IngestConfig:
     parse_memory_mb: int = 2048
     max_file_bytes: int = 256 * 1024 * 1024
     write_batch: int = 64
+    parse_workers: int = 2
+    ocr_page_seconds: float = 30.0
+    parse_max_seconds: float = 1800.0
 
 
-class Progress(Protocol):
-    """Receives progress while an ingest runs (the CLI draws a bar from it)."""
-
-    def start(self, files: int) -> None:
-        """The run will look at ``files`` files."""
-
-    def file_done(self, outcome: FileOutcome) -> None:
-        """A file reached its outcome."""
-
-    def chunks_done(self, count: int) -> None:
-        """``count`` more chunks were stored."""
-
-
-@dataclass
+@dataclass(slots=True)
 class _Plan:
     """A file that needs parsing, and what the registry knew of it."""
 
@@ -109,31 +106,17 @@ class _Run:
     progress: Progress | None
     labels: list[str]
     planned: dict[str, SourceFile] = field(default_factory=dict)
+    by_doc: dict[str, DocumentRecord] = field(default_factory=dict)
     now: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        # Content hash -> committed row, so finding a moved file's twin is not a scan.
+        self.by_doc = {r.doc_id: r for r in self.records.values() if r.doc_id}
 
     def outcome(self, outcome: FileOutcome) -> None:
         self.report.files.append(outcome)
         if self.progress:
             self.progress.file_done(outcome)
-
-
-def recover(collection: Collection) -> int:
-    """Finish or roll back what a killed run left half-done. Returns rows repaired."""
-    records = collection.records()
-    committed = {record.doc_id for record in records if record.doc_id}
-    repaired = 0
-    for record in records:
-        if not (record.pending or record.stale):
-            continue
-        for doc_id in {record.pending, record.stale} - committed - {""}:
-            collection.delete_document_chunks(doc_id)
-        if record.doc_id:
-            record.pending = record.stale = ""
-            collection.put_record(record)
-        else:
-            collection.delete_record(record.key)
-        repaired += 1
-    return repaired
 
 
 class Ingestor:
@@ -158,7 +141,12 @@ class Ingestor:
         # `load` checks the bytes against the extension before the format's parser runs.
         self.loaders = loaders if loaders is not None else dict.fromkeys(SUFFIXES, load)
         self.chunker = Chunker(self.embedder.tokens, config.chunk_tokens, config.overlap_tokens)
-        self.limits = ParseLimits(config.parse_timeout_seconds, config.parse_memory_mb << 20)
+        self.limits = ParseLimits(
+            config.parse_timeout_seconds,
+            config.parse_memory_mb << 20,
+            config.ocr_page_seconds,
+            config.parse_max_seconds,
+        )
 
     def ingest(
         self,
@@ -199,9 +187,11 @@ class Ingestor:
                     files, paths, collection, report, progress, labels, prune
                 ):
                     target = self.index.collection(collection, create=True)
-                    report.recovered = recover(target)
+                    # One read of the registry serves the repair and the sync.
+                    records = target.records()
+                    report.recovered = recover(target, records)
                     target.sync_lexical()
-                    self._sync(files, paths, target, report, progress, labels, prune)
+                    self._sync(files, paths, target, report, progress, labels, prune, records)
                     self.index.keep_registry_copy(target)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
@@ -279,8 +269,11 @@ class Ingestor:
         progress: Progress | None,
         labels: Sequence[str],
         prune: bool,
+        rows: list[DocumentRecord] | None = None,
     ) -> None:
-        records = {r.key: r for r in collection.records()} if collection else {}
+        if rows is None:
+            rows = collection.records() if collection else []
+        records = {r.key: r for r in rows}
         run = _Run(collection, records, report, progress, sorted(set(labels)))
         plans = [plan for file in files if (plan := self._triage(run, file)) is not None]
         if collection is None or report.dry_run:
@@ -288,6 +281,8 @@ class Ingestor:
                 status: Status = "updated" if plan.previous else "added"
                 run.outcome(FileOutcome(str(plan.file.path), plan.file.source, status))
         elif plans:
+            if isinstance(progress, WorkProgress):
+                progress.planned(len(plans), sum(plan.file.size for plan in plans))
             # Warm the model while the first files parse; an all-unchanged run never loads it.
             self.embedder.start_loading()
             for prepared in self._prepare_ahead(plans):
@@ -319,8 +314,8 @@ class Ingestor:
         if doc_id in run.planned:
             settle("skipped", f"same content as {run.planned[doc_id].source}, indexed in this run")
             return None
-        twin = next((r for r in run.records.values() if r.doc_id == doc_id), None)
-        if twin is not None:
+        twin = run.by_doc.get(doc_id)
+        if twin is not None and twin.doc_id == doc_id and twin.key in run.records:
             if (Path(twin.root) / twin.source).exists():
                 settle("skipped", f"same content as {twin.source}, which is already indexed")
                 return None
@@ -372,15 +367,17 @@ class Ingestor:
         run.collection.put_record(moved)
         run.collection.delete_record(twin.key)
         del run.records[twin.key]
-        run.records[moved.key] = moved
+        run.records[moved.key] = run.by_doc[moved.doc_id] = moved
 
     def _prepare_ahead(self, plans: list[_Plan]) -> Iterator[_Prepared]:
-        """Parse and chunk files in a background thread, a few ahead of the embedder.
+        """Parse and chunk files in background threads, a few ahead of the embedder.
 
-        Parsing runs in worker processes and the embedder releases the GIL, so the next
-        files are parsed and chunked while this one is embedded.
+        Each thread waits on its own parsing process and the embedder releases the GIL,
+        so ``parse_workers`` files are parsed (a long OCR file among them does not hold up
+        the rest) while the one before is embedded; files come out as they are ready.
         """
-        return ahead(plans, self._prepare, _PREFETCH)
+        workers = max(self.config.parse_workers, 1)
+        return ahead(plans, self._prepare, _PREFETCH, workers)
 
     def _prepare(self, plan: _Plan) -> _Prepared:
         parsed = self._parse(plan.file.path)
@@ -398,6 +395,8 @@ class Ingestor:
         """Embed and write one chunked file under the journal protocol."""
         plan, parsed, pieces = prepared.plan, prepared.parsed, prepared.pieces
         file = plan.file
+        if isinstance(run.progress, WorkProgress):
+            run.progress.storing(file.source, file.size)
         status: Status = "updated" if plan.previous and plan.previous.doc_id else "added"
         kept = "; the previously indexed version is kept" if status == "updated" else ""
         if isinstance(parsed, LoaderError):
@@ -426,10 +425,12 @@ class Ingestor:
         record.pages, record.chunks, record.ingested_at = parsed.pages, len(chunks), run.now
         record.notes, record.labels = "; ".join(notes), run.labels
         collection.put_record(record)
-        if old and old != plan.doc_id:
-            collection.delete_document_chunks(old)
-        record.stale = ""
-        collection.put_record(record)
+        run.by_doc[plan.doc_id] = record
+        if old:  # a new file has no old version: its row is final already (one write less)
+            if old != plan.doc_id:
+                collection.delete_document_chunks(old)
+            record.stale = ""
+            collection.put_record(record)
         run.report.pages += parsed.pages
         return FileOutcome(
             str(file.path), file.source, status, chunks=len(chunks), pages=parsed.pages, notes=notes
@@ -484,6 +485,7 @@ class Ingestor:
                 continue
             run.collection.remove_document(record)
             del run.records[record.key]
+            run.by_doc.pop(record.doc_id, None)
             run.report.pruned.append(record.source)
 
 

@@ -34,7 +34,7 @@ def _escaped(char: str) -> str:
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-@dataclass
+@dataclass(slots=True)
 class FileOutcome:
     """One file's fate.
 

@@ -13,7 +13,7 @@ from models.errors import DocentError
 from rag.types import DocumentRecord
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """A file found under an ingest root."""
 

@@ -50,6 +50,8 @@ class EmbedderConfig:
         backend: ``onnx-int8`` (default: an int8 ONNX graph built once from the same local
             weights into ``cache_dir``; see ``models.embedder_int8``) or ``torch`` (fp32).
         cache_dir: Where derived artefacts (the int8 ONNX graph) are kept.
+        sessions: ``onnx-int8`` sessions run side by side, each on its own text.
+        threads: Intra-op threads of each ``onnx-int8`` session (0: one per core).
     """
 
     model_dir: Path | None = None
@@ -57,6 +59,8 @@ class EmbedderConfig:
     batch_size: int = 32
     backend: EmbedderBackend = "onnx-int8"
     cache_dir: Path = Path("data/models")
+    sessions: int = 2
+    threads: int = 1
 
     def resolved_dir(self) -> Path:
         """The model folder actually used."""
@@ -140,7 +144,13 @@ class Embedder(Embeddings):
         if self.config.backend == "onnx-int8":
             from models.embedder_int8 import int8_encoder
 
-            encoder = int8_encoder(self.model_dir, self.config.cache_dir, self.max_tokens)
+            encoder = int8_encoder(
+                self.model_dir,
+                self.config.cache_dir,
+                self.max_tokens,
+                self.config.sessions,
+                self.config.threads,
+            )
             return encoder  # type: ignore[return-value]
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging

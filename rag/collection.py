@@ -24,6 +24,9 @@ from rag.writes import Writes
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection as ChromaCollection
 
+# Registry rows read per request.
+_PAGE = 5000
+
 
 class Collection:
     """One workspace: its chunks and its document registry, the only code that reads them.
@@ -195,13 +198,20 @@ class Collection:
         return self._registry.count()
 
     def records(self) -> list[DocumentRecord]:
-        """Every registry row, sorted by root and source."""
-        result = self._registry.get(include=["metadatas"])
-        rows = [
-            stored_record(key, meta)
-            for key, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
-        ]
-        return sorted(rows, key=lambda row: (row.root, row.source))
+        """Every registry row, sorted by root and source.
+
+        Read a page at a time: one request for a 100k-file share would hold Chroma's whole
+        answer (ids, metadata, its own copies) in memory at once beside the rows.
+        """
+        rows: list[DocumentRecord] = []
+        while True:
+            page = self._registry.get(include=["metadatas"], limit=_PAGE, offset=len(rows))
+            rows += [
+                stored_record(key, meta)
+                for key, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
+            ]
+            if len(page["ids"]) < _PAGE:
+                return sorted(rows, key=lambda row: (row.root, row.source))
 
     def put_record(self, record: DocumentRecord) -> None:
         """Write a registry row (insert or replace)."""

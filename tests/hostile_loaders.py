@@ -29,3 +29,18 @@ def crash(path: Path) -> ParsedDocument:
     """Dies inside native code, like a C extension fed a broken file."""
     ctypes.string_at(0)
     raise AssertionError("unreachable")
+
+
+def slow_scan(path: Path) -> ParsedDocument:
+    """A scanned PDF read by OCR: the page count in the file, each page taking 0.5 s."""
+    from ingest import ocr
+    from ingest.document import Section
+
+    pages = int(path.read_text(encoding="utf-8"))
+    for _ in range(pages):
+        for listener in ocr._page_listeners:
+            listener()
+        time.sleep(0.5)
+    return ParsedDocument(
+        title="scan", sections=[Section("read by OCR", 1, "")], pages=pages, ocr_pages=[1]
+    )

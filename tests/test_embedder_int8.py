@@ -156,3 +156,16 @@ def test_a_collection_built_in_fp32_is_searched_and_extended_in_int8(
     assert report.counts()["added"] == 1 and report.chunks_embedded == 1
     found = Retriever(switched.index).retrieve("docs", "When does the car park open?", k=1)
     assert found[0].source == "parking.md"
+
+
+def test_sessions_side_by_side_give_each_text_the_vector_one_session_gives(
+    int8: Embedder,
+) -> None:
+    model_dir = packaged_embedder_dir()
+    graph = export_int8(model_dir, int8.config.cache_dir)
+    texts = [f"{sentence} ({n})" for n in range(6) for sentence in SENTENCES]
+    alone = OnnxEncoder(model_dir, graph, EMBEDDER_MAX_TOKENS, sessions=1, threads=1)
+    together = OnnxEncoder(model_dir, graph, EMBEDDER_MAX_TOKENS, sessions=3, threads=1)
+    assert len(together.sessions) == 3
+    np.testing.assert_array_equal(together.encode(texts), alone.encode(texts))
+    assert together.encode([]).shape == (0, EMBEDDER_DIMENSION)

@@ -66,3 +66,28 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_pages_read_by_ocr_extend_the_files_parse_time(tmp_path: Path) -> None:
+    from ingest.isolation import ParseLimits, parse_isolated
+    from tests import hostile_loaders
+
+    scan = tmp_path / "scan.pdf"
+    scan.write_text("8", encoding="utf-8")  # 8 OCR pages of 0.5 s: 4 s, over the 2 s limit
+    limits = ParseLimits(timeout_seconds=2, ocr_page_seconds=1.0, max_seconds=60)
+    parsed = parse_isolated(scan, hostile_loaders.slow_scan, limits)
+    assert parsed.pages == 8
+
+
+def test_the_ocr_time_of_a_file_is_bounded(tmp_path: Path) -> None:
+    import pytest
+
+    from ingest.document import LoaderError
+    from ingest.isolation import ParseLimits, parse_isolated
+    from tests import hostile_loaders
+
+    scan = tmp_path / "scan.pdf"
+    scan.write_text("8", encoding="utf-8")
+    limits = ParseLimits(timeout_seconds=1, ocr_page_seconds=10.0, max_seconds=2.5)
+    with pytest.raises(LoaderError, match=r"2\.5 s \(\d pages read by OCR\).*PARSE_MAX_SECONDS"):
+        parse_isolated(scan, hostile_loaders.slow_scan, limits)

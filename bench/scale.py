@@ -1,0 +1,270 @@
+"""Scale benchmark: a synthetic department share of 1k to 100k documents.
+
+For each size, a share of generated documents (plain text, Markdown, HTML and small PDFs,
+in folders, with log-normal sizes around those of office documents) is ingested with
+``docent ingest`` in a subprocess (bench/measure.py: wall time, CPU time, peak RSS), then:
+an unchanged re-run, a run after 1% of the files changed, and a ``--prune`` run after 1%
+were deleted. Each of these three should cost about the changed files plus a ``stat`` per
+file, not a new ingest. Last, retrieval latency (p50/p95 of hybrid retrieval over 40
+queries) is measured on the index the share produced.
+
+The table is printed and kept in ``bench/results/scale-<time>.{json,md}``. The machine is
+often shared: CPU seconds per page are shown beside wall time, and the CPU time other
+processes used during each run.
+
+    .venv/bin/python bench/scale.py --sizes 1000,10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.ingest import offline_env
+from bench.measure import run_child
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+COLLECTION = "share"
+# Share of each kind, and the median size in bytes of its text (log-normal, sigma 0.8).
+KINDS = (("txt", 0.40, 3000), ("md", 0.25, 4000), ("html", 0.25, 6000), ("pdf", 0.10, 5000))
+QUERIES = 40
+Result = dict[str, Any]
+
+
+def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
+    """Pronounceable words, most common first (drawn with Zipf weights)."""
+    consonants, vowels = "bcdfghklmnprstvwz", "aeiou"
+    words: set[str] = set()
+    while len(words) < size:
+        length = rng.choice((1, 2, 2, 3, 3, 4))
+        words.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(length)))
+    return sorted(words, key=lambda w: (len(w), w))
+
+
+class Writer:
+    """Text in the share's words: sentences, paragraphs, headings."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.words = vocabulary(self.rng)
+        self.weights = [1.0 / (rank + 1) for rank in range(len(self.words))]
+
+    def sentence(self) -> str:
+        words = self.rng.choices(self.words, self.weights, k=self.rng.randint(6, 20))
+        return " ".join(words).capitalize() + "."
+
+    def paragraphs(self, size: int) -> list[str]:
+        found, length = [], 0
+        while length < size:
+            paragraph = " ".join(self.sentence() for _ in range(self.rng.randint(2, 6)))
+            found.append(paragraph)
+            length += len(paragraph) + 2
+        return found
+
+    def heading(self) -> str:
+        return " ".join(self.rng.choices(self.words, self.weights, k=3)).title()
+
+
+def _pdf(path: Path, title: str, paragraphs: list[str]) -> int:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=11)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, 5, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    pdf.output(str(path))
+    return int(pdf.page)
+
+
+def write_document(folder: Path, n: int, kind: str, size: int, writer: Writer) -> int:
+    """Write document ``n``; return its pages (PDF pages, 1 for other formats)."""
+    title, paragraphs = writer.heading(), writer.paragraphs(size)
+    path = folder / f"doc{n:06d}.{kind}"
+    if kind == "pdf":
+        return _pdf(path, title, paragraphs)
+    if kind == "md":
+        body = f"# {title}\n\n" + "\n\n".join(
+            (f"## {writer.heading()}\n\n" if i % 3 == 2 else "") + p
+            for i, p in enumerate(paragraphs)
+        )
+    elif kind == "html":
+        items = "".join(f"<p>{p}</p>\n" for p in paragraphs)
+        body = (
+            f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
+            f"<nav><a href='index.html'>Home</a></nav><h1>{title}</h1>\n{items}</body></html>"
+        )
+    else:
+        body = f"{title}\n\n" + "\n\n".join(paragraphs)
+    path.write_text(body + "\n", encoding="utf-8")
+    return 1
+
+
+def build_share(root: Path, count: int, seed: int = 11) -> Result:
+    """A share of ``count`` documents in folders of 100; returns its pages and bytes."""
+    writer, rng = Writer(seed), random.Random(seed + 1)
+    kinds = [kind for kind, _, _ in KINDS]
+    medians = {kind: median for kind, _, median in KINDS}
+    pages = 0
+    for n in range(count):
+        kind = rng.choices(kinds, [share for _, share, _ in KINDS])[0]
+        size = int(min(medians[kind] * math.exp(rng.gauss(0, 0.8)), 60_000))
+        folder = root / f"dept{n // 1000:03d}" / f"team{n // 100 % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pages += write_document(folder, n, kind, size, writer)
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return {"documents": count, "pages": pages, "bytes": size}
+
+
+def change_files(root: Path, share: float, seed: int, delete: bool) -> int:
+    """Append a paragraph to (or delete) a share of the files; return how many."""
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    chosen = random.Random(seed).sample(files, max(1, round(len(files) * share)))
+    writer = Writer(seed)
+    for path in chosen:
+        if delete:
+            path.unlink()
+        elif path.suffix == ".pdf":
+            write_document(path.parent, int(path.stem[3:]), "pdf", 4000, writer)
+        else:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write("\n\n" + " ".join(writer.paragraphs(400)) + "\n")
+    return len(chosen)
+
+
+def ingest(share: Path, data: Path, timeout: float, prune: bool = False) -> Result:
+    """One ``docent ingest`` of the share, measured."""
+    docent = Path(sys.executable).parent / "docent"
+    argv = [str(docent), "ingest", str(share), "--collection", COLLECTION, "--json"]
+    argv += ["--prune"] if prune else []
+    child = run_child(argv, offline_env(DOCENT_DATA_DIR=str(data)), ROOT, timeout)
+    report = child.pop("report") or {}
+    if child["returncode"] not in (0, 2):
+        return child | {"error": f"docent exited {child['returncode']}"}
+    keys = ("added", "updated", "unchanged", "skipped", "failed", "chunks_written", "pages")
+    outcomes = {key: report.get(key) for key in keys}
+    return (
+        child
+        | outcomes
+        | {"pipeline_s": report.get("seconds"), "pruned": len(report.get("pruned", []))}
+    )
+
+
+def query_worker(data: Path) -> Result:
+    """Retrieval latency over the share's index (run in its own process)."""
+    import os
+
+    os.environ["DOCENT_DATA_DIR"] = str(data)
+    from app.api import Docent
+    from app.settings import Settings
+    from rag.retrieve import Retriever
+
+    docent = Docent(Settings())
+    retriever = Retriever(docent.index)
+    writer = Writer(99)
+    queries = [" ".join(writer.rng.choices(writer.words[:800], k=5)) for _ in range(QUERIES)]
+    retriever.retrieve(COLLECTION, queries[0])  # opens the index and loads the model
+    seconds = []
+    for query in queries:
+        started = time.perf_counter()
+        retriever.retrieve(COLLECTION, query)
+        seconds.append(time.perf_counter() - started)
+    seconds.sort()
+    chunks = docent.index.collection(COLLECTION).count_chunks()
+    return {
+        "queries": len(seconds),
+        "chunks": chunks,
+        "p50_ms": round(1000 * seconds[len(seconds) // 2], 1),
+        "p95_ms": round(1000 * seconds[math.ceil(0.95 * len(seconds)) - 1], 1),
+    }
+
+
+def measure_size(count: int, work: Path, timeout: float) -> Result:
+    """Every run for one share size."""
+    share, data = work / f"share-{count}", work / f"data-{count}"
+    started = time.perf_counter()
+    result: Result = {"share": build_share(share, count)}
+    result["share"]["build_s"] = round(time.perf_counter() - started, 1)
+    print(f"{count}: share built {result['share']}", file=sys.stderr)
+    runs: dict[str, Result] = {}
+    runs["first"] = ingest(share, data, timeout)
+    runs["unchanged"] = ingest(share, data, timeout)
+    result["changed_files"] = change_files(share, 0.01, seed=count, delete=False)
+    runs["changed_1pct"] = ingest(share, data, timeout)
+    result["deleted_files"] = change_files(share, 0.01, seed=count + 1, delete=True)
+    runs["pruned_1pct"] = ingest(share, data, timeout, prune=True)
+    for name, run in runs.items():
+        print(f"{count} {name}: {_brief(run)}", file=sys.stderr)
+    argv = [sys.executable, str(Path(__file__).resolve()), "--query-worker", str(data)]
+    query = run_child(argv, offline_env(), ROOT, timeout)
+    result["retrieval"] = query.get("report") or {"error": query.get("stderr_tail", "")[-300:]}
+    result["runs"] = runs
+    return result
+
+
+def _brief(run: Result) -> str:
+    keys = ("wall_s", "cpu_s", "peak_rss_mb", "added", "updated", "unchanged", "pruned")
+    return ", ".join(f"{key}={run.get(key)}" for key in keys)
+
+
+def table(results: list[Result]) -> str:
+    """The Markdown table of every size."""
+    header = (
+        "| docs | pages | first s | pages/s | CPU s/page | cores | peak RSS MB | "
+        "unchanged s | 1% changed s | 1% pruned s | retrieval p95 ms | chunks |"
+    )
+    lines = [header, "|" + "---|" * 12]
+    for result in results:
+        runs, pages = result["runs"], result["share"]["pages"]
+        first = runs["first"]
+        wall, cpu = first.get("wall_s") or 0, first.get("cpu_s") or 0
+        lines.append(
+            f"| {result['share']['documents']} | {pages} | {wall:.1f} | "
+            f"{pages / wall if wall else 0:.1f} | {cpu / pages:.4f} | "
+            f"{cpu / wall if wall else 0:.2f} | {first.get('peak_tree_rss_mb')} | "
+            f"{runs['unchanged'].get('wall_s')} | {runs['changed_1pct'].get('wall_s')} | "
+            f"{runs['pruned_1pct'].get('wall_s')} | {result['retrieval'].get('p95_ms')} | "
+            f"{result['retrieval'].get('chunks')} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure each size, print the table, keep it in bench/results/."""
+    parser = argparse.ArgumentParser(prog="bench/scale.py", description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated share sizes")
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds per run")
+    parser.add_argument("--query-worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.query_worker:
+        print(json.dumps(query_worker(args.query_worker)))
+        return 0
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    with tempfile.TemporaryDirectory(prefix="docent-scale-") as tmp:
+        results = [measure_size(size, Path(tmp), args.timeout) for size in sizes]
+    text = table(results)
+    print(text)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS_DIR / f"scale-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS_DIR / f"scale-{stamp}.md").write_text(text + "\n")
+    print(f"\nwritten: bench/results/scale-{stamp}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
