@@ -36,7 +36,6 @@ def page() -> None:
     if top.button("New conversation", icon=":material/add_comment:", key="new-conversation"):
         talk = chat.start_new(collection)
         st.query_params.pop(history.ADDRESS, None)
-    history.actions(docent, talk, top)
     history.sidebar(docent, talk)
     if not any(info.name == collection and info.documents for info in infos):
         st.info(

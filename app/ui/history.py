@@ -58,13 +58,14 @@ def _open(docent: Docent, conversation: str) -> None:
 
 
 def sidebar(docent: Docent, talk: chat.Conversation) -> None:
-    """The list of saved conversations, latest first, with a search by title."""
+    """The open conversation's actions, then the saved ones, latest first, and a search."""
     bar = st.sidebar
     bar.subheader("Conversations")
     if not docent.conversations.saved:
         bar.caption("Conversations are not saved here: your administrator turned saving off.")
         return
     user = resources.current_user()
+    _actions(docent, talk, bar)
     search = bar.text_input("Find a conversation", key="conversation-search", max_chars=100)
     found = docent.conversations.list(user=user, search=search.strip(), limit=SHOWN + 1)
     if not found:
@@ -84,13 +85,13 @@ def sidebar(docent: Docent, talk: chat.Conversation) -> None:
         bar.caption(f"The latest {SHOWN} are shown: type a title to find the others.")
 
 
-def actions(docent: Docent, talk: chat.Conversation, where: DeltaGenerator) -> None:
+def _actions(docent: Docent, talk: chat.Conversation, where: DeltaGenerator) -> None:
     """Rename, export and delete for the open conversation (once it is saved)."""
     if talk.saved_id is None:
         return
     conversation = talk.saved_id
     user = resources.current_user()  # read now: the export is written outside this run
-    with where.popover("This conversation", icon=":material/more_horiz:"):
+    with where.popover("This conversation", icon=":material/more_horiz:", width="stretch"):
         with st.form(f"rename-{conversation}", border=False):
             title = st.text_input("Title", value=talk.title, max_chars=120)
             if st.form_submit_button("Rename", icon=":material/edit:"):
