@@ -19,6 +19,8 @@ import contextlib
 import os
 import secrets
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from rag.answer import Answer
 
 TITLE_MOST = 120
+# Listing deletes what is past the retention period, at most this often per process.
+PURGE_EVERY_SECONDS = 600.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, collection TEXT NOT NULL, title TEXT NOT NULL,
@@ -119,6 +123,9 @@ class Conversations:
     def __init__(self, config: ConversationConfig, audit: AuditLog) -> None:
         self.config = config
         self.audit = audit
+        self._lock = threading.Lock()
+        self._ready = False
+        self._purged_at: float | None = None
 
     @property
     def saved(self) -> bool:
@@ -129,13 +136,17 @@ class Conversations:
     def _db(self) -> Iterator[sqlite3.Connection]:
         path = self.config.path
         if not path.exists():
+            self._ready = False
             path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         connection = sqlite3.connect(path, timeout=30, isolation_level=None)
         try:
             connection.execute("PRAGMA foreign_keys = ON")
-            connection.executescript(_SCHEMA)
+            with self._lock:
+                if not self._ready:
+                    connection.executescript(_SCHEMA)
+                    self._ready = True
             yield connection
         finally:
             connection.close()
@@ -203,7 +214,10 @@ class Conversations:
         """
         if not self.saved:
             return []
-        self.purge()
+        now = time.monotonic()
+        if self._purged_at is None or now - self._purged_at > PURGE_EVERY_SECONDS:
+            self._purged_at = now
+            self.purge()
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self._db() as db:
             rows = db.execute(

@@ -140,9 +140,10 @@ def condense(question: str, history: Sequence[Turn], backend: ChatBackend | None
     messages = CONDENSE.invoke({"history": transcript, "question": question}).to_messages()
     rewritten = backend.invoke(messages).strip().splitlines()[0:1]
     candidate = rewritten[0].strip() if rewritten else ""
-    # The rewrite must keep what the follow-up itself names: its numbers and proper names.
+    # The rewrite must keep what the follow-up itself names: its numbers and proper names,
+    # and the words of what it asks about ("meals" of "And for meals?").
     named = re.findall(r"(?<=\s)[A-Z][\w'\-]*|[\w'\-]*\d[\w'\-]*", question)
-    needed = content_words(" ".join(named))
+    needed = content_words(" ".join(named)) | content_words(_asked_part(question))
     if 0 < len(candidate) <= 300 and needed <= content_words(candidate):
         return candidate
     return ruled

@@ -94,3 +94,15 @@ def test_the_same_words_without_the_conversation_stay_unanswered(handbook: Docen
 def test_a_follow_up_the_topic_does_not_cover_is_still_refused(handbook: Docent) -> None:
     _, parking = _after(handbook, "How much can I claim for a hotel?", "And for parking?")
     assert parking.status == "not_found", parking.text
+
+
+@pytest.mark.slow
+def test_a_model_rewrite_keeps_the_follow_up_on_its_topic(handbook: Docent) -> None:
+    settings = handbook.settings.model_copy(update={"condense_with_model": True})
+    rewriting = Docent(settings, embedder=handbook.embedder)
+    rewriting.__dict__["index"] = handbook.index  # one Chroma client per folder and process
+    hotel, meals = _after(rewriting, "How much can I claim for a hotel?", "And for meals?")
+
+    assert "meals" in meals.query.lower(), meals.query  # the model's, or the rule's
+    assert meals.status == "answered", (meals.query, meals.text)
+    assert "Meals: up to EUR 45 per day" in meals.sentences[0].citation.quote

@@ -121,13 +121,11 @@ def reopened(saved: SavedConversation) -> Conversation:
     A question still waiting when it was saved was cut off (a reload, a closed tab):
     it comes back as stopped, with what was written, rather than asked again unbidden.
     """
-    from models.errors import DocentError as Failure
-
     head = saved.summary
     talk = Conversation(head.collection, saved_id=head.id, title=head.title)
     for kept in saved.turns:
         state = cast("TurnState", kept.state) if kept.state in _ENDED else "stopped"
-        error = Failure(kept.error) if kept.error else None
+        error = DocentError(kept.error) if kept.error else None
         talk.turns.append(Turn(kept.question, state, kept.answer, kept.partial, error))
     every: dict[str, Conversation] = st.session_state.setdefault(CONVERSATIONS, {})
     every[head.collection] = talk
