@@ -221,11 +221,11 @@ def _list_read(docent: Docent, repeats: int) -> dict[str, float]:
         docent.conversations.list(user=admin, limit=SHOWN + 1)
         shown.append(time.perf_counter() - started)
         started = time.perf_counter()
-        assert len(docent.conversations.list(user=admin)) == SAVED
+        assert len(docent.conversations.list(user=admin)) >= SAVED  # + those asked above
         every.append(time.perf_counter() - started)
     return {
         "list_read_shown_s": round(statistics.median(shown), 4),
-        "list_read_all_500_s": round(statistics.median(every), 4),
+        "list_read_all_s": round(statistics.median(every), 4),
     }
 
 

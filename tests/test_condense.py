@@ -101,7 +101,7 @@ def test_a_model_rewrite_keeps_the_follow_up_on_its_topic(handbook: Docent) -> N
     settings = handbook.settings.model_copy(update={"condense_with_model": True})
     rewriting = Docent(settings, embedder=handbook.embedder)
     rewriting.__dict__["index"] = handbook.index  # one Chroma client per folder and process
-    hotel, meals = _after(rewriting, "How much can I claim for a hotel?", "And for meals?")
+    _, meals = _after(rewriting, "How much can I claim for a hotel?", "And for meals?")
 
     assert "meals" in meals.query.lower(), meals.query  # the model's, or the rule's
     assert meals.status == "answered", (meals.query, meals.text)
