@@ -105,7 +105,9 @@ def test_a_conversation_is_kept_reopened_renamed_exported_and_deleted(
             expect(messages).to_have_count(4)
 
             # Copy: the answer with its sources, as Markdown.
-            page.get_by_role("button", name="Copy answer").last.click()
+            copy = page.get_by_role("button", name="Copy answer")
+            expect(copy).to_have_count(2, timeout=60_000)  # the page has finished drawing
+            copy.last.click()
             expect(page.get_by_role("button", name="Copied")).to_be_visible()
             copied = page.evaluate("navigator.clipboard.readText()")
             assert copied.startswith("Meals: up to EUR 45 per day. [1]"), copied
@@ -115,6 +117,8 @@ def test_a_conversation_is_kept_reopened_renamed_exported_and_deleted(
 
             # Regenerate writes the last answer again, in its place.
             page.get_by_role("button", name="Regenerate").last.click()
+            page.wait_for_timeout(2000)  # the click's run starts (a quoted answer is quick)
+            expect(copy).to_have_count(2, timeout=SLOW)  # the answer and its tools again
             expect(messages.filter(has_text="Meals: up to EUR 45 per day")).to_have_count(
                 1, timeout=SLOW
             )
