@@ -34,6 +34,7 @@ from rag.types import DocumentRecord
 
 if TYPE_CHECKING:
     # Imported where used: an ingest needs neither LangChain nor the chat models.
+    from app.conversations import Conversations
     from app.eval.feedback import Feedback
     from models.catalog import CatalogEntry
     from models.chat import ChatBackend
@@ -136,6 +137,19 @@ class Docent:
     def audit(self) -> AuditLog:
         """The audit log."""
         return self.gate.audit
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """The saved conversations of every user (each sees only their own)."""
+        from app.conversations import ConversationConfig, Conversations
+
+        settings = self.settings
+        config = ConversationConfig(
+            settings.data_dir / "conversations.sqlite3",
+            settings.conversations_saved,
+            settings.conversation_retention_days,
+        )
+        return Conversations(config, self.audit)
 
     @cached_property
     def answers(self) -> AnswerChain:

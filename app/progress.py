@@ -170,9 +170,8 @@ class TerminalProgress:
         if outcome.status != "unchanged":
             detail = f" ({outcome.chunks} chunks)" if outcome.chunks else ""
             reason = f": {shown(outcome.reason)}" if outcome.reason else ""
-            self._print(
-                f"[{self.done}/{self.files}] {outcome.status} {shown(outcome.source)}{detail}{reason}"
-            )
+            source = shown(outcome.source)
+            self._print(f"[{self.done}/{self.files}] {outcome.status} {source}{detail}{reason}")
         elif self.done == self.files or now - self._logged >= LOG_EVERY_SECONDS:
             self._print(f"[{self.done}/{self.files}] {self.status()}")
         else:

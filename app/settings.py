@@ -245,6 +245,15 @@ class Settings(BaseSettings):
     session_minutes: int = Field(
         480, ge=1, description="How long a sign-in to the UI lasts before signing in again."
     )
+    conversations_saved: bool = Field(
+        True,
+        description="Save each person's conversations on the server (in the data folder, "
+        "readable by the service only) so they can be reopened, renamed, exported and "
+        "deleted; the administrator's switch: off, none is saved or listed.",
+    )
+    conversation_retention_days: int = Field(
+        90, ge=1, description="Days after its last question that a saved conversation is deleted."
+    )
     ui_host: str = Field(
         "127.0.0.1",
         description="Address `docent ui` listens on: loopback by default; put a reverse "

@@ -26,7 +26,7 @@ from models.chat import ChatBackend, ChatBackendError
 from rag import choose, quotes
 from rag.citations import CheckedSentence, CitationChecker, SourceText, Support
 from rag.citations import Citation as Citation  # its home is beside its checker
-from rag.condense import Turn, condense
+from rag.condense import Turn, condense, on_topic, topic
 from rag.context import Source, build_context
 from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated
 from rag.markup import MarkupFilter
@@ -155,9 +155,13 @@ class AnswerChain:
         return condense(inputs["question"], inputs["history"], backend)
 
     def _retrieve(self, inputs: dict[str, Any]) -> list[Passage]:
-        return self.retriever.retrieve(
-            inputs["collection"], inputs["query"], k=self.config.k, filters=inputs["filters"]
-        )
+        collection, filters, k = inputs["collection"], inputs["filters"], self.config.k
+        found = self.retriever.retrieve(collection, inputs["query"], k=k, filters=filters)
+        # A follow-up is short of its topic: the question before it brings it in.
+        if earlier := topic(inputs["question"], inputs["history"]):
+            before = self.retriever.retrieve(collection, earlier, k=k, filters=filters)
+            return on_topic(inputs["question"], found, before, self.config.gate)
+        return found
 
     def sources(self, question: str, passages: list[Passage]) -> list[Source]:
         """The numbered passages a model reads: those above the gate, within the budget."""

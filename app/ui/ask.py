@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import originals, present
-from app.ui import chat, feedback, resources, sources
+from app.ui import chat, feedback, history, resources, sources
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -27,19 +27,22 @@ def page() -> None:
     """Render the Ask page (the chat flow itself is ``app.ui.chat``)."""
     st.title("Ask your documents")
     docent = resources.docent()
+    history.resume_from_address(docent)  # before the picker: it may change the collection
     infos = docent.collections(user=resources.current_user())
     top = st.container(horizontal=True, vertical_alignment="bottom", key="ask-top")
     collection = resources.collection_picker(docent, infos, top)
     talk = chat.conversation(collection)
     if top.button("New conversation", icon=":material/add_comment:", key="new-conversation"):
         talk = chat.start_new(collection)
+        st.query_params.pop(history.ADDRESS, None)
+    history.sidebar(docent, talk)
     if not any(info.name == collection and info.documents for info in infos):
         st.info(
             f"No documents in {present.escape(collection)} yet: add some on the Library page.",
             icon=":material/folder_off:",
         )
         return
-    chat.chat_box(talk)
+    chat.chat_box(docent, talk)
     shown = sources.viewing(collection)
     if shown is None:
         _conversation(docent, collection, talk)
@@ -58,10 +61,11 @@ def _conversation(docent: Docent, collection: str, talk: chat.Conversation) -> N
         if turn is pending:
             break
         chat.show_turn(
-            turn,
-            functools.partial(
-                _answer_with_feedback, docent, collection, key=f"{collection}-{index}"
-            ),
+            docent,
+            talk,
+            index,
+            functools.partial(show_answer, docent, collection),
+            functools.partial(feedback.control, docent, collection),
         )
     if pending is None:
         if not talk.turns:
@@ -72,15 +76,10 @@ def _conversation(docent: Docent, collection: str, talk: chat.Conversation) -> N
     with st.chat_message("user"):
         st.markdown(present.escape(pending.question))
     with st.chat_message("assistant"):
-        if chat.stop_pressed(pending):
+        if chat.stop_pressed(docent, talk, pending):
             st.rerun()
         chat.answer_turn(docent, talk, pending)
     st.rerun()
-
-
-def _answer_with_feedback(docent: Docent, collection: str, answer: Answer, key: str) -> None:
-    show_answer(docent, collection, answer, key)
-    feedback.control(docent, collection, answer, key)
 
 
 def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> None:
