@@ -9,6 +9,7 @@ status codes Ollama uses. ``Behaviour`` makes it slow, busy, short of memory, or
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import re
@@ -80,12 +81,14 @@ def _now() -> str:
 class FakeOllama:
     """Start with ``with FakeOllama([FakeModel("qwen2.5:1.5b")]) as server: server.url``."""
 
-    def __init__(self, models: list[FakeModel] | None = None) -> None:
+    def __init__(
+        self, models: list[FakeModel] | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.models = {model.name: model for model in models or []}
         self.behaviour = Behaviour()
         self.requests = Requests()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -305,3 +308,23 @@ def _final(model: FakeModel, answer: str) -> dict[str, Any]:
         "eval_count": count,
         "eval_duration": count * 20_000_000,
     }
+
+
+def main() -> None:
+    """Serve until killed: the Ollama stand-in of the install test's stack (in a container).
+
+    Only the standard library, so it runs in any Python image:
+    ``python fake_ollama.py --host 0.0.0.0 --port 11434 --model qwen2.5:1.5b``.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=11434)
+    parser.add_argument("--model", action="append", default=[], help="a pulled model's name")
+    args = parser.parse_args()
+    with FakeOllama([FakeModel(name) for name in args.model], args.host, args.port) as server:
+        print(f"fake Ollama on {server.url}", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
