@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.install, pytest.mark.timeout(5400)]
 ROOT = install_stack.ROOT
 PIP = Path(sys.executable).with_name("pip")
 HEALTHY = ["ollama", "chroma", "chroma-auth", "app", "api"]
-QUESTION = "Where do new employees collect their badge on day one?"
+QUESTION = "How many days of annual leave do full-time employees receive?"
+ANSWER = "25 days"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -85,7 +86,7 @@ def ask_in_chromium(port: int, password: str, artifacts: Path) -> str:
             verified = re.compile(r"Verified: \d quotes? of your documents")
             expect(page.get_by_text(verified)).to_be_visible(timeout=240_000)
             answer = page.get_by_test_id("stChatMessage").last
-            expect(answer).to_contain_text("Harbor Street")
+            expect(answer).to_contain_text(ANSWER)
             expect(answer.get_by_role("button", name=re.compile(r"^\[1\] "))).to_be_visible()
             page.screenshot(path=artifacts / "install-answer.png", full_page=True)
             return answer.inner_text()
@@ -100,18 +101,23 @@ def snapshot(stack: Compose) -> dict[str, object]:
     """What must survive a restart or a restore: the index's counts and the accounts."""
     status = json.loads(stack.exec("app", "docent", "status", "--json"))
     users = stack.exec("app", "docent", "users", "list")
-    return {"status": status, "users": users}
+    return {"collections": status["collections"], "users": users}
 
 
 def cited_answer(stack: Compose) -> dict[str, object]:
     """`docent ask --json` of QUESTION in the app container."""
     answer: dict[str, object] = json.loads(stack.exec("app", "docent", "ask", "--json", QUESTION))
-    assert "Harbor Street" in json.dumps(answer), answer
+    assert ANSWER in json.dumps(answer), answer
     return answer
 
 
-def assert_isolated(stack: Compose) -> None:
-    """No port for Chroma, its proxy or Ollama; no way out of the compose networks."""
+def assert_isolated(stack: Compose) -> dict[str, str]:
+    """No port for Chroma, its proxy or Ollama; no way out of the internal network.
+
+    Returns what the app container reached outside: the app must sit on a routed network
+    for its port to be published (neither Docker nor podman publishes from an `internal`
+    one), so it is reported, not asserted (README, "On-prem install").
+    """
     for service in ("chroma", "chroma-auth", "ollama"):
         assert run("podman", "port", stack.container(service)).strip() == "", service
     assert run("podman", "port", stack.container("app")).strip().startswith("8501/tcp")
@@ -126,11 +132,12 @@ def assert_isolated(stack: Compose) -> None:
         "    print('connected')\n"
     )
     outside = socket.getaddrinfo("pypi.org", 443, socket.AF_INET)[0][4][0]
-    # Inside the compose networks the app reaches the index proxy: the probe can connect.
+    # Inside the compose networks the probe connects: the app reaches the index proxy.
     assert stack.exec("app", "python", "-c", probe, "chroma-auth", "8000").startswith("connected")
-    for service in ("app", "chroma"):
+    for service in ("chroma", "ollama"):
         reply = stack.exec(service, "python", "-c", probe, outside, "443")
         assert reply.startswith("refused"), f"{service} reached {outside}:443 outside: {reply}"
+    return {"app to pypi.org:443": stack.exec("app", "python", "-c", probe, outside, "443")}
 
 
 def tar(volume: str, mount: str, *args: str) -> None:
@@ -179,14 +186,17 @@ def test_a_site_install_runs_survives_a_restart_and_restores_from_its_backup(
             site("up", "-d", "--no-build")
             site.wait_healthy(HEALTHY)
             figures["up to healthy seconds"] = time.monotonic() - up
+            site.exec("app", "docent", "doctor")
 
-            ingest = site("run", "--rm", "ingest")
-            assert re.search(r"\b4 added\b", ingest), ingest
+            # (docker-compose shows no output of `run` through podman's API: the index does.)
+            site("run", "--rm", "-T", "ingest")
             answer = ask_in_chromium(ui_port(env_file), password, ARTIFACTS)
-            assert "Harbor Street" in answer
-            assert_isolated(site)
+            assert ANSWER in answer
+            figures["egress"] = assert_isolated(site)
             before = snapshot(site)
             assert "admin" in str(before["users"])
+            counts = {c["name"]: c["documents"] for c in before["collections"]}  # type: ignore[attr-defined]
+            assert counts == {"default": 4}, before
 
             site("stop")
             site("up", "-d", "--no-build")
