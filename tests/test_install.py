@@ -157,8 +157,13 @@ def backup(stack: Compose, folder: Path) -> None:
 
 
 def restore(stack: Compose, folder: Path) -> None:
-    """README's restore into a fresh stack: empty volumes, unpack, start."""
-    stack("up", "--no-start", "--no-build")
+    """README's restore into a fresh stack: empty volumes, unpack, start.
+
+    Only `chroma` is created first: it depends on nothing, and docker-compose 1.29 waits
+    for the health of a service's dependencies even with --no-start. Every volume of the
+    project is created with it.
+    """
+    stack("up", "--no-start", "--no-build", "chroma")
     for volume in ("chroma-data", "docent-data"):
         tar(f"{stack.name}_{volume}:/to", f"{folder}:/from:ro",
             "-xzf", f"/from/{volume}.tgz", "-C", "/to")  # fmt: skip
