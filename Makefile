@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt deploy/ll
 # deploy/llama-wheel.sh (about 10 min on 2 cores), and kept in ~/.cache/docent/wheels.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run venv test test-fast lint bench docs samples clean system-packages-run system-packages-test system-packages-bench
+.PHONY: run venv test test-fast test-install wheelhouse lint bench docs samples clean system-packages-run system-packages-test system-packages-bench system-packages-install
 
 $(STAMP): pyproject.toml constraints.txt deploy/llama-wheel.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ venv: $(STAMP)
 
 ## Debian packages (deploy/system-packages.txt): installed once when this is root or has
 ## passwordless sudo; otherwise the exact apt-get command is printed and make stops.
-system-packages-run system-packages-test system-packages-bench: system-packages-%:
+system-packages-run system-packages-test system-packages-bench system-packages-install: system-packages-%:
 	@deploy/system-packages.sh $*
 
 ## Set up, index the sample documents, and serve the browser UI on http://127.0.0.1:8501.
@@ -47,6 +47,16 @@ test: venv system-packages-test tests/node_modules/.installed
 ## The tests that load no model and start no server or browser (under a minute).
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow and not browser"
+
+## The on-prem install end to end with podman (tests/test_install.py): the images built from
+## the wheelhouse, the compose stack up, ingest, a question in Chromium, restart, backup and
+## restore. Base image and wheelhouse are cached in ~/.cache/docent. Skips where podman can't run.
+test-install: venv system-packages-install
+	$(BIN)/python -m pytest --install -m install tests/test_install.py
+
+## Every wheel the images need, pinned and sha256-checked, in ./wheelhouse (README, air-gapped).
+wheelhouse: venv
+	deploy/wheelhouse.sh $(BIN)/pip
 
 lint: venv
 	$(BIN)/ruff check .

