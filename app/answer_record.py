@@ -21,12 +21,16 @@ def answer_to_json(answer: Answer) -> str:
     return json.dumps(asdict(answer), ensure_ascii=False, separators=(",", ":"))
 
 
+def _citation(data: dict[str, Any]) -> Citation:
+    return Citation(**(data | {"also_in": tuple(data.get("also_in", ()))}))
+
+
 def answer_from_json(text: str) -> Answer:
     """The answer a JSON object of ``answer_to_json`` holds."""
     data: dict[str, Any] = json.loads(text)
-    data["citations"] = [Citation(**c) for c in data.get("citations", [])]
+    data["citations"] = [_citation(c) for c in data.get("citations", [])]
     data["sentences"] = [
-        AnswerSentence(s["text"], Citation(**s["citation"])) for s in data.get("sentences", [])
+        AnswerSentence(s["text"], _citation(s["citation"])) for s in data.get("sentences", [])
     ]
     data["evidence"] = [_source(s) for s in data.get("evidence", [])]
     return Answer(**data)

@@ -134,7 +134,7 @@ def test_markdown_export_has_every_question_answer_and_source(
     assert text.startswith("# How much can I claim for a hotel?\n")
     assert "Collection: samples" in text
     assert "## How much can I claim for a hotel?" in text
-    assert "Hotel: up to EUR 140 per night. [1]" in text
+    assert "Hotel: up to EUR 140 per night." in text
     assert "- [1] Northwind Clinic Employee Handbook (employee-handbook.pdf), p. 5: " in text
     assert answer_markdown(hotel.answer) in text
     assert "## And?\n\n(No answer: busy)" in text

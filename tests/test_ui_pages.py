@@ -244,7 +244,8 @@ def test_ask_streams_a_verified_answer_with_a_cited_passage(in_library: Path) ->
     marker = next(b for b in at.button if b.label == "\\[1\\]")
     marker.click().run()
     assert not at.exception
-    assert [h.value for h in at.subheader] == ["Source 1\\: Staff Handbook"]
+    # The sidebar has its own ("Conversations"); the answer names one source.
+    assert [h.value for h in at.main.subheader] == ["Source 1\\: Staff Handbook"]
     labels = [d.proto.label for d in at.get("download_button")]
     # Beside the quote, the page alone as a PDF of its own, one click away; in the viewer
     # the whole original and the page.
