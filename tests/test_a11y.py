@@ -11,10 +11,7 @@ The reader's pages name no internal term.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests import docgen
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from tests.ui_server import UiServer, open_page, serve_ui, sign_in
+from tests.ui_server import UiServer, chromium_page, docent_cli, open_page, serve_ui, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,20 +42,6 @@ def require_axe() -> None:
     """Skip when axe-core is not installed, naming the command that installs it."""
     if not AXE.is_file():
         pytest.skip(f"axe-core is not installed: run `npm ci --prefix tests` ({AXE})")
-
-
-def docent_cli(data: Path, *argv: str, stdin: str = "") -> str:
-    """Run ``docent`` on the data folder ``data``; fail with its output if it fails."""
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *argv],
-        env=dict(os.environ, DOCENT_DATA_DIR=str(data)),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +65,8 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
 
 @pytest.fixture
 def browser_page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        require_chromium()
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 900})
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def at_rest(page: Page) -> None:

@@ -16,13 +16,11 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from app.ui.sources_pdf import HIGHLIGHT_EDGE, page_view, quote_boxes
 from tests import docgen
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from tests.test_a11y import docent_cli
-from tests.ui_server import UiServer, serve_ui, sign_in
+from tests.ui_server import UiServer, chromium_page, docent_cli, serve_ui, sign_in
 
 QUESTION = "How many days of annual leave does every employee receive?"
 ROTA = "When does the night shift start?"
@@ -98,13 +96,8 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, handbook: Path) -> Itera
 
 @pytest.fixture
 def browser_page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        require_chromium()
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 900})
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def ask(page: Page, question: str) -> None:

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 
 from app.ui.launch import streamlit_command
 from tests.chroma_server import free_port
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -142,3 +143,29 @@ def sign_in(page: Page, password: str, artifacts: Path) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.screenshot(path=artifacts / "00-sign-in.png")
     page.get_by_role("button", name="Sign in").click()
+
+
+def docent_cli(data: Path, *argv: str, stdin: str = "") -> str:
+    """Run ``docent`` on the data folder ``data``; fail with its output if it fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", *argv],
+        env=dict(os.environ, DOCENT_DATA_DIR=str(data)),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Page]:
+    """A page in a fresh headless Chromium, closed afterwards (skips without Chromium)."""
+    with sync_playwright() as playwright:
+        require_chromium()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()

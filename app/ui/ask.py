@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import originals, present
+from app import present
 from app.ui import chat, feedback, history, resources, sources
 
 if TYPE_CHECKING:
     from app.api import Docent
-    from rag.answer import Answer, Citation
+    from rag.answer import Answer
 
 _ALERTS = {"success": st.success, "warning": st.warning, "info": st.info}
 _ICONS = {
@@ -98,7 +97,7 @@ def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> No
                 sources.chip(collection, answer, cited, key, marker=False)
                 path = docent.document_file(collection, cited.source, user=resources.current_user())
                 if path is not None:  # the page in one click, beside its quote
-                    _page_button(path, cited, f"page-now-{key}-{cited.number}")
+                    sources.page_button(path, cited, f"page-now-{key}-{cited.number}")
         _timings(answer)
         return
     st.markdown(present.answer_markdown(answer.text))
@@ -125,17 +124,3 @@ def _timings(answer: Answer) -> None:
         )
     elif answer.made_by == "quotes" and answer.status == "answered":
         st.caption(f"Quoted from your documents in {timings.get('total', 0):.1f} s")
-
-
-def _page_button(path: Path, citation: Citation, key: str) -> None:
-    """The cited page alone as a PDF, for a PDF source."""
-    if citation.page and path.suffix.lower() == ".pdf":
-        st.download_button(
-            f"Page {citation.page} alone (PDF)",
-            data=lambda: originals.pdf_page(path, citation.page) or b"",
-            file_name=f"{path.stem}-page-{citation.page}.pdf",
-            mime="application/pdf",
-            on_click="ignore",
-            icon=":material/description:",
-            key=key,
-        )

@@ -190,13 +190,18 @@ def _downloads(path: Path | None, cited: Citation) -> None:
             icon=":material/download:",
             key=f"download-source-{cited.number}",
         )
-        if cited.page and path.suffix.lower() == ".pdf":
-            st.download_button(
-                f"Page {cited.page} alone (PDF)",
-                data=lambda: originals.pdf_page(path, cited.page) or b"",
-                file_name=f"{path.stem}-page-{cited.page}.pdf",
-                mime="application/pdf",
-                on_click="ignore",
-                icon=":material/description:",
-                key=f"page-source-{cited.number}",
-            )
+        page_button(path, cited, f"page-source-{cited.number}")
+
+
+def page_button(path: Path, citation: Citation, key: str) -> None:
+    """The cited page alone as a PDF, for a PDF source."""
+    if citation.page and path.suffix.lower() == ".pdf":
+        st.download_button(
+            f"Page {citation.page} alone (PDF)",
+            data=lambda: originals.pdf_page(path, citation.page) or b"",
+            file_name=f"{path.stem}-page-{citation.page}.pdf",
+            mime="application/pdf",
+            on_click="ignore",
+            icon=":material/description:",
+            key=key,
+        )
