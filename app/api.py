@@ -18,11 +18,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import access, originals
-from app.access import Grant, Grants
-from app.accounts import Accounts, User
-from app.audit import AuditLog, actor, answer_fields, ingest_fields, summary_fields
-from app.gate import Gate
+from app import originals
+from app.auth import access
+from app.auth.access import Grant, Grants
+from app.auth.accounts import Accounts, User
+from app.auth.audit import AuditLog, actor, answer_fields, ingest_fields, summary_fields
+from app.auth.gate import Gate
 from app.settings import Settings
 from ingest.pipeline import Ingestor, Progress
 from ingest.report import IngestReport

@@ -13,8 +13,8 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 
-from app.access import Grants
-from app.accounts import AccountError, Accounts, Session, SessionExpired, SignInError, User
+from app.auth.access import Grants
+from app.auth.accounts import AccountError, Accounts, Session, SessionExpired, SignInError, User
 from app.cli import cli
 
 PASSWORD = "correct horse battery"

@@ -27,6 +27,10 @@ OWN = {*ROOMS, "tests", "bench"}
 # chroma_function open its clients and embedding function for it.
 STORE = {"rag/store.py", "rag/collection.py"}
 CHROMA_MODULES = {*STORE, "rag/connect.py", "rag/chroma_function.py"}
+# The faces of app/: each calls app's core (api, settings, auth, ...) and never another
+# face, but for the CLI starting the others' servers. The core imports no face.
+FACES = ("app.cli", "app.ui", "app.http")
+LAUNCHERS = {"app.ui.launch", "app.http.server"}
 
 
 def modules() -> Iterator[Path]:
@@ -66,7 +70,24 @@ def crossings(path: Path) -> list[str]:
             found.append(f"{name(path)}:{line} imports {module} (only rag/store.py speaks Chroma)")
         if top == "streamlit" and room != "app":
             found.append(f"{name(path)}:{line} imports {module} (Streamlit belongs to app/)")
+        if room == "app":
+            found.extend(face_crossing(path, line, module))
     return found
+
+
+def face(dotted: str) -> str | None:
+    """The face (``app.cli``, ``app.ui``, ``app.http``) a module belongs to, if any."""
+    return next((f for f in FACES if dotted == f or dotted.startswith(f + ".")), None)
+
+
+def face_crossing(path: Path, line: int, module: str) -> list[str]:
+    """An import of one face by another face, or of a face by app's core."""
+    mine = face(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    theirs = face(module)
+    if theirs is None or theirs == mine or (mine == "app.cli" and module in LAUNCHERS):
+        return []
+    who = f"the face {mine}" if mine else "app's core"
+    return [f"{name(path)}:{line} imports {module} ({who} may not import the face {theirs})"]
 
 
 def raw_store_uses(path: Path) -> list[str]:
@@ -98,6 +119,9 @@ def test_only_the_store_touches_the_chroma_collection() -> None:
         ("rag/retrieve_x.py", "from ingest.pipeline import Ingestor\n", "rag may not import"),
         ("app/x.py", "import chromadb\n", "only rag/store.py speaks Chroma"),
         ("rag/x.py", "import streamlit as st\n", "Streamlit belongs to app/"),
+        ("app/x.py", "from app.ui import present\n", "app's core may not import the face"),
+        ("app/ui/x.py", "from app.cli import render\n", "app.ui may not import the face"),
+        ("app/http/x.py", "from app.ui.launch import serve\n", "may not import the face app.ui"),
     ],
 )
 def test_a_crossing_import_is_reported(

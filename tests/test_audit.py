@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from app.accounts import SignInError
 from app.api import Docent
-from app.audit import AuditLog
+from app.auth.accounts import SignInError
+from app.auth.audit import AuditLog
 from app.cli import cli
 from app.settings import Settings
 from models.embedder import Embedder
@@ -226,7 +226,7 @@ def test_threads_append_in_turn(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from app.audit import AuditLog
+from app.auth.audit import AuditLog
 log = AuditLog(Path(sys.argv[1]))
 payload = "x" * 200_000
 n = 0

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app import present
 from app.cli import main
-from app.ui import wording
+from app.conversations import where
+from app.ui import present, wording
 from ingest.report import FileOutcome, IngestReport, shown
 
 # A fake log line, a terminal colour and title change, a cursor move, a right-to-left
@@ -79,6 +79,6 @@ def test_the_library_tables_escape_names() -> None:
 
 
 def test_citations_on_the_ask_page_escape_names() -> None:
-    assert present.where("Pay\u202etxt.exe", "pay\nroll.md", 2) == (
+    assert where("Pay\u202etxt.exe", "pay\nroll.md", 2) == (
         "Pay\\u202etxt.exe (pay\\nroll.md), p. 2"
     )

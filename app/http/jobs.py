@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.accounts import User
+from app.auth.accounts import User
 from app.http import schemas
 from app.http.errors import ApiError
 from models.errors import DocentError

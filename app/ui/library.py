@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import present
-from app.audit import actor
-from app.ui import resources, wording
+from app.auth.audit import actor
+from app.ui import present, resources, wording
 from app.uploads import forget_uploads, stage_uploads, upload_folder
 from ingest.quality import quality_from_notes
 from ingest.report import shown

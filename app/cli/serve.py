@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from app import render
-from app.audit import actor
-from app.cli_common import EXIT_OK, docent_of, emit_json
-from app.tokens import ApiTokens
+from app.auth.audit import actor
+from app.auth.tokens import ApiTokens
+from app.cli import render
+from app.cli.common import EXIT_OK, docent_of, emit_json
 
 
 @click.command()

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 
 import click
 
-from app import render
-from app.accounts import Role, User
-from app.audit import actor, canonical
-from app.cli_common import EXIT_FATAL, EXIT_OK, docent_of, emit_json
+from app.auth.accounts import Role, User
+from app.auth.audit import actor, canonical
+from app.cli import render
+from app.cli.common import EXIT_FATAL, EXIT_OK, docent_of, emit_json
 
 _stdin_option = click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."

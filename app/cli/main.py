@@ -5,16 +5,15 @@ Exit codes: 0 when all went well, 1 on a usage or fatal error, 2 when some files
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from app import cli_admin, cli_answers, cli_eval, cli_http, render
-from app.cli_common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, emit_json
+from app.cli import admin, answers, evaluate, render, serve
+from app.cli.common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, emit_json
+from app.cli.progress import TerminalProgress
 from app.doctor import report, run_checks
-from app.progress import TerminalProgress
 from app.settings import Settings
 from app.ui import launch
 from models.errors import DocentError
@@ -182,7 +181,7 @@ def ui(ctx: click.Context, port: int | None) -> int:
     )
 
 
-for _command in cli_answers.COMMANDS + cli_admin.COMMANDS + cli_http.COMMANDS + cli_eval.COMMANDS:
+for _command in answers.COMMANDS + admin.COMMANDS + serve.COMMANDS + evaluate.COMMANDS:
     cli.add_command(_command)
 
 
@@ -205,7 +204,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Interrupted; run the same command again to resume.", err=True)
         return EXIT_FATAL
     return result if isinstance(result, int) else EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

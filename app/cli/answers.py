@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, get_args
 
 import click
 
-from app import render
 from app.api import Docent
-from app.cli_common import EXIT_OK, collection_option, docent_of, emit_json
+from app.cli import render
+from app.cli.common import EXIT_OK, collection_option, docent_of, emit_json
 from rag.retrieve import Filters
 from rag.types import Length
 

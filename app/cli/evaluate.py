@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from app.api import Docent
-from app.cli_common import EXIT_OK, collection_option, docent_of, emit_json
+from app.cli.common import EXIT_OK, collection_option, docent_of, emit_json
 
 if TYPE_CHECKING:
     from app.eval import Evaluation, RunResult
