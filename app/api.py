@@ -6,6 +6,7 @@ to create, and hands them to the rooms below.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sqlite3
 import sys
@@ -19,8 +20,9 @@ from app.auth import access
 from app.auth.accounts import User
 from app.auth.audit import actor, answer_fields, ingest_fields, summary_fields
 from app.status import ModelsReport, Status, StatusReports
+from app.uploads import Placement, UploadedFile, stage_uploads
 from ingest.pipeline import Ingestor, Progress
-from ingest.report import IngestReport
+from ingest.report import FileOutcome, IngestReport
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -224,6 +226,58 @@ class Docent(StatusReports, Administration):
         if not dry_run:
             self.audit.append("ingest", actor(user), **ingest_fields(report, chosen))
         return report
+
+    def save_uploads(
+        self, collection: str, files: Sequence[UploadedFile], *, user: User | None = None
+    ) -> Placement:
+        """Write uploads into Docent's own uploads folder of ``collection``, to ingest.
+
+        The grant is checked before anything is written: an upload the ingest would
+        refuse must not replace another collection's original on the way. Files of an
+        unsupported type or over the size limit are not written (``Placement.refused``).
+
+        Raises:
+            AccessError: ``user`` may not add documents to ``collection``.
+            UploadLimitError: ``user`` would pass a daily cap with these files.
+        """
+        self.check_upload(collection, user=user)
+        limits = self.settings.upload_limits()
+        return stage_uploads(self._uploads(collection), files, limits, actor(user))
+
+    def ingest_uploads(
+        self,
+        placement: Placement,
+        collection: str,
+        *,
+        progress: Progress | None = None,
+        user: User | None = None,
+    ) -> IngestReport:
+        """Ingest saved uploads; each stays only if the ingest accepted it (see ``ingest``).
+
+        The refused uploads are in the report as skipped, with why. When the ingest
+        raises, every upload is undone and an earlier file of its name put back.
+        """
+        report = None
+        try:
+            report = self.ingest(placement.place(), collection, progress=progress, user=user)
+        finally:
+            placement.settle(report)
+        report.files += [FileOutcome(n, n, "skipped", why) for n, why in placement.refused]
+        return report
+
+    def recover(self, collection: str, *, user: User | None = None) -> int:
+        """Take out what a stopped ingest left half-written, as the next ingest would.
+
+        Returns the documents repaired (audited); 0 when another process holds the
+        index's writer lock: that writer repairs the collection itself when it starts.
+        """
+        from ingest.pipeline import recover
+
+        with contextlib.suppress(DocentError), self.index.writer_lock():
+            repaired = recover(self.index.collection(collection))
+            self.audit.append("recover", actor(user), collection=collection, repaired=repaired)
+            return repaired
+        return 0
 
     def _write_failed(self, error: Exception) -> IndexWriteError:
         # A full disk, a file-size limit or a Chroma server gone mid-write all end here;

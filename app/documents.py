@@ -14,6 +14,7 @@ from app.auth import access
 from app.auth.accounts import User
 from app.auth.audit import actor
 from app.parts import DocentParts
+from app.uploads import forget_uploads
 from models.errors import DocentError
 from rag.store import CollectionError, CollectionInfo
 from rag.types import DocumentRecord
@@ -79,6 +80,9 @@ class DocumentOperations(DocentParts):
     ) -> list[DocumentRecord]:
         """Remove the documents whose source path is ``source``; return what was removed.
 
+        Docent's own copy of an uploaded document goes with it; a file it was ingested
+        from anywhere else (a share, the user's own folder) is never touched.
+
         Raises:
             DocentError: No document has that source path.
             AccessError: ``user`` is not an administrator.
@@ -94,6 +98,7 @@ class DocumentOperations(DocentParts):
                 )
             for record in records:
                 target.remove_document(record)
+        forget_uploads(self._uploads(collection), records)
         doc_ids = [record.doc_id for record in records]
         self.audit.append(
             "delete_document", actor(user), collection=collection, source=source, doc_ids=doc_ids

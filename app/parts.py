@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.auth import access
@@ -17,6 +18,7 @@ from app.auth.accounts import Accounts, User
 from app.auth.audit import AuditLog, actor
 from app.auth.gate import Gate
 from app.settings import Settings
+from app.uploads import upload_folder
 from models.embedder import Embedder
 from rag.store import Index, validate_collection_name
 
@@ -87,6 +89,10 @@ class DocentParts:
         from rag.retrieve import Retriever
 
         return AnswerChain(Retriever(self.index), self.chat, self.settings.answer_config())
+
+    def _uploads(self, collection: str) -> Path:
+        """Docent's own folder of the files uploaded to ``collection`` (a valid name)."""
+        return upload_folder(self.settings.data_dir, collection)
 
     def _allowed(self, collection: str, user: User | None) -> tuple[str, ...] | None:
         """The labels ``user`` may read in ``collection`` (None: all).

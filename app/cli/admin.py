@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import click
 
-from app.auth.accounts import Role, User
-from app.auth.audit import actor, canonical
+from app.auth.accounts import Role
+from app.auth.audit import canonical
 from app.cli import render
 from app.cli.common import EXIT_FATAL, EXIT_OK, docent_of, emit_json
 
@@ -68,8 +68,7 @@ def users_add(
         return EXIT_OK
     role: Role = "admin" if admin else "user"
     password = secrets.token_urlsafe(12) if generate else _password(password_stdin)
-    user = docent.accounts.add(name, password, role=role, groups=groups)
-    docent.audit.append("user_add", actor(None), name=name, role=role, groups=list(user.groups))
+    docent.add_user(name, password, role=role, groups=groups)
     click.echo(f"Added {role} `{name}`.")
     if generate:
         # Shown this once only: the accounts file keeps nothing but its hash.
@@ -105,10 +104,7 @@ def users_edit(
     docent = docent_of(ctx)
     role: Role | None = None if admin is None else "admin" if admin else "user"
     given = () if no_groups else groups or None
-    user: User = docent.accounts.edit(name, role=role, groups=given)
-    docent.audit.append(
-        "user_edit", actor(None), name=name, role=user.role, groups=list(user.groups)
-    )
+    user = docent.edit_user(name, role=role, groups=given)
     click.echo(f"`{name}`: {user.role}, groups: {', '.join(user.groups) or 'none'}.")
     return EXIT_OK
 
@@ -121,8 +117,7 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> int:
     """Set a new password for NAME (their open sessions end)."""
     docent = docent_of(ctx)
     docent.accounts.get(name)
-    docent.accounts.passwd(name, _password(password_stdin))
-    docent.audit.append("user_passwd", actor(None), name=name)
+    docent.set_password(name, _password(password_stdin))
     click.echo(f"Changed the password of `{name}`.")
     return EXIT_OK
 
@@ -137,10 +132,7 @@ def users_rm(ctx: click.Context, name: str, yes: bool) -> int:
     docent.accounts.get(name)
     if not yes:
         click.confirm(f"Remove the account `{name}` and its grants?", abort=True)
-    docent.accounts.remove(name)
-    gone = docent.grants.forget(name)
-    grants = [[g.collection, g.label] for g in gone]
-    docent.audit.append("user_rm", actor(None), name=name, grants=grants)
+    gone = docent.remove_user(name)
     click.echo(f"Removed `{name}` and {len(gone)} grant(s).")
     return EXIT_OK
 

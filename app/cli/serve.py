@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from app.auth.audit import actor
 from app.auth.tokens import ApiTokens
 from app.cli import render
 from app.cli.common import EXIT_OK, docent_of, emit_json
@@ -50,10 +49,7 @@ def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) ->
     lifetime = timedelta(days=days or docent.settings.api_token_days)
     if lifetime <= timedelta(0):
         raise click.BadParameter("must be at least 1", param_hint="--days")
-    secret, token = ApiTokens(docent.settings.tokens_path()).create(user, name, lifetime)
-    docent.audit.append(
-        "token_create", actor(None), token=token.id, owner=user, expires_at=str(token.expires_at)
-    )
+    secret, token = docent.create_token(user, name, lifetime)
     click.echo(secret)
     click.echo(
         f"Token `{token.id}` for `{user}`, valid until {token.expires_at:%Y-%m-%d %H:%M} UTC. "
@@ -94,9 +90,7 @@ def _state(usable: bool, revoked: datetime | None) -> str:
 @click.pass_context
 def tokens_revoke(ctx: click.Context, token_id: str) -> int:
     """Revoke the token TOKEN_ID (as `tokens list` shows it); it stops at once."""
-    docent = docent_of(ctx)
-    token = ApiTokens(docent.settings.tokens_path()).revoke(token_id)
-    docent.audit.append("token_revoke", actor(None), token=token.id, owner=token.user)
+    token = docent_of(ctx).revoke_token(token_id)
     click.echo(f"Revoked token `{token.id}` of `{token.user}`.")
     return EXIT_OK
 
