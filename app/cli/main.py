@@ -15,7 +15,8 @@ from app.cli.common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, em
 from app.cli.progress import TerminalProgress
 from app.doctor import report, run_checks
 from app.settings import Settings
-from app.ui import launch
+from app.ui.launch import serve as serve_ui
+from app.ui.launch import streamlit_command
 from models.errors import DocentError
 
 
@@ -176,9 +177,7 @@ def ui(ctx: click.Context, port: int | None) -> int:
     settings = Settings.load(Path(config) if config else None)
     chosen = port or settings.ui_port
     click.echo(f"Docent UI: http://{settings.ui_host}:{chosen} (Ctrl+C stops it)")
-    return launch.serve(
-        launch.streamlit_command(settings.ui_host, chosen, settings.upload_max_mb), config
-    )
+    return serve_ui(streamlit_command(settings.ui_host, chosen, settings.upload_max_mb), config)
 
 
 for _command in answers.COMMANDS + admin.COMMANDS + serve.COMMANDS + evaluate.COMMANDS:
