@@ -13,7 +13,7 @@ import click
 
 from app.auth.tokens import ApiTokens
 from app.cli import render
-from app.cli.common import EXIT_OK, docent_of, emit_json
+from app.cli.common import EXIT_OK, docent_for_account, docent_of, emit_json, json_option
 
 
 @click.command()
@@ -44,8 +44,7 @@ def tokens() -> None:
 @click.pass_context
 def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) -> int:
     """Make an API token acting as USER; it is shown this once."""
-    docent = docent_of(ctx)
-    docent.accounts.get(user)
+    docent = docent_for_account(ctx, user)
     lifetime = timedelta(days=days or docent.settings.api_token_days)
     if lifetime <= timedelta(0):
         raise click.BadParameter("must be at least 1", param_hint="--days")
@@ -61,7 +60,7 @@ def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) ->
 
 @tokens.command("list")
 @click.option("--user", help="Only the tokens of this user.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def tokens_list(ctx: click.Context, user: str | None, as_json: bool) -> int:
     """List API tokens (ids, users, expiry; never the secrets)."""
