@@ -3,8 +3,10 @@
 Values come from, highest priority first: ``DOCENT_*`` environment variables, a TOML
 file (``docent.toml`` in the working folder, or the path given by ``--config`` /
 ``DOCENT_CONFIG``), then the defaults below. Each room gets its own small config object
-built from these (``embedder_config()``, ``index_config()``, ``ingest_config()``), so no
-module below ``app/`` reads the environment.
+built from these (``chat_config()``, ``embedder_config()``, ``index_config()``,
+``answer_config()``, ``ingest_config()``), so no module below ``app/`` reads the
+environment. ``CONFIG_SOURCES`` says which settings each field of those configs comes
+from; a setting is declared once, here, with its default and its description.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -32,6 +34,96 @@ if TYPE_CHECKING:
     from rag.connect import IndexConfig
 
 DEFAULT_CONFIG_FILE = Path("docent.toml")
+
+# A config field's sources: one setting's name when the field is that setting's value as
+# it is, a tuple of the settings it is worked out from otherwise (empty: a test hook).
+Sources: TypeAlias = str | tuple[str, ...]
+_QUOTES: dict[str, Sources] = {
+    "most": "answer_quotes",
+    "margin": "answer_quote_margin",
+    "refuse_below": "answer_sentence_floor",
+    "unmatched_below": "answer_unmatched_below",
+    "unmatched_most": "answer_unmatched_most",
+}
+_WEIGHTS: dict[str, Sources] = {
+    "cosine": "answer_weight_cosine",
+    "lexical": "answer_weight_lexical",
+    "passage": "answer_weight_passage",
+    "heading": "answer_weight_heading",
+    "named": "answer_weight_named",
+}
+
+
+def _settings_of(sources: dict[str, Sources]) -> tuple[str, ...]:
+    """Every setting that a config's fields come from."""
+    return tuple(
+        name
+        for value in sources.values()
+        for name in ((value,) if isinstance(value, str) else value)
+    )
+
+
+# Where every field of the rooms' configs comes from (tests/test_settings.py fails on a
+# field left out, and on a copied field whose own default is not its setting's).
+CONFIG_SOURCES: dict[str, dict[str, Sources]] = {
+    "ChatConfig": {
+        "backend": "chat_backend",
+        "model": "chat_model",
+        "gguf_path": "chat_gguf_path",
+        "gguf_sha256": ("chat_gguf_sha256",),
+        "q8_dir": ("data_dir", "chat_q8"),
+        "runtime_dir": ("data_dir",),
+        "base_url": "chat_base_url",
+        "api_key": "chat_api_key",
+        "context_tokens": "chat_context_tokens",
+        "max_answer_tokens": "chat_max_answer_tokens",
+        "temperature": "chat_temperature",
+        "threads": "chat_threads",
+        "timeout_seconds": "chat_timeout_seconds",
+        "keep_alive": "chat_keep_alive",
+        "retries": "chat_retries",
+        # The tests' hook into the embedded backend's start-up probe, never a setting.
+        "probe_faults": (),
+    },
+    "EmbedderConfig": {
+        "model_dir": "embedder_dir",
+        "sha256": ("embedder_sha256",),
+        "batch_size": "embed_batch_size",
+        "backend": "embedder_backend",
+        "cache_dir": ("data_dir",),
+        "sessions": ("embed_sessions",),
+        "threads": "embed_threads",
+    },
+    "IndexConfig": {
+        "path": ("index_dir", "data_dir", "index_host", "index_port"),
+        "host": "index_host",
+        "port": "index_port",
+        "token": "index_token",
+        "ssl": "index_ssl",
+    },
+    "QuoteConfig": _QUOTES,
+    "RankWeights": _WEIGHTS,
+    "AnswerConfig": {
+        "k": "answer_k",
+        "gate": "answer_gate",
+        "condense_with_model": "condense_with_model",
+        "context_tokens": "answer_context_tokens",
+        "mode": "answer_mode",
+        "quotes": _settings_of(_QUOTES),
+        "weights": _settings_of(_WEIGHTS),
+    },
+    "IngestConfig": {
+        "chunk_tokens": "chunk_tokens",
+        "overlap_tokens": "chunk_overlap_tokens",
+        "parse_timeout_seconds": "parse_timeout_seconds",
+        "parse_memory_mb": "parse_memory_mb",
+        "max_file_bytes": ("max_file_mb",),
+        "write_batch": "write_batch_chunks",
+        "parse_workers": ("parse_workers",),
+        "ocr_page_seconds": "ocr_page_seconds",
+        "parse_max_seconds": ("parse_max_seconds", "parse_timeout_seconds"),
+    },
+}
 
 
 class SettingsError(DocentError):
@@ -191,6 +283,13 @@ class Settings(BaseSettings):
     chat_keep_alive: str = Field(
         "30m", description="How long Ollama keeps the model loaded after a request."
     )
+    chat_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries when a chat server is busy or its connection breaks before the "
+        "first token, waiting twice as long each time (the `openai` client makes them itself).",
+    )
     answer_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     answer_gate: float = Field(
         GATE_THRESHOLD,
@@ -224,6 +323,13 @@ class Settings(BaseSettings):
     answer_quotes: int = Field(
         3, ge=1, le=6, description="Most quotes shown in an answer made of quotes."
     )
+    answer_quote_margin: float = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="A quote after the first is shown only if it scores at least the first "
+        "one's score minus this.",
+    )
     answer_sentence_floor: float = Field(
         0.4,
         ge=-1,
@@ -237,6 +343,37 @@ class Settings(BaseSettings):
         le=1,
         description="A question with a word that no retrieved passage holds is refused "
         "unless a passage is at least this similar to it (calibrated by `bench/answers.py`).",
+    )
+    answer_unmatched_most: int = Field(
+        2,
+        ge=1,
+        description="A question with this many words that no retrieved passage holds is "
+        "refused, however similar a passage is.",
+    )
+    answer_weight_cosine: float = Field(
+        1.0,
+        description="Weight, in a sentence's rank as a quote, of its similarity to the "
+        "question (the weights are tuned by `bench/answers.py`).",
+    )
+    answer_weight_lexical: float = Field(
+        0.0,
+        description="Weight, in a sentence's rank as a quote, of the question's words in it "
+        "(BM25 over the candidate sentences).",
+    )
+    answer_weight_passage: float = Field(
+        0.3,
+        description="Weight, in a sentence's rank as a quote, of its passage's similarity to "
+        "the question.",
+    )
+    answer_weight_heading: float = Field(
+        0.25,
+        description="Weight, in a sentence's rank as a quote, of the similarity of the "
+        "heading above it to the question.",
+    )
+    answer_weight_named: float = Field(
+        0.25,
+        description="Weight, in a sentence's rank as a quote, of how far the heading above "
+        "it names the question's topic in its own words.",
     )
     audit_log: Path | None = Field(
         None,
@@ -350,13 +487,10 @@ class Settings(BaseSettings):
         from models.embedder import EmbedderConfig
 
         return EmbedderConfig(
-            model_dir=self.embedder_dir,
+            **self._copied("EmbedderConfig"),
             sha256=self.embedder_sha256 or None,
-            batch_size=self.embed_batch_size,
-            backend=self.embedder_backend,
             cache_dir=self.data_dir / "models",
             sessions=self.embed_sessions or _cores(),
-            threads=self.embed_threads,
         )
 
     def chat_config(self) -> ChatConfig:
@@ -364,38 +498,22 @@ class Settings(BaseSettings):
         from models.chat import ChatConfig
 
         return ChatConfig(
-            backend=self.chat_backend,
-            model=self.chat_model,
-            gguf_path=self.chat_gguf_path,
+            **self._copied("ChatConfig"),
             gguf_sha256=self.chat_gguf_sha256 or None,
             q8_dir=self.data_dir / "models" if self.chat_q8 else None,
             runtime_dir=self.data_dir / "models",
-            base_url=self.chat_base_url,
-            api_key=self.chat_api_key,
-            context_tokens=self.chat_context_tokens,
-            max_answer_tokens=self.chat_max_answer_tokens,
-            temperature=self.chat_temperature,
-            threads=self.chat_threads,
-            timeout_seconds=self.chat_timeout_seconds,
-            keep_alive=self.chat_keep_alive,
         )
 
     def answer_config(self) -> AnswerConfig:
         """The answer chain's configuration."""
         from rag.answer import AnswerConfig
+        from rag.evidence import RankWeights
         from rag.quotes import QuoteConfig
 
         return AnswerConfig(
-            k=self.answer_k,
-            gate=self.answer_gate,
-            condense_with_model=self.condense_with_model,
-            context_tokens=self.answer_context_tokens,
-            mode=self.answer_mode,
-            quotes=QuoteConfig(
-                most=self.answer_quotes,
-                refuse_below=self.answer_sentence_floor,
-                unmatched_below=self.answer_unmatched_below,
-            ),
+            **self._copied("AnswerConfig"),
+            quotes=QuoteConfig(**self._copied("QuoteConfig")),
+            weights=RankWeights(**self._copied("RankWeights")),
         )
 
     def accounts_path(self) -> Path:
@@ -431,10 +549,7 @@ class Settings(BaseSettings):
             return IndexConfig(path=self.index_dir or self.data_dir / "index")
         return IndexConfig(
             path=self.data_dir / f"index-{self.index_host}-{self.index_port}",
-            host=self.index_host,
-            port=self.index_port,
-            token=self.index_token,
-            ssl=self.index_ssl,
+            **self._copied("IndexConfig"),
         )
 
     def ingest_config(self) -> IngestConfig:
@@ -442,16 +557,18 @@ class Settings(BaseSettings):
         from ingest.pipeline import IngestConfig
 
         return IngestConfig(
-            chunk_tokens=self.chunk_tokens,
-            overlap_tokens=self.chunk_overlap_tokens,
-            parse_timeout_seconds=self.parse_timeout_seconds,
-            parse_memory_mb=self.parse_memory_mb,
+            **self._copied("IngestConfig"),
             max_file_bytes=int(self.max_file_mb * 1024 * 1024),
-            write_batch=self.write_batch_chunks,
             parse_workers=self.parse_workers or _cores(),
-            ocr_page_seconds=self.ocr_page_seconds,
             parse_max_seconds=max(self.parse_max_seconds, self.parse_timeout_seconds),
         )
+
+    def _copied(self, config: str) -> dict[str, Any]:
+        """The fields of ``config`` that are a setting's value as it is, by field name."""
+        sources = CONFIG_SOURCES[config].items()
+        return {
+            field: getattr(self, source) for field, source in sources if isinstance(source, str)
+        }
 
 
 def _cores() -> int:

@@ -42,7 +42,7 @@ SENTENCE = (
 def measure(rounds: int) -> dict[str, Any]:
     """In this process: load the model as Docent does and time it ``rounds`` times."""
     from app.settings import Settings
-    from models.chat_llamacpp import LlamaCppBackend
+    from models.chat.llamacpp import LlamaCppBackend
 
     with tempfile.TemporaryDirectory() as data:
         backend = LlamaCppBackend(Settings(data_dir=Path(data)).chat_config())

@@ -1,7 +1,7 @@
 """The sentence-transformers embedder, loaded offline from packaged weights.
 
 ``Embedder`` is a LangChain ``Embeddings`` so the rest of the stack (Chroma, retrievers)
-can use it directly. Importing sentence-transformers costs ~10 s, so the model is loaded
+can use it directly. Importing sentence-transformers takes seconds, so the model is loaded
 lazily, and ``start_loading()`` lets an entry point warm it in the background while it
 does other work (scanning files, parsing). Token counting uses the model's own fast
 tokenizer without importing torch, so chunking never waits for the model.

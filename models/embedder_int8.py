@@ -1,8 +1,10 @@
 """The int8 embedder: the BERT encoder as an int8 ONNX graph, built from the local weights.
 
 On CPU, embedding is most of the cost of an ingest. This backend runs the same model
-with 8-bit integer matrix products (VNNI instructions where the CPU has them): about 3x
-the speed of fp32 torch, with vectors that agree with fp32 to a mean cosine of ~0.995.
+with 8-bit integer matrix products (VNNI instructions where the CPU has them): several
+times the speed of fp32 torch, with vectors that agree with fp32 closely enough that a
+collection built with one is searched with the other (the figures: docs/architecture.md,
+"Decisions").
 
 The graph is written directly from ``model.safetensors`` and ``config.json`` with
 onnxruntime's transformer operators (``EmbedLayerNormalization``, ``QAttention``,
@@ -273,10 +275,9 @@ class OnnxEncoder:
     """Mean-pooled, normalized sentence embeddings from an ONNX encoder.
 
     Offers the slice of ``SentenceTransformer.encode`` that ``Embedder`` uses. One text is
-    too small a job to share between intra-op threads (measured on 2 cores: 2 threads on
-    one session 77 texts/s, two 1-thread sessions side by side 106 texts/s), so the encoder
-    holds ``sessions`` independent sessions, each run from its own thread on texts taken
-    from a shared queue; onnxruntime releases the GIL while it runs.
+    too small a job to share between intra-op threads (docs/architecture.md, "Decisions"),
+    so the encoder holds ``sessions`` independent sessions, each run from its own thread on
+    texts taken from a shared queue; onnxruntime releases the GIL while it runs.
 
     Args:
         model_dir: The model folder (its ``tokenizer.json`` is used).
@@ -301,7 +302,7 @@ class OnnxEncoder:
             raise _import_error(error) from error
         options = ort.SessionOptions()
         # Basic optimizations only: the extended level would fuse each Add + LayerNormalization
-        # into SkipLayerNormalization, whose CPU kernel is ~3x slower. The graph is fused already.
+        # into SkipLayerNormalization, whose CPU kernel is slower. The graph is fused already.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         # Do not busy-wait between operators: the parser and other processes need the cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

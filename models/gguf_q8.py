@@ -1,14 +1,13 @@
 """The packaged 4-bit chat model, converted once to 8-bit for faster prompt reading.
 
-On a CPU, what the first token of an answer waits for is llama.cpp reading the prompt.
-With the packaged SmolLM2 GGUF's Q4_1 weights it read 269 tokens/s on 2 cores (a
-500-token prompt, AVX2); the same weights stored as Q8_0 read 501 tokens/s, as fast as
-f16. Q8_0 holds every Q4_1 weight to within 1/254 of its block's largest one: on a test
-prompt its greedy text equals that of the weights decoded to f16 exactly, which the Q4_1
-kernels (they round the activations to 8 bits) did not reproduce. The copy costs about
-50 MB of disk and memory, is built with llama.cpp's own quantizer in a few seconds on
-first load, and is kept in the models folder of the data directory, named by the
-source's sha256, so a changed source is converted again.
+On a CPU, what the first token of an answer waits for is llama.cpp reading the prompt,
+and it reads the packaged SmolLM2 GGUF's weights faster stored as Q8_0 than as their
+Q4_1 (docs/architecture.md, "Decisions"). Q8_0 holds every Q4_1 weight to within 1/254
+of its block's largest one: on a test prompt its greedy text equals that of the weights
+decoded to f16 exactly, which the Q4_1 kernels (they round the activations to 8 bits)
+did not reproduce. The copy costs some disk and memory, is built with llama.cpp's own
+quantizer on first load, and is kept in the models folder of the data directory, named
+by the source's sha256, so a changed source is converted again.
 """
 
 from __future__ import annotations

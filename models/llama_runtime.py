@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from models.chat import ChatBackendError
+from models.chat.base import ChatBackendError
 from models.errors import WeightsError
 from models.weights import sha256_file
 

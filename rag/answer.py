@@ -1,8 +1,9 @@
 """The answer chain: condense -> retrieve -> gate -> rank sentences -> quotes (or model).
 
-Built from LangChain runnables: ``prepare`` (condense, retrieve) and ``generate`` (prompt |
-streaming model). After retrieval stands the gate: when the best passage is too far from
-the question, Docent answers that it could not find it and shows the closest passages.
+Built from LangChain runnables: ``prepare`` (condense, then retrieve: a ``Question`` in,
+a ``Standalone`` between, an ``Asked`` out) and ``generate`` (prompt | streaming model).
+After retrieval stands the gate: when the best passage is too far from the question,
+Docent answers that it could not find it and shows the closest passages.
 
 An answer is made of the sources' own sentences (``rag.evidence`` ranks them,
 ``rag.quotes`` chooses): in the default mode ``quotes`` no model is asked, and every shown
@@ -17,10 +18,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import RunnableGenerator, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from models.chat import ChatBackend, ChatBackendError
 from rag import choose, quotes
@@ -67,6 +68,36 @@ class AnswerConfig:
     mode: Mode = "quotes"
     quotes: QuoteConfig = field(default_factory=QuoteConfig)
     weights: RankWeights = field(default_factory=RankWeights)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the chain takes it.
+
+    Attributes:
+        collection: The collection asked about.
+        question: As asked.
+        history: The conversation's earlier turns, oldest first.
+        filters: What retrieval may read.
+    """
+
+    collection: str
+    question: str
+    history: tuple[Turn, ...] = ()
+    filters: Filters = field(default_factory=Filters)
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """A question once condensed: what retrieval reads.
+
+    Attributes:
+        asked: The question as the chain took it.
+        query: The standalone question (a follow-up with its topic brought in).
+    """
+
+    asked: Question
+    query: str
 
 
 @dataclass(frozen=True)
@@ -145,23 +176,25 @@ class AnswerChain:
         self.config = config or AnswerConfig()
         self.checker = CitationChecker(retriever.index.embedder)
         self.ranker = SentenceRanker(retriever.index.embedder, self.config.weights)
-        self.prepare = RunnablePassthrough.assign(
-            query=RunnableLambda(self._condense)
-        ) | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
+        self.prepare: Runnable[Question, Asked] = RunnableLambda(self._condense) | RunnableLambda(
+            self._retrieve
+        )
         self.generate = ANSWER | RunnableGenerator(self._stream_model)
 
-    def _condense(self, inputs: dict[str, Any]) -> str:
+    def _condense(self, asked: Question) -> Standalone:
         backend = self.backend if self.config.condense_with_model else None
-        return condense(inputs["question"], inputs["history"], backend)
+        return Standalone(asked, condense(asked.question, asked.history, backend))
 
-    def _retrieve(self, inputs: dict[str, Any]) -> list[Passage]:
-        collection, filters, k = inputs["collection"], inputs["filters"], self.config.k
-        found = self.retriever.retrieve(collection, inputs["query"], k=k, filters=filters)
+    def _retrieve(self, standalone: Standalone) -> Asked:
+        asked, k = standalone.asked, self.config.k
+        found = self.retriever.retrieve(
+            asked.collection, standalone.query, k=k, filters=asked.filters
+        )
         # A follow-up is short of its topic: the question before it brings it in.
-        if earlier := topic(inputs["question"], inputs["history"]):
-            before = self.retriever.retrieve(collection, earlier, k=k, filters=filters)
-            return on_topic(inputs["question"], found, before, self.config.gate)
-        return found
+        if earlier := topic(asked.question, asked.history):
+            before = self.retriever.retrieve(asked.collection, earlier, k=k, filters=asked.filters)
+            found = on_topic(asked.question, found, before, self.config.gate)
+        return Asked(asked.question, standalone.query, found)
 
     def sources(self, question: str, passages: list[Passage]) -> list[Source]:
         """The numbered passages a model reads: those above the gate, within the budget."""
@@ -188,16 +221,10 @@ class AnswerChain:
     ) -> Iterator[str | Answer]:
         """Answer a question: yields the answer's text as it comes, then the ``Answer``."""
         clock = _Clock()
-        state = self.prepare.invoke(
-            {
-                "collection": collection,
-                "question": question,
-                "history": list(history),
-                "filters": filters or Filters(),
-            }
+        asked = self.prepare.invoke(
+            Question(collection, question, tuple(history), filters or Filters())
         )
         clock.lap("retrieve")
-        asked = Asked(state["question"], state["query"], state["passages"])
         passages = asked.passages
         strong = gated(asked.query, passages, self.config.gate)
         ranked = self.ranker.rank(asked.query, strong) if strong else []

@@ -34,7 +34,7 @@ from rag.prompts import CONDENSE
 
 if TYPE_CHECKING:
     from models.chat import ChatBackend
-    from rag.retrieve import Passage
+    from rag.types import Passage
 
 _FOLLOW_UP = re.compile(
     r"^\s*(and|also|but|what about|how about|same for|what of|then|or)\b", re.IGNORECASE

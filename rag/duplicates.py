@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.retrieve import Passage
+    from rag.types import Passage
 
 SAME_TEXT = 0.8
 """Jaccard overlap of character 5-grams from which two passages are one text."""

@@ -27,7 +27,7 @@ about ``MAX_POSTINGS`` chunks (``_affordable``; below that many chunks per query
 nothing is pruned). Stemming in Python, not with FTS5's ``porter`` tokenizer, gives the
 indexed form of each term, so the number of chunks holding it is kept exactly in a
 ``term`` table, written in the same transaction as the text (``fts5vocab`` would count
-them by reading whole posting lists: 5 ms for a common word at 100k chunks).
+them by reading whole posting lists, slow for a common word in a large collection).
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ def _reader(path: Path) -> sqlite3.Connection | None:
 
     Opening one costs more than a small search (the schema read again, SQLite's page
     cache empty). Each statement reads a committed snapshot (WAL), so writers in other
-    threads and processes are seen as before; a file replaced since (a collection deleted
-    and created again) gets a new connection. None when there is no file.
+    threads and processes are seen at the next statement; a file replaced since (a
+    collection deleted and created again) gets a new connection. None when there is no file.
     """
     readers: dict[Path, tuple[tuple[int, int], sqlite3.Connection]]
     readers = _READERS.__dict__.setdefault("open", {})

@@ -103,22 +103,6 @@ def quote_source(number: int, ranked: RankedSentence) -> Source:
     )
 
 
-def sentence_source(number: int, ranked: RankedSentence) -> Source:
-    """The numbered source of one sentence as a model reads it: the sentence alone."""
-    sentence = ranked.sentence
-    passage = sentence.passage
-    return Source(
-        number=number,
-        passages=[passage],
-        text=sentence.text,
-        source=passage.source,
-        title=passage.title,
-        page=passage.page,
-        char_start=sentence.doc_start,
-        char_end=sentence.doc_end,
-    )
-
-
 def shown(quote: str) -> str:
     """A quote as shown: one line, links and markup defused, bracketed numbers as (n).
 

@@ -10,7 +10,7 @@ The copy is trusted only while it is exactly what Chroma holds: the ingest write
 the writer lock after its last write, and every write to the collection through
 ``rag.store`` (chunks or registry rows, from any command, the UI or the API) removes it
 before it changes anything; so does deleting the collection. A run that finds no copy,
-or one written for another embedder or format, reads the registry from Chroma as before.
+or one written for another embedder or format, reads the registry from Chroma itself.
 Only the embedded store keeps copies: a Chroma server may have other writers.
 """
 

@@ -29,6 +29,7 @@ from rag.duplicates import fold_duplicates
 from rag.filters import Filters as Filters  # re-exported: callers import it from here
 from rag.store import Collection, Index
 from rag.types import Chunk
+from rag.types import Passage as Passage  # re-exported: callers import it from here
 from rag.writes import ByWrites, Writes, settled
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -36,44 +37,6 @@ Mode = Literal["hybrid", "dense", "lexical"]
 # their exact cosine (their vectors read from Chroma) instead of Chroma's filtered search.
 EXACT_LIMIT = 1000
 _UNFILTERED = Filters()
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk with its metadata and scores.
-
-    Attributes:
-        id: The chunk id.
-        text: The chunk's text, verbatim from the document.
-        doc_id: sha256 of the document.
-        source: Source path of the document.
-        title: Document title.
-        page: 1-based page, 0 for formats without pages.
-        heading: The heading in effect at the start of the chunk.
-        char_start: Start offset in the document text.
-        char_end: End offset (exclusive) in the document text.
-        position: 0-based index of the chunk in its document.
-        dense: Cosine similarity to the query, also for chunks only the lexical side
-            found (computed from their stored vectors).
-        lexical: BM25 score, None when the lexical side did not find it.
-        score: Fused (reciprocal rank fusion) score.
-        also_in: Other sources holding the same text (``rag.duplicates``), cleaner first.
-    """
-
-    id: str
-    text: str
-    doc_id: str
-    source: str
-    title: str
-    page: int
-    heading: str
-    char_start: int
-    char_end: int
-    position: int
-    dense: float
-    lexical: float | None
-    score: float
-    also_in: tuple[str, ...] = ()
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
@@ -186,9 +149,10 @@ class Retriever:
     def _dense(self, target: Collection, vector: np.ndarray, filters: Filters) -> list[str]:
         """The nearest chunks the filters allow.
 
-        Chroma's filtered search walks most of the HNSW graph when few chunks pass (about
-        100 ms at 100k chunks), so the chunks of a filter by documents or sources, narrow
-        by nature, are ranked by their exact cosine when few enough.
+        Chroma's filtered search walks most of the HNSW graph when few chunks pass (slow in
+        a large collection: docs/architecture.md, "Decisions"), so the chunks of a filter
+        by documents or sources, narrow by nature, are ranked by their exact cosine when
+        few enough.
         """
         if filters.where() is not None and (filters.documents or filters.sources):
             return self._exact(target, vector, filters)

@@ -76,15 +76,6 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def is_heading_line(line: str, following: str = "") -> bool:
-    """Whether a line reads as a heading or a table-of-contents entry, not a sentence.
-
-    A short line without end punctuation is a heading only when the line after it starts
-    a sentence (a capital letter) or there is none: otherwise it is a wrapped line.
-    """
-    return _heading_kind(line, following) != ""
-
-
 def _heading_kind(line: str, following: str) -> str:
     """``strong`` (contents, numbered title, question), ``weak`` (a short line) or ""."""
     stripped = line.strip()

@@ -1,4 +1,5 @@
-"""Records stored in the index: chunks and the document registry (codec: ``rag.codec``)."""
+"""Records of the index: chunks and the document registry as stored (codec: ``rag.codec``),
+passages as retrieved."""
 
 from __future__ import annotations
 
@@ -83,3 +84,41 @@ class DocumentRecord:
     ingested_at: str = ""
     notes: str = ""
     labels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its metadata and scores.
+
+    Attributes:
+        id: The chunk id.
+        text: The chunk's text, verbatim from the document.
+        doc_id: sha256 of the document.
+        source: Source path of the document.
+        title: Document title.
+        page: 1-based page, 0 for formats without pages.
+        heading: The heading in effect at the start of the chunk.
+        char_start: Start offset in the document text.
+        char_end: End offset (exclusive) in the document text.
+        position: 0-based index of the chunk in its document.
+        dense: Cosine similarity to the query, also for chunks only the lexical side
+            found (computed from their stored vectors).
+        lexical: BM25 score, None when the lexical side did not find it.
+        score: Fused (reciprocal rank fusion) score.
+        also_in: Other sources holding the same text (``rag.duplicates``), cleaner first.
+    """
+
+    id: str
+    text: str
+    doc_id: str
+    source: str
+    title: str
+    page: int
+    heading: str
+    char_start: int
+    char_end: int
+    position: int
+    dense: float
+    lexical: float | None
+    score: float
+    also_in: tuple[str, ...] = ()

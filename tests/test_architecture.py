@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -140,9 +143,99 @@ def domain_work(path: Path) -> list[str]:
     return [f"{message} (a face calls app.api.Docent, which audits)" for message in found]
 
 
+def dotted(path: Path) -> str:
+    """The module a file is: ``models/chat/__init__.py`` is ``models.chat``."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def targets(path: Path, known: Collection[str]) -> Iterator[str]:
+    """The modules among ``known`` that a file imports (``from a import b`` imports ``a.b``
+    when that is a module)."""
+    for node in nodes(path):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                if submodule in known:
+                    yield submodule
+                elif node.module in known:
+                    yield node.module
+
+
+def loops(paths: list[Path]) -> list[list[str]]:
+    """The import loops among ``paths``: each a path of modules that comes back to its start.
+
+    An import counts wherever it stands (a lazy one closes a loop all the same); importing
+    ``a.b`` runs ``a``'s ``__init__`` first, but that is not an arrow from ``a.b`` back to
+    ``a``, so a package that imports its own modules is no loop.
+    """
+    known = {dotted(path): path for path in paths}
+    arrows = {
+        module: sorted({m for m in targets(path, known) if m != module})
+        for module, path in known.items()
+    }
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def walk(module: str, trail: list[str]) -> None:
+        if module in trail:
+            found.append([*trail[trail.index(module) :], module])
+            return
+        if module in done:
+            return
+        for target in arrows[module]:
+            walk(target, [*trail, module])
+        done.add(module)
+
+    for module in sorted(known):
+        walk(module, [])
+    return found
+
+
 def test_every_room_imports_only_in_the_allowed_directions() -> None:
     found = [message for path in modules() for message in crossings(path)]
     assert found == []
+
+
+def test_no_module_imports_in_a_loop() -> None:
+    assert loops(list(modules())) == []
+
+
+def test_an_import_loop_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The chat package's old shape: the factory imports a backend, the backend the factory.
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    package = tmp_path / "models" / "chat"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from models.chat.base import ChatBackend\n\n"
+        "def chat_backend():\n    from models.chat.ollama import OllamaBackend\n",
+        encoding="utf-8",
+    )
+    (package / "base.py").write_text("class ChatBackend: ...\n", encoding="utf-8")
+    (package / "ollama.py").write_text("from models.chat import ChatBackend\n", encoding="utf-8")
+    paths = sorted(package.glob("*.py"))
+
+    assert loops(paths) == [["models.chat", "models.chat.ollama", "models.chat"]]
+    (package / "ollama.py").write_text("from models.chat.base import ChatBackend\n")
+    nodes.cache_clear()
+    assert loops(paths) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["base", "guard", "server", "llamacpp", "ollama", "openai"])
+def test_each_chat_module_imports_alone(module: str) -> None:
+    # A fresh interpreter, so that no module imported before can hide a loop.
+    run = subprocess.run(
+        [sys.executable, "-c", f"import models.chat.{module}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
 
 
 def test_only_the_store_touches_the_chroma_collection() -> None:

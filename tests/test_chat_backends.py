@@ -36,9 +36,9 @@ from models.chat import (
     chat_backend,
     setting,
 )
-from models.chat_llamacpp import LlamaCppBackend, LlamaCppChatModel
-from models.chat_ollama import OllamaBackend
-from models.chat_openai import OpenAIBackend
+from models.chat.llamacpp import LlamaCppBackend, LlamaCppChatModel
+from models.chat.ollama import OllamaBackend
+from models.chat.openai import OpenAIBackend
 from models.errors import WeightsError
 from models.weights import packaged_chat_model
 from tests.fake_ollama import Behaviour, FakeModel, FakeOllama, tokens

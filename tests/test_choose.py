@@ -18,7 +18,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from app.api import Docent
 from app.settings import Settings
 from models.chat import ChatConfig, chat_backend
-from models.chat_ollama import OllamaBackend
+from models.chat.ollama import OllamaBackend
 from models.embedder import Embedder
 from rag.choose import ChoiceError, choice_schema, parse
 from tests import docgen

@@ -32,7 +32,7 @@ from app.api import Docent
 from app.settings import Settings
 from models.chat import ChatConfig, chat_backend
 from models.embedder import Embedder
-from rag.answer import Answer, AnswerChain
+from rag.answer import Answer, AnswerChain, Question
 from rag.citations import CitationChecker, SourceText
 from rag.markup import MarkupFilter, neutralize
 from rag.prompts import FENCE_CLOSE, FENCE_OPEN, fence
@@ -137,23 +137,21 @@ def test_restricted_documents_never_reach_the_prompt(library: Docent) -> None:
     for question, wanted in [(d.question, d.name) for d in DOCS] + [
         (q, "") for q in ATTACK_QUESTIONS
     ]:
-        state = library.answers.prepare.invoke(
-            {"collection": "docs", "question": question, "history": [], "filters": GRANTED}
-        )
+        state = library.answers.prepare.invoke(Question("docs", question, filters=GRANTED))
         # Each attack must be found by its question, or the model tests below prove nothing.
-        found += any(p.source == wanted for p in state["passages"][:3])
-        sources = library.answers.sources(question, state["passages"])
+        found += any(p.source == wanted for p in state.passages[:3])
+        sources = library.answers.sources(question, state.passages)
         prompt = "\n".join(fence(s.text) for s in sources)
         assert not [c for c in SECRETS if c in prompt], question
-        assert not {p.source for p in state["passages"]} & RESTRICTED_NAMES, question
+        assert not {p.source for p in state.passages} & RESTRICTED_NAMES, question
         # A document cannot close its quotation early: one fence per source, no more.
         assert prompt.count(FENCE_OPEN) == prompt.count(FENCE_CLOSE) == len(sources)
     assert found >= len([d for d in DOCS if d.label == injection.PUBLIC]) - 2
     # The same questions without a restriction do find the secrets: the filter is what holds.
     unrestricted = library.answers.prepare.invoke(
-        {"collection": "docs", "question": ATTACK_QUESTIONS[4], "history": [], "filters": Filters()}
+        Question("docs", ATTACK_QUESTIONS[4], filters=Filters())
     )
-    assert any(c in p.text for p in unrestricted["passages"] for c in SECRETS)
+    assert any(c in p.text for p in unrestricted.passages for c in SECRETS)
 
 
 def test_output_filter_defuses_every_payload_however_it_streams() -> None:

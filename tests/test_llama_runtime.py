@@ -16,7 +16,7 @@ import pytest
 from app.cli.render import status as render_status
 from app.settings import Settings
 from models.chat import ChatConfig
-from models.chat_llamacpp import LlamaCppBackend
+from models.chat.llamacpp import LlamaCppBackend
 from models.errors import WeightsError
 from models.llama_runtime import (
     CACHE_NAME,

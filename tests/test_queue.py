@@ -10,7 +10,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from models.chat import ChatConfig
-from models.chat_llamacpp import LlamaCppBackend
+from models.chat.llamacpp import LlamaCppBackend
 from models.queue import FairQueue, queue_listener
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
-from app.settings import Settings, SettingsError
+from app.settings import CONFIG_SOURCES, Settings, SettingsError
 
 
 def test_defaults_point_at_the_data_folder() -> None:
@@ -57,3 +58,64 @@ def test_bad_settings_are_refused_with_the_field(tmp_path: Path, text: str, word
 
 def test_empty_hash_accepts_a_custom_model() -> None:
     assert Settings(embedder_sha256="").embedder_config().sha256 is None
+
+
+def config_classes() -> list[type]:
+    """Every config dataclass the settings build, nested ones included."""
+    from ingest.pipeline import IngestConfig
+    from models.chat import ChatConfig
+    from models.embedder import EmbedderConfig
+    from rag.answer import AnswerConfig
+    from rag.connect import IndexConfig
+    from rag.evidence import RankWeights
+    from rag.quotes import QuoteConfig
+
+    return [
+        ChatConfig,
+        EmbedderConfig,
+        IndexConfig,
+        AnswerConfig,
+        QuoteConfig,
+        RankWeights,
+        IngestConfig,
+    ]
+
+
+@pytest.mark.parametrize("config", config_classes(), ids=lambda c: c.__name__)
+def test_every_config_field_comes_from_declared_settings(config: type) -> None:
+    sources = CONFIG_SOURCES[config.__name__]
+    names = [item.name for item in fields(config)]
+    assert sorted(sources) == sorted(names), f"{config.__name__}: fields without a setting"
+    for source in sources.values():
+        for setting in (source,) if isinstance(source, str) else source:
+            assert setting in Settings.model_fields, setting
+
+
+@pytest.mark.parametrize("config", config_classes(), ids=lambda c: c.__name__)
+def test_a_copied_field_defaults_to_its_setting(config: type) -> None:
+    # A config used without the settings (a library caller, a test) behaves as the default
+    # settings do: the settings' default is the one that counts, the field's must match it.
+    for item in fields(config):
+        source = CONFIG_SOURCES[config.__name__][item.name]
+        if isinstance(source, str):
+            default = item.default_factory() if item.default is MISSING else item.default
+            assert default == Settings.model_fields[source].default, item.name
+
+
+def test_configs_carry_the_settings_values() -> None:
+    settings = Settings(
+        chat_retries=0,
+        chat_temperature=0.7,
+        embed_threads=3,
+        answer_quote_margin=0.05,
+        answer_unmatched_most=3,
+        answer_weight_lexical=0.2,
+        write_batch_chunks=8,
+    )
+    assert settings.chat_config().retries == 0
+    assert settings.chat_config().temperature == 0.7
+    assert settings.embedder_config().threads == 3
+    answer = settings.answer_config()
+    assert (answer.quotes.margin, answer.quotes.unmatched_most) == (0.05, 3)
+    assert answer.weights.lexical == 0.2
+    assert settings.ingest_config().write_batch == 8

@@ -17,8 +17,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_ollama import ChatOllama
 
 from models.catalog import DEFAULT_OLLAMA_MODEL, smaller_than
-from models.chat import (
-    ChatBackend,
+from models.chat.base import (
     ChatBackendError,
     ChatBusyError,
     ChatConfig,
@@ -28,24 +27,22 @@ from models.chat import (
     ChatUnreachableError,
     setting,
 )
+from models.chat.server import BROKEN, ServerBackend
 from models.errors import DocentError
 
 DEFAULT_URL = "http://127.0.0.1:11434"
 
-# A connection that breaks (Ollama restarting, a proxy hanging up) surfaces as one of these.
-_BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, ConnectionResetError)
 
-
-class OllamaBackend(ChatBackend):
+class OllamaBackend(ServerBackend):
     """A model served by Ollama (``ollama serve`` or the ``ollama/ollama`` container)."""
+
+    kind = "ollama"
+    default_url = DEFAULT_URL
+    default_model = DEFAULT_OLLAMA_MODEL
 
     def __init__(self, config: ChatConfig, *, backoff_seconds: float = 0.5) -> None:
         super().__init__(config, backoff_seconds=backoff_seconds)
-        self.model_name = config.model or DEFAULT_OLLAMA_MODEL
-        self.base_url = (config.base_url or DEFAULT_URL).rstrip("/")
-        self.name = f"ollama:{self.model_name}"
         self.model_context: int | None = None
-        self._state = "not checked"
 
     def preflight(self) -> None:
         """Check that Ollama answers, has the model, and that the context setting fits it.
@@ -55,24 +52,14 @@ class OllamaBackend(ChatBackend):
             ChatModelMissingError: The model is not pulled.
             ChatBackendError: ``context_tokens`` exceeds what the model was trained for.
         """
-        try:
-            self._check()
-        except DocentError as error:
-            self._state = error.message
-            raise
-        self._state = "ready"
+        super().preflight()
 
     def describe(self) -> dict[str, str]:
         """Backend, model, server URL and the outcome of the last preflight."""
-        state = self._state
+        facts = super().describe()
         if self.model_context is not None:
-            state += f" (model context {self.model_context} tokens)"
-        return {
-            "backend": "ollama",
-            "model": self.model_name,
-            "where": self.base_url,
-            "state": state,
-        }
+            facts["state"] += f" (model context {self.model_context} tokens)"
+        return facts
 
     def _check(self) -> None:
         client = ollama.Client(host=self.base_url, timeout=self.config.timeout_seconds)
@@ -112,7 +99,7 @@ class OllamaBackend(ChatBackend):
 
     def _retryable(self, error: Exception) -> bool:
         busy = isinstance(error, ollama.ResponseError) and error.status_code == 503
-        return busy or isinstance(error, _BROKEN)
+        return busy or isinstance(error, BROKEN)
 
     def _translate(self, error: Exception) -> DocentError | None:
         if isinstance(error, ollama.ResponseError):
@@ -123,7 +110,7 @@ class OllamaBackend(ChatBackend):
                 f"{self.config.timeout_seconds:g} s.",
                 hint=f"raise {setting('timeout_seconds')}, or use a smaller model",
             )
-        if isinstance(error, _BROKEN):
+        if isinstance(error, BROKEN):
             return ChatBackendError(
                 f"The connection to Ollama at {self.base_url} broke off before the answer "
                 "was complete.",

@@ -14,32 +14,25 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from models.chat import (
-    ChatBackend,
+from models.chat.base import (
     ChatBackendError,
     ChatBusyError,
-    ChatConfig,
     ChatModelMissingError,
     ChatTimeoutError,
     ChatUnreachableError,
     setting,
 )
+from models.chat.server import BROKEN, ServerBackend
 from models.errors import DocentError
 
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
 
-_BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, ConnectionResetError)
 
-
-class OpenAIBackend(ChatBackend):
+class OpenAIBackend(ServerBackend):
     """A model behind an OpenAI-compatible ``/v1`` API on the local network."""
 
-    def __init__(self, config: ChatConfig, *, backoff_seconds: float = 0.5) -> None:
-        super().__init__(config, backoff_seconds=backoff_seconds)
-        self.model_name = config.model
-        self.base_url = (config.base_url or DEFAULT_URL).rstrip("/")
-        self.name = f"openai:{self.model_name}"
-        self._state = "not checked"
+    kind = "openai"
+    default_url = DEFAULT_URL
 
     def preflight(self) -> None:
         """Check that the server answers ``GET /models`` and lists the model.
@@ -48,23 +41,12 @@ class OpenAIBackend(ChatBackend):
             ChatUnreachableError: Nothing answers at the URL.
             ChatModelMissingError: The server does not list the model.
         """
-        try:
-            served = self._served_models()
-            if self.model_name not in served:
-                raise self._missing(served)
-        except DocentError as error:
-            self._state = error.message
-            raise
-        self._state = "ready"
+        super().preflight()
 
-    def describe(self) -> dict[str, str]:
-        """Backend, model, server URL and the outcome of the last preflight."""
-        return {
-            "backend": "openai",
-            "model": self.model_name,
-            "where": self.base_url,
-            "state": self._state,
-        }
+    def _check(self) -> None:
+        served = self._served_models()
+        if self.model_name not in served:
+            raise self._missing(served)
 
     def _served_models(self) -> list[str]:
         # No retries: a preflight should say at once that nothing answers.
@@ -112,7 +94,7 @@ class OpenAIBackend(ChatBackend):
                 hint="start it (e.g. `python -m llama_cpp.server --model FILE.gguf` or "
                 f"`vllm serve MODEL`), or set {setting('base_url')}",
             )
-        if isinstance(error, _BROKEN):
+        if isinstance(error, BROKEN):
             return ChatBackendError(
                 f"The connection to {self.base_url} broke off before the answer was complete.",
                 hint="check that the chat server is still running and ask again",

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_openai_messages
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import ConfigDict
 
-from models.chat import ChatBackend, ChatBackendError, ChatConfig, setting
+from models.chat.base import ChatBackend, ChatBackendError, ChatConfig, setting
+from models.chat.guard import StreamedChatModel
 from models.errors import DocentError, WeightsError
 from models.llama_runtime import ProbeReport, activate, choose_runtime, model_params
 from models.prompt_prefix import PromptPrefix
@@ -37,8 +38,8 @@ DEFAULT_NAME = "SmolLM2-135M-Instruct"
 # SmolLM2 ends a turn with <|im_end|> (ChatML); harmless for GGUFs with other templates.
 STOP = ["<|im_end|>"]
 
-# Read the prompt 512 tokens a step. LangChain's ChatLlamaCpp uses 8, which measured 20%
-# slower on a 768-token prompt (2 busy cores); the gap grows with free cores.
+# Read the prompt 512 tokens a step: LangChain's ChatLlamaCpp reads 8, which is slower
+# (docs/architecture.md, "Decisions").
 BATCH_TOKENS = 512
 
 
@@ -139,7 +140,7 @@ class LlamaRuntime:
         return llama
 
 
-class LlamaCppChatModel(BaseChatModel):
+class LlamaCppChatModel(StreamedChatModel):
     """A LangChain chat model over ``Llama.create_chat_completion``, streaming."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -154,15 +155,6 @@ class LlamaCppChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "llamacpp"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     def _stream(
         self,
