@@ -19,6 +19,7 @@ import json
 import re
 import secrets
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +32,9 @@ from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.install_stack import Compose, HealthTicker, podman_socket, run
 from tests.ui_server import sign_in
 
-pytestmark = [pytest.mark.install, pytest.mark.timeout(5400)]
+# A cold run (nothing cached: base, wheelhouse, every layer) took 29 min on a loaded machine;
+# CI gives lint, test and this together 90 min.
+pytestmark = [pytest.mark.install, pytest.mark.timeout(3600)]
 
 ROOT = install_stack.ROOT
 PIP = Path(sys.executable).with_name("pip")
@@ -126,22 +129,27 @@ else:
 
 
 def host_address() -> str:
-    """The host's own non-loopback address (the one its default route leaves from)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("198.51.100.1", 9))  # TEST-NET-2: nothing is sent, a route is chosen
-        address = str(probe.getsockname()[0])
-    assert not address.startswith("127."), address
+    """The host's own non-loopback address (the one its default route leaves from).
+
+    Asked in a child process: this one may not open a connection (pytest-socket), and a
+    UDP socket's connect sends nothing, it only chooses the route.
+    """
+    ask = (
+        "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+        "s.connect(('198.51.100.1', 9)); print(s.getsockname()[0])"  # TEST-NET-2
+    )
+    found = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, check=True)
+    address = found.stdout.strip()
+    assert address and not address.startswith("127."), address
     return address
 
 
 def public_address() -> str | None:
-    """pypi.org's address when the host itself can connect to it; None otherwise."""
+    """An address on the internet (pypi.org's), or None where this host cannot resolve it."""
     try:
-        address = str(socket.getaddrinfo("pypi.org", 443, socket.AF_INET)[0][4][0])
-        socket.create_connection((address, 443), timeout=5).close()
+        return str(socket.getaddrinfo("pypi.org", 443, socket.AF_INET)[0][4][0])
     except OSError:
         return None
-    return address
 
 
 def assert_isolated(stack: Compose) -> dict[str, str]:
@@ -151,7 +159,9 @@ def assert_isolated(stack: Compose) -> dict[str, str]:
     (on a port the host is listening on) and to a public address must fail, while the
     services reach each other by name. The same probe in the same app image on the routed
     network `frontend` must connect: the control that shows the refusals come from the
-    internal network, not from a probe that cannot connect at all.
+    internal network, not from a probe that cannot connect at all. Where the control cannot
+    reach the public address either (no way out from this host), only the host's address
+    is asserted.
 
     Returns what was seen, and, recorded rather than asserted, what the app finds at the
     host's own address on `backend` (the bridge's gateway, where podman's DNS answers):
@@ -179,6 +189,8 @@ def assert_isolated(stack: Compose) -> dict[str, str]:
             control = run(*routed, install_stack.APP_IMAGE, "python", "-c", PROBE, host, str(port))
             # (podman may add a line of its own on stderr, after the probe's.)
             seen[f"routed control to {host}:{port}"] = control.splitlines()[0]
+            if host == public and not control.startswith("connected"):
+                continue
             assert control.startswith("connected"), f"the control missed {host}:{port}: {control}"
             for service in ("app", "api", "chroma", "ollama"):
                 reply = stack.exec(service, "python", "-c", PROBE, host, str(port)).strip()
