@@ -214,20 +214,29 @@ class HealthTicker:
 
     def _tick(self) -> None:
         while not self._stop.wait(self.poll):
-            running = run("podman", "ps", "--format", "{{.ID}}", check=False).split()
-            for container in running:
-                now = time.monotonic()
-                if container not in self._due:
-                    self._due[container] = now + self._interval(container)
-                elif now >= self._due[container]:
-                    self._due[container] = now + self._interval(container)
-                    run("podman", "healthcheck", "run", container, check=False, timeout=60)
+            # A podman call that times out (a loaded machine, a lock held by `compose stop`)
+            # costs one round, never the ticker: a dead ticker leaves every later check
+            # "starting" and compose waiting for it until its own timeout.
+            try:
+                self._round()
+            except (subprocess.SubprocessError, OSError) as error:
+                print(f"health ticker: {error}", flush=True)
+
+    def _round(self) -> None:
+        running = run("podman", "ps", "--format", "{{.ID}}", check=False, timeout=60).split()
+        for container in running:
+            now = time.monotonic()
+            if container not in self._due:
+                self._due[container] = now + self._interval(container)
+            elif now >= self._due[container]:
+                self._due[container] = now + self._interval(container)
+                run("podman", "healthcheck", "run", container, check=False, timeout=60)
 
     @staticmethod
     def _interval(container: str) -> float:
         """The container's check interval, from podman's Go duration ("30s", "1m30s")."""
         duration = run("podman", "inspect", "--format", "{{.Config.Healthcheck.Interval}}",
-                       container, check=False).strip()  # fmt: skip
+                       container, check=False, timeout=60).strip()  # fmt: skip
         parts = re.findall(r"([\d.]+)(ms|h|m|s)", duration)
         unit = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
         return sum(float(number) * unit[name] for number, name in parts) or 30.0

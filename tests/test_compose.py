@@ -3,8 +3,8 @@
 Nothing is built or started here (tests/test_install.py does that, with podman);
 `docker-compose config` validates the files, and the checks below hold them to the
 install's promises: pinned images, health checks that work inside their images, two
-published ports (UI and API), an internal network for the model and index servers, and
-settings that exist.
+published ports (UI and API) on the `front` proxy alone, the app and the model and index
+servers on an internal network only, and settings that exist.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ GPU = ROOT / "docker-compose.gpu.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 HADOLINT = Path(sys.executable).with_name("hadolint")
 WHEELHOUSE = ROOT / "deploy" / "wheelhouse.sh"
-SERVICES = {"ollama", "ollama-pull", "chroma", "chroma-auth", "app", "api", "ingest"}
+SERVICES = {"ollama", "ollama-pull", "chroma", "chroma-auth", "app", "api", "front", "ingest"}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -100,6 +100,7 @@ def test_every_image_is_pinned_and_chroma_matches_the_client(compose: dict[str, 
     assert images["ollama"] == images["ollama-pull"]
     assert images["ollama"].startswith("ollama/ollama:")
     assert images["chroma"] == f"chromadb/chroma:{metadata.version('chromadb')}"
+    assert images["front"] == images["chroma-auth"], "one nginx image"
     assert "build" in services(compose)["app"]
 
 
@@ -112,6 +113,10 @@ def test_health_checks_use_tools_the_images_have(compose: dict[str, Any]) -> Non
     assert "wget" in found["chroma-auth"]["healthcheck"]["test"]
     assert "/_stcore/health" in " ".join(found["app"]["healthcheck"]["test"])
     assert "8502/healthz" in " ".join(found["api"]["healthcheck"]["test"])
+    # Through the proxy to both: healthy when a browser and an API client get through.
+    front = found["front"]["healthcheck"]["test"]
+    assert front[:2] == ["CMD", "wget"] and not any(" " in arg for arg in front)
+    assert {"http://127.0.0.1:8501/_stcore/health", "http://127.0.0.1:8502/healthz"} <= set(front)
 
 
 @pytest.mark.slow
@@ -151,27 +156,44 @@ def test_named_volumes_and_a_data_volume_shared_by_app_and_ingest(
     assert any(v.endswith(":/inbox:ro") for v in found["ingest"]["volumes"])
 
 
-def test_only_the_ui_and_the_api_publish_a_port(compose: dict[str, Any]) -> None:
+def test_only_the_front_proxy_publishes_the_ui_and_the_api(compose: dict[str, Any]) -> None:
     published = {name: spec["ports"] for name, spec in services(compose).items() if "ports" in spec}
 
     assert published == {
-        "app": ["${UI_PUBLISH_PORT:-8501}:8501"],
-        "api": ["${API_PUBLISH_PORT:-8502}:8502"],
+        "front": ["${UI_PUBLISH_PORT:-8501}:8501", "${API_PUBLISH_PORT:-8502}:8502"],
     }
     assert services(compose)["api"]["command"] == ["docent", "serve"]
 
 
-def test_model_and_index_servers_are_on_the_internal_network_only(
+def test_everything_but_the_front_and_the_model_fetch_is_on_the_internal_network_only(
     compose: dict[str, Any],
 ) -> None:
     networks = compose["networks"]
     found = services(compose)
 
-    for name in ("ollama", "chroma", "chroma-auth"):
-        assert found[name]["networks"], name
-        assert all((networks[n] or {}).get("internal") is True for n in found[name]["networks"])
-    assert not (networks[found["ollama-pull"]["networks"][0]] or {}).get("internal")
-    assert set(found["app"]["networks"]) == {"backend", "frontend"}
+    for name in ("ollama", "chroma", "chroma-auth", "app", "api", "ingest"):
+        assert found[name]["networks"] == ["backend"], name
+    assert networks["backend"]["internal"] is True
+    assert set(found["front"]["networks"]) == {"frontend", "backend"}
+    assert found["ollama-pull"]["networks"] == ["egress"]
+    for routed in ("frontend", "egress"):
+        assert not (networks[routed] or {}).get("internal"), routed
+
+
+def test_the_front_proxy_passes_the_ui_with_its_websocket_and_the_api(
+    compose: dict[str, Any],
+) -> None:
+    front = services(compose)["front"]
+    source = front["volumes"][0].split(":")[0]
+    template = (ROOT / source).read_text(encoding="utf-8")
+
+    assert front["volumes"][0].endswith(":/etc/nginx/templates/default.conf.template:ro")
+    assert "server app:8501;" in template and "server api:8502;" in template
+    assert "listen 8501;" in template and "listen 8502;" in template
+    assert "proxy_set_header Upgrade $http_upgrade;" in template
+    assert "proxy_buffering off;" in template, "answers stream"
+    waits = {k: v["condition"] for k, v in front["depends_on"].items()}
+    assert waits == {"app": "service_healthy", "api": "service_healthy"}
 
 
 def test_app_waits_for_a_healthy_index_and_a_pulled_model(compose: dict[str, Any]) -> None:
