@@ -163,10 +163,8 @@ def assert_isolated(stack: Compose) -> dict[str, str]:
     reach the public address either (no way out from this host), only the host's address
     is asserted.
 
-    Returns what was seen, and, recorded rather than asserted, what the app finds at the
-    host's own address on `backend` (the bridge's gateway, where podman's DNS answers):
-    a host service listening on every address is reachable there, on Docker too; README,
-    "On-prem install", says how a site closes it.
+    Returns what was seen, with what the app finds at the host's own address on `backend`
+    (``assert_gateway_closed``).
     """
     for service in ("app", "api", "chroma", "chroma-auth", "ollama"):
         assert run("podman", "port", stack.container(service)).strip() == "", service
@@ -196,13 +194,40 @@ def assert_isolated(stack: Compose) -> dict[str, str]:
                 reply = stack.exec(service, "python", "-c", PROBE, host, str(port)).strip()
                 seen[f"{service} to {host}:{port}"] = reply
                 assert reply.startswith("refused"), f"{service} reached {host}:{port}: {reply}"
-        subnets = "{{range .Subnets}}{{.Gateway}}{{end}}"
-        gateway = run("podman", "network", "inspect", "--format", subnets, f"{stack.name}_backend")
-        gateway = gateway.splitlines()[0].strip()
-        port = str(listener.getsockname()[1])
-        seen[f"app to the backend gateway {gateway}:{port}"] = stack.exec(
-            "app", "python", "-c", PROBE, gateway, port
-        ).strip()
+        seen.update(assert_gateway_closed(stack, str(listener.getsockname()[1])))
+    return seen
+
+
+def assert_gateway_closed(stack: Compose, port: str) -> dict[str, str]:
+    """The host's own address on `backend` (the bridge's gateway, where podman's DNS
+    answers) is open until the README's two firewall rules close it to all but DNS.
+
+    Open first: the control that shows the rules are what closes it. Then, with the rules
+    in place, the app no longer reaches the host there and still finds Chroma by name. The
+    rules are removed again, whatever happens.
+    """
+    network = f"{stack.name}_backend"
+    inspect = ("podman", "network", "inspect", "--format")
+    gateway = run(*inspect, "{{range .Subnets}}{{.Gateway}}{{end}}", network).split()[0]
+    bridge = run(*inspect, "{{.NetworkInterface}}", network).split()[0]
+    seen = {f"app to the backend gateway {gateway}:{port}, open": stack.exec(
+        "app", "python", "-c", PROBE, gateway, port).strip()}  # fmt: skip
+    assert seen[f"app to the backend gateway {gateway}:{port}, open"].startswith("connected")
+    rules = [("-i", bridge, "-j", "DROP"), ("-i", bridge, "-p", "udp", "--dport", "53",
+             "-j", "ACCEPT")]  # fmt: skip
+    added: list[tuple[str, ...]] = []
+    try:
+        for rule in rules:  # README, "On-prem install": each inserted above the one before
+            run("iptables", "-I", "INPUT", *rule)
+            added.append(rule)
+        closed = stack.exec("app", "python", "-c", PROBE, gateway, port).strip()
+        seen[f"app to the backend gateway {gateway}:{port}, closed"] = closed
+        assert closed.startswith("refused"), f"the rules left {gateway}:{port} open: {closed}"
+        by_name = stack.exec("app", "python", "-c", PROBE, "chroma", "8000").strip()
+        assert by_name.startswith("connected"), f"the rules stopped DNS: {by_name}"
+    finally:
+        for rule in reversed(added):
+            run("iptables", "-D", "INPUT", *rule)
     return seen
 
 
