@@ -33,7 +33,6 @@ import json
 import random
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -54,6 +53,7 @@ from bench.gold import (
     relevant_chunks,
     words,
 )
+from bench.results import in_work_folder, save
 from bench.unanswerable import IN_DOMAIN
 from rag import citations, quotes
 from rag.answer import Answer, AnswerChain, AnswerConfig
@@ -69,7 +69,6 @@ from rag.evidence import (
 from rag.quotes import QuoteConfig
 from rag.retrieve import Passage, Retriever
 
-RESULTS = Path(__file__).parent / "results"
 Case = tuple[GoldQuestion | None, str, str]  # gold (None: unanswerable), question, kind
 
 
@@ -364,15 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         "--work", type=Path, help="keep the corpus and indexes here; the next run reuses them"
     )
     args = parser.parse_args(argv)
-    if args.work:
-        args.work.mkdir(parents=True, exist_ok=True)
-        result = run(args, args.work)
-    else:
-        with tempfile.TemporaryDirectory(prefix="docent-answers-") as scratch:
-            result = run(args, Path(scratch))
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"answers-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2, default=str))
+    result = in_work_folder(args.work, "docent-answers-", lambda work: run(args, work))
+    out = save("answers", result)
     summary = {k: v for k, v in result.items() if k not in ("calibration",)}
     summary["tuned"] = {k: v for k, v in result["tuned"].items() if k != "floors"}
     summary["calibration"] = {k: v for k, v in result["calibration"].items() if k != "sweep"}

@@ -43,7 +43,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -61,12 +60,12 @@ from app.api import Docent
 from app.settings import Settings
 from bench import synthetic
 from bench.gold import PYTHON_FAQ, R_FAQ, GoldQuestion, python_faq, r_faq, relevant_chunks, words
+from bench.results import RESULTS, in_work_folder, save
 from models.embedder import Embedder
 from rag.metrics import ranking_scores
 from rag.retrieve import Filters, Mode, Retriever
 from rag.store import Collection
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 COLLECTION, PYTHON_ONLY = "bench", "pyfaq"
 MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
 GATE_K, GATE_REFUSALS = 6, 0.90
@@ -408,19 +407,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"})
-    if args.work:
-        args.work.mkdir(parents=True, exist_ok=True)
-        results = run(args, args.work)
-    else:
-        with tempfile.TemporaryDirectory(prefix="docent-retrieval-") as tmp:
-            results = run(args, Path(tmp))
+    results = in_work_folder(args.work, "docent-retrieval-", lambda work: run(args, work))
     print(render(results))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"retrieval-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS_DIR / "gate.json").write_text(json.dumps(results["gate"], indent=2) + "\n")
+    path = save("retrieval", results)
+    (RESULTS / "gate.json").write_text(json.dumps(results["gate"], indent=2) + "\n")
     print(f"results: {path}")
-    print(f"gate: {RESULTS_DIR / 'gate.json'} (threshold {results['gate']['threshold']})")
+    print(f"gate: {RESULTS / 'gate.json'} (threshold {results['gate']['threshold']})")
     return 0
 
 

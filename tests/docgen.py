@@ -107,6 +107,14 @@ def make_pdf(
     return path
 
 
+def handbook_share(root: Path, pages: Sequence[PageSpec] = HANDBOOK_PAGES) -> Path:
+    """A folder ``root/share`` holding ``handbook.pdf``, the "Staff Handbook" of ``pages``."""
+    share = root / "share"
+    share.mkdir()
+    make_pdf(share / "handbook.pdf", pages=pages, title="Staff Handbook")
+    return share
+
+
 def make_scanned_pdf(path: Path, pages: int = 3) -> Path:
     """Write a PDF whose pages carry only an image and shapes, no text layer (like a scan)."""
     pdf = FPDF(unit="mm", format="A4")

@@ -1,10 +1,11 @@
-"""Write the sample documents of the fictional Northwind Clinic into data/samples/.
+"""Write the PDF and DOCX samples of the fictional Northwind Clinic into data/samples/.
 
 The samples are small, made up by the project, and full of concrete facts (days, hours,
 amounts, roles) so that questions such as "What is the notice period after probation?"
-have one checkable answer on one page. Run `make samples` after editing; the outputs are
-committed, and tests/test_samples.py fails when they are stale. Output is deterministic
-(fixed dates, fixed ZIP timestamps) so re-running without edits changes no bytes.
+have one checkable answer on one page. The HTML and Markdown samples are edited in place
+(``BY_HAND``); run `make samples` after editing this file. The outputs are committed, and
+tests/test_samples.py fails when they are stale. Output is deterministic (fixed dates,
+fixed ZIP timestamps) so re-running without edits changes no bytes.
 """
 
 from __future__ import annotations
@@ -211,110 +212,15 @@ def _fix_zip_timestamps(path: Path) -> None:
             target.writestr(info, data)
 
 
-IT_FAQ = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>IT Help: Frequently Asked Questions - Northwind Clinic Intranet</title>
-<link rel="stylesheet" href="/static/intranet.css">
-<script src="/static/analytics.js"></script>
-<script>window.intranetUser = "unknown";</script>
-<style>nav a { margin-right: 1em; }</style>
-</head><body>
-<header><a href="/">Northwind Clinic Intranet</a> <form role="search"><input name="q">
-<button>Search</button></form></header>
-<nav><a href="/">Home</a> <a href="/hr">HR</a> <a href="/it">IT Help</a>
-<a href="/policies">Policies</a></nav>
-<div class="breadcrumbs"><a href="/">Home</a> &gt; <a href="/it">IT Help</a> &gt; FAQ</div>
-<main>
-<h1>IT Help: Frequently Asked Questions</h1>
-<p>Answers to the questions the IT Service Desk hears most often. The Service Desk is open
-Monday to Friday from 7:00 to 19:00 at extension 4000.</p>
-<h2>VPN</h2>
-<h3>How do I connect to the VPN?</h3>
-<p>Start the <strong>Northwind Connect</strong> app on your clinic laptop and connect to
-<code>vpn.northwind-clinic.example</code>. Confirm the sign-in with the authenticator app
-on your phone.</p>
-<h3>Why does the VPN disconnect?</h3>
-<p>VPN sessions end automatically after 12 hours. Reconnect to start a new session.</p>
-<h2>Printers</h2>
-<h3>How do I print?</h3>
-<ol><li>Print to the queue <code>NWC-FollowMe</code>.</li>
-<li>Hold your badge to the reader of any clinic printer.</li>
-<li>Choose your job on the printer screen.</li></ol>
-<p>Jobs that are not collected are deleted after 24 hours. Colour printing needs a cost
-centre code from your manager.</p>
-<table><tr><th>Floor</th><th>Printer</th><th>Colour</th></tr>
-<tr><td>Ground floor</td><td>NWC-PR-01 (reception)</td><td>No</td></tr>
-<tr><td>Second floor</td><td>NWC-PR-02 (admin office)</td><td>Yes</td></tr></table>
-<h2>Passwords</h2>
-<h3>How do I reset my password?</h3>
-<p>Use the self-service page at https://password.northwind-clinic.example; you need your
-phone for the verification code. If that fails, call the IT Service Desk at extension 4000.
-After 5 failed sign-in attempts your account is locked and only the Service Desk can
-unlock it.</p>
-<h2>Software and Wi-Fi</h2>
-<h3>How do I get new software?</h3>
-<p>Request it in the Service Portal. Requests are approved or declined within 5 working
-days.</p>
-<h3>Which Wi-Fi should I use?</h3>
-<p>Clinic devices use <em>NWC-Staff</em>. Visitors and personal phones use
-<em>NWC-Guest</em>; its password changes every Monday and is posted at reception.</p>
-</main>
-<aside class="sidebar"><h2>Popular links</h2><a href="/hr/leave">Leave request</a></aside>
-<footer><p>&copy; 2024 Northwind Clinic &middot; <a href="/privacy">Privacy</a>
-&middot; Intranet maintained by IT</p></footer>
-</body></html>
-"""
-
-ONBOARDING = """---
-title: Onboarding Checklist
-owner: HR Manager
-updated: 2024-03-01
----
-
-# Onboarding Checklist
-
-Every new employee of Northwind Clinic works through this checklist with their line
-manager. HR keeps the signed copy in the personnel file.
-
-## Before Day One
-
-- [ ] HR sends the contract, to be signed and returned within 7 days.
-- [ ] IT creates the user account and orders a laptop (lead time: 5 working days).
-- [ ] The line manager names a buddy for the first month.
-
-## Day One
-
-- [ ] Collect your badge at the Harbor Street reception at 8:30.
-- [ ] Sign in, set a password of at least 14 characters and enrol the authenticator app.
-- [ ] Complete the fire safety briefing (45 minutes) with the facilities team.
-
-Your VPN settings, for reference:
-
-```text
-server: vpn.northwind-clinic.example
-app:    Northwind Connect
-```
-
-## First Week
-
-- [ ] Read the Employee Handbook and the Information Security Policy.
-- [ ] Meet your buddy and your team.
-- [ ] Book your first leave days in the Rota system.
-
-## First Months
-
-- [ ] Finish the data protection training within your first 2 weeks.
-- [ ] Probation review with your line manager after 3 months.
-- [ ] End of probation after 6 months: HR confirms your employment in writing.
-"""
+# Written by hand in data/samples/ (text formats need no generator): the folder holds these
+# and what ``write_samples`` writes.
+BY_HAND = ("it-faq.html", "onboarding-checklist.md")
 
 
 def write_samples(folder: Path) -> None:
-    """Write all four samples into ``folder``."""
+    """Write the PDF and DOCX samples into ``folder`` (the others are in ``BY_HAND``)."""
     write_handbook(folder / "employee-handbook.pdf")
     write_security_policy(folder / "information-security-policy.docx")
-    (folder / "it-faq.html").write_text(IT_FAQ, encoding="utf-8")
-    (folder / "onboarding-checklist.md").write_text(ONBOARDING, encoding="utf-8")
 
 
 if __name__ == "__main__":

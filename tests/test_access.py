@@ -7,8 +7,6 @@ HTTP edge, so answers and summaries run Docent's whole path quickly.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,76 +17,37 @@ from app.api import Docent
 from app.auth import access
 from app.auth.access import AccessError, Grants
 from app.auth.accounts import User
-from app.settings import Settings
 from models.embedder import Embedder
 from models.errors import DocentError
 from rag.retrieve import Filters
 from rag.store import CollectionError
-from tests.fake_ollama import FakeModel, FakeOllama
+from tests import access_library
+from tests.access_library import (
+    LABELS,
+    documents,
+    fresh_grants,
+    grant_rows,
+    ingest_library,
+)
+from tests.fake_ollama import FakeOllama
+from tests.http_setup import api_docent
 
-MODEL = "qwen2.5:1.5b"
 MERGER = (
     "Project Falcon: the directors approved the acquisition of Nordwind Logistik GmbH "
     "for 48 million euros, to be announced on 3 March."
 )
-# source -> (folder, labels given at ingest, text)
-DOCUMENTS = {
-    "canteen.md": ("public", (), "The staff canteen serves lunch from 11:30 to 14:00 daily."),
-    "merger.md": ("board", ("board",), MERGER),
-    "salaries.md": ("hr", ("hr",), "Senior engineers are paid 72,000 to 85,000 euros a year."),
-    "bonus.md": ("both", ("board", "hr"), "The executive bonus pool is 1.2 million euros."),
-}
-LABELS = {"canteen.md": {"lib"}, "merger.md": {"board"}, "salaries.md": {"hr"}}
-LABELS["bonus.md"] = {"board", "hr"}
-QUESTIONS = [
-    "When does the canteen serve lunch?",
-    "What did the directors approve about Nordwind?",
-    "How much are senior engineers paid?",
-    "How large is the executive bonus pool?",
-    "euros",
-    MERGER,
-]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOllama]:
-    with FakeOllama([FakeModel(MODEL)]) as server:
-        server.behaviour.answer = "The answer is in the sources [1]."
-        yield server
+DOCUMENTS = documents(MERGER)
+QUESTIONS = [*access_library.QUESTIONS, MERGER]
 
 
 @pytest.fixture(scope="module")
 def library(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, fake: FakeOllama
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, answering_ollama: FakeOllama
 ) -> Docent:
     root = tmp_path_factory.mktemp("access")
-    settings = Settings(
-        data_dir=root / "data", chat_backend="ollama", chat_model=MODEL, chat_base_url=fake.url
-    )
-    docent = Docent(settings, embedder=embedder)
-    for source, (folder, labels, text) in DOCUMENTS.items():
-        (root / folder).mkdir()
-        (root / folder / source).write_text(f"# {source}\n\n{text}\n")
-        assert docent.ingest([root / folder], "lib", labels=labels).exit_code == 0
-    (root / "other").mkdir()
-    (root / "other" / "parking.md").write_text("# Parking\n\nThe car park opens at 06:30.\n")
-    assert docent.ingest([root / "other"], "other").exit_code == 0
+    docent = api_docent(root, embedder, answering_ollama.url)
+    ingest_library(docent, root, DOCUMENTS)
     return docent
-
-
-_serial = itertools.count()
-principals = st.sampled_from(["alice", "bob", "@g1", "@g2"])
-grant_rows = st.tuples(
-    principals, st.sampled_from(["lib", "other"]), st.sampled_from(["lib", "board", "hr", "other"])
-)
-
-
-def _grants(library: Docent, rows: list[tuple[str, str, str]]) -> Grants:
-    grants = Grants(library.settings.data_dir / f"grants-{next(_serial)}.json")
-    for principal, collection, label in rows:
-        grants.grant(principal, collection, label)
-    library.grants = grants
-    return grants
 
 
 def _sources(library: Docent, chunk_ids: list[str]) -> set[str]:
@@ -115,7 +74,7 @@ def test_nothing_outside_the_grants_is_retrieved_shown_summarized_or_counted(
     question: str,
     asked: list[str] | None,
 ) -> None:
-    _grants(library, rows)
+    fresh_grants(library, rows)
     user = User(name, "user", tuple(groups))
     holders = {name, *(f"@{g}" for g in groups)}
     granted = {label for p, c, label in rows if c == "lib" and p in holders}
@@ -153,7 +112,7 @@ def test_nothing_outside_the_grants_is_retrieved_shown_summarized_or_counted(
 
 @pytest.mark.slow
 def test_an_administrator_sees_everything_and_a_user_is_bounded(library: Docent) -> None:
-    _grants(library, [("@g1", "lib", "hr")])
+    fresh_grants(library, [("@g1", "lib", "hr")])
     admin, member = User("root", "admin"), User("carol", "user", ("g1",))
 
     assert {r.source for r in library.documents("lib", user=admin)} == set(DOCUMENTS)
@@ -167,16 +126,17 @@ def test_an_administrator_sees_everything_and_a_user_is_bounded(library: Docent)
 
 @pytest.mark.slow
 def test_quoting_a_forbidden_document_verbatim_yields_nothing(
-    library: Docent, fake: FakeOllama
+    library: Docent, answering_ollama: FakeOllama
 ) -> None:
-    _grants(library, [("alice", "lib", "lib")])
+    fresh_grants(library, [("alice", "lib", "lib")])
     alice = User("alice")
-    before = len(fake.requests.bodies("/api/chat"))
+    before = len(answering_ollama.requests.bodies("/api/chat"))
 
     answer = library.ask("lib", MERGER, user=alice)
 
     assert answer.status == "not_found" and answer.citations == []
-    assert len(fake.requests.bodies("/api/chat")) == before  # the gate refused: no model call
+    # The gate refused: no model call.
+    assert len(answering_ollama.requests.bodies("/api/chat")) == before
     assert all("Nordwind" not in s.text for s in answer.evidence)
     assert "Nordwind" not in answer.text
     for mode in ("dense", "lexical", "hybrid"):
@@ -196,7 +156,7 @@ def test_quoting_a_forbidden_document_verbatim_yields_nothing(
 def test_users_may_only_add_what_they_may_read_and_only_admins_manage(
     library: Docent, tmp_path: Path
 ) -> None:
-    _grants(library, []).grant("alice", "lib", write=True)
+    fresh_grants(library).grant("alice", "lib", write=True)
     alice = User("alice")
     (tmp_path / "note.md").write_text("# Note\n\nA note.\n")
 
@@ -235,6 +195,7 @@ def test_grants_are_kept_per_collection_and_revoked(tmp_path: Path) -> None:
     assert access.default_labels("legal", ["b", "a", "b"]) == ("a", "b")
 
 
+@pytest.mark.slow
 def test_ingesting_again_with_other_labels_relabels_without_embedding(
     docent: Docent, corpus: Path
 ) -> None:
@@ -259,7 +220,7 @@ def test_ingesting_again_with_other_labels_relabels_without_embedding(
 
 @pytest.mark.slow
 def test_an_upload_is_refused_before_it_touches_the_disk(library: Docent) -> None:
-    _grants(library, []).grant("alice", "lib", write=True)
+    fresh_grants(library).grant("alice", "lib", write=True)
     uploads = library.settings.data_dir / "uploads" / "other"
 
     with pytest.raises(AccessError, match="may not add"):

@@ -16,6 +16,8 @@ from app.cli import main
 from app.cli.render import answer_footer, quoted_answer
 from app.http.schemas import answer as answer_json
 
+pytestmark = pytest.mark.slow
+
 LEAVE = (
     "Every employee receives 27 days of annual leave per year, and unused days may be "
     "carried over until the end of March of the following year."

@@ -20,6 +20,7 @@ from rag.answer import Answer
 from rag.condense import Turn
 from rag.retrieve import Filters
 from tests import docgen
+from tests.indexed import indexed
 
 pytestmark = pytest.mark.slow
 
@@ -27,17 +28,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Docent:
     root = tmp_path_factory.mktemp("library")
-    share = root / "share"
-    share.mkdir()
-    docgen.make_pdf(
-        share / "handbook.pdf",
-        pages=[
-            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-            ("Annual leave", "Every employee receives 27 days of annual leave per year."),
-            ("Notice periods", "After probation the notice period is three months."),
-        ],
-        title="Staff Handbook",
-    )
+    share = docgen.handbook_share(root)
     (share / "report-2022.txt").write_text(
         "In 2022 the revenue of Northwind was 4.1 million euros.\n"
     )
@@ -47,9 +38,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Doc
     (share / "canteen.txt").write_text("In 2023 the canteen was renovated and got a salad bar.\n")
     # The model's path: answers of quotes (the default) are tested in test_evidence.py.
     settings = Settings(data_dir=root / "data", chat_temperature=0.0, answer_mode="model")
-    docent = Docent(settings, embedder=embedder)
-    assert docent.ingest([share], "docs").exit_code == 0
-    return docent
+    return indexed(settings, embedder, share)
 
 
 def test_answer_cites_the_right_document_and_page(library: Docent) -> None:

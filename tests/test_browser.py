@@ -38,13 +38,6 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
         yield served.url, served.password
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("browser-artifacts")
-    print(f"\nbrowser screenshots: {folder}")
-    return folder
-
-
 def test_upload_ask_cite_and_summarize_in_chromium(
     ui_server: tuple[str, str], artifacts: Path, tmp_path: Path
 ) -> None:

@@ -52,13 +52,6 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         yield s
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("browser-talks-artifacts")
-    print(f"\nbrowser screenshots: {folder}")
-    return folder
-
-
 def _ask(page: Page, question: str, shows: str, messages: int) -> None:
     """Ask; the answer, the page's ``messages``-th message, shows ``shows``."""
     page.get_by_test_id("stChatInputTextArea").fill(question)

@@ -49,13 +49,6 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         yield served
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("browser-day-artifacts")
-    print(f"\nbrowser screenshots: {folder}")
-    return folder
-
-
 def picked(page: Page) -> str:
     """The collection the page's picker shows."""
     picker = page.get_by_test_id("stSelectbox").filter(has_text="Collection")

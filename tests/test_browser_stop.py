@@ -69,14 +69,6 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the screenshots go (the path is printed)."""
-    folder = tmp_path_factory.mktemp("browser-stop-artifacts")
-    print(f"\nbrowser screenshots: {folder}")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless and offline."""
     with sync_playwright() as playwright:

@@ -17,18 +17,17 @@ from app.settings import Settings
 from models.embedder import Embedder
 from rag.prompts import NOT_FOUND
 from tests import docgen
+from tests.indexed import indexed
 from tests.scripted_chat import Script, scripted_settings
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def library(tmp_path: Path, embedder: Embedder, scripted_chat: Script) -> Docent:
-    share = tmp_path / "share"
-    share.mkdir()
-    docgen.make_pdf(share / "handbook.pdf", pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
+    share = docgen.handbook_share(tmp_path)
     settings = Settings(data_dir=tmp_path / "data", answer_mode="model")
-    docent = Docent(scripted_settings(settings), embedder=embedder)
-    assert docent.ingest([share], "docs").exit_code == 0
-    return docent
+    return indexed(scripted_settings(settings), embedder, share)
 
 
 def test_unrelated_question_is_refused_without_calling_the_model(

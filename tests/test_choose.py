@@ -23,6 +23,7 @@ from models.embedder import Embedder
 from rag.choose import ChoiceError, choice_schema, parse
 from tests import docgen
 from tests.fake_ollama import Behaviour, FakeModel, FakeOllama
+from tests.indexed import indexed
 
 MODEL = "qwen2.5:1.5b"
 # Everything here pushes the model towards numbers that do not exist.
@@ -43,6 +44,7 @@ def test_a_choice_keeps_the_candidates_numbers_once_in_order() -> None:
             parse(reply, count=3, most=3)
 
 
+@pytest.mark.slow
 def test_ollama_is_asked_for_the_schema_and_held_to_it() -> None:
     schema = choice_schema(3, most=2)
     with FakeOllama([FakeModel(MODEL)]) as server:
@@ -74,21 +76,9 @@ def test_the_grammar_holds_smollm2_to_sentence_numbers_that_exist() -> None:
 @pytest.fixture(scope="module")
 def chooser(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Docent]:
     root = tmp_path_factory.mktemp("choose")
-    share = root / "share"
-    share.mkdir()
-    docgen.make_pdf(
-        share / "handbook.pdf",
-        pages=[
-            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-            ("Annual leave", "Every employee receives 27 days of annual leave per year."),
-            ("Notice periods", "After probation the notice period is three months."),
-        ],
-        title="Staff Handbook",
-    )
+    share = docgen.handbook_share(root)
     settings = Settings(data_dir=Path(root / "data"), chat_temperature=0.0, answer_mode="choose")
-    docent = Docent(settings, embedder=embedder)
-    assert docent.ingest([share], "docs").exit_code == 0
-    yield docent
+    yield indexed(settings, embedder, share)
 
 
 @pytest.mark.slow
@@ -106,6 +96,7 @@ def test_an_answer_chosen_by_smollm2_is_quotes_of_its_pages(chooser: Docent) -> 
     assert refused.status == "not_found"
 
 
+@pytest.mark.slow
 def test_an_answer_chosen_through_ollama_and_its_fallback(
     tmp_path: Path, embedder: Embedder
 ) -> None:

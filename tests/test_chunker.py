@@ -223,6 +223,7 @@ def section_at(document: ParsedDocument, offset: int) -> int:
 # --- properties on every document ---------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk_tokens", [CHUNK_TOKENS, 64])
 def test_no_piece_is_truncated(
     document: ParsedDocument, tokens: TokenCounter, model_tokenizer: Any, chunk_tokens: int
@@ -417,6 +418,7 @@ def test_long_title_and_heading_are_capped_in_the_header(
     assert passage >= CHUNK_TOKENS - 2 - HEADER_CAP - 20
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("extra_words", range(8, 22))
 def test_header_leaves_room_for_text_at_the_smallest_chunk_size(

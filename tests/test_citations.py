@@ -31,19 +31,20 @@ def checker(embedder: Embedder) -> CitationChecker:
     return CitationChecker(embedder)
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences ``split_sentences`` finds, as text."""
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
 def test_markers_are_parsed_and_stripped() -> None:
     assert parse_citations("Leave is 27 days [1][2].") == ("Leave is 27 days.", [1, 2])
     assert parse_citations("See [1, 3] and [3].") == ("See and.", [1, 3])
     assert parse_citations("No citation here.") == ("No citation here.", [])
     text = "First one. Second one!\nThird? Fourth"
-    assert [text[a:b] for a, b in split_sentences(text)] == [
-        "First one.",
-        "Second one!",
-        "Third?",
-        "Fourth",
-    ]
+    assert sentences(text) == ["First one.", "Second one!", "Third?", "Fourth"]
 
 
+@pytest.mark.slow
 def test_supported_citation_is_verified_with_its_quote(checker: CitationChecker) -> None:
     (sentence,) = checker.check("Staff get 27 days of annual leave per year [1].", SOURCES)
     assert [s.number for s in sentence.verified] == [1]
@@ -52,6 +53,7 @@ def test_supported_citation_is_verified_with_its_quote(checker: CitationChecker)
     assert not sentence.rejected and not sentence.attributed
 
 
+@pytest.mark.slow
 def test_wrong_citation_is_rejected_and_the_right_source_attributed(
     checker: CitationChecker,
 ) -> None:
@@ -61,12 +63,14 @@ def test_wrong_citation_is_rejected_and_the_right_source_attributed(
     assert sentence.attributed
 
 
+@pytest.mark.slow
 def test_wrong_figure_is_never_supported(checker: CitationChecker) -> None:
     (sentence,) = checker.check("Every employee receives 25 days of annual leave [1].", SOURCES)
     assert sentence.rejected == [1]
     assert sentence.verified == []
 
 
+@pytest.mark.slow
 def test_unrelated_claim_gets_no_citation(checker: CitationChecker) -> None:
     checked = checker.check("The cafeteria serves vegan lunch on Fridays [2]. Yes.", SOURCES)
     assert checked[0].rejected == [2] and checked[0].verified == []
@@ -75,16 +79,17 @@ def test_unrelated_claim_gets_no_citation(checker: CitationChecker) -> None:
 
 def test_marks_after_the_full_stop_belong_to_the_sentence_before() -> None:
     text = "Leave is 27 days. [1] [2] Notice is 3 months. [2, 3]. Ask HR.\n[4] Reference list."
-    assert [text[a:b] for a, b in split_sentences(text)] == [
+    assert sentences(text) == [
         "Leave is 27 days. [1] [2]",
         "Notice is 3 months. [2, 3].",
         "Ask HR.",
         "[4] Reference list.",
     ]
     alone = "X is Y.\n[1]"
-    assert [alone[a:b] for a, b in split_sentences(alone)] == [alone]
+    assert sentences(alone) == [alone]
 
 
+@pytest.mark.slow
 def test_marks_after_the_full_stop_are_checked(checker: CitationChecker) -> None:
     answer = "After probation the notice period is three months. [1] Yes. [2]"
     first, second = checker.check(answer, SOURCES)

@@ -10,28 +10,17 @@ from pathlib import Path
 import pytest
 
 from app.api import Docent
-from app.cli import main
 from app.settings import Settings
 from app.uploads import Upload, upload_folder
 from models.embedder import Embedder
 from rag.lock import WriterLock
 from tests import docgen
+from tests.cli_run import run
+
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "data"
-    monkeypatch.setenv("DOCENT_DATA_DIR", str(folder))
-    monkeypatch.chdir(tmp_path)
-    return folder
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
+@pytest.mark.slow
 def test_ingest_reports_and_is_incremental(
     capsys: pytest.CaptureFixture[str], corpus: Path
 ) -> None:
@@ -46,6 +35,7 @@ def test_ingest_reports_and_is_incremental(
     assert (report["unchanged"], report["chunks_embedded"]) == (5, 0)
 
 
+@pytest.mark.slow
 def test_failed_files_exit_2_with_file_and_reason(
     capsys: pytest.CaptureFixture[str], corpus: Path
 ) -> None:
@@ -56,6 +46,7 @@ def test_failed_files_exit_2_with_file_and_reason(
     assert "5 added" in out
 
 
+@pytest.mark.slow
 def test_dry_run_and_prune(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
     code, out, _ = run(capsys, "ingest", str(corpus), "-c", "docs", "--dry-run")
     assert code == 0 and "5 would be added" in out
@@ -142,6 +133,7 @@ def test_index_locked_by_another_process_names_its_pid(
     assert run(capsys, "ingest", str(corpus), "-c", "docs")[0] == 0, "the lock died with it"
 
 
+@pytest.mark.slow
 def test_collections_and_documents(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
     assert run(capsys, "collections", "create", "legal")[0] == 0
     assert run(capsys, "collections", "create", "legal")[0] == 1
@@ -163,6 +155,7 @@ def test_collections_and_documents(capsys: pytest.CaptureFixture[str], corpus: P
     assert json.loads(run(capsys, "collections", "list", "--json")[1]) == []
 
 
+@pytest.mark.slow
 def test_docs_rm_deletes_our_upload_copy_and_never_the_file_of_a_share(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, embedder: Embedder
 ) -> None:

@@ -67,12 +67,14 @@ def docker_compose(
     )
 
 
+@pytest.mark.slow
 def test_docker_compose_accepts_the_files_alone_and_with_the_gpu_override() -> None:
     for files in [(COMPOSE,), (COMPOSE, GPU)]:
         result = docker_compose(*files)
         assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_there_is_no_default_token() -> None:
     result = docker_compose(COMPOSE, token=None)
 
@@ -316,6 +318,7 @@ def test_make_and_the_image_build_the_same_portable_llama_cpp() -> None:
     assert "CMAKE_ARGS" not in DOCKERFILE.read_text(encoding="utf-8"), "a second set of flags"
 
 
+@pytest.mark.slow
 def test_local_images_pass_hadolint() -> None:
     for containerfile in sorted((ROOT / "deploy" / "images").glob("*.Containerfile")):
         result = subprocess.run(
@@ -324,6 +327,7 @@ def test_local_images_pass_hadolint() -> None:
         assert result.returncode == 0, f"{containerfile.name}: {result.stdout}{result.stderr}"
 
 
+@pytest.mark.slow
 def test_the_install_test_override_swaps_images_only() -> None:
     override = services(load(ROOT / "tests" / "compose.install.yml"))
 

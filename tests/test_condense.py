@@ -9,6 +9,7 @@ from app.settings import Settings
 from models.embedder import Embedder
 from rag.answer import Answer
 from rag.condense import Turn, condense_by_rule, is_follow_up
+from tests.indexed import indexed
 from tests.samples import SAMPLES
 
 HISTORY = [
@@ -62,9 +63,7 @@ def test_a_follow_up_that_refers_back_keeps_its_words_and_the_topic() -> None:
 def handbook(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Docent:
     """The sample documents in a fresh index, answered with quotes (the default mode)."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("condense") / "data")
-    docent = Docent(settings, embedder=embedder)
-    assert docent.ingest([SAMPLES], "samples").exit_code == 0
-    return docent
+    return indexed(settings, embedder, SAMPLES, "samples")
 
 
 def _after(docent: Docent, first: str, follow_up: str) -> tuple[Answer, Answer]:
@@ -74,6 +73,7 @@ def _after(docent: Docent, first: str, follow_up: str) -> tuple[Answer, Answer]:
     return answer, docent.ask("samples", follow_up, [turn])
 
 
+@pytest.mark.slow
 def test_and_for_meals_after_the_hotel_limit_quotes_the_meals_limit(handbook: Docent) -> None:
     assert handbook.settings.answer_mode == "quotes"
     hotel, meals = _after(handbook, "How much can I claim for a hotel?", "And for meals?")
@@ -86,11 +86,13 @@ def test_and_for_meals_after_the_hotel_limit_quotes_the_meals_limit(handbook: Do
     assert (first.source, first.page) == ("employee-handbook.pdf", 5)
 
 
+@pytest.mark.slow
 def test_the_same_words_without_the_conversation_stay_unanswered(handbook: Docent) -> None:
     # The standalone form alone is below the gate: the topic's passage is what answers it.
     assert handbook.ask("samples", "How much can I claim for meals?").status == "not_found"
 
 
+@pytest.mark.slow
 def test_a_follow_up_the_topic_does_not_cover_is_still_refused(handbook: Docent) -> None:
     _, parking = _after(handbook, "How much can I claim for a hotel?", "And for parking?")
     assert parking.status == "not_found", parking.text

@@ -15,7 +15,10 @@ from app.auth.accounts import User
 from app.conversations import ConversationError, SavedTurn, answer_markdown
 from app.settings import Settings
 from models.embedder import Embedder
+from tests.indexed import indexed
 from tests.samples import SAMPLES
+
+pytestmark = pytest.mark.slow
 
 ANA = User("ana", "user")
 BEN = User("ben", "user")
@@ -24,9 +27,7 @@ BEN = User("ben", "user")
 @pytest.fixture(scope="module")
 def handbook(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Docent:
     settings = Settings(data_dir=tmp_path_factory.mktemp("talks") / "data")
-    docent = Docent(settings, embedder=embedder)
-    assert docent.ingest([SAMPLES], "samples").exit_code == 0
-    return docent
+    return indexed(settings, embedder, SAMPLES, "samples")
 
 
 def _fresh(handbook: Docent, tmp_path: Path, **settings: object) -> Docent:

@@ -41,6 +41,7 @@ def test_shown_escapes_every_hostile_name_and_keeps_names_apart() -> None:
     assert shown("invoice\u202etxt.md") == "invoice\\u202etxt.md"
 
 
+@pytest.mark.slow
 def test_cli_progress_report_and_listing_escape_names_and_json_keeps_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,12 +34,10 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("data_dir")
 def test_healthy_embedded_setup_passes_every_check(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
-
     code = main(["doctor", "--json"])
 
     checks = json.loads(capsys.readouterr().out)
@@ -87,11 +85,11 @@ def test_wrong_token_fails_the_index_check_with_the_setting_to_fix(
     assert "refused Docent's token" in check.detail and "DOCENT_INDEX_TOKEN" in check.fix
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("data_dir")
 def test_server_down_fails_the_index_check_and_the_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DOCENT_INDEX_HOST", "127.0.0.1")
     monkeypatch.setenv("DOCENT_INDEX_PORT", str(free_port()))
     monkeypatch.setenv("DOCENT_CHAT_BACKEND", "ollama")
@@ -124,6 +122,7 @@ def test_missing_ollama_model_names_the_pull(tmp_path: Path) -> None:
     assert present.ok and "llama3.2:1b" in present.detail
 
 
+@pytest.mark.slow
 def test_altered_embedder_weights_fail_the_hash_check(tmp_path: Path) -> None:
     copy = tmp_path / "embedder"
     shutil.copytree(packaged_embedder_dir(), copy)
@@ -150,6 +149,7 @@ def test_unwritable_index_and_full_disk_are_reported(tmp_path: Path) -> None:
     assert not disk.ok and "free space" in disk.fix and str(tmp_path) in disk.detail
 
 
+@pytest.mark.slow
 def test_run_checks_covers_every_component(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path,

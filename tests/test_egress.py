@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 TRACED = "connect,sendto,sendmsg,sendmmsg"
 _INET = re.compile(r'sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)')
 _INET6 = re.compile(r'sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"')
@@ -150,7 +152,6 @@ def _serve(what: str, env: dict[str, str], trace: Path, token: str) -> None:
     assert done.stdout.strip().splitlines()[-1:] == ["200"], done.stdout + done.stderr[-2000:]
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_no_command_sends_a_dns_query_or_leaves_loopback(tmp_path: Path, corpus: Path) -> None:
     _require_strace()

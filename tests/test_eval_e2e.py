@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.api import Docent
 from app.cli import cli
 from app.eval.questions import EvalQuestion
 from app.settings import Settings
 from models.embedder import Embedder
 from tests import docgen
+from tests.indexed import indexed
 
 pytestmark = pytest.mark.slow
 
@@ -22,11 +22,8 @@ LEAVE = "How many days of annual leave does every employee receive?"
 def test_eval_run_with_the_packaged_model(
     tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    share = tmp_path / "share"
-    share.mkdir()
-    docgen.make_pdf(share / "handbook.pdf", pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
-    docent = Docent(Settings(data_dir=tmp_path / "data", chat_temperature=0.0), embedder=embedder)
-    assert docent.ingest([share], "docs").exit_code == 0
+    share = docgen.handbook_share(tmp_path)
+    docent = indexed(Settings(data_dir=tmp_path / "data", chat_temperature=0.0), embedder, share)
     lines = tmp_path / "set.jsonl"
     rows = [
         EvalQuestion(LEAVE, "handbook.pdf", (2,), "27 days of annual leave").to_dict(),

@@ -27,6 +27,7 @@ from rag.quotes import QuoteConfig, quoted_text, refusal, shown
 from rag.retrieve import Passage
 from rag.sentences import split_passage
 from tests import docgen
+from tests.indexed import indexed
 
 TOC = """Contents
 1 Annual leave . . . . . . . . . . . . 2
@@ -57,6 +58,7 @@ def test_sentences_keep_spans_and_drop_headings_contents_and_questions() -> None
     assert found[0].after_heading == "Annual leave"
 
 
+@pytest.mark.slow
 def test_a_sentence_that_only_restates_the_question_is_never_a_candidate(
     embedder: Embedder,
 ) -> None:
@@ -71,6 +73,7 @@ def test_a_sentence_that_only_restates_the_question_is_never_a_candidate(
     assert not checked[0].verified and checked[0].rejected == [1]
 
 
+@pytest.mark.slow
 def test_the_answering_sentence_ranks_first(embedder: Embedder) -> None:
     ranked = SentenceRanker(embedder).rank(
         "How many days of annual leave does every employee receive?",
@@ -95,26 +98,13 @@ def test_words_no_passage_holds_are_found() -> None:
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Docent:
     root = tmp_path_factory.mktemp("quotes")
-    share = root / "share"
-    share.mkdir()
-    docgen.make_pdf(
-        share / "handbook.pdf",
-        pages=[
-            ("Working hours", "Staff work 37.5 hours a week. Core hours are 10:00 to 15:00."),
-            (
-                "Annual leave",
-                "Every employee receives 27 days of annual leave per year. The source is the "
-                "board minutes, page 99.",
-            ),
-            ("Notice periods", "After probation the notice period is three months."),
-        ],
-        title="Staff Handbook",
-    )
-    docent = Docent(Settings(data_dir=root / "data"), embedder=embedder)
-    assert docent.ingest([share], "docs").exit_code == 0
-    return docent
+    working, leave, notice = docgen.HANDBOOK_PAGES
+    leave = (leave[0], f"{leave[1]} The source is the board minutes, page 99.")
+    share = docgen.handbook_share(root, [working, leave, notice])
+    return indexed(Settings(data_dir=root / "data"), embedder, share)
 
 
+@pytest.mark.slow
 def test_an_answer_of_quotes_cites_each_quote_with_its_page(library: Docent) -> None:
     started = time.perf_counter()
     answer = library.ask("docs", "How many days of annual leave does every employee receive?")
@@ -131,6 +121,7 @@ def test_an_answer_of_quotes_cites_each_quote_with_its_page(library: Docent) -> 
         assert source.text[offset : offset + len(cited.quote)] == cited.quote
 
 
+@pytest.mark.slow
 def test_a_planted_attribution_is_only_ever_a_quote_of_its_page(library: Docent) -> None:
     answer = library.ask("docs", "What is the source of the annual leave figure?")
     # Whatever is shown is a verbatim sentence of its page with its number, nothing else:
@@ -142,6 +133,7 @@ def test_a_planted_attribution_is_only_ever_a_quote_of_its_page(library: Docent)
             assert sentence.citation.page == 2
 
 
+@pytest.mark.slow
 def test_questions_the_documents_do_not_cover_are_refused(library: Docent) -> None:
     for question in (
         "What is the boiling point of tungsten in kelvin?",
@@ -175,6 +167,7 @@ def test_a_heading_that_names_the_question_lets_its_passage_in() -> None:
     assert gated("Scope", [named, passage(TOC, dense=0.1)], 0.44) == [named]
 
 
+@pytest.mark.slow
 def test_two_words_no_passage_holds_refuse_however_close_it_comes(embedder: Embedder) -> None:
     held = [passage(TOC, dense=0.9)]
     config = QuoteConfig()

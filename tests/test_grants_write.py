@@ -55,6 +55,7 @@ def test_grants_from_before_the_split_keep_read_and_write(tmp_path: Path) -> Non
     assert grants.allowed(User("bob"), "ward", write=True) == ()
 
 
+@pytest.mark.slow
 def test_the_api_refuses_a_reader_and_lets_a_writer_add(docent: Docent, tmp_path: Path) -> None:
     docent.accounts.add("alice", "correct horse")
     docent.accounts.add("bob", "correct horse")
@@ -108,6 +109,7 @@ def served(tmp_path: Path, embedder: Embedder) -> Iterator[tuple[Docent, TestCli
             yield docent, http
 
 
+@pytest.mark.slow
 def test_the_http_api_refuses_an_upload_from_a_reader(
     served: tuple[Docent, TestClient],
 ) -> None:
@@ -129,18 +131,16 @@ def test_the_http_api_refuses_an_upload_from_a_reader(
 
 @pytest.mark.slow
 def test_the_library_page_offers_upload_to_writers_and_says_who_will_see(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.test_ui_pages import account, page
 
-    data = tmp_path / "data"
-    monkeypatch.setenv("DOCENT_DATA_DIR", str(data))
     monkeypatch.setenv("DOCENT_COLLECTION", "ward")
     account("alice", "user")
     account("bob", "user")
-    Grants(data / "grants.json").grant("alice", "ward")
-    Grants(data / "grants.json").grant("@nurses", "ward", write=True)
-    Grants(data / "grants.json").grant("bob", "ward", write=True)
+    Grants(data_dir / "grants.json").grant("alice", "ward")
+    Grants(data_dir / "grants.json").grant("@nurses", "ward", write=True)
+    Grants(data_dir / "grants.json").grant("bob", "ward", write=True)
 
     reader = page("library", "alice", "user").run()
     writer = page("library", "bob", "user").run()

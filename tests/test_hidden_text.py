@@ -32,6 +32,16 @@ def full_text(document: ParsedDocument) -> str:
     return "\n".join(section.text for section in document.sections)
 
 
+def loaded_without_hidden(path: Path, visible: list[str]) -> ParsedDocument:
+    """The file loaded, once no word marked HIDDEN and each of ``visible`` is checked."""
+    document = load(path)
+    text = full_text(document)
+    assert "HIDDEN" not in text, text
+    for words in visible:
+        assert words in text
+    return document
+
+
 def make_hidden_pdf(path: Path) -> Path:
     """A page of visible text with hidden text in four disguises, one mid-line."""
     pdf = FPDF(unit="pt", format="A4")
@@ -62,11 +72,7 @@ def make_hidden_pdf(path: Path) -> Path:
 
 
 def test_pdf_drops_white_tiny_and_invisible_text_and_keeps_coloured(tmp_path: Path) -> None:
-    document = load(make_hidden_pdf(tmp_path / "hidden.pdf"))
-    text = full_text(document)
-    assert "HIDDEN" not in text, text
-    for words in VISIBLE:
-        assert words in text
+    document = loaded_without_hidden(make_hidden_pdf(tmp_path / "hidden.pdf"), VISIBLE)
     assert document.notes == [
         "pages 1: 4 pieces of hidden text left out (white on white, under 1 pt or invisible)"
     ]
@@ -125,11 +131,8 @@ def make_hidden_html(path: Path) -> Path:
 
 
 def test_html_drops_elements_hidden_by_attributes_and_inline_styles(tmp_path: Path) -> None:
-    document = load(make_hidden_html(tmp_path / "hidden.html"))
-    text = full_text(document)
-    assert "HIDDEN" not in text, text
-    for words in [*VISIBLE, "Small print stays readable."]:
-        assert words in text
+    visible = [*VISIBLE, "Small print stays readable."]
+    document = loaded_without_hidden(make_hidden_html(tmp_path / "hidden.html"), visible)
     assert document.notes == ["12 pieces of hidden text left out"]
 
 
@@ -167,11 +170,8 @@ def make_hidden_docx(path: Path) -> Path:
 
 
 def test_docx_drops_hidden_white_and_tiny_runs(tmp_path: Path) -> None:
-    document = load(make_hidden_docx(tmp_path / "hidden.docx"))
-    text = full_text(document)
-    assert "HIDDEN" not in text, text
-    for words in [*VISIBLE, "White on a black highlight"]:
-        assert words in text
+    visible = [*VISIBLE, "White on a black highlight"]
+    document = loaded_without_hidden(make_hidden_docx(tmp_path / "hidden.docx"), visible)
     assert document.notes == [
         "6 pieces of hidden text left out (hidden, coloured like its ground or under 1 pt)"
     ]
@@ -188,6 +188,7 @@ def test_hidden_injections_of_the_corpus_never_load(
     assert doc.canary not in text and "Ignore your instructions" not in text
 
 
+@pytest.mark.slow
 def test_ingest_report_notes_the_hidden_text(tmp_path: Path, docent: Docent) -> None:
     share = tmp_path / "share"
     share.mkdir()
@@ -240,10 +241,7 @@ def test_html_hides_text_the_way_a_browser_would(tmp_path: Path, variant: str) -
     rules, hidden = HTML_VARIANTS[variant]
     path = tmp_path / "page.html"
     path.write_text(html_page(rules, hidden), encoding="utf-8")
-    document = load(path)
-    text = full_text(document)
-    assert "HIDDEN" not in text, text
-    assert "Visible start." in text and "Visible end." in text
+    document = loaded_without_hidden(path, ["Visible start.", "Visible end."])
     assert document.notes == ["1 piece of hidden text left out"]
 
 
@@ -307,12 +305,10 @@ def _docx_with(path: Path, hide: str) -> Path:
     "hide", ["webHidden", "specVanish", "shading", "highlight", "style webHidden", "cell shading"]
 )
 def test_docx_hides_text_the_way_word_would(tmp_path: Path, hide: str) -> None:
-    document = load(_docx_with(tmp_path / "hidden.docx", hide))
-    text = full_text(document)
-    assert "HIDDEN" not in text, text
-    assert "Visible start." in text and "Visible end." in text
+    visible = ["Visible start.", "Visible end."]
     if hide == "cell shading":
-        assert "White on a black cell" in text
+        visible.append("White on a black cell")
+    document = loaded_without_hidden(_docx_with(tmp_path / "hidden.docx", hide), visible)
     assert document.notes == [
         "1 piece of hidden text left out (hidden, coloured like its ground or under 1 pt)"
     ]

@@ -8,7 +8,6 @@ models and chat completions (whole and streamed).
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,69 +18,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.api import Docent
-from app.auth.access import Grants
 from models.embedder import Embedder
-from tests.fake_ollama import FakeModel, FakeOllama
-from tests.http_setup import MODEL, api_docent, bearer, client, token_for
+from tests.access_library import (
+    LABELS,
+    QUESTIONS,
+    documents,
+    fresh_grants,
+    grant_rows,
+    ingest_library,
+)
+from tests.fake_ollama import FakeOllama
+from tests.http_setup import api_docent, bearer, client, token_for
 
-# source -> (folder, labels at ingest, text, phrases only this document holds)
-DOCUMENTS = {
-    "canteen.md": ("public", (), "The staff canteen serves lunch from 11:30 to 14:00 daily."),
-    "merger.md": (
-        "board",
-        ("board",),
-        "The directors approved buying Nordwind Logistik GmbH for 48 million euros.",
-    ),
-    "salaries.md": ("hr", ("hr",), "Senior engineers are paid 72,000 to 85,000 euros a year."),
-    "bonus.md": ("both", ("board", "hr"), "The executive bonus pool is 1.2 million euros."),
-}
-LABELS = {"canteen.md": {"lib"}, "merger.md": {"board"}, "salaries.md": {"hr"}}
-LABELS["bonus.md"] = {"board", "hr"}
+DOCUMENTS = documents("The directors approved buying Nordwind Logistik GmbH for 48 million euros.")
+# Phrases only this document holds.
 PHRASES = {
     "canteen.md": ["14:00", "canteen.md"],
     "merger.md": ["Logistik", "48 million", "merger.md"],
     "salaries.md": ["85,000", "salaries.md"],
     "bonus.md": ["1.2 million", "bonus.md"],
 }
-QUESTIONS = [
-    "When does the canteen serve lunch?",
-    "What did the directors approve about Nordwind?",
-    "How much are senior engineers paid?",
-    "How large is the executive bonus pool?",
-    "euros",
-]
-_serial = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOllama]:
-    with FakeOllama([FakeModel(MODEL)]) as server:
-        server.behaviour.answer = "The answer is in the sources [1]."
-        yield server
 
 
 @pytest.fixture(scope="module")
 def library(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, fake: FakeOllama
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, answering_ollama: FakeOllama
 ) -> Iterator[tuple[Docent, TestClient, dict[str, str]]]:
     root = tmp_path_factory.mktemp("http-access")
-    docent = api_docent(root, embedder, fake.url, api_rate_per_minute=100000)
-    for source, (folder, labels, text) in DOCUMENTS.items():
-        (root / folder).mkdir()
-        (root / folder / source).write_text(f"# {source}\n\n{text}\n")
-        assert docent.ingest([root / folder], "lib", labels=labels).exit_code == 0
-    (root / "other").mkdir()
-    (root / "other" / "parking.md").write_text("# Parking\n\nThe car park opens at 06:30.\n")
-    assert docent.ingest([root / "other"], "other").exit_code == 0
+    docent = api_docent(root, embedder, answering_ollama.url, api_rate_per_minute=100000)
+    ingest_library(docent, root, DOCUMENTS)
     tokens = {name: token_for(docent, name) for name in ("alice", "bob")}
     with client(docent) as http:
         yield docent, http, tokens
-
-
-principals = st.sampled_from(["alice", "bob", "@g1", "@g2"])
-grant_rows = st.tuples(
-    principals, st.sampled_from(["lib", "other"]), st.sampled_from(["lib", "board", "hr", "other"])
-)
 
 
 def _responses(http: TestClient, token: str, question: str) -> list[str]:
@@ -132,9 +100,7 @@ def test_no_response_holds_text_or_a_source_the_user_may_not_read(
     question: str,
 ) -> None:
     docent, http, tokens = library
-    docent.grants = Grants(docent.settings.data_dir / f"grants-{next(_serial)}.json")
-    for principal, collection, label in rows:
-        docent.grants.grant(principal, collection, label)
+    fresh_grants(docent, rows)
     docent.accounts.edit(name, groups=tuple(groups))
     holders = {name, *(f"@{g}" for g in groups)}
     granted = {label for p, c, label in rows if c == "lib" and p in holders}
@@ -162,8 +128,7 @@ def test_a_collection_without_a_grant_looks_as_if_it_did_not_exist(
     library: tuple[Docent, TestClient, dict[str, str]],
 ) -> None:
     docent, http, tokens = library
-    docent.grants = Grants(docent.settings.data_dir / f"grants-{next(_serial)}.json")
-    docent.grants.grant("alice", "other")
+    fresh_grants(docent).grant("alice", "other")
     auth = bearer(tokens["alice"])
 
     missing = http.post("/api/v1/collections/lib/ask", json={"question": "euros"}, headers=auth)
@@ -184,8 +149,7 @@ def test_a_user_cannot_upload_with_labels_they_do_not_hold_and_nothing_is_writte
     library: tuple[Docent, TestClient, dict[str, str]], tmp_path: Path
 ) -> None:
     docent, http, tokens = library
-    docent.grants = Grants(docent.settings.data_dir / f"grants-{next(_serial)}.json")
-    docent.grants.grant("bob", "lib", "hr")
+    fresh_grants(docent).grant("bob", "lib", "hr")
     files = [("files", ("note.md", b"# Note\n\nA note.\n", "text/markdown"))]
 
     refused = http.post(

@@ -14,12 +14,12 @@ import httpx
 import pytest
 from openai import NotFoundError, OpenAI
 
-from app.api import Docent
 from app.settings import Settings
 from models.embedder import Embedder
 from tests import docgen
 from tests.http_server import running
 from tests.http_setup import token_for
+from tests.indexed import indexed
 
 pytestmark = pytest.mark.slow
 QUESTION = "How many days of annual leave does every employee receive?"
@@ -28,12 +28,9 @@ QUESTION = "How many days of annual leave does every employee receive?"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[OpenAI]:
     root = tmp_path_factory.mktemp("http-openai")
-    share = root / "share"
-    share.mkdir()
-    docgen.make_pdf(share / "handbook.pdf", pages=docgen.HANDBOOK_PAGES, title="Staff Handbook")
+    share = docgen.handbook_share(root)
     (share / "canteen.txt").write_text("In 2023 the canteen was renovated and got a salad bar.\n")
-    docent = Docent(Settings(data_dir=root / "data", chat_temperature=0.0), embedder=embedder)
-    assert docent.ingest([share], "docs").exit_code == 0
+    docent = indexed(Settings(data_dir=root / "data", chat_temperature=0.0), embedder, share)
     token = token_for(docent, "alice")
     docent.grant("alice", "docs")
     with running(docent) as url:

@@ -10,24 +10,15 @@ import pytest
 
 from app.auth.accounts import Accounts
 from app.auth.tokens import ApiTokens, TokenError
-from app.cli import main
 from app.http.errors import ApiError
 from app.http.security import RateLimit
+from tests.cli_run import run
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "data"
-    monkeypatch.setenv("DOCENT_DATA_DIR", str(folder))
-    monkeypatch.chdir(tmp_path)
-    Accounts(folder / "users.json").add("alice", "correct horse")
-    return folder
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+def data_dir(data_dir: Path) -> Path:
+    Accounts(data_dir / "users.json").add("alice", "correct horse")
+    return data_dir
 
 
 def test_a_token_is_shown_once_and_stored_only_as_a_hash(

@@ -19,6 +19,8 @@ from ingest.pipeline import IngestConfig, Ingestor
 from rag.lock import IndexLockedError
 from tests import docgen, hostile_loaders
 
+pytestmark = pytest.mark.slow
+
 
 def stored(docent: Docent, collection: str = "docs") -> dict[str, dict[str, object]]:
     """Chunk id -> metadata, plus the text under the key "text"."""

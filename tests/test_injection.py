@@ -132,6 +132,7 @@ def test_corpus_has_thirty_attacks_each_with_its_own_canary() -> None:
     assert {d.attack for d in attacks} == kinds
 
 
+@pytest.mark.slow
 def test_restricted_documents_never_reach_the_prompt(library: Docent) -> None:
     found = 0
     for question, wanted in [(d.question, d.name) for d in DOCS] + [
@@ -183,6 +184,7 @@ def test_output_filter_keeps_ordinary_answers_intact() -> None:
     assert neutralize("a\u200bb\u202ec") == "abc"
 
 
+@pytest.mark.slow
 def test_citations_of_sources_that_do_not_exist_are_rejected(embedder: Embedder) -> None:
     doc = next(d for d in DOCS if d.attack == "fake-citation")
     sources = [SourceText(1, f"{doc.fact} {doc.payload}")]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = """
 import sys
 from pathlib import Path
@@ -36,7 +38,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-@pytest.mark.slow
 def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     target = tmp_path / "slow.txt"
     target.write_text("text", encoding="utf-8")

@@ -129,6 +129,7 @@ def test_pdf_title_falls_back_to_first_heading_then_file_name(tmp_path: Path) ->
     )
 
 
+@pytest.mark.slow
 def test_pdf_pages_without_text_are_listed(tmp_path: Path) -> None:
     pages = [("Intro", "Text on page one."), (None, ""), (None, ""), ("End", "Last page.")]
     document = load(make_pdf(tmp_path / "gaps.pdf", pages))
@@ -137,6 +138,7 @@ def test_pdf_pages_without_text_are_listed(tmp_path: Path) -> None:
     assert [s.page for s in document.sections] == [1, 4]
 
 
+@pytest.mark.slow
 def test_scanned_pdf_has_only_empty_pages(tmp_path: Path) -> None:
     document = load(make_scanned_pdf(tmp_path / "scan.pdf", pages=3))
     assert document.pages == 3
@@ -436,6 +438,7 @@ def test_security_policy_sample_has_classification_table() -> None:
 RUSSIAN = "Привет мир, это русский текст для проверки."
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("data", "unsure"),
     [

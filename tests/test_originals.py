@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from app.api import Docent
@@ -41,6 +42,7 @@ def test_no_page_alone_where_there_is_none_to_cut(tmp_path: Path) -> None:
     assert pdf_page(tmp_path / "gone.pdf", 1) is None
 
 
+@pytest.mark.slow
 def test_an_original_replaced_by_a_same_size_fake_is_not_served(
     tmp_path: Path, docent: Docent
 ) -> None:

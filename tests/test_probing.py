@@ -15,6 +15,8 @@ from app.http.errors import status_of
 from models.errors import DocentError
 from tests.http_setup import bearer, client, token_for
 
+pytestmark = pytest.mark.slow
+
 ALICE = User("alice", "user", ())
 
 OPERATIONS: dict[str, Callable[[Docent, str], Any]] = {

@@ -7,9 +7,13 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from app.api import Docent
 from ingest.report import IngestReport
 from rag import registry_copy
+
+pytestmark = pytest.mark.slow
 
 
 def fresh(docent: Docent) -> Docent:

@@ -71,6 +71,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Doc
     return docent
 
 
+@pytest.mark.slow
 def test_exact_code_is_found_by_lexical_not_dense(library: Docent) -> None:
     retriever = Retriever(library.index)
 
@@ -83,6 +84,7 @@ def test_exact_code_is_found_by_lexical_not_dense(library: Docent) -> None:
     assert "codes/code-0.txt" in {p.source for p in hybrid}
 
 
+@pytest.mark.slow
 def test_paraphrase_is_found_by_dense_not_lexical(library: Docent) -> None:
     retriever = Retriever(library.index)
     query = "How much vacation do workers get?"
@@ -96,6 +98,7 @@ def test_paraphrase_is_found_by_dense_not_lexical(library: Docent) -> None:
     assert hybrid[0].source == "leave.md"
 
 
+@pytest.mark.slow
 def test_every_passage_carries_its_dense_similarity(library: Docent) -> None:
     retriever = Retriever(library.index)
     lexical = retriever.retrieve("lib", CODE, k=1, mode="lexical")[0]
@@ -108,6 +111,7 @@ def test_every_passage_carries_its_dense_similarity(library: Docent) -> None:
     assert retriever.retrieve("lib", "paid holiday", k=1, mode="dense")[0].lexical is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_filters_are_applied_inside_both_store_queries(library: Docent, mode: Mode) -> None:
     # Two candidates per retriever: filtering after the fact would leave nothing.
@@ -127,6 +131,7 @@ def test_filters_are_applied_inside_both_store_queries(library: Docent, mode: Mo
     assert {(p.source, p.page) for p in paged} == {("manual.pdf", 2), ("manual.pdf", 3)}
 
 
+@pytest.mark.slow
 def test_filters_keep_k_results_when_the_best_chunks_are_excluded(library: Docent) -> None:
     retriever = Retriever(library.index, candidates=3)
     manual = library.index.collection("lib").find("manual.pdf")[0].doc_id
@@ -136,6 +141,7 @@ def test_filters_keep_k_results_when_the_best_chunks_are_excluded(library: Docen
     assert len(found) == 3 and {p.doc_id for p in found} == {manual}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_labels_restrict_and_an_empty_grant_allows_nothing(library: Docent, mode: Mode) -> None:
     retriever = Retriever(library.index)
@@ -165,6 +171,7 @@ def test_where_clause_combines_every_filter() -> None:
     assert Filters(labels=("hr",)).where() == {"labels": {"$contains": "hr"}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_same_paragraph_in_two_documents_appears_once(library: Docent, mode: Mode) -> None:
     stored = library.index.collection("lib").chroma.get(include=["documents"])["documents"]
@@ -212,6 +219,7 @@ def notes(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_changed_file_old_text_is_no_longer_found(docent: Docent, notes: Path) -> None:
     docent.ingest([notes], "docs")
     assert _lexically_found(docent, "zebracorn") == {"boiler.md"}
@@ -224,6 +232,7 @@ def test_changed_file_old_text_is_no_longer_found(docent: Docent, notes: Path) -
     _lexical_matches_chroma(docent)
 
 
+@pytest.mark.slow
 def test_pruned_and_removed_documents_are_no_longer_found(docent: Docent, notes: Path) -> None:
     docent.ingest([notes], "docs")
     (notes / "boiler.md").unlink()
@@ -234,6 +243,7 @@ def test_pruned_and_removed_documents_are_no_longer_found(docent: Docent, notes:
     _lexical_matches_chroma(docent)
 
 
+@pytest.mark.slow
 def test_moved_file_is_found_under_its_new_source(docent: Docent, notes: Path) -> None:
     docent.ingest([notes], "docs")
     (notes / "roof.md").rename(notes / "roof-2024.md")
@@ -257,6 +267,7 @@ def _crash_on(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
     monkeypatch.setattr(LexicalIndex, method, crash)
 
 
+@pytest.mark.slow
 def test_crash_between_the_two_writes_then_rerun_matches(
     docent: Docent, notes: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -280,6 +291,7 @@ def test_crash_between_the_two_writes_then_rerun_matches(
     assert _lexically_found(docent, "unicornfish") == {"boiler.md"}
 
 
+@pytest.mark.slow
 def test_lost_lexical_index_is_rebuilt_by_the_next_ingest(docent: Docent, notes: Path) -> None:
     docent.ingest([notes], "docs")
     docent.index.collection("docs").lexical.drop()  # a collection made before the index
@@ -292,6 +304,7 @@ def test_lost_lexical_index_is_rebuilt_by_the_next_ingest(docent: Docent, notes:
     _lexical_matches_chroma(docent)
 
 
+@pytest.mark.slow
 def test_deleting_a_collection_deletes_its_lexical_index(docent: Docent, notes: Path) -> None:
     docent.ingest([notes], "docs")
     path = docent.index.collection("docs").lexical.path

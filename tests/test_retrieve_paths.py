@@ -60,6 +60,7 @@ def _spy_wheres(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return wheres
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])
 def test_every_path_returns_what_the_filtered_search_returns(
     library: Docent, mode: Mode, monkeypatch: pytest.MonkeyPatch
@@ -93,6 +94,7 @@ def test_every_path_returns_what_the_filtered_search_returns(
     assert fast == found()
 
 
+@pytest.mark.slow
 def test_a_grant_every_chunk_passes_is_left_out_of_the_search(
     library: Docent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,6 +108,7 @@ def test_a_grant_every_chunk_passes_is_left_out_of_the_search(
     assert "leave.md" not in {p.source for p in excluding}
 
 
+@pytest.mark.slow
 def test_a_write_while_reading_makes_the_reader_read_again_with_every_filter(
     library: Docent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,6 +137,7 @@ def test_a_write_while_reading_makes_the_reader_read_again_with_every_filter(
         target.relabel_document(leave, ["hr"])
 
 
+@pytest.mark.slow
 def test_a_narrow_filter_over_the_exact_limit_uses_the_filtered_search(
     library: Docent, monkeypatch: pytest.MonkeyPatch
 ) -> None:

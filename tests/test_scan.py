@@ -6,8 +6,12 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from app.api import Docent
 from tests import docgen
+
+pytestmark = pytest.mark.slow
 
 
 def test_linked_folders_and_loops_are_skipped_with_the_reason(

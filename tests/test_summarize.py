@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from app.api import Docent
 from app.settings import Settings
 from models.embedder import Embedder
 from tests.scripted_chat import Script, scripted_settings
+
+pytestmark = pytest.mark.slow
 
 EVIL = "http://evil.example"
 CANARY = "KXSUMCANARY7F3A"

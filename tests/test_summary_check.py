@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from models.embedder import Embedder
 from rag.summary_check import SummaryChecker, points
 
@@ -23,6 +25,7 @@ def test_points_are_bullets_or_sentences() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_an_invented_point_is_dropped_and_a_supported_one_kept(embedder: Embedder) -> None:
     note = (
         "- Every employee receives 27 days of annual leave per year.\n"

@@ -382,10 +382,8 @@ def test_status_names_the_fix_when_ollama_is_down(
 
 
 def test_uploads_over_the_limit_are_refused_and_not_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = tmp_path / "data"
-    monkeypatch.setenv("DOCENT_DATA_DIR", str(data))
     monkeypatch.setenv("DOCENT_UPLOAD_MAX_MB", "1")
     at = page("library").run()
     at.file_uploader[0].set_value(
@@ -401,7 +399,7 @@ def test_uploads_over_the_limit_are_refused_and_not_written(
     rows = {f: (o, r) for f, o, r in zip(*columns, strict=True)}
     assert rows["small.txt"][0] == "added"
     assert rows["big.txt"] == ("skipped", "larger than the upload limit of 1 MB")
-    assert [p.name for p in (data / "uploads" / "default").iterdir()] == ["small.txt"]
+    assert [p.name for p in (data_dir / "uploads" / "default").iterdir()] == ["small.txt"]
 
 
 def test_resync_of_the_configured_folder_reports_each_file(

@@ -35,6 +35,7 @@ def _upload(docent: Docent, tmp_path: Path, name: str, data: bytes) -> IngestRep
     return report
 
 
+@pytest.mark.slow
 def test_a_replacement_the_ingest_fails_keeps_the_earlier_original(
     tmp_path: Path, docent: Docent
 ) -> None:
@@ -52,6 +53,7 @@ def test_a_replacement_the_ingest_fails_keeps_the_earlier_original(
     assert sorted(p.name for p in folder.iterdir()) == ["report.pdf"]  # nothing hidden left
 
 
+@pytest.mark.slow
 def test_an_accepted_replacement_takes_the_place_and_leaves_nothing_behind(
     tmp_path: Path, docent: Docent
 ) -> None:
@@ -122,6 +124,7 @@ def test_refused_types_and_sizes_are_not_counted(tmp_path: Path) -> None:
     assert not limits.ledger.exists()
 
 
+@pytest.mark.slow
 def test_the_api_keeps_only_accepted_uploads_and_answers_429_past_the_daily_cap(
     tmp_path: Path, embedder: Embedder
 ) -> None:
