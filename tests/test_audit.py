@@ -257,6 +257,7 @@ def test_sigkill_during_a_burst_of_appends_leaves_a_valid_log(tmp_path: Path) ->
     assert list(log.export())[-1]["question"] == "after the kill"
 
 
+@pytest.mark.slow
 def test_administration_called_through_the_api_is_recorded(docent: Docent) -> None:
     docent.add_user("alice", "alice's passphrase", groups=("legal",))
     docent.edit_user("alice", role="admin", groups=())

@@ -148,6 +148,7 @@ def test_the_api_keeps_only_accepted_uploads_and_answers_429_past_the_daily_cap(
     assert "root may upload 2 files a day" in over.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_uploads_through_the_api_are_recorded_with_the_repair_after_a_stop(docent: Docent) -> None:
     files = [Upload("leave.md", b"# Leave\n\nLeave is 25 days a year.\n"), Upload("run.exe", b"MZ")]
     placement = docent.save_uploads("docs", files)
