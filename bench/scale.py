@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -223,11 +224,30 @@ def query_worker(data: Path, text: str) -> Result:
     }
 
 
-def measure_size(count: int, work: Path, timeout: float, text: str = "syllables") -> Result:
+def built_share(share: Path, count: int, text: str, shares: Path | None) -> Result:
+    """Build the share at ``share``, or copy it from ``shares`` where it was built before.
+
+    The copy keeps the files' bytes (their mtimes are new: the first ingest reads all).
+    """
+    if shares is None:
+        return build_share(share, count, text=text)
+    kept = shares / f"share-{count}-{text}"
+    about = shares / f"share-{count}-{text}.json"
+    if not about.is_file():
+        shutil.rmtree(kept, ignore_errors=True)
+        built = build_share(kept, count, text=text)
+        about.write_text(json.dumps(built) + "\n")
+    shutil.copytree(kept, share)
+    return dict(json.loads(about.read_text()))
+
+
+def measure_size(
+    count: int, work: Path, timeout: float, text: str = "syllables", shares: Path | None = None
+) -> Result:
     """Every run for one share size."""
     share, data = work / f"share-{count}", work / f"data-{count}"
     started = time.perf_counter()
-    result: Result = {"share": build_share(share, count, text=text)}
+    result: Result = {"share": built_share(share, count, text, shares)}
     result["share"]["build_s"] = round(time.perf_counter() - started, 1)
     print(f"{count}: share built {result['share']}", file=sys.stderr)
     runs: dict[str, Result] = {}
@@ -285,14 +305,29 @@ def main(argv: list[str] | None = None) -> int:
         default="syllables",
         help="made-up words (about twice the chunks per KB) or English words",
     )
+    parser.add_argument(
+        "--shares",
+        type=Path,
+        help="keep each built share here and copy it on the next run (builds take minutes)",
+    )
+    parser.add_argument("--build-only", action="store_true", help="build the shares and stop")
     parser.add_argument("--query-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.query_worker:
         print(json.dumps(query_worker(args.query_worker, args.text)))
         return 0
     sizes = [int(size) for size in args.sizes.split(",") if size]
+    if args.build_only:
+        if args.shares is None:
+            parser.error("--build-only needs --shares")
+        with tempfile.TemporaryDirectory(prefix="docent-scale-") as tmp:
+            for size in sizes:
+                print(built_share(Path(tmp) / f"share-{size}", size, args.text, args.shares))
+        return 0
     with tempfile.TemporaryDirectory(prefix="docent-scale-") as tmp:
-        results = [measure_size(size, Path(tmp), args.timeout, args.text) for size in sizes]
+        results = [
+            measure_size(size, Path(tmp), args.timeout, args.text, args.shares) for size in sizes
+        ]
     text = table(results)
     print(text)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
