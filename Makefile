@@ -78,7 +78,7 @@ bench: venv system-packages-bench
 
 ## Regenerate docs/cli.md from the CLI's help text.
 docs: venv
-	$(BIN)/python -m app.cli_docs > docs/cli.md
+	$(BIN)/python -m app.cli.reference > docs/cli.md
 
 samples: venv
 	$(BIN)/python -m tests.samples

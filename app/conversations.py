@@ -27,12 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import present
-from app.audit import AuditLog, actor
+from app.auth.audit import AuditLog, actor
+from ingest.report import shown
 from models.errors import DocentError
 
 if TYPE_CHECKING:
-    from app.accounts import User
+    from app.auth.accounts import User
     from rag.answer import Answer
 
 TITLE_MOST = 120
@@ -343,8 +343,7 @@ def answer_markdown(answer: Answer) -> str:
     if not answer.citations:
         return text
     sources = [
-        f"[{c.number}] {present.where(c.title, c.source, c.page)}: "
-        f"\u201c{' '.join(c.quote.split())}\u201d"
+        f"[{c.number}] {where(c.title, c.source, c.page)}: \u201c{' '.join(c.quote.split())}\u201d"
         for c in answer.citations
     ]
     return text + "\n\n" + "\n".join(f"- {line}" for line in sources)
@@ -385,3 +384,10 @@ def _now() -> str:
 
 def _shown(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def where(title: str, source: str, page: int) -> str:
+    """A document reference: title, file and page."""
+    name = shown(title or source)
+    text = f"{name} ({shown(source)})" if title and title != source else name
+    return f"{text}, p. {page}" if page else text

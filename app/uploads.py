@@ -9,13 +9,13 @@ accepted it: a refused or failed upload never replaces the earlier file of that 
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from app import present
 from app.upload_limits import UploadLimits
 from rag.types import DocumentRecord
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from ingest.report import IngestReport
 
 _MB = 1024 * 1024
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+MAX_NAME = 120
 
 
 class UploadedFile(Protocol):
@@ -137,7 +139,7 @@ def stage_uploads(
     placement, fit = Placement(), []
     for upload in files:
         try:
-            target = present.upload_target(folder, upload.name)
+            target = upload_target(folder, upload.name)
         except ValueError:
             placement.refused.append((upload.name, "the file name has no usable characters"))
             continue
@@ -165,3 +167,32 @@ def forget_uploads(folder: Path, removed: Iterable[DocumentRecord]) -> None:
         path = (Path(record.root) / record.source).resolve()
         if path.parent == uploads:
             path.unlink(missing_ok=True)
+
+
+def safe_file_name(name: str) -> str:
+    """A file name that is safe to write in a folder of ours, or "" if nothing is left.
+
+    Only the last path component is kept (``../../etc/passwd`` becomes ``passwd``), both
+    separators count, and characters outside letters, digits, ``._ -`` are replaced.
+    """
+    base = re.split(r"[\\/]", name.replace("\0", ""))[-1]
+    cleaned = _UNSAFE_NAME.sub("_", base).strip(" .")
+    stem, dot, suffix = cleaned.rpartition(".")
+    if dot and len(cleaned) > MAX_NAME:
+        cleaned = stem[: MAX_NAME - len(suffix) - 1] + "." + suffix
+    return cleaned[:MAX_NAME]
+
+
+def upload_target(folder: Path, name: str) -> Path:
+    """Where an uploaded file is written: ``folder/<safe name>``, never outside ``folder``.
+
+    Raises:
+        ValueError: The name has nothing usable left.
+    """
+    safe = safe_file_name(name)
+    if not safe:
+        raise ValueError(f"unusable file name {name!r}")
+    target = (folder / safe).resolve()
+    if target.parent != folder.resolve():
+        raise ValueError(f"unusable file name {name!r}")
+    return target

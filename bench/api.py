@@ -38,8 +38,8 @@ from typing import Any
 import httpx
 
 from app.api import Docent
+from app.auth.tokens import ApiTokens
 from app.settings import Settings
-from app.tokens import ApiTokens
 from bench.load import QUESTIONS
 from tests.http_server import running
 

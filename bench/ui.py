@@ -38,8 +38,8 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from app.accounts import User
 from app.api import Docent
+from app.auth.accounts import User
 from app.conversations import SavedTurn
 from app.settings import Settings
 from app.ui.launch import streamlit_command

@@ -10,9 +10,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app.api import Docent
+from app.auth.tokens import ApiTokens
 from app.http.server import create_app
 from app.settings import Settings
-from app.tokens import ApiTokens
 from models.embedder import Embedder
 
 MODEL = "qwen2.5:1.5b"

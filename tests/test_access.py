@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import access
-from app.access import AccessError, Grants
-from app.accounts import User
 from app.api import Docent
+from app.auth import access
+from app.auth.access import AccessError, Grants
+from app.auth.accounts import User
 from app.settings import Settings
 from models.embedder import Embedder
 from models.errors import DocentError

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +12,8 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 
-from app.access import Grants
-from app.accounts import AccountError, Accounts, Session, SessionExpired, SignInError, User
+from app.auth.access import Grants
+from app.auth.accounts import AccountError, Accounts, Session, SessionExpired, SignInError, User
 from app.cli import cli
 
 PASSWORD = "correct horse battery"
@@ -56,12 +55,13 @@ def test_an_unknown_user_costs_as_much_as_a_wrong_password(tmp_path: Path) -> No
 
     def seconds(name: str) -> float:
         times = []
-        for _ in range(3):
+        for _ in range(5):
             started = time.perf_counter()
             with pytest.raises(SignInError):
                 accounts.authenticate(name, "not the password")
             times.append(time.perf_counter() - started)
-        return statistics.median(times)
+        # The fastest of five: what the work costs, whatever else the machine is doing.
+        return min(times)
 
     known, unknown = seconds("root"), seconds("nobody")
     # Skipping the hash would make the unknown name ~1000 times faster.

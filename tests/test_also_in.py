@@ -13,8 +13,8 @@ import pytest
 
 from app.api import Docent
 from app.cli import main
+from app.cli.render import answer_footer, quoted_answer
 from app.http.schemas import answer as answer_json
-from app.render import answer_footer, quoted_answer
 
 LEAVE = (
     "Every employee receives 27 days of annual leave per year, and unused days may be "

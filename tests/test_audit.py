@@ -11,15 +11,16 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from app.accounts import SignInError
 from app.api import Docent
-from app.audit import AuditLog
+from app.auth.access import AccessError
+from app.auth.accounts import SignInError
+from app.auth.audit import AuditLog
 from app.cli import cli
 from app.settings import Settings
 from models.embedder import Embedder
@@ -226,7 +227,7 @@ def test_threads_append_in_turn(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from app.audit import AuditLog
+from app.auth.audit import AuditLog
 log = AuditLog(Path(sys.argv[1]))
 payload = "x" * 200_000
 n = 0
@@ -254,3 +255,36 @@ def test_sigkill_during_a_burst_of_appends_leaves_a_valid_log(tmp_path: Path) ->
     assert killed.ok and killed.records >= 20
     assert after.ok and after.records in (killed.records + 1, killed.records + 2)
     assert list(log.export())[-1]["question"] == "after the kill"
+
+
+def test_administration_called_through_the_api_is_recorded(docent: Docent) -> None:
+    docent.add_user("alice", "alice's passphrase", groups=("legal",))
+    docent.edit_user("alice", role="admin", groups=())
+    docent.set_password("alice", "a new passphrase")
+    docent.grant("alice", "staff")
+    secret, token = docent.create_token("alice", "ticket-system", timedelta(days=1))
+    docent.revoke_token(token.id)
+    gone = docent.remove_user("alice")
+    bob = docent.add_user("bob", "bob's passphrase")
+    with pytest.raises(AccessError):
+        docent.add_user("eve", "eve's passphrase", user=bob)
+
+    records = list(docent.audit.export())
+    assert [(r["event"], r["user"].split(":")[0]) for r in records] == [
+        ("user_add", "cli"),
+        ("user_edit", "cli"),
+        ("user_passwd", "cli"),
+        ("grant", "cli"),
+        ("token_create", "cli"),
+        ("token_revoke", "cli"),
+        ("user_rm", "cli"),
+        ("user_add", "cli"),
+        ("denied", "bob"),
+    ]
+    added, edited, _, _, created, revoked, removed, _, denied = records
+    assert added["groups"] == ["legal"] and (edited["role"], edited["groups"]) == ("admin", [])
+    assert created["token"] == revoked["token"] == token.id and created["owner"] == "alice"
+    assert removed["grants"] == [["staff", "staff"]] and [g.collection for g in gone] == ["staff"]
+    assert denied["action"] == "add users"
+    assert docent.grants.all() == [] and [u.name for u in docent.accounts.users()] == ["bob"]
+    assert secret not in docent.audit.path.read_text()

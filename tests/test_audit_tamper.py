@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from app.audit import GENESIS, AuditError, AuditLog, canonical
-from app.audit_key import ALGORITHM, AuditKeyError, load_key, mac
+from app.auth.audit import GENESIS, AuditError, AuditLog, canonical
+from app.auth.audit_key import ALGORITHM, AuditKeyError, load_key, mac
 from app.cli import cli
 
 Records = list[dict[str, Any]]

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from app.accounts import User
 from app.api import Docent
+from app.auth.accounts import User
 from app.conversations import SavedTurn
 from app.settings import Settings
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS

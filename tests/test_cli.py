@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from app.api import Docent
 from app.cli import main
+from app.settings import Settings
+from app.uploads import Upload, upload_folder
+from models.embedder import Embedder
 from rag.lock import WriterLock
 from tests import docgen
 
@@ -157,6 +161,27 @@ def test_collections_and_documents(capsys: pytest.CaptureFixture[str], corpus: P
 
     assert run(capsys, "collections", "delete", "legal", "--yes")[0] == 0
     assert json.loads(run(capsys, "collections", "list", "--json")[1]) == []
+
+
+def test_docs_rm_deletes_our_upload_copy_and_never_the_file_of_a_share(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, embedder: Embedder
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "leave.md").write_text("# Leave\n\nLeave is 25 days a year on the share.\n")
+    run(capsys, "ingest", str(share), "-c", "legal")
+    docent = Docent(Settings.load(), embedder=embedder)
+    upload = Upload("leave.md", b"# Leave\n\nLeave is 27 days a year, as uploaded.\n")
+    docent.ingest_uploads(docent.save_uploads("legal", [upload]), "legal")
+    copy = upload_folder(docent.settings.data_dir, "legal") / "leave.md"
+    assert copy.is_file() and len(docent.documents("legal")) == 2
+
+    code, out, _ = run(capsys, "docs", "rm", "leave.md", "-c", "legal")
+
+    assert code == 0 and out == "Removed 2 document(s) `leave.md` from `legal`.\n"
+    assert not copy.exists()
+    assert (share / "leave.md").read_text().endswith("on the share.\n")
+    assert docent.documents("legal") == []
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.accounts import Accounts
+from app.auth.accounts import Accounts
 from app.settings import Settings
 from tests.chroma_server import chroma_server
 from tests.system import require

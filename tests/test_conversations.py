@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.accounts import User
 from app.api import Docent
+from app.auth.accounts import User
 from app.conversations import ConversationError, SavedTurn, answer_markdown
 from app.settings import Settings
 from models.embedder import Embedder

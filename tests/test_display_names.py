@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app import present
 from app.cli import main
-from app.ui import wording
+from app.conversations import where
+from app.ui import present, wording
 from ingest.report import FileOutcome, IngestReport, shown
 
 # A fake log line, a terminal colour and title change, a cursor move, a right-to-left
@@ -61,7 +61,9 @@ def test_cli_progress_report_and_listing_escape_names_and_json_keeps_them(
     for text in (out, err, listing):
         assert not _unsafe(text), repr(text)
     lines = err.splitlines()
-    assert len(lines) == len(HOSTILE) + len(PLAIN) + 1  # one line per file, none forged
+    # One outcome line per file, none forged; a slow machine may add status lines between.
+    outcomes = [line for line in lines if line.split(" ")[1:2] in (["added"], ["skipped"])]
+    assert len(outcomes) == len(HOSTILE) + len(PLAIN) + 1
     assert sum(line.startswith("[") for line in lines) == len(lines)
     assert "invoice\\u202etxt.md" in listing and PLAIN[0] in listing
     assert "empty\\x1b[2J.md: empty file" in out
@@ -79,6 +81,6 @@ def test_the_library_tables_escape_names() -> None:
 
 
 def test_citations_on_the_ask_page_escape_names() -> None:
-    assert present.where("Pay\u202etxt.exe", "pay\nroll.md", 2) == (
+    assert where("Pay\u202etxt.exe", "pay\nroll.md", 2) == (
         "Pay\\u202etxt.exe (pay\\nroll.md), p. 2"
     )

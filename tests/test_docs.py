@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import cli
-from app.cli_docs import render
+from app.cli.reference import render
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

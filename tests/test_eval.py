@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from app.access import AccessError
-from app.accounts import User
 from app.api import Docent
+from app.auth.access import AccessError
+from app.auth.accounts import User
 from app.cli import cli
 from app.eval import Evaluation
 from app.eval.draft import definition_question

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from app.access import AccessError, Grant, Grants
-from app.accounts import User, write_private_json
 from app.api import Docent
+from app.auth.access import AccessError, Grant, Grants
+from app.auth.accounts import User, write_private_json
 from app.cli import cli
 from models.embedder import Embedder
 from tests.fake_ollama import FakeModel, FakeOllama

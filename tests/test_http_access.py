@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.access import Grants
 from app.api import Docent
+from app.auth.access import Grants
 from models.embedder import Embedder
 from tests.fake_ollama import FakeModel, FakeOllama
 from tests.http_setup import MODEL, api_docent, bearer, client, token_for

@@ -98,4 +98,4 @@ def test_an_unknown_model_and_a_bad_token_are_refused(served: OpenAI, tmp_path: 
         )
     base = str(served.base_url).rstrip("/")
     assert httpx.get(f"{base}/models", headers={"Authorization": "Bearer x"}).status_code == 401
-    assert httpx.get(base.removesuffix("/v1") + "/readyz").json()["status"] == "ready"
+    assert httpx.get(base.removesuffix("/v1") + "/readyz", timeout=60).json()["status"] == "ready"

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api import Docent
-from app.tokens import ApiTokens
+from app.auth.tokens import ApiTokens
 from models.embedder import Embedder
 from tests import docgen
 from tests.fake_ollama import FakeModel, FakeOllama

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.accounts import Accounts
+from app.auth.accounts import Accounts
+from app.auth.tokens import ApiTokens, TokenError
 from app.cli import main
 from app.http.errors import ApiError
 from app.http.security import RateLimit
-from app.tokens import ApiTokens, TokenError
 
 
 @pytest.fixture(autouse=True)

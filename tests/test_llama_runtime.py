@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.render import status as render_status
+from app.cli.render import status as render_status
 from app.settings import Settings
 from models.chat import ChatConfig
 from models.chat_llamacpp import LlamaCppBackend
@@ -179,7 +179,7 @@ def test_the_status_page_says_so_when_no_configuration_runs(tmp_path: Path) -> N
     from functools import cached_property
 
     from app.api import Docent
-    from app.present import health
+    from app.ui.present import health
     from models.chat import ChatBackend
 
     class CrashingCpuDocent(Docent):

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app import present
+from app import uploads
+from app.conversations import where
+from app.ui import present
 from ingest.report import FileOutcome, IngestReport
 from rag.answer import Answer, AnswerSentence, Citation
 from rag.citations import CITATION
@@ -133,10 +135,8 @@ def test_citation_label_and_where() -> None:
     answer = _answer()
 
     assert present.citation_label(answer.citations[0]) == "[1] Staff Handbook, p. 2"
-    assert present.where("Staff Handbook", "handbook.pdf", 2) == (
-        "Staff Handbook (handbook.pdf), p. 2"
-    )
-    assert present.where("", "notes.md", 0) == "notes.md"
+    assert where("Staff Handbook", "handbook.pdf", 2) == ("Staff Handbook (handbook.pdf), p. 2")
+    assert where("", "notes.md", 0) == "notes.md"
 
 
 def test_report_rows_and_headline_match_the_cli_outcomes() -> None:
@@ -201,10 +201,10 @@ def test_downloaded_markdown_has_no_live_links() -> None:
     ],
 )
 def test_safe_file_name(name: str, safe: str) -> None:
-    assert present.safe_file_name(name) == safe
+    assert uploads.safe_file_name(name) == safe
 
 
 def test_upload_target_stays_in_its_folder(tmp_path: Path) -> None:
-    assert present.upload_target(tmp_path, "../a.pdf") == (tmp_path / "a.pdf").resolve()
+    assert uploads.upload_target(tmp_path, "../a.pdf") == (tmp_path / "a.pdf").resolve()
     with pytest.raises(ValueError):
-        present.upload_target(tmp_path, "../..")
+        uploads.upload_target(tmp_path, "../..")

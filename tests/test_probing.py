@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.accounts import User
 from app.api import Docent
+from app.auth.accounts import User
 from app.http.errors import status_of
 from models.errors import DocentError
 from tests.http_setup import bearer, client, token_for

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from app.progress import Eta, TerminalProgress, clock_text
-from app.render import REPORT_LINES, ingest_report
+from app.cli.progress import Eta, TerminalProgress, clock_text
+from app.cli.render import REPORT_LINES, ingest_report
 from ingest.report import FileOutcome, IngestReport
 
 

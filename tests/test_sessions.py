@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from app.accounts import Accounts, Session, SessionExpired
-from app.session_store import SessionStore
+from app.auth.accounts import Accounts, Session, SessionExpired
+from app.auth.sessions import SessionStore
 from app.ui import cookies, wording
 from ingest.report import FileOutcome, IngestReport
 

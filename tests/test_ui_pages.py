@@ -18,9 +18,9 @@ import pytest
 from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
-from app.access import Grants
-from app.accounts import AccountError, Accounts, Role, Session
 from app.api import Docent
+from app.auth.access import Grants
+from app.auth.accounts import AccountError, Accounts, Role, Session
 from app.settings import Settings
 from app.ui import resources
 from models.embedder import Embedder
@@ -154,7 +154,7 @@ def test_the_sign_in_page_needs_none_of_the_heavy_modules() -> None:
     # those take seconds, and ``resources.preload`` imports them in the background.
     code = (
         "from app.ui import ask, library, resources, signin, status, summarize\n"
-        "from app.gate import Gate\n"
+        "from app.auth.gate import Gate\n"
         "from app.settings import Settings\n"
         "Gate(Settings()).accounts.users()"
     )

@@ -143,3 +143,24 @@ def test_the_api_keeps_only_accepted_uploads_and_answers_429_past_the_daily_cap(
     assert sorted(p.name for p in folder.iterdir()) == ["leave.md"]
     assert over.status_code == 429
     assert "root may upload 2 files a day" in over.json()["error"]["message"]
+
+
+def test_uploads_through_the_api_are_recorded_with_the_repair_after_a_stop(docent: Docent) -> None:
+    files = [Upload("leave.md", b"# Leave\n\nLeave is 25 days a year.\n"), Upload("run.exe", b"MZ")]
+    placement = docent.save_uploads("docs", files)
+
+    report = docent.ingest_uploads(placement, "docs")
+    repaired = docent.recover("docs")  # what the Library page's Stop and the API's Cancel run
+
+    assert [(f.source, f.status) for f in report.files] == [
+        ("leave.md", "added"),
+        ("run.exe", "skipped"),
+    ]
+    assert repaired == 0
+    ingest, recovered = docent.audit.export()
+    assert (ingest["event"], ingest["files"]) == ("ingest", [["leave.md", "added"]])
+    assert (recovered["event"], recovered["collection"], recovered["repaired"]) == (
+        "recover",
+        "docs",
+        0,
+    )

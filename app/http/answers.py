@@ -19,8 +19,8 @@ from app.http.security import Who
 from app.http.streams import Emit, error_event, event, run_with_progress, sse
 
 if TYPE_CHECKING:
-    from app.accounts import User
     from app.api import Docent
+    from app.auth.accounts import User
     from rag.answer import Answer
 
 

@@ -3,27 +3,26 @@
 A job runs ``Docent.ingest`` (access rules, audit and all) in a thread. Its progress
 callbacks become events kept in order, so any number of readers can follow a job from
 its start; Cancel ends the run at its next progress update, and what that left
-half-written is taken out at once, as the Library page's Stop does.
+half-written is taken out at once (``Docent.recover``), as the Library page's Stop does.
 """
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.accounts import User
+from app.auth.accounts import User
 from app.http import schemas
 from app.http.errors import ApiError
 from models.errors import DocentError
 
 if TYPE_CHECKING:
     from app.api import Docent
+    from ingest.pipeline import Progress
     from ingest.report import FileOutcome, IngestReport
 
 State = Literal["running", "done", "failed", "cancelled"]
@@ -121,20 +120,10 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def start(
-        self,
-        user: User,
-        collection: str,
-        paths: Sequence[Path],
-        *,
-        prune: bool = False,
-        refused: Sequence[tuple[str, str]] = (),
-        settle: Callable[[IngestReport | None], None] | None = None,
-    ) -> Job:
-        """Start ingesting ``paths`` into ``collection`` as ``user``; return the job.
+    def start(self, user: User, collection: str, run: Callable[[Progress], IngestReport]) -> Job:
+        """Start ``run`` (an ingest into ``collection`` as ``user``) in a thread; return the job.
 
-        ``settle`` is called with the report (None when the ingest raised) before the
-        job ends: uploads are kept or undone there.
+        ``run`` is given the job's progress: a ``Docent.ingest`` or ``Docent.ingest_uploads``.
         """
         job = Job(secrets.token_hex(8), user, collection)
         with self._lock:
@@ -142,33 +131,22 @@ class Jobs:
             finished = [j for j in self._jobs.values() if j.state != "running"]
             for old in finished[: max(0, len(finished) - _KEEP)]:
                 del self._jobs[old.id]
-        run = self._runner(job, list(paths), prune, list(refused), settle)
-        threading.Thread(target=run, name=f"docent-ingest-{job.id}", daemon=True).start()
+        thread = threading.Thread(
+            target=self._runner(job, run), name=f"docent-ingest-{job.id}", daemon=True
+        )
+        thread.start()
         return job
 
-    def _runner(
-        self,
-        job: Job,
-        paths: list[Path],
-        prune: bool,
-        refused: list[tuple[str, str]],
-        settle: Callable[[IngestReport | None], None] | None,
-    ) -> Callable[[], None]:
-        def run() -> None:
-            from ingest.report import FileOutcome
-
+    def _runner(self, job: Job, run: Callable[[Progress], IngestReport]) -> Callable[[], None]:
+        def runner() -> None:
             state: State = "failed"
-            report = None
             try:
-                try:
-                    report = self._ingest(job, paths, prune)
-                finally:
-                    if settle is not None:
-                        settle(report)
-                report.files += [FileOutcome(n, n, "skipped", why) for n, why in refused]
+                started = time.perf_counter()
+                report = run(JobProgress(job))
+                report.seconds = report.seconds or time.perf_counter() - started
                 job.report, state = schemas.report(report), "done"
             except Cancelled:
-                self._roll_back(job.collection)
+                self.docent.recover(job.collection, user=job.user)
                 state = "cancelled"
             except DocentError as error:
                 job.error = {"message": error.message, "hint": error.hint}
@@ -179,22 +157,7 @@ class Jobs:
                     job.state = state
                 job.emit(state, job.describe())
 
-        return run
-
-    def _ingest(self, job: Job, paths: list[Path], prune: bool) -> IngestReport:
-        started = time.perf_counter()
-        report = self.docent.ingest(
-            paths, job.collection, prune=prune, progress=JobProgress(job), user=job.user
-        )
-        report.seconds = report.seconds or time.perf_counter() - started
-        return report
-
-    def _roll_back(self, collection: str) -> None:
-        from ingest.pipeline import recover
-
-        # A writer in another process repairs it itself when it starts.
-        with contextlib.suppress(DocentError), self.docent.index.writer_lock():
-            recover(self.docent.index.collection(collection))
+        return runner
 
     def get(self, job_id: str, user: User) -> Job:
         """A job its starter (or an administrator) may see.

@@ -1,7 +1,7 @@
 """REST under ``/api/v1``: collections, documents, ingest jobs, status.
 
 Each route calls one ``Docent`` method as the token's user; uploads go through the same
-rule as the Library page (``app.uploads``).
+methods as the Library page's (``Docent.save_uploads``, ``Docent.ingest_uploads``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from app.http.errors import ApiError
 from app.http.jobs import Jobs
 from app.http.security import Caller, Who
 from app.http.streams import event, sse
-from app.uploads import Upload, forget_uploads, stage_uploads, upload_folder
+from app.uploads import Upload
 from rag.store import validate_collection_name
 
 if TYPE_CHECKING:
     from app.api import Docent
+    from ingest.pipeline import Progress
+    from ingest.report import IngestReport
 
 
 def router(docent: Docent, jobs: Jobs) -> APIRouter:
@@ -77,12 +79,15 @@ def router(docent: Docent, jobs: Jobs) -> APIRouter:
                 409, "No shared folder is configured.", "set `sync_folder` in the settings"
             )
         validate_collection_name(name)
-        return jobs.start(who.user, name, [folder], prune=True).describe()
+
+        def run(progress: Progress) -> IngestReport:
+            return docent.ingest([folder], name, prune=True, progress=progress, user=who.user)
+
+        return jobs.start(who.user, name, run).describe()
 
     @api.delete("/collections/{name}/documents/{source:path}", summary="Remove a document")
     def remove(name: str, source: str, who: Who) -> dict[str, Any]:
         removed = docent.remove_document(name, source, user=who.user)
-        forget_uploads(upload_folder(docent.settings.data_dir, name), removed)
         return {"removed": [schemas.document(r) for r in removed]}
 
     @api.get("/collections/{name}/documents/{source:path}/original", summary="The file")
@@ -154,11 +159,11 @@ def _original(docent: Docent, name: str, source: str, who: Caller) -> Any:
 def _add_uploads(
     docent: Docent, jobs: Jobs, who: Caller, name: str, received: list[Upload]
 ) -> dict[str, Any]:
-    validate_collection_name(name)
-    # Refused before anything is written: the same check the ingest makes, as a dry run.
-    docent.ingest([], name, dry_run=True, user=who.user)
-    folder = upload_folder(docent.settings.data_dir, name)
-    placement = stage_uploads(folder, received, docent.settings.upload_limits(), who.user.name)
-    refused = placement.refused
-    job = jobs.start(who.user, name, placement.place(), refused=refused, settle=placement.settle)
-    return job.describe() | {"refused": [{"name": n, "reason": r} for n, r in refused]}
+    placement = docent.save_uploads(name, received, user=who.user)
+
+    def run(progress: Progress) -> IngestReport:
+        return docent.ingest_uploads(placement, name, progress=progress, user=who.user)
+
+    job = jobs.start(who.user, name, run)
+    refused = [{"name": n, "reason": r} for n, r in placement.refused]
+    return job.describe() | {"refused": refused}

@@ -17,10 +17,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from app.accounts import AccountError, User
-from app.audit import AuditLog
+from app.auth.accounts import AccountError, User
+from app.auth.audit import AuditLog
+from app.auth.tokens import ApiToken, ApiTokens, TokenError
 from app.http.errors import ApiError, body
-from app.tokens import ApiToken, ApiTokens, TokenError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

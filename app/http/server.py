@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from app.auth.tokens import ApiTokens
 from app.http import answers, errors, openai_compat, rest
 from app.http.jobs import Jobs
 from app.http.security import Authenticator, Guard, RateLimit
-from app.tokens import ApiTokens
 from models.errors import DocentError
 
 if TYPE_CHECKING:

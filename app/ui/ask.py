@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import present
-from app.ui import chat, feedback, history, resources, sources
+from app.conversations import where
+from app.ui import chat, feedback, history, present, resources, sources
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -109,8 +109,8 @@ def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> No
     elif answer.evidence:
         with st.expander("Closest passages", expanded=answer.status == "unverified"):
             for source in answer.evidence:
-                where = present.where(source.title, source.source, source.page)
-                st.markdown(f"**\\[{source.number}\\] {present.escape(where)}**")
+                place = where(source.title, source.source, source.page)
+                st.markdown(f"**\\[{source.number}\\] {present.escape(place)}**")
                 st.markdown(present.evidence_passage(source))
     _timings(answer)
 

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import streamlit as st
 
-from app import present
-from app.ui import resources
+from app.ui import present, resources
 from models.errors import DocentError
 from models.queue import queue_listener
 

@@ -15,8 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
-from app import present
-from app.ui import chat, resources
+from app.ui import chat, present, resources
 from models.errors import DocentError
 
 if TYPE_CHECKING:

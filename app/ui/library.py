@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import present
-from app.audit import actor
-from app.ui import resources, wording
-from app.uploads import forget_uploads, stage_uploads, upload_folder
+from app.ui import present, resources, wording
 from ingest.quality import quality_from_notes
 from ingest.report import shown
 from models.errors import DocentError
@@ -127,67 +122,44 @@ def who_will_see(collection: str, readers: list[str]) -> str:
 def _ingest_uploads(
     docent: Docent, collection: str, files: list[UploadedFile]
 ) -> IngestReport | None:
-    """Save the uploads under the data folder and ingest them; None if it failed."""
-    from ingest.report import FileOutcome
-
-    try:
-        # The grant is checked before anything is written: an upload the ingest would
-        # refuse must not replace another collection's original on the way.
-        docent.check_upload(collection, user=resources.current_user())
-    except DocentError as error:
-        resources.show_error(error)
-        return None
-    folder = upload_folder(docent.settings.data_dir, collection)
+    """Save the uploads in Docent's uploads folder and ingest them; None if it failed."""
     user = resources.current_user()
     try:
-        placement = stage_uploads(folder, files, docent.settings.upload_limits(), actor(user))
+        placement = docent.save_uploads(collection, files, user=user)
     except DocentError as error:
         resources.show_error(error)
         return None
     doing = f"Adding {len(files)} files to {present.escape(collection)}…"
-    report = None
-    try:
-        report = _ingest(docent, collection, placement.place(), doing)
-    finally:
-        placement.settle(report)
-    if report is not None:
-        report.files += [FileOutcome(n, n, "skipped", why) for n, why in placement.refused]
-    return report
+    return _ingest(
+        docent,
+        collection,
+        doing,
+        lambda progress: docent.ingest_uploads(placement, collection, progress=progress, user=user),
+    )
 
 
 def _ingest(
-    docent: Docent, collection: str, paths: Sequence[Path], doing: str, *, prune: bool = False
+    docent: Docent, collection: str, doing: str, run: Callable[[PageProgress], IngestReport]
 ) -> IngestReport | None:
-    """Ingest with its progress in a status box labelled ``doing``; None if it failed.
+    """Run an ingest with its progress in a status box labelled ``doing``; None if it failed.
 
     Stop ends the run at its next progress update, which may fall inside a file. That
     file's chunks are then taken out at once, so the index never holds half a document.
     """
-    user = resources.current_user()
     st.session_state.pop(REPORT, None)
     with st.status(doing, expanded=True) as box:
         try:
-            report = docent.ingest(
-                paths, collection, prune=prune, progress=PageProgress(box), user=user
-            )
+            report = run(PageProgress(box))
         except DocentError as error:
             box.update(label="The files could not be added", state="error")
             resources.show_error(error)
             return None
         except BaseException:
-            _roll_back(docent, collection)
+            # A writer in another process will repair it itself when it starts.
+            docent.recover(collection, user=resources.current_user())
             raise
         box.update(label="Done", state="complete", expanded=False)
     return report
-
-
-def _roll_back(docent: Docent, collection: str) -> None:
-    """Take out what a stopped ingest left half-written, as the next ingest would."""
-    from ingest.pipeline import recover
-
-    # A writer in another process will repair it itself when it starts.
-    with contextlib.suppress(DocentError), docent.index.writer_lock():
-        recover(docent.index.collection(collection))
 
 
 def show_report(report: IngestReport) -> None:
@@ -206,7 +178,15 @@ def _sync_section(docent: Docent, collection: str) -> None:
     if not st.button(f"Re-sync into {present.escape(collection)}", icon=":material/sync:"):
         return
     doing = f"Syncing {present.escape(str(folder))}…"
-    report = _ingest(docent, collection, [folder], doing, prune=True)
+    user = resources.current_user()
+    report = _ingest(
+        docent,
+        collection,
+        doing,
+        lambda progress: docent.ingest(
+            [folder], collection, prune=True, progress=progress, user=user
+        ),
+    )
     if report is not None:
         st.session_state[REPORT] = report
         st.rerun()
@@ -238,10 +218,9 @@ def _documents_section(docent: Docent, collection: str, admin: bool) -> None:
 
 def _delete(docent: Docent, collection: str, source: str) -> None:
     try:
-        removed = docent.remove_document(collection, source, user=resources.current_user())
+        docent.remove_document(collection, source, user=resources.current_user())
     except DocentError as error:
         resources.show_error(error)
         return
-    forget_uploads(upload_folder(docent.settings.data_dir, collection), removed)
     st.toast(f"Deleted {present.escape(source)}.")
     st.rerun()

@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import present
-from app.ui import wording
+from app.ui import present, wording
 from models.errors import DocentError
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
 
-    from app.accounts import Session, User
     from app.api import Docent
-    from app.gate import Gate
+    from app.auth.accounts import Session, User
+    from app.auth.gate import Gate
     from app.settings import Settings
     from models.embedder import Embedder, EmbedderConfig
     from rag.store import CollectionInfo
@@ -42,7 +41,7 @@ def resumed_user(gate: Gate) -> User | None:
     None when nobody signed in, or the session expired or its account changed since
     (the stale session is dropped, so the sign-in page shows).
     """
-    from app.accounts import SessionExpired
+    from app.auth.accounts import SessionExpired
 
     session = st.session_state.get(SESSION_KEY) or _from_cookie(gate)
     if session is None:
@@ -58,7 +57,7 @@ def resumed_user(gate: Gate) -> User | None:
 
 def _from_cookie(gate: Gate) -> Session | None:
     """The session the browser's cookie stands for (a reload, a new tab), if still open."""
-    from app.accounts import SessionExpired
+    from app.auth.accounts import SessionExpired
     from app.ui.cookies import COOKIE
 
     value = st.context.cookies.get(COOKIE)
@@ -119,7 +118,7 @@ def _docent(key: str, _settings: Settings) -> Docent:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _gate(key: str, _settings: Settings) -> Gate:
-    from app.gate import Gate
+    from app.auth.gate import Gate
 
     return Gate(_settings)
 

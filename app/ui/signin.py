@@ -1,6 +1,6 @@
 """The sign-in page that comes before every other page, and the sidebar's sign-out.
 
-A session (``app.accounts.Session``) lives in ``st.session_state`` and, through an
+A session (``app.auth.accounts.Session``) lives in ``st.session_state`` and, through an
 HTTP-only cookie (``app.ui.cookies``), in the server's session store, so a reload or a
 new tab resumes it; each run checks it against the accounts file, so an expired session,
 a changed password or a removed account sends the person back here. Signing out ends
@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import present
-from app.ui import cookies, resources
+from app.ui import cookies, present, resources
 
 if TYPE_CHECKING:
-    from app.accounts import Session, User
-    from app.gate import Gate
+    from app.auth.accounts import Session, User
+    from app.auth.gate import Gate
 
 
 HANDOFF = "cookie-code"
@@ -28,7 +27,7 @@ HANDOFF = "cookie-code"
 
 def require_user(gate: Gate) -> User:
     """The signed-in user; otherwise show the sign-in page and stop the run."""
-    from app.accounts import SignInError
+    from app.auth.accounts import SignInError
 
     user = resources.resumed_user(gate)
     if user is not None:
@@ -74,7 +73,7 @@ def _oidc_configured() -> bool:
 
 def _oidc_sign_in(gate: Gate) -> None:
     """Sign in through the site's identity provider, mapped to the local account."""
-    from app.accounts import SignInError
+    from app.auth.accounts import SignInError
 
     if not st.user.is_logged_in:
         st.button("Sign in with your organisation", on_click=st.login, icon=":material/badge:")

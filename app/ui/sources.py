@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app import originals, present
-from app.ui import resources
+from app import originals
+from app.conversations import where
+from app.ui import present, resources
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -120,7 +121,7 @@ def viewer(docent: Docent, shown: Viewing) -> None:
     cited = shown.citation
     with st.container(border=True, key=PANEL_KEY):
         st.subheader(present.escape(f"Source {cited.number}: {cited.title or cited.source}"))
-        st.caption(present.escape(present.where(cited.title, cited.source, cited.page)))
+        st.caption(present.escape(where(cited.title, cited.source, cited.page)))
         path = docent.document_file(shown.collection, cited.source, user=resources.current_user())
         if path is not None and path.suffix.lower() == ".pdf" and cited.page:
             _pdf_page(path, shown)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import present
-from app.ui import feedback, resources
+from app.ui import feedback, present, resources
 from models.errors import DocentError
 
 

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, get_args
 
 import streamlit as st
 
-from app import present
-from app.ui import resources
+from app.ui import present, resources
 from models.errors import DocentError
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.accounts import AccountError, Accounts, Session, SessionExpired, locked, read_json
-from app.accounts import write_private_json as _write
+from app.auth.accounts import AccountError, Accounts, Session, SessionExpired, locked, read_json
+from app.auth.accounts import write_private_json as _write
 
 
 class SessionStore:

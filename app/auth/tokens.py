@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.accounts import locked, read_json, write_private_json
+from app.auth.accounts import locked, read_json, write_private_json
 from models.errors import DocentError
 
 PREFIX = "dct_"

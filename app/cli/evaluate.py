@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from app.api import Docent
-from app.cli_common import EXIT_OK, collection_option, docent_of, emit_json
+from app.cli.common import EXIT_OK, collection_option, docent_of, emit_json, json_option
 
 if TYPE_CHECKING:
     from app.eval import Evaluation, RunResult
@@ -95,7 +95,7 @@ def questions_import(ctx: click.Context, path: Path, collection: str | None) -> 
 
 @questions.command("list")
 @collection_option
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def questions_list(ctx: click.Context, collection: str | None, as_json: bool) -> int:
     """List the questions of the set."""
@@ -247,7 +247,7 @@ def compare(
 
 @eval_group.command("feedback")
 @collection_option
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def feedback(ctx: click.Context, collection: str | None, as_json: bool) -> int:
     """List readers' feedback on answers (of one collection, or all)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from app.uploads import safe_file_name
 from ingest.report import shown
 
 if TYPE_CHECKING:
@@ -31,10 +32,8 @@ Tone = Literal["success", "warning", "info"]
 _MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _SPACE = re.compile(r"\s+")
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 # Context shown either side of a quote in the source panel.
 CONTEXT_CHARS = 500
-MAX_NAME = 120
 
 
 def escape(text: str) -> str:
@@ -109,13 +108,6 @@ def quote_markdown(answer: Answer, index: int) -> str:
     """One sentence of an answer, escaped, as a block quote with its citation badge."""
     sentence = answer.sentences[index]
     return f"> {escape(sentence.text)} :blue-badge[{sentence.citation.number}]"
-
-
-def where(title: str, source: str, page: int) -> str:
-    """A document reference: title, file and page."""
-    name = shown(title or source)
-    text = f"{name} ({shown(source)})" if title and title != source else name
-    return f"{text}, p. {page}" if page else text
 
 
 def citation_label(citation: Citation) -> str:
@@ -227,35 +219,6 @@ def summary_file_name(summary: Summary) -> str:
     """The download name of a summary: ``<document stem>-summary.md``."""
     stem = safe_file_name(Path(summary.source).stem) or "document"
     return f"{stem}-summary.md"
-
-
-def safe_file_name(name: str) -> str:
-    """A file name that is safe to write in a folder of ours, or "" if nothing is left.
-
-    Only the last path component is kept (``../../etc/passwd`` becomes ``passwd``), both
-    separators count, and characters outside letters, digits, ``._ -`` are replaced.
-    """
-    base = re.split(r"[\\/]", name.replace("\0", ""))[-1]
-    cleaned = _UNSAFE_NAME.sub("_", base).strip(" .")
-    stem, dot, suffix = cleaned.rpartition(".")
-    if dot and len(cleaned) > MAX_NAME:
-        cleaned = stem[: MAX_NAME - len(suffix) - 1] + "." + suffix
-    return cleaned[:MAX_NAME]
-
-
-def upload_target(folder: Path, name: str) -> Path:
-    """Where an uploaded file is written: ``folder/<safe name>``, never outside ``folder``.
-
-    Raises:
-        ValueError: The name has nothing usable left.
-    """
-    safe = safe_file_name(name)
-    if not safe:
-        raise ValueError(f"unusable file name {name!r}")
-    target = (folder / safe).resolve()
-    if target.parent != folder.resolve():
-        raise ValueError(f"unusable file name {name!r}")
-    return target
 
 
 @dataclass(frozen=True)

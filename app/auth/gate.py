@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 
-from app.accounts import AccountError, Accounts, Session, SignInError
-from app.audit import AuditLog
-from app.session_store import SessionStore
+from app.auth.accounts import AccountError, Accounts, Session, SignInError
+from app.auth.audit import AuditLog
+from app.auth.sessions import SessionStore
 from app.settings import Settings
 
 

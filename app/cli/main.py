@@ -5,18 +5,26 @@ Exit codes: 0 when all went well, 1 on a usage or fatal error, 2 when some files
 
 from __future__ import annotations
 
-import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from app import cli_admin, cli_answers, cli_eval, cli_http, render
-from app.cli_common import EXIT_FATAL, EXIT_OK, collection_option, docent_of, emit_json
+from app.cli import admin, answers, evaluate, render, serve
+from app.cli.common import (
+    EXIT_FATAL,
+    EXIT_OK,
+    collection_option,
+    docent_of,
+    emit_json,
+    json_option,
+    show,
+    yes_option,
+)
+from app.cli.progress import TerminalProgress
 from app.doctor import report, run_checks
-from app.progress import TerminalProgress
 from app.settings import Settings
-from app.ui import launch
+from app.ui.launch import serve as serve_ui
+from app.ui.launch import streamlit_command
 from models.errors import DocentError
 
 
@@ -73,15 +81,11 @@ def collections() -> None:
 
 
 @collections.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def collections_list(ctx: click.Context, as_json: bool) -> int:
     """List collections with their document and chunk counts."""
-    infos = docent_of(ctx).collections()
-    if as_json:
-        emit_json([asdict(info) for info in infos])
-    else:
-        click.echo(render.collections(infos))
+    show(docent_of(ctx).collections(), as_json, render.collections)
     return EXIT_OK
 
 
@@ -97,7 +101,7 @@ def collections_create(ctx: click.Context, name: str) -> int:
 
 @collections.command("delete")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.pass_context
 def collections_delete(ctx: click.Context, name: str, yes: bool) -> int:
     """Delete a collection and all its documents from the index."""
@@ -115,16 +119,12 @@ def docs() -> None:
 
 @docs.command("list")
 @collection_option
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def docs_list(ctx: click.Context, collection: str | None, as_json: bool) -> int:
     """List the documents of a collection."""
     docent = docent_of(ctx)
-    records = docent.documents(collection or docent.settings.collection)
-    if as_json:
-        emit_json([asdict(record) for record in records])
-    else:
-        click.echo(render.documents(records))
+    show(docent.documents(collection or docent.settings.collection), as_json, render.documents)
     return EXIT_OK
 
 
@@ -142,29 +142,22 @@ def docs_rm(ctx: click.Context, source: str, collection: str | None) -> int:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> int:
     """Show the index location, collections, document and chunk counts, and the embedder."""
-    state = docent_of(ctx).status()
-    if as_json:
-        emit_json(asdict(state))
-    else:
-        click.echo(render.status(state))
+    show(docent_of(ctx).status(), as_json, render.status)
     return EXIT_OK
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def doctor(ctx: click.Context, as_json: bool) -> int:
     """Check the index, embedder weights, chat model and disk space; print each fix."""
     config = ctx.find_root().params.get("config")
     checks = run_checks(Settings.load(Path(config) if config else None))
-    if as_json:
-        emit_json([asdict(check) for check in checks])
-    else:
-        click.echo(report(checks))
+    show(checks, as_json, report)
     return EXIT_OK if all(check.ok for check in checks) else EXIT_FATAL
 
 
@@ -177,12 +170,10 @@ def ui(ctx: click.Context, port: int | None) -> int:
     settings = Settings.load(Path(config) if config else None)
     chosen = port or settings.ui_port
     click.echo(f"Docent UI: http://{settings.ui_host}:{chosen} (Ctrl+C stops it)")
-    return launch.serve(
-        launch.streamlit_command(settings.ui_host, chosen, settings.upload_max_mb), config
-    )
+    return serve_ui(streamlit_command(settings.ui_host, chosen, settings.upload_max_mb), config)
 
 
-for _command in cli_answers.COMMANDS + cli_admin.COMMANDS + cli_http.COMMANDS + cli_eval.COMMANDS:
+for _command in answers.COMMANDS + admin.COMMANDS + serve.COMMANDS + evaluate.COMMANDS:
     cli.add_command(_command)
 
 
@@ -205,7 +196,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Interrupted; run the same command again to resume.", err=True)
         return EXIT_FATAL
     return result if isinstance(result, int) else EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Generates docs/cli.md from the CLI's own help text, so the docs never drift from the code.
 
-Run ``make docs`` (``python -m app.cli_docs > docs/cli.md``); a test fails when the file
+Run ``make docs`` (``python -m app.cli.reference > docs/cli.md``); a test fails when the file
 is stale.
 """
 

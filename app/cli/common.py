@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -12,6 +14,7 @@ from app.api import Docent
 from app.settings import Settings
 
 EXIT_OK, EXIT_FATAL, EXIT_FAILED_FILES = 0, 1, 2
+Shown = TypeVar("Shown")
 
 
 def docent_of(ctx: click.Context, **overrides: Any) -> Docent:
@@ -31,9 +34,37 @@ def docent_of(ctx: click.Context, **overrides: Any) -> Docent:
     return docent
 
 
+def docent_for_account(ctx: click.Context, name: str) -> Docent:
+    """The process's ``Docent``, once ``name`` is known to be an account.
+
+    Checked before a password or a confirmation is asked for, so none is typed in vain.
+
+    Raises:
+        AccountError: There is no such account.
+    """
+    docent = docent_of(ctx)
+    docent.accounts.get(name)
+    return docent
+
+
 def emit_json(data: Any) -> None:
     """Print data as indented JSON."""
     click.echo(json.dumps(data, indent=2, default=str))
+
+
+def show(data: Shown, as_json: bool, text: Callable[[Shown], str]) -> None:
+    """Print ``data`` (a dataclass or a list of them) as JSON with ``--json``, else as ``text``."""
+    if not as_json:
+        click.echo(text(data))
+    elif isinstance(data, list):
+        emit_json([asdict(item) for item in data])
+    else:
+        assert is_dataclass(data) and not isinstance(data, type)
+        emit_json(asdict(data))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 
 
 collection_option = click.option(

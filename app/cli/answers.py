@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, get_args
 
 import click
 
-from app import render
 from app.api import Docent
-from app.cli_common import EXIT_OK, collection_option, docent_of, emit_json
+from app.cli import render
+from app.cli.common import EXIT_OK, collection_option, docent_of, emit_json, json_option, show
 from rag.retrieve import Filters
 from rag.types import Length
 
@@ -146,23 +146,16 @@ def summarize(
         click.echo(f"[{step}/{total}] {message}", err=True)
 
     result = docent.summarize(name, document, length=length, focus=focus, progress=progress)
-    if as_json:
-        emit_json(asdict(result))
-    else:
-        click.echo(render.summary(result))
+    show(result, as_json, render.summary)
     return EXIT_OK
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def models(ctx: click.Context, as_json: bool) -> int:
     """Show recommended small models, the configured backend's state, and what fits here."""
-    report = docent_of(ctx).models()
-    if as_json:
-        emit_json(asdict(report))
-    else:
-        click.echo(render.models(report))
+    show(docent_of(ctx).models(), as_json, render.models)
     return EXIT_OK
 
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.accounts import User, locked, read_json, validate_name, write_private_json
+from app.auth.accounts import User, locked, read_json, validate_name, write_private_json
 from models.errors import DocentError
 from rag.retrieve import Filters
 from rag.store import CollectionError, validate_collection_name

@@ -44,8 +44,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.accounts import User
-from app.audit_key import ALGORITHM, create_key, key_path, load_key, mac
+from app.auth.accounts import User
+from app.auth.audit_key import ALGORITHM, create_key, key_path, load_key, mac
 from models.errors import DocentError
 
 if TYPE_CHECKING:

@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from app import render
-from app.audit import actor
-from app.cli_common import EXIT_OK, docent_of, emit_json
-from app.tokens import ApiTokens
+from app.auth.tokens import ApiTokens
+from app.cli import render
+from app.cli.common import EXIT_OK, docent_for_account, docent_of, emit_json, json_option
 
 
 @click.command()
@@ -45,15 +44,11 @@ def tokens() -> None:
 @click.pass_context
 def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) -> int:
     """Make an API token acting as USER; it is shown this once."""
-    docent = docent_of(ctx)
-    docent.accounts.get(user)
+    docent = docent_for_account(ctx, user)
     lifetime = timedelta(days=days or docent.settings.api_token_days)
     if lifetime <= timedelta(0):
         raise click.BadParameter("must be at least 1", param_hint="--days")
-    secret, token = ApiTokens(docent.settings.tokens_path()).create(user, name, lifetime)
-    docent.audit.append(
-        "token_create", actor(None), token=token.id, owner=user, expires_at=str(token.expires_at)
-    )
+    secret, token = docent.create_token(user, name, lifetime)
     click.echo(secret)
     click.echo(
         f"Token `{token.id}` for `{user}`, valid until {token.expires_at:%Y-%m-%d %H:%M} UTC. "
@@ -65,7 +60,7 @@ def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) ->
 
 @tokens.command("list")
 @click.option("--user", help="Only the tokens of this user.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def tokens_list(ctx: click.Context, user: str | None, as_json: bool) -> int:
     """List API tokens (ids, users, expiry; never the secrets)."""
@@ -94,9 +89,7 @@ def _state(usable: bool, revoked: datetime | None) -> str:
 @click.pass_context
 def tokens_revoke(ctx: click.Context, token_id: str) -> int:
     """Revoke the token TOKEN_ID (as `tokens list` shows it); it stops at once."""
-    docent = docent_of(ctx)
-    token = ApiTokens(docent.settings.tokens_path()).revoke(token_id)
-    docent.audit.append("token_revoke", actor(None), token=token.id, owner=token.user)
+    token = docent_of(ctx).revoke_token(token_id)
     click.echo(f"Revoked token `{token.id}` of `{token.user}`.")
     return EXIT_OK
 

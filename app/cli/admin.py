@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import secrets
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
 
 import click
 
-from app import render
-from app.accounts import Role, User
-from app.audit import actor, canonical
-from app.cli_common import EXIT_FATAL, EXIT_OK, docent_of, emit_json
+from app.auth.access import Grant
+from app.auth.accounts import Role, User
+from app.auth.audit import canonical
+from app.cli import render
+from app.cli.common import (
+    EXIT_FATAL,
+    EXIT_OK,
+    docent_for_account,
+    docent_of,
+    json_option,
+    show,
+    yes_option,
+)
 
 _stdin_option = click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."
@@ -68,8 +76,7 @@ def users_add(
         return EXIT_OK
     role: Role = "admin" if admin else "user"
     password = secrets.token_urlsafe(12) if generate else _password(password_stdin)
-    user = docent.accounts.add(name, password, role=role, groups=groups)
-    docent.audit.append("user_add", actor(None), name=name, role=role, groups=list(user.groups))
+    docent.add_user(name, password, role=role, groups=groups)
     click.echo(f"Added {role} `{name}`.")
     if generate:
         # Shown this once only: the accounts file keeps nothing but its hash.
@@ -79,17 +86,17 @@ def users_add(
 
 
 @users.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def users_list(ctx: click.Context, as_json: bool) -> int:
     """List the accounts with their roles and groups."""
-    accounts = docent_of(ctx).accounts.users()
-    if as_json:
-        emit_json([asdict(user) for user in accounts])
-    else:
-        rows = [[u.name, u.role, ", ".join(u.groups)] for u in accounts]
-        click.echo(render.table(["user", "role", "groups"], rows) if rows else "No accounts.")
+    show(docent_of(ctx).accounts.users(), as_json, _users_table)
     return EXIT_OK
+
+
+def _users_table(accounts: list[User]) -> str:
+    rows = [[u.name, u.role, ", ".join(u.groups)] for u in accounts]
+    return render.table(["user", "role", "groups"], rows) if rows else "No accounts."
 
 
 @users.command("edit")
@@ -105,10 +112,7 @@ def users_edit(
     docent = docent_of(ctx)
     role: Role | None = None if admin is None else "admin" if admin else "user"
     given = () if no_groups else groups or None
-    user: User = docent.accounts.edit(name, role=role, groups=given)
-    docent.audit.append(
-        "user_edit", actor(None), name=name, role=user.role, groups=list(user.groups)
-    )
+    user = docent.edit_user(name, role=role, groups=given)
     click.echo(f"`{name}`: {user.role}, groups: {', '.join(user.groups) or 'none'}.")
     return EXIT_OK
 
@@ -119,28 +123,22 @@ def users_edit(
 @click.pass_context
 def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> int:
     """Set a new password for NAME (their open sessions end)."""
-    docent = docent_of(ctx)
-    docent.accounts.get(name)
-    docent.accounts.passwd(name, _password(password_stdin))
-    docent.audit.append("user_passwd", actor(None), name=name)
+    docent = docent_for_account(ctx, name)
+    docent.set_password(name, _password(password_stdin))
     click.echo(f"Changed the password of `{name}`.")
     return EXIT_OK
 
 
 @users.command("rm")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.pass_context
 def users_rm(ctx: click.Context, name: str, yes: bool) -> int:
     """Remove the account NAME and its grants (a later account of that name starts with none)."""
-    docent = docent_of(ctx)
-    docent.accounts.get(name)
+    docent = docent_for_account(ctx, name)
     if not yes:
         click.confirm(f"Remove the account `{name}` and its grants?", abort=True)
-    docent.accounts.remove(name)
-    gone = docent.grants.forget(name)
-    grants = [[g.collection, g.label] for g in gone]
-    docent.audit.append("user_rm", actor(None), name=name, grants=grants)
+    gone = docent.remove_user(name)
     click.echo(f"Removed `{name}` and {len(gone)} grant(s).")
     return EXIT_OK
 
@@ -185,19 +183,18 @@ def revoke(ctx: click.Context, principal: str, collection: str, label: str | Non
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_context
 def grants(ctx: click.Context, as_json: bool) -> int:
     """List who may read (and who may add to) which labels of which collection."""
-    held = docent_of(ctx).grants.all()
-    if as_json:
-        emit_json([asdict(g) for g in held])
-    else:
-        may = {False: "read", True: "read, add"}
-        rows = [[g.principal, g.collection, g.label, may[g.write]] for g in held]
-        header = ["who", "collection", "label", "may"]
-        click.echo(render.table(header, rows) if rows else "No grants.")
+    show(docent_of(ctx).grants.all(), as_json, _grants_table)
     return EXIT_OK
+
+
+def _grants_table(held: list[Grant]) -> str:
+    may = {False: "read", True: "read, add"}
+    rows = [[g.principal, g.collection, g.label, may[g.write]] for g in held]
+    return render.table(["who", "collection", "label", "may"], rows) if rows else "No grants."
 
 
 @click.group()
