@@ -251,14 +251,17 @@ def measure_size(
     result["share"]["build_s"] = round(time.perf_counter() - started, 1)
     print(f"{count}: share built {result['share']}", file=sys.stderr)
     runs: dict[str, Result] = {}
-    runs["first"] = ingest(share, data, timeout)
-    runs["unchanged"] = ingest(share, data, timeout)
+
+    def measured(name: str, prune: bool = False) -> None:
+        runs[name] = ingest(share, data, timeout, prune=prune)
+        print(f"{count} {name}: {_brief(runs[name])}", file=sys.stderr, flush=True)
+
+    measured("first")
+    measured("unchanged")
     result["changed_files"] = change_files(share, 0.01, seed=count, delete=False, text=text)
-    runs["changed_1pct"] = ingest(share, data, timeout)
+    measured("changed_1pct")
     result["deleted_files"] = change_files(share, 0.01, seed=count + 1, delete=True, text=text)
-    runs["pruned_1pct"] = ingest(share, data, timeout, prune=True)
-    for name, run in runs.items():
-        print(f"{count} {name}: {_brief(run)}", file=sys.stderr)
+    measured("pruned_1pct", prune=True)
     argv = [sys.executable, str(Path(__file__).resolve()), "--query-worker", str(data)]
     argv += ["--text", text]
     query = run_child(argv, offline_env(), ROOT, timeout)
@@ -268,7 +271,8 @@ def measure_size(
 
 
 def _brief(run: Result) -> str:
-    keys = ("wall_s", "cpu_s", "peak_rss_mb", "added", "updated", "unchanged", "pruned")
+    keys = ("wall_s", "cpu_s", "peak_rss_mb", "peak_tree_rss_mb", "chunks_written")
+    keys += ("added", "updated", "unchanged", "pruned")
     return ", ".join(f"{key}={run.get(key)}" for key in keys)
 
 
