@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -42,7 +43,11 @@ Result = dict[str, Any]
 
 
 def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
-    """Pronounceable words, most common first (drawn with Zipf weights)."""
+    """Pronounceable made-up words, most common first (drawn with Zipf weights).
+
+    The embedder's tokenizer cuts such words into several pieces: about 2.6 characters
+    per word piece, so a document makes about twice the chunks of English prose.
+    """
     consonants, vowels = "bcdfghklmnprstvwz", "aeiou"
     words: set[str] = set()
     while len(words) < size:
@@ -51,12 +56,38 @@ def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
     return sorted(words, key=lambda w: (len(w), w))
 
 
-class Writer:
-    """Text in the share's words: sentences, paragraphs, headings."""
+def english_vocabulary(size: int = 8000) -> list[str]:
+    """English words, most common first: the whole words of the embedder's vocabulary.
 
-    def __init__(self, seed: int) -> None:
+    BERT's word pieces are numbered about in order of frequency, so drawn with Zipf
+    weights they read like English prose to the tokenizer (about 4.5 characters per word
+    piece, the density of office documents).
+    """
+    from tokenizers import Tokenizer
+
+    from models.embedder import EmbedderConfig
+
+    path = EmbedderConfig().resolved_dir() / "tokenizer.json"
+    pieces = Tokenizer.from_file(str(path)).get_vocab()
+    words = [
+        w
+        for w in pieces
+        if w.isascii() and w.isalpha() and w.islower() and len(w) + (w in "ai") > 1
+    ]
+    return sorted(words, key=pieces.__getitem__)[:size]
+
+
+class Writer:
+    """Text in the share's words: sentences, paragraphs, headings.
+
+    Args:
+        seed: The random seed (the same share every run).
+        text: ``syllables`` (made-up words) or ``english`` (``english_vocabulary``).
+    """
+
+    def __init__(self, seed: int, text: str = "syllables") -> None:
         self.rng = random.Random(seed)
-        self.words = vocabulary(self.rng)
+        self.words = english_vocabulary() if text == "english" else vocabulary(self.rng)
         self.weights = [1.0 / (rank + 1) for rank in range(len(self.words))]
 
     def sentence(self) -> str:
@@ -114,9 +145,9 @@ def write_document(folder: Path, n: int, kind: str, size: int, writer: Writer) -
     return 1
 
 
-def build_share(root: Path, count: int, seed: int = 11) -> Result:
+def build_share(root: Path, count: int, seed: int = 11, text: str = "syllables") -> Result:
     """A share of ``count`` documents in folders of 100; returns its pages and bytes."""
-    writer, rng = Writer(seed), random.Random(seed + 1)
+    writer, rng = Writer(seed, text), random.Random(seed + 1)
     kinds = [kind for kind, _, _ in KINDS]
     medians = {kind: median for kind, _, median in KINDS}
     pages = 0
@@ -127,14 +158,14 @@ def build_share(root: Path, count: int, seed: int = 11) -> Result:
         folder.mkdir(parents=True, exist_ok=True)
         pages += write_document(folder, n, kind, size, writer)
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    return {"documents": count, "pages": pages, "bytes": size}
+    return {"documents": count, "pages": pages, "bytes": size, "text": text}
 
 
-def change_files(root: Path, share: float, seed: int, delete: bool) -> int:
+def change_files(root: Path, share: float, seed: int, delete: bool, text: str) -> int:
     """Append a paragraph to (or delete) a share of the files; return how many."""
     files = sorted(p for p in root.rglob("*") if p.is_file())
     chosen = random.Random(seed).sample(files, max(1, round(len(files) * share)))
-    writer = Writer(seed)
+    writer = Writer(seed, text)
     for path in chosen:
         if delete:
             path.unlink()
@@ -164,7 +195,7 @@ def ingest(share: Path, data: Path, timeout: float, prune: bool = False) -> Resu
     )
 
 
-def query_worker(data: Path) -> Result:
+def query_worker(data: Path, text: str) -> Result:
     """Retrieval latency over the share's index (run in its own process)."""
     import os
 
@@ -175,7 +206,7 @@ def query_worker(data: Path) -> Result:
 
     docent = Docent(Settings())
     retriever = Retriever(docent.index)
-    writer = Writer(99)
+    writer = Writer(99, text)
     queries = [" ".join(writer.rng.choices(writer.words[:800], k=5)) for _ in range(QUERIES)]
     retriever.retrieve(COLLECTION, queries[0])  # opens the index and loads the model
     seconds = []
@@ -193,23 +224,46 @@ def query_worker(data: Path) -> Result:
     }
 
 
-def measure_size(count: int, work: Path, timeout: float) -> Result:
+def built_share(share: Path, count: int, text: str, shares: Path | None) -> Result:
+    """Build the share at ``share``, or copy it from ``shares`` where it was built before.
+
+    The copy keeps the files' bytes (their mtimes are new: the first ingest reads all).
+    """
+    if shares is None:
+        return build_share(share, count, text=text)
+    kept = shares / f"share-{count}-{text}"
+    about = shares / f"share-{count}-{text}.json"
+    if not about.is_file():
+        shutil.rmtree(kept, ignore_errors=True)
+        built = build_share(kept, count, text=text)
+        about.write_text(json.dumps(built) + "\n")
+    shutil.copytree(kept, share)
+    return dict(json.loads(about.read_text()))
+
+
+def measure_size(
+    count: int, work: Path, timeout: float, text: str = "syllables", shares: Path | None = None
+) -> Result:
     """Every run for one share size."""
     share, data = work / f"share-{count}", work / f"data-{count}"
     started = time.perf_counter()
-    result: Result = {"share": build_share(share, count)}
+    result: Result = {"share": built_share(share, count, text, shares)}
     result["share"]["build_s"] = round(time.perf_counter() - started, 1)
     print(f"{count}: share built {result['share']}", file=sys.stderr)
     runs: dict[str, Result] = {}
-    runs["first"] = ingest(share, data, timeout)
-    runs["unchanged"] = ingest(share, data, timeout)
-    result["changed_files"] = change_files(share, 0.01, seed=count, delete=False)
-    runs["changed_1pct"] = ingest(share, data, timeout)
-    result["deleted_files"] = change_files(share, 0.01, seed=count + 1, delete=True)
-    runs["pruned_1pct"] = ingest(share, data, timeout, prune=True)
-    for name, run in runs.items():
-        print(f"{count} {name}: {_brief(run)}", file=sys.stderr)
+
+    def measured(name: str, prune: bool = False) -> None:
+        runs[name] = ingest(share, data, timeout, prune=prune)
+        print(f"{count} {name}: {_brief(runs[name])}", file=sys.stderr, flush=True)
+
+    measured("first")
+    measured("unchanged")
+    result["changed_files"] = change_files(share, 0.01, seed=count, delete=False, text=text)
+    measured("changed_1pct")
+    result["deleted_files"] = change_files(share, 0.01, seed=count + 1, delete=True, text=text)
+    measured("pruned_1pct", prune=True)
     argv = [sys.executable, str(Path(__file__).resolve()), "--query-worker", str(data)]
+    argv += ["--text", text]
     query = run_child(argv, offline_env(), ROOT, timeout)
     result["retrieval"] = query.get("report") or {"error": query.get("stderr_tail", "")[-300:]}
     result["runs"] = runs
@@ -217,7 +271,8 @@ def measure_size(count: int, work: Path, timeout: float) -> Result:
 
 
 def _brief(run: Result) -> str:
-    keys = ("wall_s", "cpu_s", "peak_rss_mb", "added", "updated", "unchanged", "pruned")
+    keys = ("wall_s", "cpu_s", "peak_rss_mb", "peak_tree_rss_mb", "chunks_written")
+    keys += ("added", "updated", "unchanged", "pruned")
     return ", ".join(f"{key}={run.get(key)}" for key in keys)
 
 
@@ -248,14 +303,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/scale.py", description=__doc__)
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated share sizes")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds per run")
+    parser.add_argument(
+        "--text",
+        choices=("syllables", "english"),
+        default="syllables",
+        help="made-up words (about twice the chunks per KB) or English words",
+    )
+    parser.add_argument(
+        "--shares",
+        type=Path,
+        help="keep each built share here and copy it on the next run (builds take minutes)",
+    )
+    parser.add_argument("--build-only", action="store_true", help="build the shares and stop")
     parser.add_argument("--query-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.query_worker:
-        print(json.dumps(query_worker(args.query_worker)))
+        print(json.dumps(query_worker(args.query_worker, args.text)))
         return 0
     sizes = [int(size) for size in args.sizes.split(",") if size]
+    if args.build_only:
+        if args.shares is None:
+            parser.error("--build-only needs --shares")
+        with tempfile.TemporaryDirectory(prefix="docent-scale-") as tmp:
+            for size in sizes:
+                print(built_share(Path(tmp) / f"share-{size}", size, args.text, args.shares))
+        return 0
     with tempfile.TemporaryDirectory(prefix="docent-scale-") as tmp:
-        results = [measure_size(size, Path(tmp), args.timeout) for size in sizes]
+        results = [
+            measure_size(size, Path(tmp), args.timeout, args.text, args.shares) for size in sizes
+        ]
     text = table(results)
     print(text)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

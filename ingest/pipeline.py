@@ -3,15 +3,21 @@
 For each file: a size/mtime fast path, then its sha256, decides whether it is new,
 changed or unchanged; unchanged files cost no parsing and no embedding. New and changed
 files are parsed in isolated workers, several at once (``parse_workers``, one per core by
-default), and chunked in background threads a few files ahead of the embedder, whose
-sessions use the cores the parsers leave idle; then they are embedded and written under a
-small journal kept in the document registry:
+default), chunked, and embedded in background threads ahead of the writes, whose sessions
+use the cores the parsers leave idle (``ingest.flow``). The chunks of the files ready are
+embedded and written a window at a time (many small files to a window, a large file over
+several), under a small journal kept in the document registry:
 
-1. the registry row records ``pending = new sha`` (nothing else changes yet);
+1. the registry rows of the window's files record ``pending = new sha`` (nothing else
+   changes yet);
 2. the new chunks are upserted, into Chroma and the BM25 index (ids derived from the
    sha, so rewriting is idempotent);
-3. the row is committed: ``doc_id = new sha``, ``stale = old sha``;
-4. the old version's chunks are deleted and ``stale`` is cleared.
+3. the rows of the files whose last chunks were written are committed:
+   ``doc_id = new sha``, ``stale = old sha``;
+4. the old versions' chunks are deleted and ``stale`` is cleared.
+
+Files are found, decided and submitted one at a time (``ingest.scan``), and at most a few
+dozen are in flight, so memory does not grow with the number of files in the share.
 
 A run first finishes or rolls back any step a killed run left half-done
 (``recover``), so after SIGKILL at any point the next run ends with exactly the chunk
@@ -25,14 +31,16 @@ Chroma (nor imports it).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.ahead import ahead
+import numpy as np
+
 from ingest.chunker import Chunker, Piece
 from ingest.document import LoaderError, ParsedDocument, page_ranges
+from ingest.flow import Flow, Window
 from ingest.isolation import Loader, ParseLimits, parse_isolated
 from ingest.journal import recover as recover
 from ingest.loaders import SUFFIXES, load
@@ -40,17 +48,21 @@ from ingest.progress import Progress as Progress
 from ingest.progress import WorkProgress
 from ingest.quality import quality_note
 from ingest.report import FileOutcome, IngestReport, Status
-from ingest.scan import SourceFile, gone, scan
+from ingest.scan import SourceFile, roots, scan
 from models.embedder import Embedder
 from models.weights import sha256_file
 from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
 
-# Parsed files waiting for the embedder, beyond one per parse worker: bounds memory.
-_PREFETCH = 2
-# Chunks embedded in one call: the embedder sorts them by length into batches, so a large
-# window pads little. Writes still go in `write_batch` steps.
+# Chunks embedded and stored at once: the embedder sorts them by length and shares them
+# between its sessions, and the writes of a window go in `write_batch` steps.
 _EMBED_WINDOW = 512
+# Files in flight (decided, and not yet stored), at most; and their bytes, once more files
+# than parse workers are in flight. Bounds memory whatever the size of the share.
+_IN_FLIGHT_FILES = 96
+_IN_FLIGHT_BYTES = 64 << 20
+# Registry rows of unchanged files with a new mtime, written together.
+_TOUCH_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -88,14 +100,43 @@ class _Plan:
     doc_id: str
     previous: DocumentRecord | None
 
+    @property
+    def status(self) -> Status:
+        """What the file will be once stored: a new document, or a new version of one."""
+        return "updated" if self.previous and self.previous.doc_id else "added"
 
-@dataclass
+
+@dataclass(slots=True)
 class _Prepared:
     """A file parsed and chunked (no pieces when parsing failed)."""
 
     plan: _Plan
     parsed: ParsedDocument | LoaderError
     pieces: list[Piece]
+    # What it will be once stored (decided before its row changes).
+    status: Status = "added"
+    # Set when its first chunks are stored: the row being written.
+    record: DocumentRecord | None = None
+
+
+@dataclass
+class _Survey:
+    """A first look at the files, by ``stat`` alone: how many, and the work they need.
+
+    Attributes:
+        files: Files found.
+        work_files: Files whose size or mtime differ from their row (or that have none).
+        work_bytes: Their bytes.
+        settled: Every file's outcome when each is settled by its ``stat`` (skipped, or
+            unchanged with the same labels); None as soon as one is not.
+        unseen: Keys of the registry rows under the roots whose files were not found.
+    """
+
+    files: int = 0
+    work_files: int = 0
+    work_bytes: int = 0
+    settled: list[FileOutcome] | None = field(default_factory=list)
+    unseen: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -105,8 +146,12 @@ class _Run:
     report: IngestReport
     progress: Progress | None
     labels: list[str]
-    planned: dict[str, SourceFile] = field(default_factory=dict)
+    # Content hash -> source of each file planned in this run (a copy is indexed once).
+    planned: dict[str, str] = field(default_factory=dict)
     by_doc: dict[str, DocumentRecord] = field(default_factory=dict)
+    unseen: set[str] = field(default_factory=set)
+    touched: list[DocumentRecord] = field(default_factory=list)
+    in_flight_bytes: int = 0
     now: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
@@ -173,64 +218,92 @@ class Ingestor:
                 locked by another writer.
         """
         started = time.perf_counter()
-        files = scan(paths)
+        scan(paths)  # every path must exist before anything is opened
         report = IngestReport(collection=collection, dry_run=dry_run)
-        if progress:
-            progress.start(len(files))
         if dry_run:
-            self._sync(
-                files, paths, self._open_if_exists(collection), report, progress, labels, prune
-            )
+            target = self._open_if_exists(collection)
+            rows = target.records() if target else []
+            self._sync(paths, target, report, progress, labels, prune, rows)
         else:
             with self.index.writer_lock():
-                if not self._settle_unchanged(
-                    files, paths, collection, report, progress, labels, prune
-                ):
+                settled, survey = self._settle_unchanged(
+                    paths, collection, report, progress, labels, prune
+                )
+                if not settled:
                     target = self.index.collection(collection, create=True)
                     # One read of the registry serves the repair and the sync.
                     records = target.records()
                     report.recovered = recover(target, records)
                     target.sync_lexical()
-                    self._sync(files, paths, target, report, progress, labels, prune, records)
+                    self._sync(paths, target, report, progress, labels, prune, records, survey)
                     self.index.keep_registry_copy(target)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
+    def _survey(
+        self,
+        paths: Sequence[Path],
+        records: Mapping[str, DocumentRecord],
+        labels: list[str],
+    ) -> _Survey:
+        """Walk the files once, reading only their ``stat`` (see ``_Survey``)."""
+        survey = _Survey(unseen=_under(records, paths))
+        for file in scan(paths):
+            survey.files += 1
+            survey.unseen.discard(file.key)
+            if reason := self._skip_reason(file):
+                if survey.settled is not None:
+                    survey.settled.append(
+                        FileOutcome(str(file.path), file.source, "skipped", reason)
+                    )
+                continue
+            record = records.get(file.key)
+            same = record is not None and _same_stat(record, file)
+            if not same:
+                survey.work_files += 1
+                survey.work_bytes += file.size
+            if same and record is not None and sorted(record.labels) == labels:
+                if survey.settled is not None:
+                    survey.settled.append(FileOutcome(str(file.path), file.source, "unchanged"))
+            else:
+                survey.settled = None
+        return survey
+
     def _settle_unchanged(
         self,
-        files: list[SourceFile],
         paths: Sequence[Path],
         name: str,
         report: IngestReport,
         progress: Progress | None,
         labels: Sequence[str],
         prune: bool,
-    ) -> bool:
-        """Settle the run from the registry copy if no file needs the index; say whether it did.
+    ) -> tuple[bool, _Survey | None]:
+        """Settle the run from the registry copy if no file needs the index.
 
         Every file must be skipped before the registry is consulted (link, type, size) or
         match its committed row in size, mtime and labels, with no half-done step anywhere
         in the registry; then the run is exactly what ``_sync`` would do, without a write.
         Documents whose files are gone are reported as missing (with ``--prune`` removing
         them needs the index, so such a run takes the usual path).
+
+        Returns:
+            Whether the run was settled, and the survey made on the copy (exact for the
+            registry the run opens otherwise; None when there was no usable copy).
         """
         records = self.index.registry_copy(name)
         if records is None or any(r.pending or r.stale for r in records.values()):
-            return False
-        if prune and gone(records, files, paths):
-            return False
+            return False, None
         chosen = sorted(set(labels))
-        for file in files:
-            if self._skip_reason(file):
-                continue
-            record = records.get(file.key)
-            if not (record and _same_stat(record, file) and sorted(record.labels) == chosen):
-                return False
+        survey = self._survey(paths, records, chosen)
+        if survey.settled is None or (prune and survey.unseen):
+            return False, survey
         run = _Run(None, records, report, progress, chosen)
-        for file in files:
-            self._triage(run, file)
-        self._gone(run, files, paths, prune)
-        return True
+        if progress:
+            progress.start(survey.files)
+        for outcome in survey.settled:
+            run.outcome(outcome)
+        report.missing += sorted(records[key].source for key in survey.unseen)
+        return True, survey
 
     def _skip_reason(self, file: SourceFile) -> str:
         """Why the file is skipped whatever the registry holds (a link, its type, its size)."""
@@ -262,32 +335,33 @@ class Ingestor:
 
     def _sync(
         self,
-        files: list[SourceFile],
         paths: Sequence[Path],
         collection: Collection | None,
         report: IngestReport,
         progress: Progress | None,
         labels: Sequence[str],
         prune: bool,
-        rows: list[DocumentRecord] | None = None,
+        rows: list[DocumentRecord],
+        survey: _Survey | None = None,
     ) -> None:
-        if rows is None:
-            rows = collection.records() if collection else []
         records = {r.key: r for r in rows}
         run = _Run(collection, records, report, progress, sorted(set(labels)))
-        plans = [plan for file in files if (plan := self._triage(run, file)) is not None]
+        if survey is None:
+            survey = self._survey(paths, records, run.labels)
+        if progress:
+            progress.start(survey.files)
+        # The survey's walk counted the files; this one decides them (a file may have
+        # changed in between: what is found now is what counts).
+        run.unseen = _under(records, paths)
+        plans = (plan for file in scan(paths) if (plan := self._triage(run, file)) is not None)
         if collection is None or report.dry_run:
             for plan in plans:
                 status: Status = "updated" if plan.previous else "added"
                 run.outcome(FileOutcome(str(plan.file.path), plan.file.source, status))
-        elif plans:
-            if isinstance(progress, WorkProgress):
-                progress.planned(len(plans), sum(plan.file.size for plan in plans))
-            # Warm the model while the first files parse; an all-unchanged run never loads it.
-            self.embedder.start_loading()
-            for prepared in self._prepare_ahead(plans):
-                run.outcome(self._store(run, collection, prepared))
-        self._gone(run, files, paths, prune)
+        else:
+            self._flow(run, collection, plans, survey)
+            self._write_touched(run)
+        self._gone(run, prune)
 
     def _triage(self, run: _Run, file: SourceFile) -> _Plan | None:
         """Settle a file without parsing when possible; else return what to parse."""
@@ -295,6 +369,7 @@ class Ingestor:
         def settle(status: Status, reason: str = "") -> None:
             run.outcome(FileOutcome(str(file.path), file.source, status, reason))
 
+        run.unseen.discard(file.key)
         if reason := self._skip_reason(file):
             settle("skipped", reason)
             return None
@@ -312,7 +387,7 @@ class Ingestor:
             self._keep(run, previous, file)
             return None
         if doc_id in run.planned:
-            settle("skipped", f"same content as {run.planned[doc_id].source}, indexed in this run")
+            settle("skipped", f"same content as {run.planned[doc_id]}, indexed in this run")
             return None
         twin = run.by_doc.get(doc_id)
         if twin is not None and twin.doc_id == doc_id and twin.key in run.records:
@@ -322,7 +397,7 @@ class Ingestor:
             self._move(run, twin, file)
             settle("updated", f"moved from {twin.source}; no re-embedding needed")
             return None
-        run.planned[doc_id] = file
+        run.planned[doc_id] = file.source
         return _Plan(file, doc_id, previous)
 
     def _keep(self, run: _Run, record: DocumentRecord, file: SourceFile) -> None:
@@ -343,11 +418,23 @@ class Ingestor:
         run.outcome(FileOutcome(str(file.path), file.source, "updated", reason))
 
     def _touch(self, run: _Run, record: DocumentRecord, file: SourceFile) -> None:
-        """Record a new mtime for identical content, so the fast path works next time."""
+        """Record a new mtime for identical content, so the fast path works next time.
+
+        The rows are written a few hundred at a time (a copied share touches them all);
+        one lost in a crash only costs its file a hash on the next run.
+        """
         if run.collection is None or run.report.dry_run:
             return
         record.size, record.mtime_ns = file.size, file.mtime_ns
-        run.collection.put_record(record)
+        run.touched.append(record)
+        if len(run.touched) >= _TOUCH_BATCH:
+            self._write_touched(run)
+
+    @staticmethod
+    def _write_touched(run: _Run) -> None:
+        if run.collection is not None and run.touched:
+            run.collection.put_records(run.touched)
+        run.touched = []
 
     def _move(self, run: _Run, twin: DocumentRecord, file: SourceFile) -> None:
         """Point an indexed document at its new path (a rename or move)."""
@@ -367,22 +454,52 @@ class Ingestor:
         run.collection.put_record(moved)
         run.collection.delete_record(twin.key)
         del run.records[twin.key]
+        run.unseen.discard(twin.key)
         run.records[moved.key] = run.by_doc[moved.doc_id] = moved
 
-    def _prepare_ahead(self, plans: list[_Plan]) -> Iterator[_Prepared]:
-        """Parse and chunk files in background threads, a few ahead of the embedder.
+    def _flow(
+        self, run: _Run, collection: Collection, plans: Iterable[_Plan], survey: _Survey
+    ) -> None:
+        """Parse, embed and store the planned files, the stages overlapping (``ingest.flow``).
 
-        Each thread waits on its own parsing process and the embedder releases the GIL,
-        so ``parse_workers`` files are parsed (a long OCR file among them does not hold up
-        the rest) while the one before is embedded; files come out as they are ready.
+        Files are decided and submitted here one at a time; before more are submitted,
+        the windows embedded already are stored, and while too many files are in flight
+        (``_IN_FLIGHT_FILES``, ``_IN_FLIGHT_BYTES``) the next window is waited for.
         """
+        flow: Flow[_Plan, _Prepared] | None = None
         workers = max(self.config.parse_workers, 1)
-        return ahead(plans, self._prepare, _PREFETCH, workers)
+        try:
+            for plan in plans:
+                if flow is None:
+                    if isinstance(run.progress, WorkProgress):
+                        run.progress.planned(
+                            max(survey.work_files, 1), max(survey.work_bytes, plan.file.size)
+                        )
+                    # Warm the model while the first files parse; a run with nothing to
+                    # parse never loads it.
+                    self.embedder.start_loading()
+                    flow = Flow(self._prepare, _chunk_count, self._embed, workers, _EMBED_WINDOW)
+                while flow.in_flight > workers and (
+                    flow.in_flight >= _IN_FLIGHT_FILES
+                    or run.in_flight_bytes + plan.file.size > _IN_FLIGHT_BYTES
+                ):
+                    self._store(run, collection, flow.next())
+                flow.submit(plan)
+                run.in_flight_bytes += plan.file.size
+                for window in flow.ready():
+                    self._store(run, collection, window)
+            if flow is not None:
+                flow.close()
+                while (last := flow.next()) is not None:
+                    self._store(run, collection, last)
+        finally:
+            if flow is not None:
+                flow.stop()
 
     def _prepare(self, plan: _Plan) -> _Prepared:
         parsed = self._parse(plan.file.path)
         pieces = [] if isinstance(parsed, LoaderError) else self.chunker.split(parsed)
-        return _Prepared(plan, parsed, pieces)
+        return _Prepared(plan, parsed, pieces, plan.status)
 
     def _parse(self, path: Path) -> ParsedDocument | LoaderError:
         loader = self.loaders[path.suffix.lower()]
@@ -391,60 +508,101 @@ class Ingestor:
         except LoaderError as error:
             return error
 
-    def _store(self, run: _Run, collection: Collection, prepared: _Prepared) -> FileOutcome:
-        """Embed and write one chunked file under the journal protocol."""
-        plan, parsed, pieces = prepared.plan, prepared.parsed, prepared.pieces
-        file = plan.file
-        if isinstance(run.progress, WorkProgress):
-            run.progress.storing(file.source, file.size)
-        status: Status = "updated" if plan.previous and plan.previous.doc_id else "added"
-        kept = "; the previously indexed version is kept" if status == "updated" else ""
-        if isinstance(parsed, LoaderError):
-            return FileOutcome(str(file.path), file.source, "failed", f"{parsed}{kept}")
-        notes = list(parsed.notes)
-        quality = quality_note(parsed)
-        notes += [quality] if quality else []
-        if parsed.empty_pages:
-            notes.append(f"pages {page_ranges(parsed.empty_pages)}: no text layer; needs OCR")
-        if not pieces:
-            reason = "no extractable text" + (f" ({notes[-1]})" if parsed.empty_pages else "")
-            return FileOutcome(str(file.path), file.source, "failed", reason + kept, notes=notes)
+    def _embed(self, runs: Sequence[tuple[_Prepared, int, int]]) -> tuple[np.ndarray, int]:
+        """Vectors of the chunks of ``runs`` (identical texts embedded once); texts embedded."""
+        texts = [p.pieces[i].embed_text for p, start, end in runs for i in range(start, end)]
+        unique = list(dict.fromkeys(texts))
+        row = {text: i for i, text in enumerate(unique)}
+        return self.embedder.encode(unique)[[row[text] for text in texts]], len(unique)
+
+    def _store(self, run: _Run, collection: Collection, window: Window[_Prepared] | None) -> None:
+        """Write one embedded window under the journal protocol (see the module docstring)."""
+        if window is None:
+            return
+        starting = [part.item for part in window.parts if part.first]
+        pending = []
+        for prepared in starting:
+            file = prepared.plan.file
+            if isinstance(run.progress, WorkProgress):
+                run.progress.storing(file.source, file.size)
+            if prepared.pieces:
+                prepared.record = self._pending(run, prepared)
+                pending.append(prepared.record)
+        collection.put_records(pending)
+        chunks = [
+            self._chunk(run, part.item, i)
+            for part in window.parts
+            for i in range(part.start, part.end)
+        ]
+        run.report.chunks_embedded += window.embedded
+        step = self.config.write_batch
+        for start in range(0, len(chunks), step):
+            batch = chunks[start : start + step]
+            collection.upsert_chunks(batch, window.vectors[start : start + step])
+            run.report.chunks_written += len(batch)
+            if run.progress:
+                run.progress.chunks_done(len(batch))
+        finished = [part.item for part in window.parts if part.last]
+        committed = [p.record for p in finished if p.record is not None]
+        for prepared in finished:
+            if prepared.record is not None:
+                self._commit(run, prepared, prepared.record)
+        collection.put_records(committed)
+        replaced = [r for r in committed if r.stale]
+        collection.delete_documents_chunks(
+            sorted({r.stale for r in replaced} - {r.doc_id for r in replaced})
+        )
+        for record in replaced:
+            record.stale = ""
+        collection.put_records(replaced)
+        for prepared in finished:
+            run.in_flight_bytes -= prepared.plan.file.size
+            run.outcome(self._outcome(run, prepared))
+
+    @staticmethod
+    def _pending(run: _Run, prepared: _Prepared) -> DocumentRecord:
+        """The file's registry row, marked as being written (step 1 of the journal)."""
+        plan, file = prepared.plan, prepared.plan.file
         record = plan.previous or DocumentRecord(
             key=file.key, root=str(file.root), source=file.source
         )
         record.pending = plan.doc_id
-        collection.put_record(record)
         run.records[record.key] = record
-        chunks = [
-            self._chunk(run, plan.doc_id, i, piece, parsed, file) for i, piece in enumerate(pieces)
-        ]
-        self._write(run, collection, chunks)
+        return record
+
+    @staticmethod
+    def _commit(run: _Run, prepared: _Prepared, record: DocumentRecord) -> None:
+        """The row once every chunk of the file is stored (step 3: ``stale`` = old version)."""
+        plan, file = prepared.plan, prepared.plan.file
+        assert isinstance(prepared.parsed, ParsedDocument)
         old = record.doc_id
         record.doc_id, record.pending, record.stale = plan.doc_id, "", old
-        record.size, record.mtime_ns, record.title = file.size, file.mtime_ns, parsed.title
-        record.pages, record.chunks, record.ingested_at = parsed.pages, len(chunks), run.now
-        record.notes, record.labels = "; ".join(notes), run.labels
-        collection.put_record(record)
+        record.size, record.mtime_ns, record.title = file.size, file.mtime_ns, prepared.parsed.title
+        record.pages, record.chunks = prepared.parsed.pages, len(prepared.pieces)
+        record.ingested_at = run.now
+        record.notes, record.labels = "; ".join(_notes(prepared.parsed)), run.labels
         run.by_doc[plan.doc_id] = record
-        if old:  # a new file has no old version: its row is final already (one write less)
-            if old != plan.doc_id:
-                collection.delete_document_chunks(old)
-            record.stale = ""
-            collection.put_record(record)
+
+    @staticmethod
+    def _outcome(run: _Run, prepared: _Prepared) -> FileOutcome:
+        parsed, file, status = prepared.parsed, prepared.plan.file, prepared.status
+        kept = "; the previously indexed version is kept" if status == "updated" else ""
+        if isinstance(parsed, LoaderError):
+            return FileOutcome(str(file.path), file.source, "failed", f"{parsed}{kept}")
+        notes = _notes(parsed)
+        if not prepared.pieces:
+            reason = "no extractable text" + (f" ({notes[-1]})" if parsed.empty_pages else "")
+            return FileOutcome(str(file.path), file.source, "failed", reason + kept, notes=notes)
         run.report.pages += parsed.pages
+        chunks = len(prepared.pieces)
         return FileOutcome(
-            str(file.path), file.source, status, chunks=len(chunks), pages=parsed.pages, notes=notes
+            str(file.path), file.source, status, chunks=chunks, pages=parsed.pages, notes=notes
         )
 
     @staticmethod
-    def _chunk(
-        run: _Run,
-        doc_id: str,
-        position: int,
-        piece: Piece,
-        parsed: ParsedDocument,
-        file: SourceFile,
-    ) -> Chunk:
+    def _chunk(run: _Run, prepared: _Prepared, position: int) -> Chunk:
+        piece, file, doc_id = prepared.pieces[position], prepared.plan.file, prepared.plan.doc_id
+        assert isinstance(prepared.parsed, ParsedDocument)
         return Chunk(
             id=chunk_id(doc_id, position),
             text=piece.text,
@@ -452,7 +610,7 @@ class Ingestor:
             doc_id=doc_id,
             position=position,
             source=file.source,
-            title=parsed.title,
+            title=prepared.parsed.title,
             page=piece.page,
             heading=piece.heading,
             char_start=piece.char_start,
@@ -461,25 +619,9 @@ class Ingestor:
             ingested_at=run.now,
         )
 
-    def _write(self, run: _Run, collection: Collection, chunks: list[Chunk]) -> None:
-        """Embed chunks a window at a time (identical texts once) and store them in steps."""
-        step = self.config.write_batch
-        for first in range(0, len(chunks), _EMBED_WINDOW):
-            window = chunks[first : first + _EMBED_WINDOW]
-            unique = list(dict.fromkeys(chunk.embed_text for chunk in window))
-            row = {text: i for i, text in enumerate(unique)}
-            vectors = self.embedder.encode(unique)[[row[c.embed_text] for c in window]]
-            run.report.chunks_embedded += len(unique)
-            for start in range(0, len(window), step):
-                batch = window[start : start + step]
-                collection.upsert_chunks(batch, vectors[start : start + step])
-                run.report.chunks_written += len(batch)
-                if run.progress:
-                    run.progress.chunks_done(len(batch))
-
-    def _gone(self, run: _Run, files: list[SourceFile], paths: Sequence[Path], prune: bool) -> None:
+    def _gone(self, run: _Run, prune: bool) -> None:
         """Find (and with ``prune``, remove) documents whose files are gone."""
-        for record in gone(run.records, files, paths):
+        for record in sorted((run.records[key] for key in run.unseen), key=lambda r: r.source):
             if not prune or run.collection is None or run.report.dry_run:
                 (run.report.pruned if prune else run.report.missing).append(record.source)
                 continue
@@ -487,6 +629,26 @@ class Ingestor:
             del run.records[record.key]
             run.by_doc.pop(record.doc_id, None)
             run.report.pruned.append(record.source)
+
+
+def _chunk_count(prepared: _Prepared) -> int:
+    return len(prepared.pieces)
+
+
+def _notes(parsed: ParsedDocument) -> list[str]:
+    """The report's notes on a parsed file: its own, its text quality, pages needing OCR."""
+    notes = list(parsed.notes)
+    quality = quality_note(parsed)
+    notes += [quality] if quality else []
+    if parsed.empty_pages:
+        notes.append(f"pages {page_ranges(parsed.empty_pages)}: no text layer; needs OCR")
+    return notes
+
+
+def _under(records: Mapping[str, DocumentRecord], paths: Sequence[Path]) -> set[str]:
+    """Keys of the registry rows under the folders among ``paths`` (ingest roots)."""
+    folders = roots(paths)
+    return {key for key, record in records.items() if record.root in folders}
 
 
 def _same_stat(record: DocumentRecord, file: SourceFile) -> bool:

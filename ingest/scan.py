@@ -1,16 +1,15 @@
-"""Finding the files of an ingest run, and which registry rows lost theirs."""
+"""Finding the files of an ingest run."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import stat as statmode
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import DocentError
-from rag.types import DocumentRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +30,8 @@ class SourceFile:
         return hashlib.sha256(f"{self.root}\0{self.source}".encode()).hexdigest()[:32]
 
 
-def scan(paths: Sequence[Path]) -> list[SourceFile]:
-    """Every file under the given paths, skipping hidden files and folders.
+def scan(paths: Sequence[Path]) -> Iterator[SourceFile]:
+    """Every file under the given paths, skipping hidden files and folders, one at a time.
 
     A folder is an ingest root; a single file's root is its folder. Symbolic links, to
     files or to folders, are listed (and later skipped with the reason), never followed:
@@ -40,21 +39,32 @@ def scan(paths: Sequence[Path]) -> list[SourceFile]:
     Named pipes, sockets and devices are listed with their kind in ``special`` (and
     skipped with it): reading one could block the run or never end.
 
+    The files are found as they are asked for (a folder's listing at a time), so a share
+    of 100k files is never held in memory; every path is checked before the first file.
+
     Raises:
         DocentError: A path does not exist.
     """
-    found: list[SourceFile] = []
     for given in paths:
         if not given.exists():
             raise DocentError(f"{given} does not exist.", hint="check the path and try again")
+    return _found(list(paths))
+
+
+def _found(paths: list[Path]) -> Iterator[SourceFile]:
+    for given in paths:
         root = given.resolve() if given.is_dir() else given.resolve().parent
         for path in _walk(given.resolve()):
             stat = path.lstat()
             source = path.relative_to(root).as_posix()
-            link = path.is_symlink()
+            link = statmode.S_ISLNK(stat.st_mode)
             kind = "" if link else _special_kind(stat.st_mode)
-            found.append(SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link, kind))
-    return found
+            yield SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link, kind)
+
+
+def roots(paths: Sequence[Path]) -> set[str]:
+    """The ingest roots among the paths (their folders), as registry rows name them."""
+    return {str(p.resolve()) for p in paths if p.is_dir()}
 
 
 def _special_kind(mode: int) -> str:
@@ -83,13 +93,3 @@ def _walk(path: Path) -> Iterator[Path]:
             candidate = Path(folder) / name
             if not name.startswith("."):
                 yield candidate
-
-
-def gone(
-    records: Mapping[str, DocumentRecord], files: list[SourceFile], paths: Sequence[Path]
-) -> list[DocumentRecord]:
-    """Registry rows under the given folders whose files were not found, by source."""
-    roots = {str(p.resolve()) for p in paths if p.is_dir()}
-    present = {file.key for file in files}
-    gone = [r for r in records.values() if r.root in roots and r.key not in present]
-    return sorted(gone, key=lambda r: r.source)

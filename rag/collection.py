@@ -87,10 +87,19 @@ class Collection:
 
     def delete_document_chunks(self, doc_id: str) -> None:
         """Remove every chunk of one document version."""
+        self.delete_documents_chunks([doc_id])
+
+    def delete_documents_chunks(self, doc_ids: Sequence[str]) -> None:
+        """Remove every chunk of these document versions (in a few requests, not one each)."""
+        if not doc_ids:
+            return
         self._changing()
         with self.writing():
-            self.chroma.delete(where={"doc_id": doc_id})
-            self.lexical.delete_document(doc_id)
+            for start in range(0, len(doc_ids), _PAGE):
+                batch = list(doc_ids[start : start + _PAGE])
+                where: Any = {"doc_id": batch[0]} if len(batch) == 1 else {"doc_id": {"$in": batch}}
+                self.chroma.delete(where=where)
+            self.lexical.delete_documents(doc_ids)
 
     def move_document(self, doc_id: str, source: str) -> None:
         """Give every chunk of a document a new source path (its file was moved)."""
@@ -215,13 +224,21 @@ class Collection:
 
     def put_record(self, record: DocumentRecord) -> None:
         """Write a registry row (insert or replace)."""
+        self.put_records([record])
+
+    def put_records(self, records: Sequence[DocumentRecord]) -> None:
+        """Write registry rows (insert or replace), in batches Chroma accepts."""
+        if not records:
+            return
         self._changing()
-        self._registry.upsert(
-            ids=[record.key],
-            embeddings=np.ones((1, 1), dtype=np.float32),
-            documents=[record.source],
-            metadatas=[record_metadata(record)],
-        )
+        for start in range(0, len(records), self.max_batch):
+            batch = records[start : start + self.max_batch]
+            self._registry.upsert(
+                ids=[record.key for record in batch],
+                embeddings=np.ones((len(batch), 1), dtype=np.float32),
+                documents=[record.source for record in batch],
+                metadatas=[record_metadata(record) for record in batch],
+            )
 
     def delete_record(self, key: str) -> None:
         """Remove a registry row."""

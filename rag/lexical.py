@@ -142,8 +142,16 @@ class LexicalIndex:
 
     def delete_document(self, doc_id: str) -> None:
         """Remove every chunk of one document version."""
+        self.delete_documents([doc_id])
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Remove every chunk of these document versions, in one transaction."""
         with self._connect() as db:
-            rows = [r for (r,) in db.execute("SELECT rowid FROM chunk WHERE doc_id = ?", (doc_id,))]
+            rows = [
+                r
+                for doc_id in doc_ids
+                for (r,) in db.execute("SELECT rowid FROM chunk WHERE doc_id = ?", (doc_id,))
+            ]
             self._delete(db, rows)
 
     def delete_ids(self, ids: Sequence[str]) -> None:

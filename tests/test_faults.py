@@ -148,7 +148,13 @@ def test_chroma_server_restart_mid_ingest_is_a_clear_error_and_a_rerun_completes
     port = free_port()
     servers = [start_chroma(tmp_path / "chroma", port)]
     try:
-        update = {"data_dir": tmp_path / "served", "index_host": "127.0.0.1", "index_port": port}
+        # Writes of two chunks: however the files group into windows, the third write comes.
+        update = {
+            "data_dir": tmp_path / "served",
+            "index_host": "127.0.0.1",
+            "index_port": port,
+            "write_batch_chunks": 2,
+        }
         served = Docent(docent.settings.model_copy(update=update), docent.embedder)
         with pytest.raises(IndexWriteError, match="Writing to the index") as caught:
             served.ingest([corpus], "docs", progress=_KillServerAfter(servers[0], 3))
@@ -162,7 +168,8 @@ def test_chroma_server_restart_mid_ingest_is_a_clear_error_and_a_rerun_completes
             server.wait()
 
     assert "Chroma server is up" in caught.value.hint
-    assert rerun.exit_code == 0 and rerun.recovered <= 1
+    # At most the files of the window being written were half-done.
+    assert rerun.exit_code == 0 and rerun.recovered <= len(rerun.files)
     docent.ingest([corpus], "docs")
     assert stored == chunk_ids(docent), "the same chunks as one clean run"
     assert not [r for r in records if r.pending or r.stale]

@@ -292,3 +292,44 @@ def test_an_unexpected_error_while_chunking_is_raised_not_hung(
             docent.ingest([corpus], "docs")
 
     assert docent.ingest([corpus], "docs").counts()["added"] == 5
+
+
+def test_files_are_decided_as_the_writes_keep_up_never_the_whole_share_at_once(
+    docent: Docent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    for n in range(60):
+        (share / f"note{n:03d}.md").write_text(
+            f"# Note {n}\n\nRoom {n} is booked on day {n} for the {n}th review.\n",
+            encoding="utf-8",
+        )
+    monkeypatch.setattr(pipeline, "_IN_FLIGHT_FILES", 6)
+    hashed, stored_files, most = [0], [0], [0]
+    real_hash = pipeline.sha256_file
+
+    def counting_hash(path: Path) -> str:
+        hashed[0] += 1
+        most[0] = max(most[0], hashed[0] - stored_files[0])
+        return real_hash(path)
+
+    class Counting:
+        def start(self, files: int) -> None:
+            assert files == 60
+
+        def file_done(self, outcome: object) -> None:
+            stored_files[0] += 1
+
+        def chunks_done(self, count: int) -> None:
+            pass
+
+    monkeypatch.setattr(pipeline, "sha256_file", counting_hash)
+    workers = Docent(
+        docent.settings.model_copy(update={"parse_workers": 2}), embedder=docent.embedder
+    )
+
+    report = workers.ingest([share], "docs", progress=Counting())
+
+    assert report.counts()["added"] == 60 and hashed[0] == 60
+    # Each file is hashed when it is decided: never more than the bound in flight.
+    assert most[0] <= 6 + 1, most[0]

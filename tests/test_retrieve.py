@@ -281,7 +281,7 @@ def test_crash_between_the_two_writes_then_rerun_matches(
     _lexical_matches_chroma(docent)
     (notes / "boiler.md").write_text("# Boiler\n\nThe unicornfish valve is bled in May.\n")
     with monkeypatch.context() as patch:
-        _crash_on(patch, "delete_document")
+        _crash_on(patch, "delete_documents")
         with pytest.raises(_Crash):
             docent.ingest([notes], "docs")
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+import tracemalloc
+from collections.abc import Sized
 from pathlib import Path
 
 import pytest
 
 from app.api import Docent
+from ingest.scan import scan
 from tests import docgen
 
 pytestmark = pytest.mark.slow
@@ -81,3 +84,48 @@ def test_pipes_and_devices_are_skipped_with_their_kind(tmp_path: Path, docent: D
     assert [(o.status, o.reason) for o in single.files] == [
         ("skipped", "named pipe (FIFO), not a regular file: not read")
     ]
+
+
+def _share(root: Path, files: int) -> Path:
+    for n in range(files):
+        folder = root / f"dept{n // 500}" / f"team{n // 50 % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"note{n:05d}.txt").write_bytes(b"x")
+    return root
+
+
+def _held_at_the_last_file(root: Path, files: int) -> int:
+    """Bytes allocated and still held when the scan hands over its last file.
+
+    Single blocks over 128 KiB are left out: Python grows its table of interned strings
+    (pathlib interns each name) once in a while, a one-off that a share of any size may
+    cross; what a list of the files found would hold is thousands of small objects.
+    """
+    tracemalloc.start()
+    try:
+        for count, _ in enumerate(scan([root]), 1):
+            if count == files:
+                snapshot = tracemalloc.take_snapshot()
+        traces = snapshot.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        return sum(t.size for t in traces.traces if t.size <= 128 * 1024)
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_scan_finds_files_as_asked_and_its_memory_does_not_grow_with_the_share(
+    tmp_path: Path,
+) -> None:
+    small = _share(tmp_path / "small", 300)
+    large = _share(tmp_path / "large", 3000)
+
+    files = scan([large])
+    assert not isinstance(files, Sized)  # an iterator, not a list of the share
+    assert next(files).source == "dept0/team0/note00000.txt"
+    assert sum(1 for _ in files) == 2999
+
+    small_held = _held_at_the_last_file(small, 300)
+    large_held = _held_at_the_last_file(large, 3000)
+
+    # Ten times the files, the same memory held: a list of the 2700 more files found
+    # would hold well over 1 MB.
+    assert large_held < small_held + 128 * 1024, (small_held, large_held)
