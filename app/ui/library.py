@@ -147,6 +147,8 @@ def _ingest(
     file's chunks are then taken out at once, so the index never holds half a document.
     """
     st.session_state.pop(REPORT, None)
+    # Read before the run: once Stop is pressed, every Streamlit call raises again.
+    user = resources.current_user()
     with st.status(doing, expanded=True) as box:
         try:
             report = run(PageProgress(box))
@@ -156,7 +158,7 @@ def _ingest(
             return None
         except BaseException:
             # A writer in another process will repair it itself when it starts.
-            docent.recover(collection, user=resources.current_user())
+            docent.recover(collection, user=user)
             raise
         box.update(label="Done", state="complete", expanded=False)
     return report
