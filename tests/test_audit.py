@@ -252,8 +252,13 @@ def test_sigkill_during_a_burst_of_appends_leaves_a_valid_log(tmp_path: Path) ->
     log.append("ask", "alice", question="after the kill")
     after = log.verify()
 
-    assert killed.ok and killed.records >= 20
-    assert after.ok and after.records in (killed.records + 1, killed.records + 2)
+    # A kill inside the kernel's copy of a large record can leave part of it (the write
+    # returns short on a fatal signal): every whole record before it verifies, and the
+    # next append repairs the tail (completing a whole record, or cutting a partial one).
+    assert killed.ok or (killed.torn_tail and killed.bad_line == killed.records + 1)
+    assert killed.records >= 20
+    repairs = 0 if killed.ok else 2  # the repair record, and the tail completed (or not)
+    assert after.ok and killed.records + 1 <= after.records <= killed.records + 1 + repairs
     assert list(log.export())[-1]["question"] == "after the kill"
 
 

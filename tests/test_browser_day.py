@@ -62,9 +62,21 @@ def picked(page: Page) -> str:
 
 
 def choose(page: Page, collection: str) -> None:
-    """Choose ``collection`` in the page's picker."""
-    page.get_by_test_id("stSelectbox").filter(has_text="Collection").click()
-    page.get_by_role("option", name=collection, exact=True).click()
+    """Choose ``collection`` in the page's picker.
+
+    A page that is still running redraws its widgets, which closes a list just opened:
+    open it again until the option shows (each try waits up to 10 s).
+    """
+    option = page.get_by_role("option", name=collection, exact=True)
+    for _ in range(6):
+        page.get_by_test_id("stSelectbox").filter(has_text="Collection").click()
+        try:
+            expect(option).to_be_visible(timeout=10_000)
+        except AssertionError:
+            continue
+        option.click()
+        return
+    raise AssertionError(f"the collection picker never listed {collection!r}")
 
 
 def ask(page: Page, question: str) -> None:
