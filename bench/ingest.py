@@ -101,6 +101,7 @@ def add_pdfs(corpus: Corpus, pdfs: tuple[Path, ...]) -> None:
         if not source.is_file():
             raise CorpusError(f"{source} not found; apt-get install its documentation package")
         target = corpus.root / "pdf" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)  # --large has no R manuals
         shutil.copyfile(source, target)
         pages = len(PdfReader(target).pages)
         corpus.files.append(CorpusFile(f"pdf/{source.name}", "pdf", pages, target.stat().st_size))
