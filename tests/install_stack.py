@@ -62,8 +62,15 @@ def missing() -> str | None:
     return None
 
 
-def run(*args: str | Path, timeout: float = 600, check: bool = True) -> str:
-    """Run a command with podman's settings; return its output (stderr folded in)."""
+def run(
+    *args: str | Path, timeout: float = 600, check: bool = True, merge: bool = False
+) -> str:
+    """Run a command with podman's settings; return its stdout (with stderr if ``merge``).
+
+    Callers parse the output (an image name, a size, a port), so stderr stays out of it by
+    default: podman, apt and debconf print warnings there that differ from one machine to
+    the next (a fresh machine's first build says "debconf: delaying package configuration").
+    """
     result = subprocess.run(
         [str(arg) for arg in args],
         env=env(),
@@ -77,7 +84,7 @@ def run(*args: str | Path, timeout: float = 600, check: bool = True) -> str:
             f"{' '.join(map(str, args))} exited {result.returncode}:\n"
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
-    return result.stdout + result.stderr
+    return result.stdout + result.stderr if merge else result.stdout
 
 
 def build_images(pip: Path) -> dict[str, float]:
@@ -154,7 +161,7 @@ class Compose:
                 f"docker-compose {' '.join(args)} exited {result.returncode}:\n"
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
-        return result.stdout + result.stderr
+        return result.stdout + result.stderr if merge else result.stdout
 
     def container(self, service: str) -> str:
         """The running container of ``service`` (its podman name)."""
@@ -172,7 +179,8 @@ class Compose:
         while waiting:
             waiting = [service for service in waiting if self.health(service) != "healthy"]
             if time.monotonic() - started > timeout:
-                logs = {s: run("podman", "logs", "--tail", "30", self.container(s), check=False)
+                logs = {s: run("podman", "logs", "--tail", "30", self.container(s), check=False,
+                               merge=True)
                         for s in waiting}  # fmt: skip
                 raise AssertionError(f"not healthy after {timeout}s: {waiting}\n{logs}")
             time.sleep(1)
