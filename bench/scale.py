@@ -8,11 +8,21 @@ were deleted. Each of these three should cost about the changed files plus a ``s
 file, not a new ingest. Last, retrieval latency (p50/p95 of hybrid retrieval over 40
 queries) is measured on the index the share produced.
 
+At 100k documents a first ingest takes hours on 2 cores, so ``--grow N`` measures the
+runs that must stay cheap at that size on an index grown to N documents from the largest
+share measured: the share's files are copied under new names with a line added (new
+content, so a new sha256), and each copy's registry row and chunks are written straight
+through ``rag.store`` from its original's, the vectors moved by a little noise. No text is
+embedded; what is stored is what an ingest of the copies would store (their one added
+line aside). Then the unchanged re-run, 1% changed, 1% pruned and retrieval p95 run on it
+as on the measured sizes, and their peak RSS is compared with the same runs at 1k.
+
 The table is printed and kept in ``bench/results/scale-<time>.{json,md}``. The machine is
 often shared: CPU seconds per page are shown beside wall time, and the CPU time other
 processes used during each run.
 
     .venv/bin/python bench/scale.py --sizes 1000,10000
+    .venv/bin/python bench/scale.py --sizes 1000,10000 --grow 100000 --work /var/tmp/scale
 """
 
 from __future__ import annotations
@@ -29,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
 
 from bench.ingest import offline_env
 from bench.measure import run_child
@@ -224,6 +236,89 @@ def query_worker(data: Path, text: str) -> Result:
     }
 
 
+def grow_worker(share: Path, data: Path, count: int) -> Result:
+    """Grow an ingested share and its index to ``count`` documents by copies (see above).
+
+    Runs in its own process, under the index's writer lock, and leaves the registry copy
+    an ingest leaves, so the next run finds the index as an ingest of the copies would.
+    """
+    import dataclasses
+    import os
+
+    os.environ["DOCENT_DATA_DIR"] = str(data)
+    from app.api import Docent
+    from app.settings import Settings
+    from ingest.scan import scan
+    from models.weights import sha256_file
+    from rag.types import Chunk, DocumentRecord, chunk_id
+
+    started = time.perf_counter()
+    docent = Docent(Settings())
+    rng = np.random.default_rng(count)
+    with docent.index.writer_lock():
+        collection = docent.index.collection(COLLECTION)
+        records = {r.source: r for r in collection.records() if r.doc_id}
+        got = collection.chroma.get(include=["embeddings"])
+        row = {chunk_id_: i for i, chunk_id_ in enumerate(got["ids"])}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        del got
+        chunks: dict[str, list[Chunk]] = {}
+        for chunk in collection.stored_chunks():
+            chunks.setdefault(chunk.doc_id, []).append(chunk)
+        base = [f for f in scan([share]) if f.source in records]
+        step = max(int(f.path.stem[3:]) for f in base) + 1
+        total, copy, pending = len(records), 0, 0
+        batch: tuple[list[DocumentRecord], list[Chunk], list[np.ndarray]] = ([], [], [])
+        while total < count:
+            copy += 1
+            for file in base:
+                if total >= count:
+                    break
+                original = records[file.source]
+                n = int(file.path.stem[3:]) + copy * step
+                target = share / f"dept{n // 1000:03d}" / f"team{n // 100 % 10}"
+                target.mkdir(parents=True, exist_ok=True)
+                path = target / f"doc{n:06d}{file.path.suffix}"
+                tail = f"\n%copy {copy}\n" if file.path.suffix == ".pdf" else f"\n\nCopy {copy}.\n"
+                path.write_bytes(file.path.read_bytes() + tail.encode())
+                stat = path.stat()
+                source = path.relative_to(share).as_posix()
+                doc_id = sha256_file(path)
+                key = type(file)(file.root, path, source, stat.st_size, stat.st_mtime_ns).key
+                batch[0].append(
+                    dataclasses.replace(
+                        original, key=key, source=source, doc_id=doc_id,
+                        size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+                    )
+                )  # fmt: skip
+                for chunk in chunks[original.doc_id]:
+                    batch[1].append(
+                        dataclasses.replace(
+                            chunk, id=chunk_id(doc_id, chunk.position), doc_id=doc_id,
+                            source=source,
+                        )
+                    )  # fmt: skip
+                    batch[2].append(vectors[row[chunk.id]])
+                total += 1
+                pending += 1
+                if pending >= 1000 or total >= count:
+                    moved = np.stack(batch[2]) + rng.normal(0, 0.01, (len(batch[2]), 384))
+                    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+                    collection.upsert_chunks(batch[1], moved.astype(np.float32))
+                    collection.put_records(batch[0])
+                    batch, pending = ([], [], []), 0
+                    print(f"grown to {total} documents", file=sys.stderr, flush=True)
+        docent.index.keep_registry_copy(collection)
+        grown = collection.records()
+    return {
+        "documents": len(grown),
+        "pages": sum(max(r.pages, 1) for r in grown),  # 1 for formats without pages
+        "bytes": sum(r.size for r in grown),
+        "chunks": collection.count_chunks(),
+        "grow_s": round(time.perf_counter() - started, 1),
+    }
+
+
 def built_share(share: Path, count: int, text: str, shares: Path | None) -> Result:
     """Build the share at ``share``, or copy it from ``shares`` where it was built before.
 
@@ -242,21 +337,40 @@ def built_share(share: Path, count: int, text: str, shares: Path | None) -> Resu
 
 
 def measure_size(
-    count: int, work: Path, timeout: float, text: str = "syllables", shares: Path | None = None
+    count: int,
+    work: Path,
+    timeout: float,
+    text: str = "syllables",
+    shares: Path | None = None,
+    grow_from: int = 0,
 ) -> Result:
-    """Every run for one share size."""
+    """Every run for one share size (``grow_from``: grown from that measured size's share)."""
     share, data = work / f"share-{count}", work / f"data-{count}"
     started = time.perf_counter()
-    result: Result = {"share": built_share(share, count, text, shares)}
-    result["share"]["build_s"] = round(time.perf_counter() - started, 1)
-    print(f"{count}: share built {result['share']}", file=sys.stderr)
     runs: dict[str, Result] = {}
 
     def measured(name: str, prune: bool = False) -> None:
         runs[name] = ingest(share, data, timeout, prune=prune)
         print(f"{count} {name}: {_brief(runs[name])}", file=sys.stderr, flush=True)
 
-    measured("first")
+    if grow_from:
+        share, data = work / f"share-{grow_from}", work / f"data-{grow_from}"
+        argv = [sys.executable, str(Path(__file__).resolve()), "--grow-worker", str(data)]
+        argv += ["--share", str(share), "--grow", str(count)]
+        child = run_child(argv, offline_env(), ROOT, timeout)
+        if not child.get("report"):
+            raise SystemExit(f"growing the index failed: {child.get('stderr_tail', '')[-2000:]}")
+        grown = child["report"]
+        result: Result = {
+            "share": {**grown, "text": text, "grown_from": grow_from, "build_s": grown["grow_s"]}
+        }
+        runs["first"] = {}
+        print(f"{count}: grown {result['share']}", file=sys.stderr)
+    else:
+        result = {"share": built_share(share, count, text, shares)}
+        result["share"]["build_s"] = round(time.perf_counter() - started, 1)
+        print(f"{count}: share built {result['share']}", file=sys.stderr)
+        measured("first")
     measured("unchanged")
     result["changed_files"] = change_files(share, 0.01, seed=count, delete=False, text=text)
     measured("changed_1pct")
@@ -280,18 +394,23 @@ def table(results: list[Result]) -> str:
     """The Markdown table of every size."""
     header = (
         "| docs | pages | first s | pages/s | CPU s/page | cores | peak RSS MB | "
-        "unchanged s | 1% changed s | 1% pruned s | retrieval p95 ms | chunks |"
+        "unchanged s | 1% changed s | 1% changed RSS MB | 1% pruned s | "
+        "retrieval p95 ms | chunks |"
     )
-    lines = [header, "|" + "---|" * 12]
+    lines = [header, "|" + "---|" * 13]
     for result in results:
         runs, pages = result["runs"], result["share"]["pages"]
-        first = runs["first"]
+        first, changed = runs["first"], runs["changed_1pct"]
         wall, cpu = first.get("wall_s") or 0, first.get("cpu_s") or 0
+        if wall:
+            cells = f"{wall:.1f} | {pages / wall:.1f} | {cpu / pages:.4f} | {cpu / wall:.2f}"
+        else:
+            cells = f"grown from {result['share'].get('grown_from')} | - | - | -"
         lines.append(
-            f"| {result['share']['documents']} | {pages} | {wall:.1f} | "
-            f"{pages / wall if wall else 0:.1f} | {cpu / pages:.4f} | "
-            f"{cpu / wall if wall else 0:.2f} | {first.get('peak_tree_rss_mb')} | "
-            f"{runs['unchanged'].get('wall_s')} | {runs['changed_1pct'].get('wall_s')} | "
+            f"| {result['share']['documents']} | {pages} | {cells} | "
+            f"{first.get('peak_tree_rss_mb', '-')} | "
+            f"{runs['unchanged'].get('wall_s')} | {changed.get('wall_s')} | "
+            f"{changed.get('peak_tree_rss_mb')} | "
             f"{runs['pruned_1pct'].get('wall_s')} | {result['retrieval'].get('p95_ms')} | "
             f"{result['retrieval'].get('chunks')} |"
         )
@@ -315,12 +434,31 @@ def main(argv: list[str] | None = None) -> int:
         help="keep each built share here and copy it on the next run (builds take minutes)",
     )
     parser.add_argument("--build-only", action="store_true", help="build the shares and stop")
+    parser.add_argument(
+        "--grow",
+        type=int,
+        default=0,
+        help="then grow the largest share measured, and its index, to this many documents "
+        "by copies, and measure the runs after a first ingest there (see above)",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="keep the shares and indexes here (default: a temporary folder, removed)",
+    )
     parser.add_argument("--query-worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--grow-worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--share", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.query_worker:
         print(json.dumps(query_worker(args.query_worker, args.text)))
         return 0
+    if args.grow_worker:
+        print(json.dumps(grow_worker(args.share, args.grow_worker, args.grow)))
+        return 0
     sizes = [int(size) for size in args.sizes.split(",") if size]
+    if args.grow and (not sizes or args.grow <= max(sizes)):
+        parser.error("--grow needs a larger size than the largest of --sizes")
     if args.build_only:
         if args.shares is None:
             parser.error("--build-only needs --shares")
@@ -329,9 +467,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(built_share(Path(tmp) / f"share-{size}", size, args.text, args.shares))
         return 0
     with tempfile.TemporaryDirectory(prefix="docent-scale-") as tmp:
-        results = [
-            measure_size(size, Path(tmp), args.timeout, args.text, args.shares) for size in sizes
-        ]
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        results = [measure_size(size, work, args.timeout, args.text, args.shares) for size in sizes]
+        if args.grow:
+            grow_from = max(sizes)
+            results.append(
+                measure_size(args.grow, work, args.timeout, args.text, grow_from=grow_from)
+            )
     text = table(results)
     print(text)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
