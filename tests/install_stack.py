@@ -62,9 +62,7 @@ def missing() -> str | None:
     return None
 
 
-def run(
-    *args: str | Path, timeout: float = 600, check: bool = True, merge: bool = False
-) -> str:
+def run(*args: str | Path, timeout: float = 600, check: bool = True, merge: bool = False) -> str:
     """Run a command with podman's settings; return its stdout (with stderr if ``merge``).
 
     Callers parse the output (an image name, a size, a port), so stderr stays out of it by
@@ -161,7 +159,7 @@ class Compose:
                 f"docker-compose {' '.join(args)} exited {result.returncode}:\n"
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
-        return result.stdout + result.stderr if merge else result.stdout
+        return result.stdout + result.stderr
 
     def container(self, service: str) -> str:
         """The running container of ``service`` (its podman name)."""
