@@ -122,7 +122,11 @@ class Embedder(Embeddings):
         with self._lock:
             if self._model is not None or self._loader is not None:
                 return
-            self._loader = threading.Thread(target=self._load_guarded, daemon=True)
+            # Not a daemon: a run that ends while the model loads (every file it parsed
+            # failed) waits for the load at exit. Python stops a daemon thread at exit when
+            # it next takes the GIL, and onnxruntime's session constructor, caught there
+            # mid-call, aborts the process ("terminate called without an active exception").
+            self._loader = threading.Thread(target=self._load_guarded, name="embedder-load")
             self._loader.start()
 
     def _load_guarded(self) -> None:

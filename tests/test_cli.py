@@ -189,6 +189,22 @@ def test_console_script_exit_codes(tmp_path: Path, data_dir: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_run_whose_only_parsed_file_fails_exits_2_not_aborted(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    # Nothing to embed, but the model starts loading for the file parsed: the process
+    # must end with the run's exit code, not abort while that load is under way.
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "notes.txt").write_text("The archive opens at nine on weekdays.\n")
+    (share / "broken.pdf").write_text("this was never a PDF\n")
+    command = [sys.executable, "-m", "app.cli", "ingest", str(share), "-c", "docs"]
+    codes = [subprocess.run(command, capture_output=True, text=True) for _ in range(3)]
+    assert [done.returncode for done in codes] == [2, 2, 2], codes[-1].stderr[-2000:]
+    assert "broken.pdf: this .pdf file is not a PDF" in codes[-1].stdout
+
+
+@pytest.mark.slow
 def test_reingest_of_unchanged_files_imports_neither_chroma_nor_parsers_nor_models(
     capsys: pytest.CaptureFixture[str], corpus: Path
 ) -> None:
