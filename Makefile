@@ -64,7 +64,9 @@ lint: venv
 	$(BIN)/mypy
 
 ## Benchmarks: figures are printed and saved under bench/results/ (never timed tests).
+## SCALE_SIZES=1000,10000 measures larger synthetic shares (bench/README.md, "Scale").
 ## LLAMA_NATIVE=DIR also compares the portable llama.cpp with a native build in DIR.
+SCALE_SIZES ?= 1000
 bench: venv system-packages-bench
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.retrieval
@@ -75,6 +77,7 @@ bench: venv system-packages-bench
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.text_quality
+	$(BIN)/python -m bench.scale --sizes $(SCALE_SIZES)
 
 ## Regenerate docs/cli.md from the CLI's help text.
 docs: venv

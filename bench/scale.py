@@ -157,6 +157,11 @@ def write_document(folder: Path, n: int, kind: str, size: int, writer: Writer) -
     return 1
 
 
+def _folder(root: Path, n: int) -> Path:
+    """Where document ``n`` lives: folders of 100 documents, ten to a department."""
+    return root / f"dept{n // 1000:03d}" / f"team{n // 100 % 10}"
+
+
 def build_share(root: Path, count: int, seed: int = 11, text: str = "syllables") -> Result:
     """A share of ``count`` documents in folders of 100; returns its pages and bytes."""
     writer, rng = Writer(seed, text), random.Random(seed + 1)
@@ -166,7 +171,7 @@ def build_share(root: Path, count: int, seed: int = 11, text: str = "syllables")
     for n in range(count):
         kind = rng.choices(kinds, [share for _, share, _ in KINDS])[0]
         size = int(min(medians[kind] * math.exp(rng.gauss(0, 0.8)), 60_000))
-        folder = root / f"dept{n // 1000:03d}" / f"team{n // 100 % 10}"
+        folder = _folder(root, n)
         folder.mkdir(parents=True, exist_ok=True)
         pages += write_document(folder, n, kind, size, writer)
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
@@ -248,7 +253,7 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
     os.environ["DOCENT_DATA_DIR"] = str(data)
     from app.api import Docent
     from app.settings import Settings
-    from ingest.scan import scan
+    from ingest.scan import SourceFile, scan
     from models.weights import sha256_file
     from rag.types import Chunk, DocumentRecord, chunk_id
 
@@ -267,7 +272,7 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
             chunks.setdefault(chunk.doc_id, []).append(chunk)
         base = [f for f in scan([share]) if f.source in records]
         step = max(int(f.path.stem[3:]) for f in base) + 1
-        total, copy, pending = len(records), 0, 0
+        total, copy = len(records), 0
         batch: tuple[list[DocumentRecord], list[Chunk], list[np.ndarray]] = ([], [], [])
         while total < count:
             copy += 1
@@ -276,7 +281,7 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
                     break
                 original = records[file.source]
                 n = int(file.path.stem[3:]) + copy * step
-                target = share / f"dept{n // 1000:03d}" / f"team{n // 100 % 10}"
+                target = _folder(share, n)
                 target.mkdir(parents=True, exist_ok=True)
                 path = target / f"doc{n:06d}{file.path.suffix}"
                 tail = f"\n%copy {copy}\n" if file.path.suffix == ".pdf" else f"\n\nCopy {copy}.\n"
@@ -284,7 +289,7 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
                 stat = path.stat()
                 source = path.relative_to(share).as_posix()
                 doc_id = sha256_file(path)
-                key = type(file)(file.root, path, source, stat.st_size, stat.st_mtime_ns).key
+                key = SourceFile(file.root, path, source, stat.st_size, stat.st_mtime_ns).key
                 batch[0].append(
                     dataclasses.replace(
                         original, key=key, source=source, doc_id=doc_id,
@@ -300,13 +305,13 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
                     )  # fmt: skip
                     batch[2].append(vectors[row[chunk.id]])
                 total += 1
-                pending += 1
-                if pending >= 1000 or total >= count:
-                    moved = np.stack(batch[2]) + rng.normal(0, 0.01, (len(batch[2]), 384))
+                if len(batch[0]) >= 1000 or total >= count:
+                    moved = np.stack(batch[2])
+                    moved += rng.normal(0, 0.01, moved.shape)
                     moved /= np.linalg.norm(moved, axis=1, keepdims=True)
                     collection.upsert_chunks(batch[1], moved.astype(np.float32))
                     collection.put_records(batch[0])
-                    batch, pending = ([], [], []), 0
+                    batch = ([], [], [])
                     print(f"grown to {total} documents", file=sys.stderr, flush=True)
         docent.index.keep_registry_copy(collection)
         grown = collection.records()
@@ -381,7 +386,17 @@ def measure_size(
     query = run_child(argv, offline_env(), ROOT, timeout)
     result["retrieval"] = query.get("report") or {"error": query.get("stderr_tail", "")[-300:]}
     result["runs"] = runs
+    result["hnsw_mb"] = hnsw_mb(data)
     return result
+
+
+def hnsw_mb(data: Path) -> float:
+    """Size of the index's HNSW graph files: Chroma keeps all of it in the process's memory.
+
+    hnswlib allocates its element storage for the capacity it has grown to and saves the
+    same, so the files' size is about the memory the graph holds while a run writes to it.
+    """
+    return round(sum(p.stat().st_size for p in data.rglob("*.bin")) / 2**20, 1)
 
 
 def _brief(run: Result) -> str:
@@ -394,10 +409,10 @@ def table(results: list[Result]) -> str:
     """The Markdown table of every size."""
     header = (
         "| docs | pages | first s | pages/s | CPU s/page | cores | peak RSS MB | "
-        "unchanged s | 1% changed s | 1% changed RSS MB | 1% pruned s | "
+        "unchanged s | 1% changed s | 1% changed RSS MB | HNSW MB | 1% pruned s | "
         "retrieval p95 ms | chunks |"
     )
-    lines = [header, "|" + "---|" * 13]
+    lines = [header, "|" + "---|" * 14]
     for result in results:
         runs, pages = result["runs"], result["share"]["pages"]
         first, changed = runs["first"], runs["changed_1pct"]
@@ -410,7 +425,7 @@ def table(results: list[Result]) -> str:
             f"| {result['share']['documents']} | {pages} | {cells} | "
             f"{first.get('peak_tree_rss_mb', '-')} | "
             f"{runs['unchanged'].get('wall_s')} | {changed.get('wall_s')} | "
-            f"{changed.get('peak_tree_rss_mb')} | "
+            f"{changed.get('peak_tree_rss_mb')} | {result.get('hnsw_mb', '-')} | "
             f"{runs['pruned_1pct'].get('wall_s')} | {result['retrieval'].get('p95_ms')} | "
             f"{result['retrieval'].get('chunks')} |"
         )
