@@ -158,7 +158,16 @@ class Collection:
     def stored_chunks(self, filters: Filters | None = None) -> list[Chunk]:
         """The chunks ``filters`` allow (all without), in the store's order."""
         where = filters.where() if filters is not None else None
-        return _chunks(self.chroma.get(where=where, include=["documents", "metadatas"]))
+        # A page at a time: Chroma reads the metadata of one request in a single SQLite
+        # statement, which fails past ~32k rows ("too many SQL variables").
+        chunks: list[Chunk] = []
+        while True:
+            got = self.chroma.get(
+                where=where, include=["documents", "metadatas"], limit=_PAGE, offset=len(chunks)
+            )
+            chunks += _chunks(got)
+            if len(got["ids"]) < _PAGE:
+                return chunks
 
     def document_chunks(self, filters: Filters) -> list[Chunk]:
         """The chunks ``filters`` allow, in their order in the document."""
