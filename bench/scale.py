@@ -263,6 +263,8 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
     with docent.index.writer_lock():
         collection = docent.index.collection(COLLECTION)
         records = {r.source: r for r in collection.records() if r.doc_id}
+        if len(records) >= count:  # grown by an earlier run in the same --work folder
+            return _grown(collection, started)
         got = collection.chroma.get(include=["embeddings"])
         row = {chunk_id_: i for i, chunk_id_ in enumerate(got["ids"])}
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
@@ -314,7 +316,12 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
                     batch = ([], [], [])
                     print(f"grown to {total} documents", file=sys.stderr, flush=True)
         docent.index.keep_registry_copy(collection)
-        grown = collection.records()
+        return _grown(collection, started)
+
+
+def _grown(collection: Any, started: float) -> Result:
+    """What a grown index holds, and the seconds since ``started``."""
+    grown = collection.records()
     return {
         "documents": len(grown),
         "pages": sum(max(r.pages, 1) for r in grown),  # 1 for formats without pages
@@ -461,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="keep the shares and indexes here (default: a temporary folder, removed)",
     )
+    parser.add_argument(
+        "--grown-only",
+        action="store_true",
+        help="with --work from an earlier run: only grow (if not grown yet) and measure the "
+        "grown size",
+    )
     parser.add_argument("--query-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--grow-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--share", type=Path, help=argparse.SUPPRESS)
@@ -474,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(size) for size in args.sizes.split(",") if size]
     if args.grow and (not sizes or args.grow <= max(sizes)):
         parser.error("--grow needs a larger size than the largest of --sizes")
+    if args.grown_only and not (args.grow and args.work):
+        parser.error("--grown-only needs --grow and --work")
     if args.build_only:
         if args.shares is None:
             parser.error("--build-only needs --shares")
@@ -484,7 +499,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="docent-scale-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        results = [measure_size(size, work, args.timeout, args.text, args.shares) for size in sizes]
+        results = [
+            measure_size(size, work, args.timeout, args.text, args.shares)
+            for size in ([] if args.grown_only else sizes)
+        ]
         if args.grow:
             grow_from = max(sizes)
             results.append(
