@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -32,6 +34,18 @@ def test_every_package_has_a_purpose_and_a_place() -> None:
             assert set(fields[1:]) <= places and fields[1:], line
             assert "#" in line, f"say why {fields[0]} is needed"
     assert {"python3.11-doc", "chromium", "docker-compose", "tesseract-ocr"} <= listed()
+
+
+def test_every_installed_distribution_is_pinned_in_the_constraints() -> None:
+    # A package pulled in unpinned (by a dependency's dependency) would install whatever
+    # release is newest on the next fresh machine.
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    lines = (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    pinned = {canonical(line.split("==")[0]) for line in lines if "==" in line}
+    installed = {canonical(d.metadata["Name"]) for d in importlib.metadata.distributions()}
+    assert installed - pinned <= {"docent", "pip", "setuptools"}, installed - pinned
 
 
 @pytest.mark.slow
