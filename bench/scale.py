@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,6 +44,9 @@ import numpy as np
 
 from bench.ingest import offline_env
 from bench.measure import run_child
+
+if TYPE_CHECKING:
+    from rag.collection import Collection
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -319,7 +322,7 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
         return _grown(collection, started)
 
 
-def _grown(collection: Any, started: float) -> Result:
+def _grown(collection: Collection, started: float) -> Result:
     """What a grown index holds, and the seconds since ``started``."""
     grown = collection.records()
     return {

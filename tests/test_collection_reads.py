@@ -33,8 +33,8 @@ def test_all_chunks_come_back_in_the_stores_order_over_several_pages(
     collection: Collection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stored = list(collection.chroma.get(include=[])["ids"])
-    whole = [chunk.id for chunk in collection.stored_chunks()]
-    assert whole == stored and len(stored) > 10
+    whole = collection.stored_chunks()
+    assert [chunk.id for chunk in whole] == stored and len(stored) > 10
     requests: list[int | None] = []
     get = collection.chroma.get
 
@@ -47,9 +47,7 @@ def test_all_chunks_come_back_in_the_stores_order_over_several_pages(
     paged = collection.stored_chunks()
     assert [chunk.id for chunk in paged] == stored
     assert len(requests) == len(stored) // 3 + 1 and set(requests) == {3}
-    assert [(c.text, c.page) for c in paged] == [
-        (c.text, c.page) for c in collection.stored_chunks()
-    ]
+    assert [(c.text, c.page) for c in paged] == [(c.text, c.page) for c in whole]
 
 
 @pytest.mark.slow

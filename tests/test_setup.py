@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from tests.system import LIST, listed
 
@@ -39,12 +39,9 @@ def test_every_package_has_a_purpose_and_a_place() -> None:
 def test_every_installed_distribution_is_pinned_in_the_constraints() -> None:
     # A package pulled in unpinned (by a dependency's dependency) would install whatever
     # release is newest on the next fresh machine.
-    def canonical(name: str) -> str:
-        return re.sub(r"[-_.]+", "-", name).lower()
-
     lines = (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
-    pinned = {canonical(line.split("==")[0]) for line in lines if "==" in line}
-    installed = {canonical(d.metadata["Name"]) for d in importlib.metadata.distributions()}
+    pinned = {canonicalize_name(line.split("==")[0]) for line in lines if "==" in line}
+    installed = {canonicalize_name(d.metadata["Name"]) for d in importlib.metadata.distributions()}
     assert installed - pinned <= {"docent", "pip", "setuptools"}, installed - pinned
 
 
