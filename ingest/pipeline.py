@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -226,19 +226,39 @@ class Ingestor:
             self._sync(paths, target, report, progress, labels, prune, rows)
         else:
             with self.index.writer_lock():
+                copy = self.index.registry_copy(collection)
                 settled, survey = self._settle_unchanged(
-                    paths, collection, report, progress, labels, prune
+                    copy, paths, report, progress, labels, prune
                 )
                 if not settled:
                     target = self.index.collection(collection, create=True)
-                    # One read of the registry serves the repair and the sync.
-                    records = target.records()
-                    report.recovered = recover(target, records)
-                    target.sync_lexical()
-                    self._sync(paths, target, report, progress, labels, prune, records, survey)
+                    self._sync_index(paths, target, report, progress, labels, prune, survey, copy)
+                    # Read afresh, a page at a time, once the run's rows are let go.
                     self.index.keep_registry_copy(target)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    def _sync_index(
+        self,
+        paths: Sequence[Path],
+        target: Collection,
+        report: IngestReport,
+        progress: Progress | None,
+        labels: Sequence[str],
+        prune: bool,
+        survey: _Survey | None,
+        copy: dict[str, DocumentRecord] | None,
+    ) -> None:
+        """Repair what a killed run left, then sync (``copy``: the exact registry copy)."""
+        if copy is not None and survey is not None:
+            # The copy is what Chroma holds (see rag.registry_copy): no second read.
+            records = sorted(copy.values(), key=lambda row: (row.root, row.source))
+            copy.clear()
+        else:
+            records = target.records()  # one read serves the repair and the sync
+        report.recovered = recover(target, records)
+        target.sync_lexical()
+        self._sync(paths, target, report, progress, labels, prune, records, survey)
 
     def _survey(
         self,
@@ -271,8 +291,8 @@ class Ingestor:
 
     def _settle_unchanged(
         self,
+        records: dict[str, DocumentRecord] | None,
         paths: Sequence[Path],
-        name: str,
         report: IngestReport,
         progress: Progress | None,
         labels: Sequence[str],
@@ -286,11 +306,13 @@ class Ingestor:
         Documents whose files are gone are reported as missing (with ``--prune`` removing
         them needs the index, so such a run takes the usual path).
 
+        Args:
+            records: The registry copy (``Index.registry_copy``), None when there is none.
+
         Returns:
             Whether the run was settled, and the survey made on the copy (exact for the
             registry the run opens otherwise; None when there was no usable copy).
         """
-        records = self.index.registry_copy(name)
         if records is None or any(r.pending or r.stale for r in records.values()):
             return False, None
         chosen = sorted(set(labels))
@@ -441,15 +463,14 @@ class Ingestor:
         if run.collection is None or run.report.dry_run:
             return
         run.collection.move_document(twin.doc_id, file.source)
-        moved = DocumentRecord(
-            **{
-                **twin.__dict__,
-                "key": file.key,
-                "root": str(file.root),
-                "source": file.source,
-                "size": file.size,
-                "mtime_ns": file.mtime_ns,
-            }
+        moved = replace(
+            twin,
+            key=file.key,
+            root=str(file.root),
+            source=file.source,
+            size=file.size,
+            mtime_ns=file.mtime_ns,
+            labels=list(twin.labels),
         )
         run.collection.put_record(moved)
         run.collection.delete_record(twin.key)

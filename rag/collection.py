@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -216,20 +216,23 @@ class Collection:
         return self._registry.count()
 
     def records(self) -> list[DocumentRecord]:
-        """Every registry row, sorted by root and source.
+        """Every registry row, sorted by root and source."""
+        return sorted(self.iter_records(), key=lambda row: (row.root, row.source))
 
-        Read a page at a time: one request for a 100k-file share would hold Chroma's whole
-        answer (ids, metadata, its own copies) in memory at once beside the rows.
+    def iter_records(self) -> Iterator[DocumentRecord]:
+        """Every registry row, in the store's order, read a page at a time.
+
+        One request for a 100k-file share would hold Chroma's whole answer (ids, metadata,
+        its own copies) in memory at once beside the rows.
         """
-        rows: list[DocumentRecord] = []
+        offset = 0
         while True:
-            page = self._registry.get(include=["metadatas"], limit=_PAGE, offset=len(rows))
-            rows += [
-                stored_record(key, meta)
-                for key, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
-            ]
-            if len(page["ids"]) < _PAGE:
-                return sorted(rows, key=lambda row: (row.root, row.source))
+            page = self._registry.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            keys, metas = page["ids"], page["metadatas"] or []
+            yield from (stored_record(key, meta) for key, meta in zip(keys, metas, strict=True))
+            offset += len(keys)
+            if len(keys) < _PAGE:
+                return
 
     def put_record(self, record: DocumentRecord) -> None:
         """Write a registry row (insert or replace)."""

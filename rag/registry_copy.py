@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
+from rag.codec import shared_strings
 from rag.types import DocumentRecord
 
 COPY_DIR = "registry"
-_FORMAT = 1
+# 2: JSON Lines (1 was one JSON document, read whole).
+_FORMAT = 2
 
 
 def copy_path(index_dir: Path, name: str) -> Path:
@@ -42,14 +45,19 @@ def discard(index_dir: Path, name: str) -> None:
     _sync_dir(path.parent)
 
 
-def write(index_dir: Path, name: str, embedder: str, records: list[DocumentRecord]) -> None:
-    """Write the copy atomically (call under the writer lock, after the last write)."""
+def write(index_dir: Path, name: str, embedder: str, records: Iterable[DocumentRecord]) -> None:
+    """Write the copy atomically (call under the writer lock, after the last write).
+
+    One row per line after a header line, written as ``records`` yields them: a 100k-file
+    registry is never held whole, neither as rows nor as one JSON text.
+    """
     path = copy_path(index_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"format": _FORMAT, "embedder": embedder, "records": [asdict(r) for r in records]}
     scratch = path.with_suffix(f".{os.getpid()}.tmp")
     with scratch.open("w", encoding="utf-8") as handle:
-        json.dump(body, handle)
+        handle.write(json.dumps({"format": _FORMAT, "embedder": embedder}) + "\n")
+        for record in records:
+            handle.write(json.dumps(asdict(record)) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     scratch.replace(path)
@@ -58,14 +66,18 @@ def write(index_dir: Path, name: str, embedder: str, records: list[DocumentRecor
 
 def read(index_dir: Path, name: str, embedder: str) -> dict[str, DocumentRecord] | None:
     """The registry rows by key, or None when there is no usable copy."""
+    records: dict[str, DocumentRecord] = {}
     try:
-        body = json.loads(copy_path(index_dir, name).read_text(encoding="utf-8"))
-        if body.get("format") != _FORMAT or body.get("embedder") != embedder:
-            return None
-        records = [DocumentRecord(**row) for row in body["records"]]
+        with copy_path(index_dir, name).open(encoding="utf-8") as handle:
+            header = json.loads(handle.readline())
+            if header.get("format") != _FORMAT or header.get("embedder") != embedder:
+                return None
+            for line in handle:
+                record = shared_strings(DocumentRecord(**json.loads(line)))
+                records[record.key] = record
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    return {record.key: record for record in records}
+    return records
 
 
 def _sync_dir(folder: Path) -> None:

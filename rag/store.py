@@ -239,8 +239,8 @@ class Index:
         Call under the writer lock, after the run's last write (see ``rag.registry_copy``).
         """
         if not self.config.host:
-            records = collection.records()
-            registry_copy.write(self.config.path, collection.name, self._embedder_key(), records)
+            rows = collection.iter_records()
+            registry_copy.write(self.config.path, collection.name, self._embedder_key(), rows)
 
     def registry_copy(self, name: str) -> dict[str, DocumentRecord] | None:
         """The registry of ``name`` by key from its copy, without opening Chroma.

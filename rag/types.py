@@ -60,7 +60,7 @@ class Chunk:
     ingested_at: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class DocumentRecord:
     """What the index knows of one source file: the registry row behind incremental sync.
 
