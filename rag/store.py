@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from models.embedder import Embedder
 from models.errors import DocentError
 from rag import registry_copy
+from rag.arenas import cap_arenas
 from rag.collection import Collection as Collection  # re-exported: the store's face
 from rag.connect import IndexConfig, connect_server
 from rag.lexical import LexicalIndex
@@ -117,6 +118,7 @@ class Index:
                 if self.config.host:
                     self._client = connect_server(self.config)
                 else:
+                    cap_arenas()  # before Chroma starts its threads
                     import chromadb
                     from chromadb.config import Settings as ChromaSettings
 

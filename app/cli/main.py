@@ -26,6 +26,7 @@ from app.settings import Settings
 from app.ui.launch import serve as serve_ui
 from app.ui.launch import streamlit_command
 from models.errors import DocentError
+from rag.arenas import cap_arenas
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,6 +180,7 @@ for _command in answers.COMMANDS + admin.COMMANDS + serve.COMMANDS + evaluate.CO
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script's entry point)."""
+    cap_arenas()  # before any thread starts (the embedder's load, Chroma's, onnxruntime's)
     try:
         result = cli.main(args=argv, prog_name="docent", standalone_mode=False)
     except click.exceptions.Abort:
