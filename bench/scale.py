@@ -30,11 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +47,7 @@ import numpy as np
 
 from bench.ingest import offline_env
 from bench.measure import run_child
+from tests.chroma_server import chroma_server
 
 if TYPE_CHECKING:
     from rag.collection import Collection
@@ -197,12 +201,57 @@ def change_files(root: Path, share: float, seed: int, delete: bool, text: str) -
     return len(chosen)
 
 
-def ingest(share: Path, data: Path, timeout: float, prune: bool = False) -> Result:
-    """One ``docent ingest`` of the share, measured."""
+@contextmanager
+def index_server(data: Path) -> Iterator[Server]:
+    """A ``chroma run`` serving the data dir's index until the block ends.
+
+    Docent keeps the BM25 index and the writer lock of a server's index in
+    ``<data>/index-<host>-<port>`` (see ``app.settings``); its ``lexical`` folder is linked
+    to the embedded index's own, so one data dir is measured either way (a grown index,
+    for one) and a run never rebuilds the BM25 index from the server.
+    """
+    from bench.server import server_pid
+
+    index = data / "index"
+    (index / "lexical").mkdir(parents=True, exist_ok=True)
+    os.environ.update(offline_env())  # the server inherits it: no telemetry
+    with chroma_server(index) as port:
+        side = data / f"index-127.0.0.1-{port}"
+        side.mkdir(exist_ok=True)
+        (side / "lexical").symlink_to(index / "lexical")
+        try:
+            yield Server(port, server_pid(port))
+        finally:
+            shutil.rmtree(side)  # removes the link, not what it points to
+
+
+class Server:
+    """A running index server: the environment that points Docent at it, its memory."""
+
+    def __init__(self, port: int, pid: int) -> None:
+        self.env = {"DOCENT_INDEX_HOST": "127.0.0.1", "DOCENT_INDEX_PORT": str(port)}
+        self.pid = pid
+
+    def rss_mb(self) -> tuple[float, float]:
+        """The server's resident memory now and at its peak since it started (MB)."""
+        status = dict(
+            line.split(":", 1) for line in Path(f"/proc/{self.pid}/status").read_text().splitlines()
+        )
+        now, peak = (int(status[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
+        return round(now, 1), round(peak, 1)
+
+
+def ingest(
+    share: Path, data: Path, timeout: float, prune: bool = False, server: Server | None = None
+) -> Result:
+    """One ``docent ingest`` of the share, measured (against ``server`` when given)."""
     docent = Path(sys.executable).parent / "docent"
     argv = [str(docent), "ingest", str(share), "--collection", COLLECTION, "--json"]
     argv += ["--prune"] if prune else []
-    child = run_child(argv, offline_env(DOCENT_DATA_DIR=str(data)), ROOT, timeout)
+    env = offline_env(DOCENT_DATA_DIR=str(data), **(server.env if server else {}))
+    child = run_child(argv, env, ROOT, timeout)
+    if server is not None:
+        child["server_rss_mb"], child["server_peak_rss_mb"] = server.rss_mb()
     report = child.pop("report") or {}
     if child["returncode"] not in (0, 2):
         return child | {"error": f"docent exited {child['returncode']}"}
@@ -358,14 +407,19 @@ def measure_size(
     text: str = "syllables",
     shares: Path | None = None,
     grow_from: int = 0,
+    server: bool = False,
 ) -> Result:
-    """Every run for one share size (``grow_from``: grown from that measured size's share)."""
+    """Every run for one share size (``grow_from``: grown from that measured size's share).
+
+    With ``server``, every run after the share is built (or grown, which writes to the
+    embedded index) goes to a ``chroma run`` serving the same index folder.
+    """
     share, data = work / f"share-{count}", work / f"data-{count}"
     started = time.perf_counter()
     runs: dict[str, Result] = {}
 
     def measured(name: str, prune: bool = False) -> None:
-        runs[name] = ingest(share, data, timeout, prune=prune)
+        runs[name] = ingest(share, data, timeout, prune=prune, server=serving)
         print(f"{count} {name}: {_brief(runs[name])}", file=sys.stderr, flush=True)
 
     if grow_from:
@@ -385,17 +439,21 @@ def measure_size(
         result = {"share": built_share(share, count, text, shares)}
         result["share"]["build_s"] = round(time.perf_counter() - started, 1)
         print(f"{count}: share built {result['share']}", file=sys.stderr)
-        measured("first")
-    measured("unchanged")
-    result["changed_files"] = change_files(share, 0.01, seed=count, delete=False, text=text)
-    measured("changed_1pct")
-    result["deleted_files"] = change_files(share, 0.01, seed=count + 1, delete=True, text=text)
-    measured("pruned_1pct", prune=True)
-    argv = [sys.executable, str(Path(__file__).resolve()), "--query-worker", str(data)]
-    argv += ["--text", text]
-    query = run_child(argv, offline_env(), ROOT, timeout)
-    result["retrieval"] = query.get("report") or {"error": query.get("stderr_tail", "")[-300:]}
-    result["runs"] = runs
+    with index_server(data) if server else nullcontext() as serving:
+        if not grow_from:
+            measured("first")
+        measured("unchanged")
+        result["changed_files"] = change_files(share, 0.01, seed=count, delete=False, text=text)
+        measured("changed_1pct")
+        result["deleted_files"] = change_files(share, 0.01, seed=count + 1, delete=True, text=text)
+        measured("pruned_1pct", prune=True)
+        argv = [sys.executable, str(Path(__file__).resolve()), "--query-worker", str(data)]
+        argv += ["--text", text]
+        query = run_child(argv, offline_env(**(serving.env if serving else {})), ROOT, timeout)
+        result["retrieval"] = query.get("report") or {"error": query.get("stderr_tail", "")[-300:]}
+        if serving is not None:
+            result["server_rss_mb"], result["server_peak_rss_mb"] = serving.rss_mb()
+    result["runs"], result["server"] = runs, server
     result["hnsw_mb"] = hnsw_mb(data)
     return result
 
@@ -420,9 +478,9 @@ def table(results: list[Result]) -> str:
     header = (
         "| docs | pages | first s | pages/s | CPU s/page | cores | peak RSS MB | "
         "unchanged s | 1% changed s | 1% changed RSS MB | HNSW MB | 1% pruned s | "
-        "retrieval p95 ms | chunks |"
+        "retrieval p95 ms | chunks | index server peak RSS MB |"
     )
-    lines = [header, "|" + "---|" * 14]
+    lines = [header, "|" + "---|" * 15]
     for result in results:
         runs, pages = result["runs"], result["share"]["pages"]
         first, changed = runs["first"], runs["changed_1pct"]
@@ -437,7 +495,7 @@ def table(results: list[Result]) -> str:
             f"{runs['unchanged'].get('wall_s')} | {changed.get('wall_s')} | "
             f"{changed.get('peak_tree_rss_mb')} | {result.get('hnsw_mb', '-')} | "
             f"{runs['pruned_1pct'].get('wall_s')} | {result['retrieval'].get('p95_ms')} | "
-            f"{result['retrieval'].get('chunks')} |"
+            f"{result['retrieval'].get('chunks')} | {result.get('server_peak_rss_mb', '-')} |"
         )
     return "\n".join(lines)
 
@@ -477,6 +535,12 @@ def main(argv: list[str] | None = None) -> int:
         help="with --work from an earlier run: only grow (if not grown yet) and measure the "
         "grown size",
     )
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="run against a Chroma server (chroma run) on each index, as a department "
+        "install would: the HNSW graph then lives in the server, whose memory is given too",
+    )
     parser.add_argument("--query-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--grow-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--share", type=Path, help=argparse.SUPPRESS)
@@ -503,13 +567,20 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         results = [
-            measure_size(size, work, args.timeout, args.text, args.shares)
+            measure_size(size, work, args.timeout, args.text, args.shares, server=args.server)
             for size in ([] if args.grown_only else sizes)
         ]
         if args.grow:
             grow_from = max(sizes)
             results.append(
-                measure_size(args.grow, work, args.timeout, args.text, grow_from=grow_from)
+                measure_size(
+                    args.grow,
+                    work,
+                    args.timeout,
+                    args.text,
+                    grow_from=grow_from,
+                    server=args.server,
+                )
             )
     text = table(results)
     print(text)
