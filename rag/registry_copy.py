@@ -3,8 +3,9 @@
 A re-ingest of unchanged files decides everything from the registry (size and mtime of
 each file), yet opening Chroma to read it costs more than the rest of such a run: the
 import of chromadb alone takes about half a second. So the ingest leaves a copy of the
-registry in ``<index>/registry/<collection>.json`` when it ends, and the next run settles
-from it when every file is unchanged, without importing chromadb.
+registry in ``<index>/registry/<collection>.json`` (JSON Lines: a header, then one row
+per line) when it ends, and the next run settles from it when every file is unchanged,
+without importing chromadb.
 
 The copy is trusted only while it is exactly what Chroma holds: the ingest writes it under
 the writer lock after its last write, and every write to the collection through

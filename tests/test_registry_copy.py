@@ -25,6 +25,16 @@ def copy_file(docent: Docent, name: str = "docs") -> Path:
     return registry_copy.copy_path(docent.index.config.path, name)
 
 
+def copy_rows(path: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """The copy's header line and its rows, one JSON object per line."""
+    header, *rows = path.read_text().splitlines()
+    return json.loads(header), [json.loads(row) for row in rows]
+
+
+def write_copy(path: Path, header: dict[str, object], rows: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(line) + "\n" for line in [header, *rows]))
+
+
 def outcome(report: IngestReport) -> dict[str, object]:
     """A report without its timing."""
     return {k: v for k, v in dataclasses.asdict(report).items() if k != "seconds"}
@@ -75,7 +85,8 @@ def test_runs_that_change_something_read_chroma_and_do_it(docent: Docent, corpus
     report = relabelled.ingest([corpus], "docs", labels=["board"])
     assert relabelled.index._client is not None
     assert report.counts()["updated"] == 5
-    copied = json.loads(copy_file(docent).read_text())["records"]
+    header, copied = copy_rows(copy_file(docent))
+    assert header["format"] == 2 and len(copied) == 5
     assert {tuple(row["labels"]) for row in copied} == {("board",)}
 
     stamp = (corpus / "plain.txt").stat().st_mtime_ns + 10**9
@@ -98,15 +109,15 @@ def test_a_copy_for_another_embedder_or_with_a_half_done_step_is_not_used(
 ) -> None:
     docent.ingest([corpus], "docs")
     path = copy_file(docent)
-    body = json.loads(path.read_text())
+    header, rows = copy_rows(path)
 
-    path.write_text(json.dumps(body | {"embedder": "another-model/384"}))
+    write_copy(path, header | {"embedder": "another-model/384"}, rows)
     other = fresh(docent)
     assert other.ingest([corpus], "docs").counts()["unchanged"] == 5
     assert other.index._client is not None
 
-    body["records"][0]["pending"] = "0" * 64
-    path.write_text(json.dumps(body))
+    rows[0]["pending"] = "0" * 64
+    write_copy(path, header, rows)
     pending = fresh(docent)
     assert pending.ingest([corpus], "docs").counts()["unchanged"] == 5
     assert pending.index._client is not None
@@ -115,6 +126,18 @@ def test_a_copy_for_another_embedder_or_with_a_half_done_step_is_not_used(
     broken = fresh(docent)
     assert broken.ingest([corpus], "docs").counts()["unchanged"] == 5
     assert broken.index._client is not None
+
+    header, rows = copy_rows(path)
+    write_copy(path, header, [*rows[:-1], {"not": "a row"}])  # a row cut short or foreign
+    cut = fresh(docent)
+    assert cut.ingest([corpus], "docs").counts()["unchanged"] == 5
+    assert cut.index._client is not None
+
+    header, rows = copy_rows(path)
+    path.write_text(json.dumps({"embedder": header["embedder"], "records": rows}))  # format 1
+    old = fresh(docent)
+    assert old.ingest([corpus], "docs").counts()["unchanged"] == 5
+    assert old.index._client is not None
 
 
 def test_a_dry_run_writes_no_copy(docent: Docent, corpus: Path) -> None:
