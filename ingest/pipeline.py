@@ -51,6 +51,7 @@ from ingest.report import FileOutcome, IngestReport, Status
 from ingest.scan import SourceFile, roots, scan
 from models.embedder import Embedder
 from models.weights import sha256_file
+from rag.collection import in_order
 from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
 
@@ -252,7 +253,7 @@ class Ingestor:
         """Repair what a killed run left, then sync (``copy``: the exact registry copy)."""
         if copy is not None and survey is not None:
             # The copy is what Chroma holds (see rag.registry_copy): no second read.
-            records = sorted(copy.values(), key=lambda row: (row.root, row.source))
+            records = in_order(copy.values())
             copy.clear()
         else:
             records = target.records()  # one read serves the repair and the sync

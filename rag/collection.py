@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 # Registry rows read per request.
 _PAGE = 5000
+
+
+def in_order(rows: Iterable[DocumentRecord]) -> list[DocumentRecord]:
+    """Registry rows sorted by root and source, the order ``Collection.records`` gives."""
+    return sorted(rows, key=lambda row: (row.root, row.source))
 
 
 class Collection:
@@ -217,7 +222,7 @@ class Collection:
 
     def records(self) -> list[DocumentRecord]:
         """Every registry row, sorted by root and source."""
-        return sorted(self.iter_records(), key=lambda row: (row.root, row.source))
+        return in_order(self.iter_records())
 
     def iter_records(self) -> Iterator[DocumentRecord]:
         """Every registry row, in the store's order, read a page at a time.
