@@ -14,13 +14,11 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from app.upload_limits import UploadLimits
+from ingest.report import FileOutcome, IngestReport, Outcomes
 from rag.types import DocumentRecord
-
-if TYPE_CHECKING:
-    from ingest.report import IngestReport
 
 _MB = 1024 * 1024
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -112,6 +110,7 @@ class Placement:
     def settle(self, report: IngestReport | None) -> None:
         """Keep each upload the ingest accepted; undo the others (all, when it raised)."""
         outcomes = {Path(o.path).resolve(): o for o in (report.files if report else [])}
+        kept_earlier: set[Path] = set()
         for upload in self.staged:
             upload.partial.unlink(missing_ok=True)
             outcome = outcomes.get(upload.target)
@@ -122,8 +121,16 @@ class Placement:
             upload.target.unlink(missing_ok=True)
             if upload.previous:
                 upload.previous.replace(upload.target)
-                if outcome:
-                    outcome.notes.append("the earlier file of this name was kept")
+                kept_earlier.add(upload.target)
+        if report and kept_earlier:
+            # Outcomes past the first thousand are not objects in memory: write anew.
+            report.files = Outcomes(_kept_earlier(o, kept_earlier) for o in report.files)
+
+
+def _kept_earlier(outcome: FileOutcome, targets: set[Path]) -> FileOutcome:
+    if Path(outcome.path).resolve() in targets:
+        outcome.notes.append("the earlier file of this name was kept")
+    return outcome
 
 
 def stage_uploads(

@@ -47,7 +47,7 @@ from ingest.loaders import SUFFIXES, load
 from ingest.progress import Progress as Progress
 from ingest.progress import WorkProgress
 from ingest.quality import quality_note
-from ingest.report import FileOutcome, IngestReport, Status
+from ingest.report import FileOutcome, IngestReport, Outcomes, Status
 from ingest.scan import SourceFile, roots, scan
 from models.embedder import Embedder
 from models.weights import sha256_file
@@ -136,7 +136,7 @@ class _Survey:
     files: int = 0
     work_files: int = 0
     work_bytes: int = 0
-    settled: list[FileOutcome] | None = field(default_factory=list)
+    settled: Outcomes | None = field(default_factory=Outcomes)
     unseen: set[str] = field(default_factory=set)
 
 
@@ -149,15 +149,22 @@ class _Run:
     labels: list[str]
     # Content hash -> source of each file planned in this run (a copy is indexed once).
     planned: dict[str, str] = field(default_factory=dict)
-    by_doc: dict[str, DocumentRecord] = field(default_factory=dict)
+    twins: dict[str, DocumentRecord] | None = None
     unseen: set[str] = field(default_factory=set)
     touched: list[DocumentRecord] = field(default_factory=list)
     in_flight_bytes: int = 0
     now: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
-    def __post_init__(self) -> None:
-        # Content hash -> committed row, so finding a moved file's twin is not a scan.
-        self.by_doc = {r.doc_id: r for r in self.records.values() if r.doc_id}
+    @property
+    def by_doc(self) -> dict[str, DocumentRecord]:
+        """Content hash -> committed row, so finding a moved file's twin is not a scan.
+
+        Made on first use: a run of unchanged files never needs it (at 100k files it
+        is a second dict of every row).
+        """
+        if self.twins is None:
+            self.twins = {r.doc_id: r for r in self.records.values() if r.doc_id}
+        return self.twins
 
     def outcome(self, outcome: FileOutcome) -> None:
         self.report.files.append(outcome)
@@ -320,11 +327,14 @@ class Ingestor:
         survey = self._survey(paths, records, chosen)
         if survey.settled is None or (prune and survey.unseen):
             return False, survey
-        run = _Run(None, records, report, progress, chosen)
         if progress:
             progress.start(survey.files)
-        for outcome in survey.settled:
-            run.outcome(outcome)
+            for outcome in survey.settled:
+                progress.file_done(outcome)
+        if report.files:
+            report.files += survey.settled
+        else:
+            report.files = survey.settled  # no second copy of 100k outcomes
         report.missing += sorted(records[key].source for key in survey.unseen)
         return True, survey
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import random
+from dataclasses import asdict
 
 import pytest
 
 from app.cli.progress import Eta, TerminalProgress, clock_text
 from app.cli.render import REPORT_LINES, ingest_report
-from ingest.report import FileOutcome, IngestReport
+from ingest.report import FileOutcome, IngestReport, Outcomes
 
 
 class Clock:
@@ -178,3 +180,54 @@ def test_report_caps_long_sections_and_points_to_json() -> None:
     assert "  ... and 2 more (all of them in --json)" in text
     assert f"s{REPORT_LINES + 4}.pdf" not in text
     assert len(text.splitlines()) < 2 * REPORT_LINES + 10
+
+
+@pytest.mark.parametrize("files", [0, 1, 7])
+def test_json_report_is_streamed_as_the_whole_report_would_print(files: int) -> None:
+    # Names that JSON escapes, notes, reasons and every list: the text a file at a time
+    # must be exactly the text of the whole report at once.
+    outcomes = [
+        FileOutcome(
+            f"/share/é{i}\u202e\n.pdf",
+            f"é{i}\u202e\n.pdf",
+            "failed" if i % 3 == 0 else "added",
+            'no "text"' if i % 3 == 0 else "",
+            chunks=i,
+            pages=i + 1,
+            notes=[f"page {i}: read by OCR"] if i % 2 else [],
+        )
+        for i in range(files)
+    ]
+    report = report_of(outcomes, pruned=["gone\\1.txt"], missing=["a.txt", "b.txt"])
+    whole = json.dumps(report.to_dict(), indent=2, default=str)
+    pieces = list(report.iter_json())
+    assert "".join(pieces) == whole
+    assert json.loads("".join(pieces))["files"] == [asdict(o) for o in outcomes]
+    # No piece holds more than one file's outcome.
+    assert all(piece.count('"path"') <= 1 for piece in pieces)
+
+
+def test_outcomes_past_the_kept_ones_wait_on_disk_and_come_back_in_order() -> None:
+    made = [
+        FileOutcome(f"/s/{n}.md", f"{n}.md", "failed" if n % 7 == 0 else "unchanged", "r")
+        for n in range(25)
+    ]
+    outcomes = Outcomes(made[:10], kept=4)
+    outcomes += made[10:]
+    assert len(outcomes) == 25 and len(outcomes._head) == 4
+    assert list(outcomes) == made and outcomes == made
+    assert (outcomes[0], outcomes[17], outcomes[-1]) == (made[0], made[17], made[-1])
+    with pytest.raises(IndexError):
+        outcomes[25]
+    # Two iterations at once, and appending while one is under way.
+    first, second = iter(outcomes), iter(outcomes)
+    assert [next(first) for _ in range(6)] == made[:6]
+    assert next(second) == made[0]
+    outcomes.append(FileOutcome("/s/late.md", "late.md", "added"))
+    assert [o.source for o in first][-2:] == ["24.md", "late.md"]
+    report = IngestReport(collection="share", files=outcomes)
+    assert report.counts()["failed"] == 4 and len(report.failed) == 4
+    assert report.counts()["unchanged"] == 21 and report.counts()["added"] == 1
+    assert json.loads("".join(report.iter_json())) == json.loads(
+        json.dumps(report.to_dict(), default=str)
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +50,13 @@ def docent_for_account(ctx: click.Context, name: str) -> Docent:
 def emit_json(data: Any) -> None:
     """Print data as indented JSON."""
     click.echo(json.dumps(data, indent=2, default=str))
+
+
+def emit_json_text(pieces: Iterable[str]) -> None:
+    """Print JSON text given in pieces (a large report never held as one text)."""
+    for piece in pieces:
+        click.echo(piece, nl=False)
+    click.echo()
 
 
 def show(data: Shown, as_json: bool, text: Callable[[Shown], str]) -> None:

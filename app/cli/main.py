@@ -15,7 +15,7 @@ from app.cli.common import (
     EXIT_OK,
     collection_option,
     docent_of,
-    emit_json,
+    emit_json_text,
     json_option,
     show,
     yes_option,
@@ -70,7 +70,7 @@ def ingest(
             list(paths), name, labels=labels, prune=prune, dry_run=dry_run, progress=progress
         )
     if as_json:
-        emit_json(report.to_dict())
+        emit_json_text(report.iter_json())
     else:
         click.echo(render.ingest_report(report))
     return report.exit_code
