@@ -20,9 +20,10 @@ from click.testing import CliRunner
 from app.api import Docent
 from app.auth.access import AccessError
 from app.auth.accounts import SignInError
-from app.auth.audit import AuditLog
+from app.auth.audit import AuditLog, ingest_fields
 from app.cli import cli
 from app.settings import Settings
+from ingest.report import FileOutcome, IngestReport
 from models.embedder import Embedder
 from tests.fake_ollama import FakeModel, FakeOllama
 
@@ -106,6 +107,19 @@ def test_every_operation_is_recorded(tmp_path: Path, embedder: Embedder, fake: F
     assert summary["source"] == "leave.md" and summary["model"] == f"ollama:{MODEL}"
     assert docent.audit.verify().ok
     assert stat.S_IMODE(docent.audit.path.stat().st_mode) == 0o600
+
+
+def test_an_ingest_record_lists_what_changed_and_counts_the_unchanged() -> None:
+    # A nightly re-run of a large share must not write a line per unchanged file.
+    files = [FileOutcome(f"/s/{n}.md", f"{n}.md", "unchanged") for n in range(1000)]
+    files += [FileOutcome("/s/new.md", "new.md", "added", chunks=2)]
+    files += [FileOutcome("/s/bad.pdf", "bad.pdf", "failed", "encrypted")]
+    report = IngestReport(collection="share", files=files, pruned=["old.md"])
+    fields = ingest_fields(report, ("staff",))
+    assert fields["files"] == [["new.md", "added"], ["bad.pdf", "failed"]]
+    assert (fields["unchanged"], fields["pruned"]) == (1000, ["old.md"])
+    assert fields["labels"] == ["staff"]
+    assert len(json.dumps(fields)) < 300
 
 
 def test_verify_passes_on_an_intact_log(log: AuditLog) -> None:
@@ -227,7 +241,7 @@ def test_threads_append_in_turn(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from app.auth.audit import AuditLog
+from app.auth.audit import AuditLog, ingest_fields
 log = AuditLog(Path(sys.argv[1]))
 payload = "x" * 200_000
 n = 0
