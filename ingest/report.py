@@ -149,14 +149,6 @@ class Outcomes:
     def __repr__(self) -> str:
         return f"Outcomes({len(self)} files, {len(self._head)} in memory)"
 
-    def close(self) -> None:
-        """Let the temporary file go (it goes anyway when the report is collected)."""
-        with self._lock:
-            if self._spool is not None:
-                self._spool.close()
-                self._spool = None
-                self._spooled = 0
-
 
 @dataclass
 class IngestReport:
@@ -196,13 +188,15 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data, for ``--json``."""
-        data: dict[str, Any] = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            data[item.name] = list(value) if isinstance(value, list) else value
+        data = {
+            key: list(value) if isinstance(value, list) else value for key, value in self._items()
+        }
         data["files"] = [asdict(outcome) for outcome in self.files]
-        data.update(self.counts())
         return data
+
+    def _items(self) -> list[tuple[str, Any]]:
+        """The report's fields, then the counts per status: the keys of ``--json``."""
+        return [(f.name, getattr(self, f.name)) for f in fields(self)] + list(self.counts().items())
 
     def iter_json(self) -> Iterator[str]:
         """``json.dumps(self.to_dict(), indent=2)``, yielded a file at a time.
@@ -212,9 +206,7 @@ class IngestReport:
         outcome is ever turned into text at once.
         """
         yield "{"
-        items = [(f.name, getattr(self, f.name)) for f in fields(self)]
-        items += list(self.counts().items())
-        for number, (key, value) in enumerate(items):
+        for number, (key, value) in enumerate(self._items()):
             yield ("," if number else "") + f"\n  {json.dumps(key)}: "
             if key == "files":
                 for position, outcome in enumerate(value):

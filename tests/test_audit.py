@@ -241,7 +241,7 @@ def test_threads_append_in_turn(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from app.auth.audit import AuditLog, ingest_fields
+from app.auth.audit import AuditLog
 log = AuditLog(Path(sys.argv[1]))
 payload = "x" * 200_000
 n = 0
