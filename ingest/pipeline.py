@@ -17,7 +17,8 @@ several), under a small journal kept in the document registry:
 4. the old versions' chunks are deleted and ``stale`` is cleared.
 
 Files are found, decided and submitted one at a time (``ingest.scan``), and at most a few
-dozen are in flight, so memory does not grow with the number of files in the share.
+dozen are in flight; the registry rows the run consults wait in a temporary SQLite file
+(``rag.registry_rows``), so memory does not grow with the number of files in the share.
 
 A run first finishes or rolls back any step a killed run left half-done
 (``recover``), so after SIGKILL at any point the next run ends with exactly the chunk
@@ -51,7 +52,7 @@ from ingest.report import FileOutcome, IngestReport, Outcomes, Status
 from ingest.scan import SourceFile, roots, scan
 from models.embedder import Embedder
 from models.weights import sha256_file
-from rag.collection import in_order
+from rag.registry_rows import RegistryRows
 from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
 
@@ -64,6 +65,9 @@ _IN_FLIGHT_FILES = 96
 _IN_FLIGHT_BYTES = 64 << 20
 # Registry rows of unchanged files with a new mtime, written together.
 _TOUCH_BATCH = 256
+# How far a run has seen a row's file (``RegistryRows.find``): by the survey's walk, and by
+# the walk that decides the files; a row put during the run is of a file it found.
+_SURVEYED, _FOUND = 1, 2
 
 
 @dataclass(frozen=True)
@@ -130,41 +134,30 @@ class _Survey:
         work_bytes: Their bytes.
         settled: Every file's outcome when each is settled by its ``stat`` (skipped, or
             unchanged with the same labels); None as soon as one is not.
-        unseen: Keys of the registry rows under the roots whose files were not found.
+        unseen: Registry rows under the roots whose files were not found.
     """
 
     files: int = 0
     work_files: int = 0
     work_bytes: int = 0
     settled: Outcomes | None = field(default_factory=Outcomes)
-    unseen: set[str] = field(default_factory=set)
+    unseen: int = 0
 
 
 @dataclass
 class _Run:
     collection: Collection | None
-    records: dict[str, DocumentRecord]
+    records: RegistryRows
     report: IngestReport
     progress: Progress | None
     labels: list[str]
+    # The ingest roots among the paths: their rows whose files are not found are gone.
+    folders: set[str]
     # Content hash -> source of each file planned in this run (a copy is indexed once).
     planned: dict[str, str] = field(default_factory=dict)
-    twins: dict[str, DocumentRecord] | None = None
-    unseen: set[str] = field(default_factory=set)
     touched: list[DocumentRecord] = field(default_factory=list)
     in_flight_bytes: int = 0
     now: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-
-    @property
-    def by_doc(self) -> dict[str, DocumentRecord]:
-        """Content hash -> committed row, so finding a moved file's twin is not a scan.
-
-        Made on first use: a run of unchanged files never needs it (at 100k files it
-        is a second dict of every row).
-        """
-        if self.twins is None:
-            self.twins = {r.doc_id: r for r in self.records.values() if r.doc_id}
-        return self.twins
 
     def outcome(self, outcome: FileOutcome) -> None:
         self.report.files.append(outcome)
@@ -230,19 +223,30 @@ class Ingestor:
         report = IngestReport(collection=collection, dry_run=dry_run)
         if dry_run:
             target = self._open_if_exists(collection)
-            rows = target.records() if target else []
-            self._sync(paths, target, report, progress, labels, prune, rows)
+            rows = RegistryRows(target.iter_records() if target else ())
+            try:
+                self._sync(paths, target, report, progress, labels, prune, rows)
+            finally:
+                rows.close()
         else:
             with self.index.writer_lock():
                 copy = self.index.registry_copy(collection)
-                settled, survey = self._settle_unchanged(
-                    copy, paths, report, progress, labels, prune
-                )
-                if not settled:
-                    target = self.index.collection(collection, create=True)
-                    self._sync_index(paths, target, report, progress, labels, prune, survey, copy)
+                written: Collection | None = None
+                try:
+                    settled, survey = self._settle_unchanged(
+                        copy, paths, report, progress, labels, prune
+                    )
+                    if not settled:
+                        written = self.index.collection(collection, create=True)
+                        self._sync_index(
+                            paths, written, report, progress, labels, prune, survey, copy
+                        )
+                finally:
+                    if copy is not None:
+                        copy.close()
+                if written is not None:
                     # Read afresh, a page at a time, once the run's rows are let go.
-                    self.index.keep_registry_copy(target)
+                    self.index.keep_registry_copy(written)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
@@ -255,37 +259,37 @@ class Ingestor:
         labels: Sequence[str],
         prune: bool,
         survey: _Survey | None,
-        copy: dict[str, DocumentRecord] | None,
+        copy: RegistryRows | None,
     ) -> None:
         """Repair what a killed run left, then sync (``copy``: the exact registry copy)."""
-        if copy is not None and survey is not None:
-            # The copy is what Chroma holds (see rag.registry_copy): no second read.
-            records = in_order(copy.values())
-            copy.clear()
-        else:
-            records = target.records()  # one read serves the repair and the sync
-        report.recovered = recover(target, records)
-        target.sync_lexical()
-        self._sync(paths, target, report, progress, labels, prune, records, survey)
+        # The copy is what Chroma holds (see rag.registry_copy): no second read. Else one
+        # read serves the repair and the sync.
+        rows = copy if copy is not None else RegistryRows(target.iter_records())
+        try:
+            report.recovered = recover(target, rows)
+            target.sync_lexical()
+            self._sync(paths, target, report, progress, labels, prune, rows, survey)
+        finally:
+            if copy is None:
+                rows.close()
 
     def _survey(
         self,
         paths: Sequence[Path],
-        records: Mapping[str, DocumentRecord],
+        records: RegistryRows,
         labels: list[str],
     ) -> _Survey:
         """Walk the files once, reading only their ``stat`` (see ``_Survey``)."""
-        survey = _Survey(unseen=_under(records, paths))
+        survey = _Survey()
         for file in scan(paths):
             survey.files += 1
-            survey.unseen.discard(file.key)
+            record = records.find(file.key, _SURVEYED)
             if reason := self._skip_reason(file):
                 if survey.settled is not None:
                     survey.settled.append(
                         FileOutcome(str(file.path), file.source, "skipped", reason)
                     )
                 continue
-            record = records.get(file.key)
             same = record is not None and _same_stat(record, file)
             if not same:
                 survey.work_files += 1
@@ -295,11 +299,12 @@ class Ingestor:
                     survey.settled.append(FileOutcome(str(file.path), file.source, "unchanged"))
             else:
                 survey.settled = None
+        survey.unseen = records.count_unseen(roots(paths), _SURVEYED)
         return survey
 
     def _settle_unchanged(
         self,
-        records: dict[str, DocumentRecord] | None,
+        records: RegistryRows | None,
         paths: Sequence[Path],
         report: IngestReport,
         progress: Progress | None,
@@ -321,7 +326,7 @@ class Ingestor:
             Whether the run was settled, and the survey made on the copy (exact for the
             registry the run opens otherwise; None when there was no usable copy).
         """
-        if records is None or any(r.pending or r.stale for r in records.values()):
+        if records is None or records.any_half_done():
             return False, None
         chosen = sorted(set(labels))
         survey = self._survey(paths, records, chosen)
@@ -335,7 +340,7 @@ class Ingestor:
             report.files += survey.settled
         else:
             report.files = survey.settled  # no second copy of 100k outcomes
-        report.missing += sorted(records[key].source for key in survey.unseen)
+        report.missing += [r.source for r in records.unseen(roots(paths), _SURVEYED)]
         return True, survey
 
     def _skip_reason(self, file: SourceFile) -> str:
@@ -374,18 +379,16 @@ class Ingestor:
         progress: Progress | None,
         labels: Sequence[str],
         prune: bool,
-        rows: list[DocumentRecord],
+        rows: RegistryRows,
         survey: _Survey | None = None,
     ) -> None:
-        records = {r.key: r for r in rows}
-        run = _Run(collection, records, report, progress, sorted(set(labels)))
+        run = _Run(collection, rows, report, progress, sorted(set(labels)), roots(paths))
         if survey is None:
-            survey = self._survey(paths, records, run.labels)
+            survey = self._survey(paths, rows, run.labels)
         if progress:
             progress.start(survey.files)
         # The survey's walk counted the files; this one decides them (a file may have
         # changed in between: what is found now is what counts).
-        run.unseen = _under(records, paths)
         plans = (plan for file in scan(paths) if (plan := self._triage(run, file)) is not None)
         if collection is None or report.dry_run:
             for plan in plans:
@@ -402,11 +405,10 @@ class Ingestor:
         def settle(status: Status, reason: str = "") -> None:
             run.outcome(FileOutcome(str(file.path), file.source, status, reason))
 
-        run.unseen.discard(file.key)
+        previous = run.records.find(file.key, _FOUND)
         if reason := self._skip_reason(file):
             settle("skipped", reason)
             return None
-        previous = run.records.get(file.key)
         if previous and _same_stat(previous, file):
             self._keep(run, previous, file)
             return None
@@ -422,8 +424,8 @@ class Ingestor:
         if doc_id in run.planned:
             settle("skipped", f"same content as {run.planned[doc_id]}, indexed in this run")
             return None
-        twin = run.by_doc.get(doc_id)
-        if twin is not None and twin.doc_id == doc_id and twin.key in run.records:
+        twin = run.records.by_content(doc_id)
+        if twin is not None:
             if (Path(twin.root) / twin.source).exists():
                 settle("skipped", f"same content as {twin.source}, which is already indexed")
                 return None
@@ -447,6 +449,7 @@ class Ingestor:
             run.collection.relabel_document(record.doc_id, run.labels)
             record.labels = list(run.labels)
             run.collection.put_record(record)
+            run.records.put(record, _FOUND)
         reason = f"access labels now {', '.join(run.labels) or 'none'}; no re-embedding needed"
         run.outcome(FileOutcome(str(file.path), file.source, "updated", reason))
 
@@ -459,6 +462,7 @@ class Ingestor:
         if run.collection is None or run.report.dry_run:
             return
         record.size, record.mtime_ns = file.size, file.mtime_ns
+        run.records.put(record, _FOUND)
         run.touched.append(record)
         if len(run.touched) >= _TOUCH_BATCH:
             self._write_touched(run)
@@ -485,9 +489,8 @@ class Ingestor:
         )
         run.collection.put_record(moved)
         run.collection.delete_record(twin.key)
-        del run.records[twin.key]
-        run.unseen.discard(twin.key)
-        run.records[moved.key] = run.by_doc[moved.doc_id] = moved
+        run.records.delete(twin.key)
+        run.records.put(moved, _FOUND)
 
     def _flow(
         self, run: _Run, collection: Collection, plans: Iterable[_Plan], survey: _Survey
@@ -586,6 +589,7 @@ class Ingestor:
         )
         for record in replaced:
             record.stale = ""
+            run.records.put(record, _FOUND)
         collection.put_records(replaced)
         for prepared in finished:
             run.in_flight_bytes -= prepared.plan.file.size
@@ -599,7 +603,7 @@ class Ingestor:
             key=file.key, root=str(file.root), source=file.source
         )
         record.pending = plan.doc_id
-        run.records[record.key] = record
+        run.records.put(record, _FOUND)
         return record
 
     @staticmethod
@@ -613,7 +617,7 @@ class Ingestor:
         record.pages, record.chunks = prepared.parsed.pages, len(prepared.pieces)
         record.ingested_at = run.now
         record.notes, record.labels = "; ".join(_notes(prepared.parsed)), run.labels
-        run.by_doc[plan.doc_id] = record
+        run.records.put(record, _FOUND)
 
     @staticmethod
     def _outcome(run: _Run, prepared: _Prepared) -> FileOutcome:
@@ -653,13 +657,12 @@ class Ingestor:
 
     def _gone(self, run: _Run, prune: bool) -> None:
         """Find (and with ``prune``, remove) documents whose files are gone."""
-        for record in sorted((run.records[key] for key in run.unseen), key=lambda r: r.source):
+        for record in run.records.unseen(run.folders, _FOUND):
             if not prune or run.collection is None or run.report.dry_run:
                 (run.report.pruned if prune else run.report.missing).append(record.source)
                 continue
             run.collection.remove_document(record)
-            del run.records[record.key]
-            run.by_doc.pop(record.doc_id, None)
+            run.records.delete(record.key)
             run.report.pruned.append(record.source)
 
 
@@ -675,12 +678,6 @@ def _notes(parsed: ParsedDocument) -> list[str]:
     if parsed.empty_pages:
         notes.append(f"pages {page_ranges(parsed.empty_pages)}: no text layer; needs OCR")
     return notes
-
-
-def _under(records: Mapping[str, DocumentRecord], paths: Sequence[Path]) -> set[str]:
-    """Keys of the registry rows under the folders among ``paths`` (ingest roots)."""
-    folders = roots(paths)
-    return {key for key, record in records.items() if record.root in folders}
 
 
 def _same_stat(record: DocumentRecord, file: SourceFile) -> bool:

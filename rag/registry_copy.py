@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from rag.codec import shared_strings
+from rag.registry_rows import RegistryRows
 from rag.types import DocumentRecord
 
 COPY_DIR = "registry"
@@ -65,20 +65,22 @@ def write(index_dir: Path, name: str, embedder: str, records: Iterable[DocumentR
     _sync_dir(path.parent)
 
 
-def read(index_dir: Path, name: str, embedder: str) -> dict[str, DocumentRecord] | None:
-    """The registry rows by key, or None when there is no usable copy."""
-    records: dict[str, DocumentRecord] = {}
+def read(index_dir: Path, name: str, embedder: str) -> RegistryRows | None:
+    """The registry rows (the caller closes them), or None when there is no usable copy."""
     try:
         with copy_path(index_dir, name).open(encoding="utf-8") as handle:
             header = json.loads(handle.readline())
             if header.get("format") != _FORMAT or header.get("embedder") != embedder:
                 return None
-            for line in handle:
-                record = shared_strings(DocumentRecord(**json.loads(line)))
-                records[record.key] = record
+            rows = RegistryRows()
+            try:
+                rows.extend(DocumentRecord(**json.loads(line)) for line in handle)
+            except BaseException:
+                rows.close()
+                raise
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    return records
+    return rows
 
 
 def _sync_dir(folder: Path) -> None:

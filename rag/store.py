@@ -39,7 +39,7 @@ from rag.collection import Collection as Collection  # re-exported: the store's 
 from rag.connect import IndexConfig, connect_server
 from rag.lexical import LexicalIndex
 from rag.lock import WriterLock
-from rag.types import DocumentRecord
+from rag.registry_rows import RegistryRows
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -244,8 +244,8 @@ class Index:
             rows = collection.iter_records()
             registry_copy.write(self.config.path, collection.name, self._embedder_key(), rows)
 
-    def registry_copy(self, name: str) -> dict[str, DocumentRecord] | None:
-        """The registry of ``name`` by key from its copy, without opening Chroma.
+    def registry_copy(self, name: str) -> RegistryRows | None:
+        """The registry of ``name`` from its copy (closed by the caller), without Chroma.
 
         None when there is no exact copy: a server index, no copy, another embedder, or
         no BM25 index on disk (the next run rebuilds it from Chroma).

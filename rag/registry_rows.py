@@ -1,0 +1,147 @@
+"""A run's registry rows, held in a private temporary SQLite file rather than in memory.
+
+An ingest consults the registry row of every file it finds (by key), looks a moved file's
+content up by its hash, and at the end names the rows whose files were not found. For a
+100k-file share a dict of rows, a set of their keys and a dict by content hash cost about
+1 KB a file, in the parent and again in every parse worker it forks; here they cost SQLite's
+page cache (a few MB) whatever the share's size. SQLite's private temporary database keeps
+its pages in memory up to that cache and the rest in a file removed when it is closed.
+
+Rows come back as fresh ``DocumentRecord`` objects: a caller that changes one puts it back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import fields
+
+from rag.types import DocumentRecord
+
+# KiB of page cache (SQLite's own default is 2 MB); the rest stays in the temporary file.
+_CACHE_KIB = 8192
+_PAGE = 500
+# A row is stored as the JSON list of its fields in this order.
+_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+
+
+class RegistryRows:
+    """The registry rows of one run, by key, with a mark for the files found so far.
+
+    Args:
+        records: The rows to start from (read as they are yielded).
+    """
+
+    def __init__(self, records: Iterable[DocumentRecord] = ()) -> None:
+        # "" is SQLite's private temporary database: in memory up to the cache, then a
+        # file of its own, deleted on close. Nothing of it outlives the run.
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute(
+            "CREATE TABLE rows (key TEXT PRIMARY KEY, root TEXT, source TEXT, doc_id TEXT,"
+            " half_done INTEGER, seen INTEGER DEFAULT 0, data TEXT) WITHOUT ROWID"
+        )
+        self._db.execute("CREATE INDEX by_doc ON rows (doc_id) WHERE doc_id != ''")
+        self._db.execute("CREATE INDEX by_source ON rows (source, key)")
+        self._db.execute("CREATE INDEX by_half_done ON rows (half_done) WHERE half_done")
+        self.extend(records)
+
+    def close(self) -> None:
+        """Let the rows go (the temporary file is removed)."""
+        self._db.close()
+
+    def extend(self, records: Iterable[DocumentRecord]) -> None:
+        """Insert or replace rows, in one transaction."""
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rows (key, root, source, doc_id, half_done, data)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (_columns(record) for record in records),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def put(self, record: DocumentRecord, mark: int) -> None:
+        """Insert or replace one row, its file found at level ``mark`` (or as it was)."""
+        self._db.execute(
+            "INSERT INTO rows (key, root, source, doc_id, half_done, data, seen)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+            " root = excluded.root, source = excluded.source, doc_id = excluded.doc_id,"
+            " half_done = excluded.half_done, data = excluded.data,"
+            " seen = max(seen, excluded.seen)",
+            (*_columns(record), mark),
+        )
+
+    def delete(self, key: str) -> None:
+        """Remove a row (no error if there is none)."""
+        self._db.execute("DELETE FROM rows WHERE key = ?", (key,))
+
+    def find(self, key: str, mark: int) -> DocumentRecord | None:
+        """The row with ``key`` (or None), marking its file found at level ``mark``."""
+        found = self._db.execute(
+            "UPDATE rows SET seen = max(seen, ?) WHERE key = ? RETURNING data", (mark, key)
+        ).fetchone()
+        return _record(found[0]) if found else None
+
+    def by_content(self, doc_id: str) -> DocumentRecord | None:
+        """A row whose committed content is ``doc_id`` (the first by key), or None."""
+        found = self._db.execute(
+            "SELECT data FROM rows WHERE doc_id = ? AND doc_id != '' ORDER BY key LIMIT 1",
+            (doc_id,),
+        ).fetchone()
+        return _record(found[0]) if found else None
+
+    def any_half_done(self) -> bool:
+        """Whether some row has a step of the journal (``pending``, ``stale``) unfinished."""
+        return self._db.execute("SELECT 1 FROM rows WHERE half_done LIMIT 1").fetchone() is not None
+
+    def half_done(self) -> list[DocumentRecord]:
+        """The rows with a step unfinished, by key (a killed run leaves a window's worth)."""
+        found = self._db.execute("SELECT data FROM rows WHERE half_done ORDER BY key")
+        return [_record(data) for (data,) in found]
+
+    def unseen(self, roots: Iterable[str], mark: int) -> Iterator[DocumentRecord]:
+        """The rows under ``roots`` whose files were not found at level ``mark``, by source.
+
+        Read a page at a time, so rows may be put or deleted between pages.
+        """
+        folders = sorted(set(roots))
+        if not folders:
+            return
+        marks = ", ".join("?" * len(folders))
+        after = ("", "")
+        while True:
+            page = self._db.execute(
+                f"SELECT source, key, data FROM rows WHERE seen < ? AND root IN ({marks})"
+                " AND (source, key) > (?, ?) ORDER BY source, key LIMIT ?",
+                (mark, *folders, *after, _PAGE),
+            ).fetchall()
+            yield from (_record(data) for _, _, data in page)
+            if len(page) < _PAGE:
+                return
+            after = (page[-1][0], page[-1][1])
+
+    def count_unseen(self, roots: Iterable[str], mark: int) -> int:
+        """How many rows ``unseen`` would yield."""
+        folders = sorted(set(roots))
+        marks = ", ".join("?" * len(folders))
+        found = self._db.execute(
+            f"SELECT count(*) FROM rows WHERE seen < ? AND root IN ({marks})", (mark, *folders)
+        ).fetchone()
+        return int(found[0])
+
+
+def _columns(record: DocumentRecord) -> tuple[str, str, str, str, int, str]:
+    half_done = int(bool(record.pending or record.stale))
+    data = json.dumps([getattr(record, name) for name in _FIELDS], separators=(",", ":"))
+    return record.key, record.root, record.source, record.doc_id, half_done, data
+
+
+def _record(data: str) -> DocumentRecord:
+    return DocumentRecord(*json.loads(data))
