@@ -1,21 +1,24 @@
 """Measuring one subprocess: wall time, peak memory and how busy the rest of the machine was.
 
 ``ru_maxrss`` from ``os.wait4`` is the peak of the single largest process among the child
-and the descendants it reaped; it misses memory held at the same time by helpers (Docent
-parses files in fork-server children while it embeds). So the summed RSS of the process
-tree is also sampled from ``/proc/<pid>/status``. That sum counts a page shared by two
-processes twice (fork-server children share the server's preloaded modules), so it is an
-upper bound; PSS would be exact, but reading ``smaps_rollup`` of a 2 GB process takes
-~0.1 s of kernel time under the process's memory lock, which would slow what is measured.
-Timings on a shared machine mean little, so the CPU time that other processes used during
-the run is reported too.
+and the descendants it reaped (the child is started by ``bench/launch.py``: started from the
+bench, Linux would report the bench's own peak for it, see there); it misses memory held at
+the same time by helpers (Docent parses files in fork-server children while it embeds). So
+the summed RSS of the process tree is also sampled from ``/proc/<pid>/status``. That sum
+counts a page shared by two processes twice (fork-server children share the server's
+preloaded modules), so it is an upper bound; PSS would be exact, but reading
+``smaps_rollup`` of a 2 GB process takes ~0.1 s of kernel time under the process's memory
+lock, which would slow what is measured. Timings on a shared machine mean little, so the CPU
+time that other processes used during the run is reported too.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,6 +28,7 @@ from typing import Any
 Result = dict[str, Any]
 SAMPLE_SECONDS = 0.5
 _PROC = Path("/proc")
+_LAUNCH = Path(__file__).resolve().parent / "launch.py"
 
 
 def _children(pid: int) -> list[int]:
@@ -71,8 +75,10 @@ class TreeSampler:
     child never reaps (a fork server), which ``wait4`` does not report.
     """
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, *, launcher: bool = False) -> None:
         self.pid = pid
+        # The launcher (bench/launch.py) is not what is measured: its few MB are left out.
+        self.launcher = launcher
         self.peak_kib = 0
         self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
@@ -85,7 +91,8 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
-            samples = {pid: _rss_kib_and_cpu_s(pid) for pid in process_tree(self.pid)}
+            tree = process_tree(self.pid)[1:] if self.launcher else process_tree(self.pid)
+            samples = {pid: _rss_kib_and_cpu_s(pid) for pid in tree}
             self._cpu.update({pid: cpu for pid, (_, cpu) in samples.items() if cpu})
             self.peak_kib = max(self.peak_kib, sum(rss for rss, _ in samples.values()))
 
@@ -127,12 +134,19 @@ def run_child(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -
         printed on stdout (``report``, None if none); and the end of its stderr if it failed.
     """
     cpus = len(os.sched_getaffinity(0))
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".peak") as peak,
+    ):
         busy, start = busy_cpu_seconds(), time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
-        killer = threading.Timer(timeout, proc.kill)
+        launched = [sys.executable, str(_LAUNCH), peak.name, *argv]
+        proc = subprocess.Popen(
+            launched, stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True
+        )
+        killer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
         killer.start()
-        with TreeSampler(proc.pid) as sampler:
+        with TreeSampler(proc.pid, launcher=True) as sampler:
             _, status, usage = os.wait4(proc.pid, 0)
         wall, busy = time.perf_counter() - start, busy_cpu_seconds() - busy
         killer.cancel()
@@ -140,12 +154,13 @@ def run_child(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        peak_kib = int(peak.read() or 0)
     own_cpu = max(usage.ru_utime + usage.ru_stime, sampler.cpu_seconds)
     return {
         "returncode": proc.returncode,
         "wall_s": round(wall, 2),
         "cpu_s": round(own_cpu, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # KiB on Linux
+        "peak_rss_mb": round(peak_kib / 1024, 1),  # KiB on Linux
         "peak_tree_rss_mb": round(sampler.peak_kib / 1024, 1),
         "other_cpu_share": round(max(0.0, busy - own_cpu) / (wall * cpus), 3),
         "report": json_in(stdout),
