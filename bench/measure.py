@@ -71,14 +71,14 @@ def _rss_kib_and_cpu_s(pid: int) -> tuple[int, float]:
 class TreeSampler:
     """Samples a process tree in a background thread: peak summed RSS, CPU seconds used.
 
-    CPU is the last value seen for each process of the tree, so it also covers helpers the
-    child never reaps (a fork server), which ``wait4`` does not report.
+    ``pid`` is the launcher (``bench/launch.py``); what is measured is the tree under it,
+    its own few MB left out. CPU is the last value seen for each process of the tree, so it
+    also covers helpers the child never reaps (a fork server), which ``wait4`` does not
+    report.
     """
 
-    def __init__(self, pid: int, *, launcher: bool = False) -> None:
+    def __init__(self, pid: int) -> None:
         self.pid = pid
-        # The launcher (bench/launch.py) is not what is measured: its few MB are left out.
-        self.launcher = launcher
         self.peak_kib = 0
         self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
@@ -91,8 +91,7 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
-            tree = process_tree(self.pid)[1:] if self.launcher else process_tree(self.pid)
-            samples = {pid: _rss_kib_and_cpu_s(pid) for pid in tree}
+            samples = {pid: _rss_kib_and_cpu_s(pid) for pid in process_tree(self.pid)[1:]}
             self._cpu.update({pid: cpu for pid, (_, cpu) in samples.items() if cpu})
             self.peak_kib = max(self.peak_kib, sum(rss for rss, _ in samples.values()))
 
@@ -146,7 +145,7 @@ def run_child(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -
         )
         killer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
         killer.start()
-        with TreeSampler(proc.pid, launcher=True) as sampler:
+        with TreeSampler(proc.pid) as sampler:
             _, status, usage = os.wait4(proc.pid, 0)
         wall, busy = time.perf_counter() - start, busy_cpu_seconds() - busy
         killer.cancel()

@@ -24,10 +24,10 @@ from rag.writes import Writes
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection as ChromaCollection
 
-# Registry rows read per request.
+# Chunks read, and document versions deleted, per request.
 _PAGE = 5000
-# Registry rows per read: a page of 5000 rows over HTTP, with the client's copies of it,
-# was most of an unchanged 100k-file run's peak.
+# Registry rows read per request: a page of 5000 rows over HTTP, with the client's copies
+# of it, was most of an unchanged 100k-file run's peak.
 _RECORD_PAGE = 1000
 
 

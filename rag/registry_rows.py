@@ -113,14 +113,11 @@ class RegistryRows:
 
         Read a page at a time, so rows may be put or deleted between pages.
         """
-        folders = sorted(set(roots))
-        if not folders:
-            return
-        marks = ", ".join("?" * len(folders))
+        within, folders = _within(roots)
         after = ("", "")
         while True:
             page = self._db.execute(
-                f"SELECT source, key, data FROM rows WHERE seen < ? AND root IN ({marks})"
+                f"SELECT source, key, data FROM rows WHERE seen < ? AND {within}"
                 " AND (source, key) > (?, ?) ORDER BY source, key LIMIT ?",
                 (mark, *folders, *after, _PAGE),
             ).fetchall()
@@ -131,12 +128,17 @@ class RegistryRows:
 
     def count_unseen(self, roots: Iterable[str], mark: int) -> int:
         """How many rows ``unseen`` would yield."""
-        folders = sorted(set(roots))
-        marks = ", ".join("?" * len(folders))
+        within, folders = _within(roots)
         found = self._db.execute(
-            f"SELECT count(*) FROM rows WHERE seen < ? AND root IN ({marks})", (mark, *folders)
+            f"SELECT count(*) FROM rows WHERE seen < ? AND {within}", (mark, *folders)
         ).fetchone()
         return int(found[0])
+
+
+def _within(roots: Iterable[str]) -> tuple[str, list[str]]:
+    """The condition that a row is under one of ``roots`` (``IN ()`` holds for none)."""
+    folders = sorted(set(roots))
+    return f"root IN ({', '.join('?' * len(folders))})", folders
 
 
 def _columns(record: DocumentRecord) -> tuple[str, str, str, str, int, str]:

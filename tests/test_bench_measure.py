@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,26 @@ def test_a_child_reports_its_own_peak_after_the_parent_held_more() -> None:
     assert 40 < child["peak_rss_mb"] < 120, child
 
 
-def test_a_child_past_its_timeout_is_killed_with_what_it_started() -> None:
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_child_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:
+    started = tmp_path / "started.pid"
     sleeper = (
         "import subprocess, sys, time; "
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        f"open({str(started)!r}, 'w').write(str(p.pid)); time.sleep(60)"
     )
     child = run_child([sys.executable, "-c", sleeper], {}, ROOT, timeout=2)
     assert child["returncode"] != 0
     assert child["wall_s"] < 30
+    helper = int(started.read_text())
+    deadline = time.monotonic() + 10
+    while alive(helper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(helper), "the process the child started outlived the timeout"
