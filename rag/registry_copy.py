@@ -4,8 +4,8 @@ A re-ingest of unchanged files decides everything from the registry (size and mt
 each file), yet opening Chroma to read it costs more than the rest of such a run: the
 import of chromadb alone takes about half a second. So the ingest leaves a copy of the
 registry in ``<index>/registry/<collection>.json`` (JSON Lines: a header, then one row
-per line) when it ends, and the next run settles from it when every file is unchanged,
-without importing chromadb.
+per line, as ``rag.registry_rows`` stores it) when it ends, and the next run settles from
+it when every file is unchanged, without importing chromadb.
 
 The copy is trusted only while it is exactly what Chroma holds: the ingest writes it under
 the writer lock after its last write, and every write to the collection through
@@ -20,15 +20,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import asdict
 from pathlib import Path
 
-from rag.registry_rows import RegistryRows
+from rag.registry_rows import FIELDS, RegistryRows, data_line
 from rag.types import DocumentRecord
 
 COPY_DIR = "registry"
-# 2: JSON Lines (1 was one JSON document, read whole).
-_FORMAT = 2
+# 3: a row is the JSON list of its fields, named in the header, and is stored as read
+# (2 was a JSON object a row, decoded and encoded again; 1 one JSON document, read whole).
+_FORMAT = 3
 
 
 def copy_path(index_dir: Path, name: str) -> Path:
@@ -56,9 +56,10 @@ def write(index_dir: Path, name: str, embedder: str, records: Iterable[DocumentR
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_suffix(f".{os.getpid()}.tmp")
     with scratch.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps({"format": _FORMAT, "embedder": embedder}) + "\n")
+        header = {"format": _FORMAT, "embedder": embedder, "fields": list(FIELDS)}
+        handle.write(json.dumps(header) + "\n")
         for record in records:
-            handle.write(json.dumps(asdict(record)) + "\n")
+            handle.write(data_line(record) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     scratch.replace(path)
@@ -70,11 +71,15 @@ def read(index_dir: Path, name: str, embedder: str) -> RegistryRows | None:
     try:
         with copy_path(index_dir, name).open(encoding="utf-8") as handle:
             header = json.loads(handle.readline())
-            if header.get("format") != _FORMAT or header.get("embedder") != embedder:
+            if (
+                header.get("format") != _FORMAT
+                or header.get("embedder") != embedder
+                or header.get("fields") != list(FIELDS)
+            ):
                 return None
             rows = RegistryRows()
             try:
-                rows.extend(DocumentRecord(**json.loads(line)) for line in handle)
+                rows.load(handle)
             except BaseException:
                 rows.close()
                 raise

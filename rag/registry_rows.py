@@ -24,8 +24,13 @@ from rag.types import DocumentRecord
 _CACHE_KIB = 2048
 # Rows per read when listing (rows may change between reads).
 _PAGE = 500
-# A row is stored as the JSON list of its fields in this order.
-_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+# A row is stored as the JSON list of its fields in this order (its "data line").
+FIELDS = tuple(f.name for f in fields(DocumentRecord))
+# Where the columns are in a data line, and which fields must be text.
+_KEY, _ROOT, _SOURCE, _DOC_ID, _PENDING, _STALE = (
+    FIELDS.index(name) for name in ("key", "root", "source", "doc_id", "pending", "stale")
+)
+_TEXT = (_KEY, _ROOT, _SOURCE, _DOC_ID, _PENDING, _STALE)
 
 
 class RegistryRows:
@@ -40,7 +45,9 @@ class RegistryRows:
         # file of its own, deleted on close. Nothing of it outlives the run.
         self._db = sqlite3.connect("", isolation_level=None)
         self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-        self._db.execute("PRAGMA journal_mode=OFF")
+        # A journal in memory, so that a batch refused half-way is rolled back (with none,
+        # ROLLBACK is undefined); no file of it, and no sync: nothing here outlives a crash.
+        self._db.execute("PRAGMA journal_mode=MEMORY")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute(
             "CREATE TABLE rows (key TEXT PRIMARY KEY, root TEXT, source TEXT, doc_id TEXT,"
@@ -57,12 +64,27 @@ class RegistryRows:
 
     def extend(self, records: Iterable[DocumentRecord]) -> None:
         """Insert or replace rows, in one transaction."""
+        self._insert(_columns(record) for record in records)
+
+    def load(self, lines: Iterable[str]) -> None:
+        """Insert or replace rows given as data lines (``data_line``), in one transaction.
+
+        The lines are stored as they are, not turned into records and back: this is how
+        the registry copy of a 100k-file index is read.
+
+        Raises:
+            ValueError: A line is not a row (not JSON, or not a list of the fields).
+        """
+        self._insert(_line_columns(line) for line in lines)
+
+    def _insert(self, columns: Iterable[tuple[str, str, str, str, int, str]]) -> None:
+        """Insert or replace rows given as their columns, in one transaction."""
         self._db.execute("BEGIN")
         try:
             self._db.executemany(
                 "INSERT OR REPLACE INTO rows (key, root, source, doc_id, half_done, data)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (_columns(record) for record in records),
+                columns,
             )
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -141,10 +163,26 @@ def _within(roots: Iterable[str]) -> tuple[str, list[str]]:
     return f"root IN ({', '.join('?' * len(folders))})", folders
 
 
+def data_line(record: DocumentRecord) -> str:
+    """The row as stored: the JSON list of its fields in ``FIELDS`` order."""
+    return json.dumps([getattr(record, name) for name in FIELDS], separators=(",", ":"))
+
+
 def _columns(record: DocumentRecord) -> tuple[str, str, str, str, int, str]:
     half_done = int(bool(record.pending or record.stale))
-    data = json.dumps([getattr(record, name) for name in _FIELDS], separators=(",", ":"))
-    return record.key, record.root, record.source, record.doc_id, half_done, data
+    return record.key, record.root, record.source, record.doc_id, half_done, data_line(record)
+
+
+def _line_columns(line: str) -> tuple[str, str, str, str, int, str]:
+    row = json.loads(line)
+    if (
+        type(row) is not list
+        or len(row) != len(FIELDS)
+        or not all(type(row[index]) is str for index in _TEXT)
+    ):
+        raise ValueError(f"not a registry row: {line[:80]!r}")
+    half_done = int(bool(row[_PENDING] or row[_STALE]))
+    return row[_KEY], row[_ROOT], row[_SOURCE], row[_DOC_ID], half_done, line.strip()
 
 
 def _record(data: str) -> DocumentRecord:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,14 +26,17 @@ def copy_file(docent: Docent, name: str = "docs") -> Path:
     return registry_copy.copy_path(docent.index.config.path, name)
 
 
-def copy_rows(path: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
-    """The copy's header line and its rows, one JSON object per line."""
-    header, *rows = path.read_text().splitlines()
-    return json.loads(header), [json.loads(row) for row in rows]
+def copy_rows(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The copy's header line and its rows (a JSON list of the header's fields a line)."""
+    header, *rows = (json.loads(line) for line in path.read_text().splitlines())
+    return header, [dict(zip(header["fields"], row, strict=True)) for row in rows]
 
 
-def write_copy(path: Path, header: dict[str, object], rows: list[dict[str, object]]) -> None:
-    path.write_text("".join(json.dumps(line) + "\n" for line in [header, *rows]))
+def write_copy(path: Path, header: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Write rows as the copy holds them; a row without every field is written as it is."""
+    fields = header["fields"]
+    lines = [[row[f] for f in fields] if set(fields) <= set(row) else row for row in rows]
+    path.write_text("".join(json.dumps(line) + "\n" for line in [header, *lines]))
 
 
 def outcome(report: IngestReport) -> dict[str, object]:
@@ -86,7 +90,7 @@ def test_runs_that_change_something_read_chroma_and_do_it(docent: Docent, corpus
     assert relabelled.index._client is not None
     assert report.counts()["updated"] == 5
     header, copied = copy_rows(copy_file(docent))
-    assert header["format"] == 2 and len(copied) == 5
+    assert header["format"] == 3 and len(copied) == 5
     assert {tuple(row["labels"]) for row in copied} == {("board",)}
 
     stamp = (corpus / "plain.txt").stat().st_mtime_ns + 10**9
@@ -138,6 +142,25 @@ def test_a_copy_for_another_embedder_or_with_a_half_done_step_is_not_used(
     old = fresh(docent)
     assert old.ingest([corpus], "docs").counts()["unchanged"] == 5
     assert old.index._client is not None
+
+    header, rows = copy_rows(path)
+    renamed = [f if f != "title" else "heading" for f in header["fields"]]  # another release
+    write_copy(path, header | {"fields": renamed}, [{"heading": r["title"], **r} for r in rows])
+    other_fields = fresh(docent)
+    assert other_fields.ingest([corpus], "docs").counts()["unchanged"] == 5
+    assert other_fields.index._client is not None
+
+    header, rows = copy_rows(path)
+    write_copy(path, header, [*rows[:-1], rows[-1] | {"source": 7}])  # a field of a wrong type
+    typed = fresh(docent)
+    assert typed.ingest([corpus], "docs").counts()["unchanged"] == 5
+    assert typed.index._client is not None
+
+    header, rows = copy_rows(path)
+    write_copy(path, header | {"format": 2}, rows)
+    older = fresh(docent)
+    assert older.ingest([corpus], "docs").counts()["unchanged"] == 5
+    assert older.index._client is not None
 
 
 def test_a_dry_run_writes_no_copy(docent: Docent, corpus: Path) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import tracemalloc
 from collections.abc import Iterator
 
-from rag.registry_rows import RegistryRows
+import pytest
+
+from rag.registry_rows import RegistryRows, data_line
 from rag.types import DocumentRecord
 
 ROOT, OTHER = "/srv/share", "/srv/other"
@@ -105,3 +108,19 @@ def test_twenty_thousand_rows_are_not_held_in_python_memory() -> None:
     # A dict of these rows holds ~12 MB; the rows wait in SQLite's file and page cache.
     assert held < 1 << 20, held
     rows.close()
+
+
+def test_rows_loaded_as_data_lines_are_the_rows_and_a_line_not_a_row_is_refused() -> None:
+    made = [*rows_of(5), row(5, pending="0" * 64)]
+    rows = RegistryRows()
+    rows.load(data_line(record) + "\n" for record in made)
+    assert [rows.find(r.key, 1) for r in made] == made
+    assert rows.half_done() == [made[5]]
+    assert rows.by_content(made[2].doc_id) == made[2]
+
+    for bad in ('{"key": "k"}', json.dumps(json.loads(data_line(made[0]))[:-1]), "[1, 2", ""):
+        refused = RegistryRows([made[0]])
+        with pytest.raises(ValueError):
+            refused.load([data_line(made[1]), bad])
+        # One transaction: nothing of the refused lines is kept, what was there is.
+        assert refused.find(made[1].key, 1) is None and refused.find(made[0].key, 1) == made[0]
