@@ -231,3 +231,14 @@ def test_outcomes_past_the_kept_ones_wait_on_disk_and_come_back_in_order() -> No
     assert json.loads("".join(report.iter_json())) == json.loads(
         json.dumps(report.to_dict(), default=str)
     )
+
+
+def test_outcomes_read_back_a_batch_at_a_time_miss_none_appended_meanwhile() -> None:
+    made = [FileOutcome(f"/s/{n}.md", f"{n}.md", "unchanged") for n in range(700)]
+    outcomes = Outcomes(made[:600], kept=2)
+    seen = []
+    for number, outcome in enumerate(outcomes):
+        seen.append(outcome)
+        if number == 300:  # inside the second batch read from the spool
+            outcomes += made[600:]
+    assert seen == made
