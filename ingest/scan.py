@@ -52,14 +52,18 @@ def scan(paths: Sequence[Path]) -> Iterator[SourceFile]:
 
 
 def _found(paths: list[Path]) -> Iterator[SourceFile]:
+    # Paths as text while walking: a share's 100k files would otherwise pay pathlib's
+    # parsing three times each (join, relative_to, the Path itself).
     for given in paths:
-        root = given.resolve() if given.is_dir() else given.resolve().parent
-        for path in _walk(given.resolve()):
-            stat = path.lstat()
-            source = path.relative_to(root).as_posix()
+        resolved = given.resolve()
+        root = resolved if resolved.is_dir() else resolved.parent
+        prefix = os.path.join(str(root), "")
+        for name in _walk(str(resolved)):
+            stat = os.lstat(name)
             link = statmode.S_ISLNK(stat.st_mode)
             kind = "" if link else _special_kind(stat.st_mode)
-            yield SourceFile(root, path, source, stat.st_size, stat.st_mtime_ns, link, kind)
+            source = name[len(prefix) :]
+            yield SourceFile(root, Path(name), source, stat.st_size, stat.st_mtime_ns, link, kind)
 
 
 def roots(paths: Sequence[Path]) -> set[str]:
@@ -78,18 +82,17 @@ def _special_kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "")
 
 
-def _walk(path: Path) -> Iterator[Path]:
-    if not path.is_dir():
+def _walk(path: str) -> Iterator[str]:
+    if not os.path.isdir(path):
         yield path
         return
     for folder, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         # A link to a folder (a loop back up the share, or a way out of it) is not walked:
         # listed like a linked file, so the report says it was skipped and why.
-        linked = [d for d in dirs if (Path(folder) / d).is_symlink()]
-        yield from (Path(folder) / d for d in linked)
+        linked = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        yield from (os.path.join(folder, d) for d in linked)
         dirs[:] = [d for d in dirs if d not in linked]
         for name in sorted(files):
-            candidate = Path(folder) / name
             if not name.startswith("."):
-                yield candidate
+                yield os.path.join(folder, name)
