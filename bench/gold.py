@@ -1,7 +1,8 @@
-"""Gold questions and answers from two real FAQs and a manual, and what counts as a hit.
+"""Gold questions and answers from real FAQs and manuals, and what counts as a hit.
 
 * Python FAQ (``python3.11-doc``, ``faq/*.html``): every h2-h4 heading of a page's body
-  is a question; its answer is the text below it up to the next heading.
+  is a question; its answer is the text below it up to the next heading. Other HTML
+  manuals are read the same way (``html_sections``; ``bench.answer_corpora``).
 * R FAQ (``r-doc-pdf``, ``R-FAQ.pdf``, read with pypdf): the numbered sections listed in
   the table of contents (``7.31 Why doesn't R think these numbers are equal?``) are the
   questions; each answer is the body text from its heading to the next listed heading.
@@ -20,11 +21,12 @@ applies too, so the benchmarks and a site's own evaluation count alike.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from bs4.element import NavigableString, Tag
 from pypdf import PdfReader
 
@@ -39,6 +41,7 @@ R_INTRO = Path("/usr/share/R/doc/manual/R-intro.pdf")
 QUOTE_RUN_FLOOR = 8
 MIN_ANSWER_WORDS = 10
 _HEADINGS = ("h2", "h3", "h4")
+_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z](?:\.\d+)+\.?|[A-Z]\.)\s+(?=\S)")
 _TOC_ENTRY = re.compile(r"^(\d+(?:\.\d+)+)\s+(.+?)(?:\s*\.)+\s*(\d+)\s*$")
 
 
@@ -68,15 +71,29 @@ def relevant_chunks(question: GoldQuestion, chunks: Mapping[str, list[str]]) -> 
     return metrics.relevant_ids(question.answer, chunks)
 
 
-def python_faq(folder: Path = PYTHON_FAQ) -> list[GoldQuestion]:
+def python_faq(folder: Path = PYTHON_FAQ, faq: str = "python") -> list[GoldQuestion]:
     """Questions and answers of the Python FAQ pages."""
+    return html_sections(faq, sorted(folder.glob("*.html")))
+
+
+def html_sections(
+    faq: str, pages: Iterable[Path], body: str = "div.body", junk: str = ""
+) -> list[GoldQuestion]:
+    """Every h2-h4 heading of each page's ``body`` as a question, the text below it (to
+    the next heading) as its answer; ``junk`` selects more to leave out than Sphinx's
+    header links, navigation and contents. A heading's section number is left out of the
+    question ("9.2.2. UID and GID classes" asks "UID and GID classes")."""
     found: list[GoldQuestion] = []
-    for page in sorted(folder.glob("*.html")):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
-        body = soup.select_one("div.body") or soup
-        for junk in body.select("a.headerlink, nav, div.contents, div.toctree-wrapper"):
-            junk.decompose()
-        found.extend(_entries("python", page.name, _sections(body)))
+    for page in pages:
+        with warnings.catch_warnings():  # XHTML (DocBook's) read as HTML, as browsers do
+            warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+            soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
+        main = soup.select_one(body) or soup
+        dropped = "a.headerlink, nav, div.contents, div.toctree-wrapper, span.section-number"
+        for element in main.select(f"{dropped}, {junk}" if junk else dropped):
+            element.decompose()
+        sections = [(_SECTION_NUMBER.sub("", q), a) for q, a in _sections(main)]
+        found.extend(_entries(faq, page.name, sections))
     return found
 
 
