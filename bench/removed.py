@@ -168,10 +168,10 @@ def remove_sections(
     result = CutCorpus(target)
     eligible = []
     for question in gold:
-        section = located.get(id(question))
-        if section is None:
+        place = located.get(id(question))
+        if place is None:
             result.not_found.append(question)
-        elif not section[1].leaf:
+        elif not place[1].leaf:
             result.with_subsections.append(question)
         else:
             eligible.append(question)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.gold import html_sections
+from bench.gold import GoldQuestion, html_sections
 from bench.removed import folder_gold, remove_sections
 
 CONTENTS = (
@@ -61,7 +61,7 @@ def _corpus(tmp_path: Path, handbook: bool = False) -> Path:
     return folder
 
 
-def _gold(folder: Path) -> list:
+def _gold(folder: Path) -> list[GoldQuestion]:
     return html_sections("ward", [folder / "faq.html"])
 
 
