@@ -14,6 +14,11 @@ from html import escape
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as WordDocument
+from docx.enum.style import WD_STYLE_TYPE
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
@@ -176,6 +181,102 @@ def make_docx(
                     cell.text = value
     document.save(str(path))
     return path
+
+
+def make_docx_with_contents(
+    path: Path, title: str, sections: Sequence[tuple[str, str]], *, how: str, intro: str
+) -> Path:
+    """Write a Word file whose table of contents lists its headings, as Word makes one.
+
+    Args:
+        path: Where to write the file.
+        title: The first paragraph, in the Title style (the core title is left empty).
+        sections: (heading, paragraph) pairs, each heading an entry of the contents.
+        how: "field" (a TOC field, entries unstyled), "styles" ("toc 1" paragraphs, no
+            field), "content-control" (the field inside a "Table of Contents" content
+            control) or "typed" (a "Contents" heading over lines ending in a tab and a page).
+        intro: A paragraph between the contents and the first heading.
+
+    Returns:
+        The path written.
+    """
+    document = Document()
+    document.core_properties.title = ""
+    if "toc 1" not in {(style.name or "").lower() for style in document.styles}:
+        document.styles.add_style("toc 1", WD_STYLE_TYPE.PARAGRAPH)
+    document.add_heading(title, level=0)
+    headings = [heading for heading, _ in sections]
+    if how == "typed":
+        document.add_heading("Contents", level=1)
+        for page, heading in enumerate(headings, start=2):
+            document.add_paragraph(f"{heading}\t{page}")
+    else:
+        _add_toc(document, headings, how)
+    document.add_paragraph(intro)
+    for heading, paragraph in sections:
+        document.add_heading(heading, level=1)
+        document.add_paragraph(paragraph)
+    document.save(str(path))
+    return path
+
+
+def _add_toc(document: WordDocument, headings: Sequence[str], how: str) -> None:
+    style = "toc 1" if how != "field" else None
+    first = document.add_paragraph(style=style)
+    if how != "styles":
+        _add_field(first, "begin", ' TOC \\o "1-3" \\h \\z \\u ')
+        _add_field(first, "separate")
+    for number, heading in enumerate(headings):
+        entry = first if number == 0 else document.add_paragraph(style=style)
+        _add_toc_entry(entry, heading, number + 2)
+    if how != "styles":
+        _add_field(document.add_paragraph(), "end")
+    if how == "content-control":
+        _wrap_in_toc_control(document, first)
+
+
+def _add_field(paragraph: Paragraph, kind: str, instruction: str | None = None) -> None:
+    """Append a complex field character (begin, separate, end) and its instruction."""
+    char = OxmlElement("w:fldChar")
+    char.set(qn("w:fldCharType"), kind)
+    paragraph.add_run()._r.append(char)
+    if instruction is not None:
+        text = OxmlElement("w:instrText")
+        text.set(qn("xml:space"), "preserve")
+        text.text = instruction
+        paragraph.add_run()._r.append(text)
+
+
+def _add_toc_entry(paragraph: Paragraph, text: str, page: int) -> None:
+    """A TOC entry as Word writes it: a hyperlink to a bookmark, a tab, a PAGEREF field."""
+    link, run, node = OxmlElement("w:hyperlink"), OxmlElement("w:r"), OxmlElement("w:t")
+    link.set(qn("w:anchor"), f"_Toc{page}")
+    node.text = text
+    run.append(node)
+    link.append(run)
+    paragraph._p.append(link)
+    paragraph.add_run("\t")
+    _add_field(paragraph, "begin", f" PAGEREF _Toc{page} \\h ")
+    _add_field(paragraph, "separate")
+    paragraph.add_run(str(page))
+    _add_field(paragraph, "end")
+
+
+def _wrap_in_toc_control(document: WordDocument, first: Paragraph) -> None:
+    """Move the paragraphs from ``first`` on into a "Table of Contents" content control."""
+    body = document.element.body
+    children = list(body.iterchildren())
+    paragraphs = [p for p in children[children.index(first._p) :] if p.tag == qn("w:p")]
+    sdt, properties, part, gallery, content = (
+        OxmlElement(name)
+        for name in ("w:sdt", "w:sdtPr", "w:docPartObj", "w:docPartGallery", "w:sdtContent")
+    )
+    gallery.set(qn("w:val"), "Table of Contents")
+    part.append(gallery)
+    properties.append(part)
+    sdt.extend([properties, content])
+    first._p.addprevious(sdt)
+    content.extend(paragraphs)
 
 
 def make_html(

@@ -8,6 +8,10 @@ Runs a reader cannot see (Word's hidden attributes ``w:vanish``, ``w:webHidden``
 ``w:specVanish``, directly or through a character or paragraph style; text coloured like
 the shading, highlight or white page it stands on; type under 1 pt) are left out, so
 they cannot carry instructions to the model, and the report counts them.
+
+Tables of contents and indexes are left out too: paragraphs in Word's "TOC n", "Index n"
+or "Table of Figures" styles, inside a TOC or INDEX field or a "Table of Contents" content
+control, and lines ending in page numbers under a "Contents" heading.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from docx.text.paragraph import Paragraph
 from lxml import etree
 
 from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.toc import is_contents_text, is_contents_title, is_entry, without_contents
 
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 """Refuse archives whose entries add up to more than this when inflated."""
@@ -59,6 +64,13 @@ MIN_HALF_POINTS = 2
 """Runs set smaller than this (w:sz counts half-points: 2 is 1 pt) cannot be read."""
 _NUMBERING = etree.XPath("./w:pPr/w:numPr", namespaces=_NS)
 _HEADING_STYLE = re.compile(r"^(heading [1-9]|title)$", re.IGNORECASE)
+_CONTENTS_STYLE = re.compile(
+    r"^(toc [1-9]|toc heading|index [1-9]|index heading|table of figures)$", re.IGNORECASE
+)
+_CONTENTS_FIELD = re.compile(r"^\s*(TOC|INDEX)\b")
+_FIELD_PARTS = etree.XPath(".//w:fldChar | .//w:instrText | .//w:fldSimple", namespaces=_NS)
+_GALLERY = etree.XPath("./w:sdtPr/w:docPartObj/w:docPartGallery/@w:val", namespaces=_NS)
+_FLD_CHAR, _FLD_SIMPLE = f"{{{_W}}}fldChar", f"{{{_W}}}fldSimple"
 
 
 def load_docx(path: Path) -> ParsedDocument:
@@ -85,16 +97,19 @@ def load_docx(path: Path) -> ParsedDocument:
             "open it in Word or LibreOffice and save it again as .docx"
         ) from exc
     hidden = _Hidden(_hidden_styles(document))
-    sections, headings = _read_body(document, hidden)
+    contents = _Contents()
+    sections, headings = _read_body(document, hidden, contents)
     core_title = " ".join((document.core_properties.title or "").split())
-    title = core_title or (headings[0] if headings else "") or path.stem
+    named = (heading for heading in headings if not is_contents_title(heading))
+    title = core_title or next(named, "") or path.stem
     notes = []
     if hidden.dropped:
         notes.append(
             f"{hidden.dropped} piece{'s' * (hidden.dropped > 1)} of hidden text left out "
             "(hidden, coloured like its ground or under 1 pt)"
         )
-    return ParsedDocument(title=title, sections=sections, notes=notes)
+    parsed = ParsedDocument(title=title, sections=sections, notes=notes)
+    return without_contents(parsed, contents.entries)
 
 
 def check_archive(path: Path) -> None:
@@ -201,24 +216,29 @@ def _hidden_styles(document: Document) -> set[str]:
     }
 
 
-def _read_body(document: Document, hidden: _Hidden) -> tuple[list[Section], list[str]]:
-    """Walk the body into sections; also return the headings in order."""
+def _read_body(
+    document: Document, hidden: _Hidden, contents: _Contents
+) -> tuple[list[Section], list[str]]:
+    """Walk the body into sections, contents left out; also return the headings in order."""
     sections: list[Section] = []
     headings: list[str] = []
     blocks: list[str] = []
     heading = ""
     in_list = False  # the last block is a list, so the next item joins it
-    for element in _body_blocks(document):
+    for element in _body_blocks(document, contents):
         if element.tag == _TBL:
             blocks.append(_table_text(element, hidden))
             in_list = False
             continue
+        in_field = contents.holds(element)  # read even when empty: a field may end there
         text = _paragraph_text(element, hidden)
         if not text:
             continue
         style = Paragraph(element, document).style
-        if _is_heading(style):
-            _flush(blocks, heading, sections)
+        if in_field or _styled(style, _CONTENTS_STYLE):
+            contents.entries += 1
+        elif _styled(style, _HEADING_STYLE):
+            contents.flush(blocks, heading, sections)
             heading = " ".join(text.split())
             headings.append(heading)
             in_list = False
@@ -231,19 +251,67 @@ def _read_body(document: Document, hidden: _Hidden) -> tuple[list[Section], list
         else:
             blocks.append(text)
             in_list = False
-    _flush(blocks, heading, sections)
+    contents.flush(blocks, heading, sections)
     return sections, headings
 
 
-def _body_blocks(document: Document) -> Iterator[etree._Element]:
-    """Yield the body's paragraphs and tables in order, looking inside content controls."""
+def _body_blocks(document: Document, contents: _Contents) -> Iterator[etree._Element]:
+    """Yield the body's paragraphs and tables in order, looking inside content controls.
+
+    A "Table of Contents" content control is skipped whole; its entries are counted.
+    """
     pending = list(document.element.body.iterchildren())
     while pending:
         element = pending.pop(0)
         if element.tag in (_P, _TBL):
             yield element
+        elif element.tag == _SDT and "Table of Contents" in _GALLERY(element):
+            contents.entries += sum(
+                any((node.text or "").strip() for node in paragraph.iter(f"{{{_W}}}t"))
+                for paragraph in element.iter(_P)
+            )
         elif element.tag == _SDT:
             pending[:0] = element.iterfind("w:sdtContent/*", _NS)
+
+
+@dataclass
+class _Contents:
+    """The tables of contents met so far: the fields open, and the entries left out."""
+
+    fields: list[bool] = field(default_factory=list)  # each open field: a TOC or INDEX?
+    fresh: bool = False  # a field began and its instruction is still to come
+    entries: int = 0
+
+    def holds(self, paragraph: etree._Element) -> bool:
+        """Whether any of the paragraph lies in a TOC or INDEX field (tracked across paragraphs)."""
+        inside = any(self.fields)
+        for part in _FIELD_PARTS(paragraph):
+            if part.tag == _FLD_SIMPLE:
+                inside = inside or bool(_CONTENTS_FIELD.match(part.get(f"{{{_W}}}instr") or ""))
+            elif part.tag == _FLD_CHAR:
+                kind = part.get(f"{{{_W}}}fldCharType")
+                if kind == "begin":
+                    self.fields.append(False)
+                    self.fresh = True
+                elif kind == "end" and self.fields:
+                    self.fields.pop()
+            elif self.fresh and self.fields:  # the instruction of the field just begun
+                self.fields[-1] = bool(_CONTENTS_FIELD.match(part.text or ""))
+                self.fresh = False
+            inside = inside or any(self.fields)
+        return inside
+
+    def flush(self, blocks: list[str], heading: str, out: list[Section]) -> None:
+        """Turn blocks into a section under ``heading``, contents entries counted, not kept.
+
+        Paragraphs ending in page numbers under a "Contents" heading are a table of
+        contents typed by hand.
+        """
+        if is_contents_title(heading) and is_contents_text(blocks, titled=True):
+            kept = [block for block in blocks if not is_entry(block)]
+            self.entries += len(blocks) - len(kept)
+            blocks[:] = kept
+        _flush(blocks, heading, out)
 
 
 def _paragraph_text(element: etree._Element, hidden: _Hidden, ground: str = "") -> str:
@@ -282,11 +350,14 @@ def _table_text(table: etree._Element, hidden: _Hidden) -> str:
     return "\n".join(rows)
 
 
-def _is_heading(style: CharacterStyle | None) -> bool:
-    """Whether a paragraph style is Title or Heading 1-9, directly or by inheritance."""
+def _styled(style: CharacterStyle | None, names: re.Pattern[str]) -> bool:
+    """Whether a paragraph style's name matches ``names``, directly or by inheritance.
+
+    Word's "TOC Heading" is based on "Heading 1": contents styles are asked first.
+    """
     seen = 0
     while style is not None and seen < 10:
-        if _HEADING_STYLE.match(style.name or ""):
+        if names.match(style.name or ""):
             return True
         style, seen = style.base_style, seen + 1
     return False

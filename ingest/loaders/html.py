@@ -1,12 +1,13 @@
 """HTML loader: the page's main content as sections under its h1-h6 headings.
 
 Site chrome (navigation, sidebars, headers, footers, scripts, permalink anchors) is
-removed first, so answers never cite a menu. Text a reader cannot see (the ``hidden``
-attribute, ``aria-hidden``, inline styles such as ``display:none``, ``font-size:0`` or
-white on a page with no dark background, and every other way ``html_style`` knows, from
-inline styles and the page's own stylesheet) is removed too, so it cannot carry
-instructions to the model; the report counts it. Lists, tables and preformatted blocks come out as
-readable text.
+removed first, so answers never cite a menu, and so are tables of contents
+(``html_contents``): a page that was only one is indexed by its title alone. Text a reader
+cannot see (the ``hidden`` attribute, ``aria-hidden``, inline styles such as
+``display:none``, ``font-size:0`` or white on a page with no dark background, and every
+other way ``html_style`` knows, from inline styles and the page's own stylesheet) is
+removed too, so it cannot carry instructions to the model; the report counts it. Lists,
+tables and preformatted blocks come out as readable text.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 
 from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.loaders.html_contents import drop_contents
 from ingest.loaders.html_style import HIDING_CLASSES, Style, hides, resolve_styles
 from ingest.loaders.text import decode_noted
+from ingest.toc import without_contents
 
 _DROP_TAGS = [
     "script", "style", "noscript", "template", "svg", "math", "nav", "aside", "iframe",
@@ -70,6 +73,7 @@ def load_html(path: Path) -> ParsedDocument:
     hidden = _drop_boilerplate(soup)
     candidates = (soup.find("main"), soup.find(role="main"), soup.find("article"), soup.body)
     root = next((c for c in candidates if isinstance(c, Tag) and c.get_text(strip=True)), soup)
+    entries = drop_contents(root)
     writer = _Writer()
     try:
         writer.walk(root)
@@ -83,7 +87,8 @@ def load_html(path: Path) -> ParsedDocument:
     title = first_h1 if first_h1 and first_h1 in page_title else page_title or first_h1
     notes = [f"{hidden} piece{'s' * (hidden > 1)} of hidden text left out"] if hidden else []
     notes += [encoding_note] if encoding_note else []
-    return ParsedDocument(title=title or path.stem, sections=sections, notes=notes)
+    document = ParsedDocument(title=title or path.stem, sections=sections, notes=notes)
+    return without_contents(document, entries)
 
 
 def _decode(data: bytes) -> tuple[str, str]:

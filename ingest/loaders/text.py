@@ -22,6 +22,8 @@ from pathlib import Path
 import charset_normalizer
 
 from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.loaders.text_contents import markdown_contents, rst_contents, text_contents
+from ingest.toc import is_contents_title, without_contents
 
 MAX_CONTROL_RATIO = 0.01
 """Decoded text with more control characters than this share is binary, not text."""
@@ -125,20 +127,26 @@ def _detect(data: bytes) -> tuple[str | None, str]:
 def load_text(path: Path) -> ParsedDocument:
     """Read a plain text file as one section titled by the file name.
 
+    A table of contents (dot-leader lines, entries under a "Contents" title) is left out.
+
     Raises:
         LoaderError: The file is binary.
     """
     decoded, note = decode_noted(path.read_bytes())
-    text = _tidy(decoded.splitlines())
+    lines = decoded.splitlines()
+    contents, entries = text_contents(lines)
+    text = _tidy(line for i, line in enumerate(lines) if i not in contents)
     sections = [Section(text=text)] if text else []
-    return ParsedDocument(title=path.stem, sections=sections, notes=[note] if note else [])
+    document = ParsedDocument(title=path.stem, sections=sections, notes=[note] if note else [])
+    return without_contents(document, entries)
 
 
 def load_markdown(path: Path) -> ParsedDocument:
     """Read Markdown: ATX and setext headings start sections; front matter is dropped.
 
-    Fenced code is kept as text and never read as headings. The title is the front
-    matter's `title`, else the first heading, else the file name.
+    Fenced code is kept as text and never read as headings. A table of contents (a list
+    of links to the page's anchors or under a "Contents" title) is left out. The title is
+    the front matter's `title`, else the first heading, else the file name.
 
     Raises:
         LoaderError: The file is binary.
@@ -147,35 +155,60 @@ def load_markdown(path: Path) -> ParsedDocument:
     front = _FRONT_MATTER.match(text)
     front_title = _FRONT_TITLE.search(front.group(2)) if front else None
     scanner = _Scanner(underline=_MD_UNDERLINE)
-    in_fence = ""
-    for line in text[front.end() if front else 0 :].splitlines():
-        fence = _FENCE.match(line)
-        if in_fence:
-            if fence and fence.group(1)[0] == in_fence[0] and len(fence.group(1)) >= len(in_fence):
-                in_fence = ""
-            else:
-                scanner.add_code(line)
-        elif fence:
-            in_fence = fence.group(1)
+    lines = text[front.end() if front else 0 :].splitlines()
+    kinds = _fenced(lines)
+    contents, entries = markdown_contents(lines, [kind == "text" for kind in kinds])
+    for index, (line, kind) in enumerate(zip(lines, kinds, strict=True)):
+        if index in contents or kind == "fence":
+            continue
+        if kind == "code":
+            scanner.add_code(line)
         elif atx := _ATX.match(line):
             scanner.start(atx.group(2) or "")
         else:
             scanner.add(line)
     title = front_title.group(1) if front_title else ""
-    return scanner.document(title or scanner.first_heading() or path.stem, note)
+    document = scanner.document(title or scanner.first_heading() or path.stem, note)
+    return without_contents(document, entries)
+
+
+def _fenced(lines: list[str]) -> list[str]:
+    """Each line's kind: "fence" (opens or closes a code block), "code" or "text"."""
+    kinds: list[str] = []
+    in_fence = ""
+    for line in lines:
+        fence = _FENCE.match(line)
+        if in_fence:
+            if fence and fence.group(1)[0] == in_fence[0] and len(fence.group(1)) >= len(in_fence):
+                in_fence = ""
+                kinds.append("fence")
+            else:
+                kinds.append("code")
+        elif fence:
+            in_fence = fence.group(1)
+            kinds.append("fence")
+        else:
+            kinds.append("text")
+    return kinds
 
 
 def load_rst(path: Path) -> ParsedDocument:
     """Read reStructuredText: underlined (and overlined) titles start sections.
+
+    The ``toctree`` and ``contents`` directives are left out with their entries.
 
     Raises:
         LoaderError: The file is binary.
     """
     scanner = _Scanner(underline=_RST_ADORNMENT, drop_bare_underlines=True)
     text, note = decode_noted(path.read_bytes())
-    for line in text.splitlines():
-        scanner.add(line)
-    return scanner.document(scanner.first_heading() or path.stem, note)
+    lines = text.splitlines()
+    contents, entries = rst_contents(lines)
+    for index, line in enumerate(lines):
+        if index not in contents:
+            scanner.add(line)
+    document = scanner.document(scanner.first_heading() or path.stem, note)
+    return without_contents(document, entries)
 
 
 @dataclass
@@ -216,8 +249,9 @@ class _Scanner:
         self.headings.append(self.heading)
 
     def first_heading(self) -> str:
-        """The first non-empty heading seen, or ""."""
-        return next((heading for heading in self.headings if heading), "")
+        """The first heading seen that names the document (not "Contents"), or ""."""
+        named = (heading for heading in self.headings if heading)
+        return next((heading for heading in named if not is_contents_title(heading)), "")
 
     def document(self, title: str, note: str = "") -> ParsedDocument:
         """The parsed document so far, under `title`, with a note for the report."""
