@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from rag.duplicates import fold_duplicates
+from rag.duplicates import fold_duplicates, reads_better
 from rag.filters import Filters as Filters  # re-exported: callers import it from here
 from rag.store import Collection, Index
 from rag.types import Chunk
@@ -120,10 +120,11 @@ class Retriever:
         return fold_duplicates(
             [
                 replace(
-                    _passage(found, i, float(similarity[i]), bm25.get(found.ids[i])),
-                    also_in=_other_sources(found, group, i),
+                    _passage(found, j, float(similarity[j]), bm25.get(found.ids[j])),
+                    score=float(found.fused[i]),
+                    also_in=_other_sources(found, group, j),
                 )
-                for i in chosen
+                for i, j in ((i, _shown(found, group, i)) for i in chosen)
             ]
         )
 
@@ -249,6 +250,15 @@ def _candidates(fused: dict[str, float], rows: dict[str, Row]) -> _Candidates:
         chunks=[rows[chunk_id][0] for chunk_id in ids],
         vectors=np.array([rows[chunk_id][1] for chunk_id in ids], dtype=np.float32),
     )
+
+
+def _shown(found: _Candidates, group: list[int], i: int) -> int:
+    """The copy of candidate ``i`` to show, in its rank: the cleaner, or the one with a page."""
+    shown = i
+    for j, copy in enumerate(found.chunks):
+        if group[j] == group[i] and reads_better(copy, found.chunks[shown]):
+            shown = j
+    return shown
 
 
 def _other_sources(found: _Candidates, group: list[int], i: int) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 An FAQ's contents list repeats every question word for word, so left in the index it
 ranks first for each of them and answers none. Every loader leaves it out and notes it; a
-page that is nothing but contents is indexed by its title alone.
+page that is nothing but contents is indexed by its title alone. The same FAQ held as HTML
+and as PDF is cited once, at its PDF page, naming the HTML copy beside it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 from app.api import Docent
 from ingest.document import ParsedDocument, Section
 from ingest.loaders import load
-from rag.retrieve import Retriever
+from rag.duplicates import fold_duplicates
+from rag.retrieve import Passage, Retriever
 from tests import docgen
 from tests.system import require
 
@@ -312,6 +314,38 @@ def test_a_pdf_contents_page_is_left_out_as_before(tmp_path: Path) -> None:
 # --- the index: title search, HTML and PDF copies ----------------------------------------
 
 
+def copy_of(source: str, page: int, text: str, score: float) -> Passage:
+    return Passage(
+        id=f"{source}:0",
+        text=text,
+        doc_id=source,
+        source=source,
+        title=TITLE,
+        page=page,
+        heading=QUESTIONS[2][0],
+        char_start=0,
+        char_end=len(text),
+        position=0,
+        dense=score,
+        lexical=None,
+        score=score,
+    )
+
+
+def test_of_two_copies_that_read_alike_the_one_with_a_page_is_kept() -> None:
+    answer = long_answer(QUESTIONS[2][1])
+    html = copy_of("vpn.html", 0, answer, 0.9)
+    pdf = copy_of("vpn.pdf", 3, answer.replace("harbour authority", "harbour author-\nity"), 0.8)
+    folded = fold_duplicates([html, pdf])
+    assert [(p.source, p.page, p.also_in) for p in folded] == [("vpn.pdf", 3, ("vpn.html",))]
+    # A PDF that places its words without spaces: every other sentence glued.
+    sentences = answer.split(". ")
+    text = ". ".join(s.replace(" ", "") if i % 2 else s for i, s in enumerate(sentences))
+    glued = copy_of("vpn.pdf", 3, text, 0.8)
+    folded = fold_duplicates([glued, html])
+    assert [(p.source, p.page, p.also_in) for p in folded] == [("vpn.html", 0, ("vpn.pdf",))]
+
+
 @pytest.mark.slow
 def test_an_index_page_is_found_by_title_and_never_above_the_answer(
     docent: Docent, tmp_path: Path
@@ -329,3 +363,34 @@ def test_an_index_page_is_found_by_title_and_never_above_the_answer(
         assert first.source == "vpn.html" and answer in first.text, question
     by_title = retriever.retrieve("helpdesk", "Harbor FAQs", k=1)[0]
     assert (by_title.source, by_title.text) == ("index.html", "Harbor FAQs")
+
+
+def long_answer(answer: str) -> str:
+    """An answer long enough to be a chunk of its own in both copies."""
+    return (
+        f"{answer} This applies in every office of the harbour authority and when working "
+        "from home or abroad. Staff on night shifts follow the same rule as everyone else. "
+        "Contractors ask their sponsor in the department, who asks the service desk for "
+        "them. The service desk keeps a record of each request for two years."
+    )
+
+
+@pytest.mark.slow
+def test_an_faq_held_as_html_and_pdf_is_cited_at_its_pdf_page(
+    docent: Docent, tmp_path: Path
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    sections = [(question, long_answer(answer)) for question, answer in QUESTIONS]
+    docgen.make_pdf(share / "vpn.pdf", pages=sections, title=TITLE)
+    docgen.make_html(share / "vpn.html", sections=sections, title=TITLE)
+    assert docent.ingest([share], "helpdesk").exit_code == 0
+    question, answer = QUESTIONS[2]
+
+    first = Retriever(docent.index).retrieve("helpdesk", question, k=4)[0]
+    assert (first.source, first.page, first.also_in) == ("vpn.pdf", 3, ("vpn.html",))
+    assert answer in first.text
+
+    reply = docent.ask("helpdesk", question)
+    cited = reply.sentences[0].citation
+    assert (cited.source, cited.page, cited.also_in) == ("vpn.pdf", 3, ("vpn.html",))
