@@ -45,6 +45,7 @@ _QUOTES: dict[str, Sources] = {
     "unmatched_below": "answer_unmatched_below",
     "unmatched_most": "answer_unmatched_most",
 }
+_UNIT: dict[str, Sources] = {"words": "answer_unit_words"}
 _WEIGHTS: dict[str, Sources] = {
     "cosine": "answer_weight_cosine",
     "lexical": "answer_weight_lexical",
@@ -103,6 +104,7 @@ CONFIG_SOURCES: dict[str, dict[str, Sources]] = {
     },
     "QuoteConfig": _QUOTES,
     "RankWeights": _WEIGHTS,
+    "UnitConfig": _UNIT,
     "AnswerConfig": {
         "k": "answer_k",
         "gate": "answer_gate",
@@ -111,6 +113,7 @@ CONFIG_SOURCES: dict[str, dict[str, Sources]] = {
         "mode": "answer_mode",
         "quotes": _settings_of(_QUOTES),
         "weights": _settings_of(_WEIGHTS),
+        "unit": _settings_of(_UNIT),
     },
     "IngestConfig": {
         "chunk_tokens": "chunk_tokens",
@@ -317,8 +320,17 @@ class Settings(BaseSettings):
         "a quote with its page, no model asked (measured best with the embedded model). "
         "`choose`: the chat model picks among the ranked sentences, its output held to "
         "their numbers by a grammar or JSON schema; the ranked quotes if it fails. "
-        "`model`: the chat model writes from the passages and only its verified sentences "
-        "are shown; the quotes when none verifies or the model fails.",
+        "`model`: the chat model reads the answer units and writes one or two sentences "
+        "above them, shown only where every word holds against the units; the units "
+        "alone when none holds or the model fails.",
+    )
+    answer_unit_words: int = Field(
+        120,
+        ge=20,
+        le=1000,
+        description="Most words of an answer unit (a sentence with the list, command or "
+        "table rows it introduces); a longer one is cut at a line or sentence and ends "
+        'in "...", its page link reading on.',
     )
     answer_quotes: int = Field(
         3, ge=1, le=6, description="Most quotes shown in an answer made of quotes."
@@ -509,11 +521,13 @@ class Settings(BaseSettings):
         from rag.answer import AnswerConfig
         from rag.evidence import RankWeights
         from rag.quotes import QuoteConfig
+        from rag.unit import UnitConfig
 
         return AnswerConfig(
             **self._copied("AnswerConfig"),
             quotes=QuoteConfig(**self._copied("QuoteConfig")),
             weights=RankWeights(**self._copied("RankWeights")),
+            unit=UnitConfig(**self._copied("UnitConfig")),
         )
 
     def accounts_path(self) -> Path:

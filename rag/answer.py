@@ -1,16 +1,19 @@
-"""The answer chain: condense -> retrieve -> gate -> rank sentences -> quotes (or model).
+"""The answer chain: condense -> retrieve -> gate -> rank sentences -> answer units.
 
 Built from LangChain runnables: ``prepare`` (condense, then retrieve: a ``Question`` in,
 a ``Standalone`` between, an ``Asked`` out) and ``generate`` (prompt | streaming model).
 After retrieval stands the gate: when the best passage is too far from the question,
 Docent answers that it could not find it and shows the closest passages.
 
-An answer is made of the sources' own sentences (``rag.evidence`` ranks them,
-``rag.quotes`` chooses): in the default mode ``quotes`` no model is asked, and every shown
-sentence is a quote with its page, verified by construction. In mode ``model`` the chat
-model writes from the whole passages (for larger models); each of its sentences is checked
-against the sources (``rag.citations``) and only verified ones are shown. When none is,
-or the model fails, the quotes are the answer.
+An answer is made of the sources themselves (``rag.evidence`` ranks sentences,
+``rag.quotes`` chooses, ``rag.unit`` grows each chosen sentence into its **answer
+unit**: the sentence with the list, command or table rows it introduces, the whole list
+it stands in, the sentence its "However" leans on). In the default mode ``quotes`` no
+model is asked, and every unit is a verbatim span with its page. In mode ``model`` the
+chat model reads the units and writes a direct answer of one or two sentences, shown
+above them only where each sentence holds against the units (``rag.lead``); else the
+units alone, with the reason in ``Answer.fallback``. In mode ``choose`` the model picks
+among the ranked sentences.
 """
 
 from __future__ import annotations
@@ -25,16 +28,20 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from models.chat import ChatBackend, ChatBackendError
 from rag import choose, quotes
-from rag.citations import CheckedSentence, CitationChecker, SourceText, Support
+from rag import lead as leads
+from rag import unit as units
 from rag.citations import Citation as Citation  # its home is beside its checker
+from rag.citations import CitationChecker, SourceText
 from rag.condense import Turn, condense, on_topic, topic
 from rag.context import Source, build_context
 from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated
+from rag.lead import Lead
 from rag.markup import MarkupFilter
-from rag.prompts import ANSWER, NOT_FOUND, fence
+from rag.prompts import ANSWER, NOT_ANSWERED, NOT_FOUND, fence
 from rag.quotes import QuoteConfig
 from rag.retrieve import Filters, Passage, Retriever
 from rag.types import GATE_THRESHOLD
+from rag.unit import Unit, UnitConfig, overlaps, runs_on
 
 Status = Literal["answered", "unverified", "not_found"]
 Mode = Literal["quotes", "choose", "model"]
@@ -59,6 +66,7 @@ class AnswerConfig:
             quotes when none is).
         quotes: How quotes are chosen.
         weights: How sentences are ranked.
+        unit: How far a chosen sentence grows into its answer unit (``rag.unit``).
     """
 
     k: int = 6
@@ -68,6 +76,7 @@ class AnswerConfig:
     mode: Mode = "quotes"
     quotes: QuoteConfig = field(default_factory=QuoteConfig)
     weights: RankWeights = field(default_factory=RankWeights)
+    unit: UnitConfig = field(default_factory=UnitConfig)
 
 
 @dataclass(frozen=True)
@@ -108,20 +117,24 @@ class Asked:
         question: As asked.
         query: The standalone question retrieval used.
         passages: The retrieved passages, best first (also those below the gate).
+        collection: The collection asked about.
+        filters: What retrieval may read (and a unit's next chunk with it).
     """
 
     question: str
     query: str
     passages: list[Passage]
+    collection: str = ""
+    filters: Filters = field(default_factory=Filters)
 
 
 @dataclass(frozen=True)
 class AnswerSentence:
-    """One shown sentence of an answer and the checked quote behind it.
+    """One answer unit as shown, and its citation.
 
     Attributes:
-        text: The sentence as shown: the quote itself, or the model's verified sentence.
-        citation: Its one citation: source, page, quote and character span.
+        text: The unit as shown: safe Markdown of its verbatim text (``rag.unit``).
+        citation: Its one citation: source, page, the unit's verbatim text and span.
     """
 
     text: str
@@ -135,17 +148,21 @@ class Answer:
     Attributes:
         question: As asked.
         query: The standalone question retrieval used.
-        text: The answer: its quotes (or verified sentences), each with its number.
-        status: answered (at least one verified citation), unverified (none), or not_found.
-        citations: Verified citations, by number (one per quote in an answer of quotes).
-        sentences: The shown sentences in order, each with its one citation.
-        rejected: Citation numbers the model gave that its sources do not support.
+        text: The answer as Markdown: the lead (when there is one), then each unit
+            followed by its number.
+        lead: The model's one or two verified sentences shown above the answer unit; ""
+            when none.
+        status: answered, or not_found (``unverified``: records of earlier versions).
+        citations: One per unit, by number: its page and verbatim span.
+        sentences: The shown answer units in order, each with its one citation.
+        rejected: Citation numbers the model gave that the units do not support.
         evidence: The numbered sources (or the closest passages).
         model: The chat backend and model ("" when no model was asked).
         raw: The model's text as streamed, with links, images and HTML neutralized
             (``rag.markup``): a document may tell the model to write them.
         made_by: ``quotes`` or ``model``: who made the shown text.
-        fallback: Why the quotes were shown instead of the model's answer, or "".
+        fallback: Why the units were shown without the model's answer, or why there is
+            no answer (``not_found``); "" otherwise.
         timings: Seconds spent per step (retrieve, rank, first_token, generate, verify,
             first_text, total).
     """
@@ -154,6 +171,7 @@ class Answer:
     query: str
     text: str
     status: Status
+    lead: str = ""
     citations: list[Citation] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
@@ -175,7 +193,9 @@ class AnswerChain:
         self.backend = backend
         self.config = config or AnswerConfig()
         self.checker = CitationChecker(retriever.index.embedder)
-        self.ranker = SentenceRanker(retriever.index.embedder, self.config.weights)
+        self.ranker = SentenceRanker(
+            retriever.index.embedder, self.config.weights, self.config.unit
+        )
         self.prepare: Runnable[Question, Asked] = RunnableLambda(self._condense) | RunnableLambda(
             self._retrieve
         )
@@ -194,7 +214,7 @@ class AnswerChain:
         if earlier := topic(asked.question, asked.history):
             before = self.retriever.retrieve(asked.collection, earlier, k=k, filters=asked.filters)
             found = on_topic(asked.question, found, before, self.config.gate)
-        return Asked(asked.question, standalone.query, found)
+        return Asked(asked.question, standalone.query, found, asked.collection, asked.filters)
 
     def sources(self, question: str, passages: list[Passage]) -> list[Source]:
         """The numbered passages a model reads: those above the gate, within the budget."""
@@ -228,19 +248,21 @@ class AnswerChain:
         passages = asked.passages
         strong = gated(asked.query, passages, self.config.gate)
         ranked = self.ranker.rank(asked.query, strong) if strong else []
-        refused = quotes.refusal(asked.query, passages, ranked, self.config.quotes)
+        missing = self.ranker.unmatched(asked.query, passages) if ranked else []
+        refused = quotes.refusal(asked.query, passages, ranked, self.config.quotes, missing)
         chosen = [] if refused else quotes.choose(ranked, self.config.quotes)
         clock.lap("rank")
-        if not chosen:
-            yield self._not_found(asked, passages, clock)
+        raw = fallback = ""
+        if chosen and self.config.mode == "choose":
+            chosen, raw, fallback = self._chosen(asked.question, ranked, chosen)
+        shown = self.units(asked, chosen)
+        if not shown:
+            yield self._not_found(asked, passages, clock, refused, bool(strong) and not missing)
             return
         if self.config.mode == "model":
-            yield from self._from_model(asked, strong, chosen, clock)
+            yield from self._from_model(asked, shown, clock)
             return
-        raw = fallback = ""
-        if self.config.mode == "choose":
-            chosen, raw, fallback = self._chosen(asked.question, ranked, chosen)
-        final = self._quoted(asked, chosen, clock, raw, fallback)
+        final = self._quoted(asked, shown, clock, raw, fallback)
         yield final.text
         yield final
 
@@ -254,41 +276,70 @@ class AnswerChain:
             return chosen, "", f"the model failed: {error}"
         return picked, reply, ""
 
-    def _not_found(self, asked: Asked, passages: list[Passage], clock: _Clock) -> Answer:
+    def _not_found(
+        self, asked: Asked, passages: list[Passage], clock: _Clock, why: str, on_topic: bool
+    ) -> Answer:
+        """No answer: "not answered" where close passages name all the question's words
+        (the documents discuss the topic), "not found" otherwise; ``fallback`` says why."""
         # No budget to keep: any counter will do, and the model's would load the model.
         evidence = build_context(passages[:3], 10**6, len)
-        return self._finish(asked, NOT_FOUND, "not_found", [], evidence, clock)
+        text = NOT_ANSWERED if on_topic else NOT_FOUND
+        answer = self._finish(asked, text, "not_found", evidence, clock)
+        answer.fallback = why or "no passage comes close to the question"
+        return answer
 
     def _quoted(
         self,
         asked: Asked,
-        chosen: list[RankedSentence],
+        shown: list[Unit],
         clock: _Clock,
         raw: str = "",
         fallback: str = "",
+        lead: Lead | None = None,
     ) -> Answer:
-        """The answer made of the chosen quotes, one numbered source each."""
-        evidence = [quotes.quote_source(n, r) for n, r in enumerate(chosen, start=1)]
-        cited = [
-            _quote_citation(source, ranked) for source, ranked in zip(evidence, chosen, strict=True)
-        ]
+        """The answer made of the units (one numbered source each), the lead above them."""
+        evidence = _unit_sources(shown)
+        cited = [_unit_citation(source, unit) for source, unit in zip(evidence, shown, strict=True)]
         clock.lap("first_text")
-        text = quotes.quoted_text([c.quote for c in cited])
-        answer = self._finish(asked, text, "answered", [], evidence, clock, raw)
+        text = quotes.units_text([unit.markdown for unit in shown])
+        if lead and lead.text:
+            text = f"{lead.text}\n\n{text}"
+        answer = self._finish(asked, text, "answered", evidence, clock, raw)
         answer.citations, answer.fallback = cited, fallback
-        answer.sentences = [AnswerSentence(quotes.shown(c.quote), c) for c in cited]
+        answer.sentences = [
+            AnswerSentence(unit.markdown, c) for unit, c in zip(shown, cited, strict=True)
+        ]
+        if lead:
+            answer.lead, answer.rejected = lead.text, lead.rejected
+            answer.made_by = "model" if lead.text else "quotes"
         return answer
 
-    def _from_model(
-        self,
-        asked: Asked,
-        strong: list[Passage],
-        chosen: list[RankedSentence],
-        clock: _Clock,
-    ) -> Iterator[str | Answer]:
-        """The model's answer, checked; the quotes when it fails or nothing verifies."""
-        sources = self.sources(asked.question, strong)
-        shown: list[str] = []
+    def units(self, asked: Asked, chosen: Sequence[RankedSentence]) -> list[Unit]:
+        """The chosen sentences grown into their answer units, each once.
+
+        A unit that runs to its passage's end in a list, table or code goes on in the
+        passage's next chunk, read with the question's own filters.
+        """
+        shown: list[Unit] = []
+        for ranked in chosen:
+            unit = units.build(ranked.sentence, None, self.config.unit)
+            if runs_on(unit) and asked.collection:
+                after = self.retriever.following(
+                    asked.collection, ranked.sentence.passage, asked.filters
+                )
+                unit = units.build(ranked.sentence, after, self.config.unit)
+            if unit.markdown and not any(overlaps(unit, earlier) for earlier in shown):
+                shown.append(unit)
+        return shown
+
+    def _from_model(self, asked: Asked, shown: list[Unit], clock: _Clock) -> Iterator[str | Answer]:
+        """The units with the model's direct answer above them, where it holds (``rag.lead``).
+
+        The model reads the units themselves (what the reader sees, and a short prompt);
+        what it streams is shown as it comes, and the final answer keeps only what held.
+        """
+        sources = _unit_sources(shown)
+        streamed: list[str] = []
         markup = MarkupFilter()
         inputs = {"sources": _numbered(sources), "question": asked.question}
         try:
@@ -296,66 +347,43 @@ class AnswerChain:
                 if "first_token" not in clock.laps:
                     clock.lap("first_token")
                 if text := markup.feed(token):
-                    shown.append(text)
+                    streamed.append(text)
                     yield text
         except ChatBackendError as error:
             clock.lap("generate")
-            yield self._quoted(asked, chosen, clock, "".join(shown), f"the model failed: {error}")
+            why = f"the model failed: {error}"
+            yield self._quoted(asked, shown, clock, "".join(streamed), why)
             return
         if text := markup.close():
-            shown.append(text)
+            streamed.append(text)
             yield text
         clock.lap("generate")
-        raw = "".join(shown).strip()
-        answer = self._verified(asked, raw, sources, clock)
-        if answer.status == "answered":
-            yield answer
-            return
-        why = "the model found no answer" if answer.status == "not_found" else "none verified"
-        quoted = self._quoted(asked, chosen, clock, raw, f"the model's sentences: {why}")
-        quoted.rejected = answer.rejected
-        yield quoted
-
-    def _verified(self, asked: Asked, raw: str, sources: list[Source], clock: _Clock) -> Answer:
-        if not raw or NOT_FOUND.lower().rstrip(".") in raw.lower():
-            return self._finish(asked, NOT_FOUND, "not_found", [], sources, clock, raw)
-        texts = [SourceText(s.number, s.text) for s in sources]
-        checked = self.checker.check(raw, texts, asked.question)
+        raw = "".join(streamed).strip()
+        lead = Lead("")
+        if raw and NOT_FOUND.lower().rstrip(".") not in raw.lower():
+            units = [
+                SourceText(s.number, s.text[u.start : u.end])
+                for s, u in zip(sources, shown, strict=True)
+            ]
+            lead = leads.check(self.checker, raw, units, asked.question)
         clock.lap("verify")
-        answer = self._finish(asked, _render(checked), "answered", checked, sources, clock, raw)
-        answer.made_by = "model"
-        if not answer.citations:
-            answer.status = "unverified"
-        return answer
+        why = "" if lead.text else _no_lead(raw, lead)
+        yield self._quoted(asked, shown, clock, raw, why, lead)
 
     def _finish(
         self,
         asked: Asked,
         text: str,
         status: Status,
-        checked: list[CheckedSentence],
         evidence: list[Source],
         clock: _Clock,
         raw: str = "",
     ) -> Answer:
-        by_number = {source.number: source for source in evidence}
-        citations: dict[int, Citation] = {}
-        sentences: list[AnswerSentence] = []
-        for sentence in checked:
-            for rank, support in enumerate(sentence.verified):
-                cited = _support_citation(by_number[support.number], support, sentence)
-                citations.setdefault(support.number, cited)
-                if rank == 0:
-                    sentences.append(AnswerSentence(sentence.text, cited))
-        rejected = sorted({n for sentence in checked for n in sentence.rejected})
         return Answer(
             question=asked.question,
             query=asked.query,
             text=text,
             status=status,
-            citations=[citations[n] for n in sorted(citations)],
-            sentences=sentences,
-            rejected=rejected,
             evidence=evidence,
             model=self.backend.name if raw or self.config.mode != "quotes" else "",
             raw=raw,
@@ -363,33 +391,29 @@ class AnswerChain:
         )
 
 
-def _support_citation(source: Source, support: Support, sentence: CheckedSentence) -> Citation:
-    return Citation(
-        number=support.number,
-        source=source.source,
-        title=source.title,
-        page=source.page,
-        doc_id=source.passages[0].doc_id,
-        quote=source.text[support.quote_start : support.quote_end],
-        char_start=source.char_start + support.quote_start,
-        char_end=source.char_start + support.quote_end,
-        attributed=sentence.attributed,
-        also_in=tuple(dict.fromkeys(a for p in source.passages for a in p.also_in)),
-    )
+def _no_lead(raw: str, lead: Lead) -> str:
+    """Why no sentence of the model's stands above the units."""
+    if not raw or NOT_FOUND.lower().rstrip(".") in raw.lower():
+        return "the model found no answer"
+    return "none of the model's sentences held against the quotes"
 
 
-def _quote_citation(source: Source, ranked: RankedSentence) -> Citation:
-    sentence = ranked.sentence
+def _unit_sources(shown: list[Unit]) -> list[Source]:
+    return [quotes.unit_source(n, unit) for n, unit in enumerate(shown, start=1)]
+
+
+def _unit_citation(source: Source, unit: Unit) -> Citation:
+    passage = unit.passages[0]
     return Citation(
         number=source.number,
         source=source.source,
         title=source.title,
         page=source.page,
-        doc_id=sentence.passage.doc_id,
-        quote=sentence.text,
-        char_start=sentence.doc_start,
-        char_end=sentence.doc_end,
-        also_in=sentence.passage.also_in,
+        doc_id=passage.doc_id,
+        quote=unit.quote,
+        char_start=unit.doc_start,
+        char_end=unit.doc_end,
+        also_in=passage.also_in,
     )
 
 
@@ -399,16 +423,6 @@ def _numbered(sources: list[Source]) -> str:
         for s in sources
     ]
     return "\n\n".join(blocks)
-
-
-def _render(checked: list[CheckedSentence]) -> str:
-    """The verified sentences of the model's answer, each followed by its citations."""
-    parts = []
-    for sentence in checked:
-        marks = "".join(f"[{n}]" for n in sorted({s.number for s in sentence.verified}))
-        if marks:
-            parts.append(f"{sentence.text} {marks}")
-    return " ".join(parts)
 
 
 class _Clock:

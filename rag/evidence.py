@@ -13,6 +13,9 @@ Each quotable sentence (``rag.sentences``) scores a weighted sum of what
 * ``named``: how far that heading names the question's topic in its own words
   (``heading_match``), however many sentences stand between them (a manual's section
   answers its title all along);
+* ``unit``: the similarity of the sentence's answer unit (``rag.unit``: the sentence with
+  the list or rows it introduces, its paragraph) to the question: what the reader is
+  shown, so a lead-in whose list answers ranks by the list;
 
 A question whose own words are missing from every retrieved passage
 (``unmatched_terms``) asks about something the documents do not name. A passage whose
@@ -22,7 +25,8 @@ answers "Scope" though its text never says the word.
 
 A sentence that adds fewer than ``MIN_NEW_WORDS`` content words to the question's own
 (a figure counts; words about the question, such as "answer", do not) only restates it,
-whatever the passage says, and is never a candidate. The same sentence
+whatever the passage says, and is never a candidate, unless it introduces what follows
+it ("leave is granted in this order:"). Layout debris is never a candidate. The same sentence
 reached through two overlapping passages counts once.
 """
 
@@ -37,9 +41,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.embedder import Embedder
-from rag.lexical_terms import indexed_form, query_terms
+from rag.layout import debris
+from rag.lexical_terms import STOPWORDS, indexed_form, query_terms
 from rag.retrieve import Passage
 from rag.sentences import Sentence, split_passage
+from rag.unit import UnitConfig, introduces
+from rag.unit import build as build_unit
 
 MIN_NEW_WORDS = 1
 # Share of content words a heading and a question must have in common to name one topic.
@@ -52,6 +59,11 @@ _FILLER = frozenset(
     for word in "answer answers question questions ask asked query source sources document "
     "documents text information regarding following according".split()
 )
+# A question's word counts as named when a passage holds a word this close to it in the
+# embedder's space ("advance" and "ahead"): the unmatched-word refusal is not for synonyms.
+NEAR_WORD = 0.45
+_WORD_CACHE = 50_000
+_PLAIN_WORD = re.compile(r"[A-Za-z][a-z]{2,}")
 _BM25_K1 = 1.2
 _BM25_B = 0.75
 _HEADING_DECAY = 0.5
@@ -66,6 +78,7 @@ class RankWeights:
     passage: float = 0.3
     heading: float = 0.25
     named: float = 0.25
+    unit: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,13 +92,16 @@ class RankedSentence:
     passage: float
     heading: float
     named: float = 0.0
+    unit: float = 0.0
 
 
 # Words any question may use without naming its topic ("how many days do staff get").
+_STOP_STEMS = frozenset(indexed_form(word) for word in STOPWORDS)
 _GENERIC = frozenset(
     indexed_form(word)
     for word in "get make use work need want tell find give take happen way thing many much "
-    "long often kind type best possible".split()
+    "long often kind type best possible far advance ahead soon early late allowed able "
+    "must".split()
 )
 
 
@@ -136,6 +152,12 @@ def new_words(text: str, question: str) -> set[str]:
     return {term for term in query_terms(text) if term not in own and term not in _FILLER}
 
 
+def _restates(sentence: Sentence, question: str) -> bool:
+    """A restatement that introduces nothing: "leave is granted in this order:" restates
+    the question, but its unit (the list after it) answers it."""
+    return restates(sentence.text, question) and not introduces(sentence.text)
+
+
 def restates(text: str, question: str) -> bool:
     """Whether a sentence only restates the question (adds too few words of its own)."""
     return len(new_words(text, question)) < MIN_NEW_WORDS
@@ -144,18 +166,61 @@ def restates(text: str, question: str) -> bool:
 class SentenceRanker:
     """Ranks the sentences of retrieved passages for a question."""
 
-    def __init__(self, embedder: Embedder, weights: RankWeights | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        weights: RankWeights | None = None,
+        unit: UnitConfig | None = None,
+    ) -> None:
         self.embedder = embedder
         self.weights = weights or RankWeights()
+        self.unit = unit or UnitConfig()
+        self._word_vectors: dict[str, np.ndarray] = {}
+
+    def unmatched(self, question: str, passages: Sequence[Passage]) -> list[str]:
+        """``unmatched_terms`` without the words a passage names by a synonym.
+
+        Each missing word is compared with the passages' own words in the embedder's
+        space; one within ``NEAR_WORD`` of a held word is named after all.
+        """
+        missing = unmatched_terms(question, passages)
+        if not missing:
+            return []
+        raw = {indexed_form(w): w.lower() for w in _PLAIN_WORD.findall(question)}
+        asked = [raw[stem] for stem in missing if stem in raw]
+        held = sorted(
+            {
+                w.lower()
+                for p in passages
+                for w in _PLAIN_WORD.findall(f"{p.heading} {p.text}")
+                if indexed_form(w) not in _STOP_STEMS
+            }
+        )
+        if not asked or not held:
+            return missing
+        vectors = self._words([*asked, *held])
+        near = (vectors[: len(asked)] @ vectors[len(asked) :].T).max(axis=1)
+        close = {indexed_form(w) for w, best in zip(asked, near, strict=True) if best >= NEAR_WORD}
+        return [stem for stem in missing if stem not in close]
+
+    def _words(self, words: list[str]) -> np.ndarray:
+        """Unit vectors of single words, cached (a passage's words recur across questions)."""
+        new = [w for w in dict.fromkeys(words) if w not in self._word_vectors]
+        if new:
+            if len(self._word_vectors) + len(new) > _WORD_CACHE:
+                self._word_vectors.clear()
+            self._word_vectors.update(zip(new, self.embedder.encode(new), strict=True))
+        return np.stack([self._word_vectors[w] for w in words])
 
     def candidates(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
-        """Quotable sentences of the passages, each once, restatements left out."""
+        """Quotable sentences of the passages, each once, restatements and layout debris
+        (running headers, page numbers, table fragments: ``rag.unit.debris``) left out."""
         seen: set[tuple[str, int]] = set()
         found: list[Sentence] = []
         for passage in passages:
             for sentence in split_passage(passage):
                 key = (passage.doc_id, sentence.doc_start)
-                if key in seen or restates(sentence.text, question):
+                if key in seen or debris(sentence.text) or _restates(sentence, question):
                     continue
                 seen.add(key)
                 found.append(sentence)
@@ -168,6 +233,17 @@ class SentenceRanker:
             return []
         return score(self.features(question, sentences), self.weights)
 
+    def _unit_cosines(self, query: np.ndarray, sentences: list[Sentence]) -> list[float]:
+        """Each sentence's answer unit's similarity to the question (a unit shared by
+        several sentences, as a list's items share theirs, is embedded once)."""
+        spans = [build_unit(s, None, self.unit) for s in sentences]
+        keys = [(u.passages[0].id, u.start, u.end) for u in spans]
+        texts = dict(zip(keys, (u.quote for u in spans), strict=True))
+        order = list(texts)
+        vectors = self.embedder.encode([texts[k] for k in order]) if order else np.zeros((0, 0))
+        by_key = dict(zip(order, (vectors @ query).tolist() if order else [], strict=True))
+        return [float(by_key[k]) for k in keys]
+
     def features(self, question: str, sentences: list[Sentence]) -> list[RankedSentence]:
         """The unweighted features of each sentence (score 0): for ranking and tuning."""
         headings = [_heading_of(s) for s in sentences]
@@ -177,6 +253,7 @@ class SentenceRanker:
         cosines = vectors[1 : 1 + len(sentences)] @ query
         by_title = dict(zip(titles, vectors[1 + len(sentences) :] @ query, strict=True))
         lexical = _bm25(question, [s.text for s in sentences])
+        units = self._unit_cosines(query, sentences)
         return [
             RankedSentence(
                 sentence=s,
@@ -186,6 +263,7 @@ class SentenceRanker:
                 passage=float(s.passage.dense or 0.0),
                 heading=float(by_title[h]) * _HEADING_DECAY**distance if h else 0.0,
                 named=heading_match(question, h),
+                unit=units[i],
             )
             for i, (s, (h, distance)) in enumerate(zip(sentences, headings, strict=True))
         ]
@@ -201,12 +279,14 @@ def score(features: list[RankedSentence], weights: RankWeights) -> list[RankedSe
             + w.lexical * f.lexical
             + w.passage * f.passage
             + w.heading * f.heading
-            + w.named * f.named,
+            + w.named * f.named
+            + w.unit * f.unit,
             f.cosine,
             f.lexical,
             f.passage,
             f.heading,
             f.named,
+            f.unit,
         )
         for f in features
     ]

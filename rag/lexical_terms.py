@@ -20,7 +20,7 @@ MAX_QUERY_TERMS = 32
 _WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r"[^\W_]+(?:[-./:_][^\W_]+)*")
 _STEMMER = snowballstemmer.stemmer("english")
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """a about above after again all also am an and any are as at be because been before
     being between both but by can could did do does doing down during each few for from
     further had has have having he her here hers him his how i if in into is it its itself
@@ -49,7 +49,7 @@ def query_terms(query: str) -> list[str]:
     Common English words are dropped unless nothing else is left.
     """
     tokens = list(dict.fromkeys(token.lower() for token in _TOKEN.findall(query)))
-    kept = [token for token in tokens if token not in _STOPWORDS] or tokens
+    kept = [token for token in tokens if token not in STOPWORDS] or tokens
     terms = [indexed_form(token) for token in kept[:MAX_QUERY_TERMS]]
     return [term for term in dict.fromkeys(terms) if term]
 

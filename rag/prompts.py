@@ -11,6 +11,7 @@ from __future__ import annotations
 from langchain_core.prompts import ChatPromptTemplate
 
 NOT_FOUND = "I could not find this in your documents."
+NOT_ANSWERED = "Your documents discuss this topic, but they do not answer this question."
 FENCE_OPEN, FENCE_CLOSE = "<<<", ">>>"
 
 ANSWER = ChatPromptTemplate.from_messages(

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from rag.context import Source
 from rag.evidence import RankedSentence, named_by_heading, unmatched_terms
-from rag.markup import neutralize
 from rag.retrieve import Passage
+from rag.unit import Unit
 
-# "[7]" inside a document's sentence would read as one of the answer's own citations.
-_MARKS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+_ENDS_IN_BLOCK = re.compile(r"(?:^|\n)(?:```+|\|.*\|)$")
+_BESIDE, _BELOW = " ", "\n\n"
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ def refusal(
     passages: Sequence[Passage],
     ranked: Sequence[RankedSentence],
     config: QuoteConfig,
+    missing: list[str] | None = None,
 ) -> str:
     """Why the question gets no answer of quotes ("" when it gets one).
 
@@ -62,10 +63,13 @@ def refusal(
         passages: Every retrieved passage (also those below the gate).
         ranked: The candidate sentences of the passages that passed the gate.
         config: The floors.
+        missing: The question's words no passage names (``SentenceRanker.unmatched``,
+            which forgives synonyms); by default ``unmatched_terms``'s, word for word.
     """
     if not ranked:
         return "no passage comes close to the question"
-    missing = unmatched_terms(question, passages)
+    if missing is None:
+        missing = unmatched_terms(question, passages)
     best = max((p.dense or 0.0 for p in passages), default=0.0)
     if len(missing) >= config.unmatched_most or (missing and best < config.unmatched_below):
         return "no passage names " + ", ".join(missing)
@@ -88,30 +92,28 @@ def choose(ranked: Sequence[RankedSentence], config: QuoteConfig) -> list[Ranked
     return chosen
 
 
-def quote_source(number: int, ranked: RankedSentence) -> Source:
-    """The numbered source of one quote: the whole passage it stands in."""
-    passage = ranked.sentence.passage
+def unit_source(number: int, unit: Unit) -> Source:
+    """The numbered source of one answer unit: the passages it stands in."""
+    first, last = unit.passages[0], unit.passages[-1]
     return Source(
         number=number,
-        passages=[passage],
-        text=passage.text,
-        source=passage.source,
-        title=passage.title,
-        page=passage.page,
-        char_start=passage.char_start,
-        char_end=passage.char_end,
+        passages=list(unit.passages),
+        text=unit.text,
+        source=first.source,
+        title=first.title,
+        page=first.page,
+        char_start=first.char_start,
+        char_end=max(last.char_end, first.char_end),
     )
 
 
-def shown(quote: str) -> str:
-    """A quote as shown: one line, links and markup defused, bracketed numbers as (n).
+def units_text(shown_units: list[str]) -> str:
+    """The answer's text: each unit (Markdown) followed by its number, a paragraph each.
 
-    The quote itself stays verbatim in its citation; what a reader sees of it cannot
-    carry a link a document planted nor pass for one of the answer's citations.
+    The number follows a code block or a table on a line of its own: after a closing
+    fence or a table row it would break the block.
     """
-    return _MARKS.sub(r"(\1)", neutralize(" ".join(quote.split())))
-
-
-def quoted_text(quotes: list[str]) -> str:
-    """The answer's text: each quote as shown, followed by its number."""
-    return " ".join(f"{shown(q)} [{n}]" for n, q in enumerate(quotes, start=1))
+    return "\n\n".join(
+        f"{unit}{_BESIDE if not _ENDS_IN_BLOCK.search(unit) else _BELOW}[{n}]"
+        for n, unit in enumerate(shown_units, start=1)
+    )

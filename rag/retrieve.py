@@ -28,7 +28,7 @@ import numpy as np
 from rag.duplicates import fold_duplicates, reads_better
 from rag.filters import Filters as Filters  # re-exported: callers import it from here
 from rag.store import Collection, Index
-from rag.types import Chunk
+from rag.types import Chunk, chunk_id
 from rag.types import Passage as Passage  # re-exported: callers import it from here
 from rag.writes import ByWrites, Writes, settled
 
@@ -43,8 +43,8 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float
     """Fuse rankings: each id scores the sum of ``1 / (k + rank)`` (rank from 1), best first."""
     scores: dict[str, float] = {}
     for ranking in rankings:
-        for rank, chunk_id in enumerate(ranking, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
+        for rank, found in enumerate(ranking, start=1):
+            scores[found] = scores.get(found, 0.0) + 1.0 / (k + rank)
     return dict(sorted(scores.items(), key=lambda item: item[1], reverse=True))
 
 
@@ -127,6 +127,21 @@ class Retriever:
                 for i, j in ((i, _shown(found, group, i)) for i in chosen)
             ]
         )
+
+    def following(
+        self, collection: str, passage: Passage, filters: Filters = _UNFILTERED
+    ) -> Passage | None:
+        """The chunk after ``passage`` in its document, when ``filters`` allow it.
+
+        An answer's unit may run on past its passage (the list a last sentence
+        announces); the next chunk is read with the same filters as the question.
+        """
+        target = self.index.collection(collection)
+        after = chunk_id(passage.doc_id, passage.position + 1)
+        rows = target.rows([after], filters)
+        if after not in rows:
+            return None
+        return passage_of(rows[after][0])
 
     def _read(
         self, target: Collection, query: str, vector: np.ndarray, filters: Filters, mode: Mode
@@ -273,7 +288,13 @@ def _other_sources(found: _Candidates, group: list[int], i: int) -> tuple[str, .
 
 
 def _passage(found: _Candidates, i: int, dense: float, lexical: float | None) -> Passage:
-    chunk = found.chunks[i]
+    return passage_of(found.chunks[i], dense, lexical, float(found.fused[i]))
+
+
+def passage_of(
+    chunk: Chunk, dense: float = 0.0, lexical: float | None = None, score: float = 0.0
+) -> Passage:
+    """A stored chunk as a passage with these scores."""
     return Passage(
         id=chunk.id,
         text=chunk.text,
@@ -287,5 +308,5 @@ def _passage(found: _Candidates, i: int, dense: float, lexical: float | None) ->
         position=chunk.position,
         dense=dense,
         lexical=lexical,
-        score=float(found.fused[i]),
+        score=score,
     )

@@ -37,6 +37,8 @@ _TOC_LINE = re.compile(
 )
 _NUMBERED_HEADING = re.compile(r"^\s*(?:\d+(?:\.\d+)+|[A-Z]\.\d+(?:\.\d+)*|\d+\.?)\s+[A-Z]")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# A table row as the loaders write it ("Ward 4 | Night | 2 nurses"): a sentence of its own.
+TABLE_ROW = re.compile(r"\S\s\|\s\S")
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def word_count(text: str) -> int:
 def _heading_kind(line: str, following: str) -> str:
     """``strong`` (contents, numbered title, question), ``weak`` (a short line) or ""."""
     stripped = line.strip()
-    if not stripped:
+    if not stripped or TABLE_ROW.search(stripped):
         return ""
     if _contents(stripped) or _TOC_LINE.match(stripped) or stripped.endswith("?"):
         return "strong"
@@ -105,7 +107,7 @@ def split_passage(passage: Passage) -> list[Sentence]:
     text = passage.text
     kept: list[Sentence] = []
     heading = ""
-    for start, end, is_heading in _regions(text):
+    for start, end, is_heading in regions(text):
         if is_heading:
             heading = " ".join(text[start:end].split())
             continue
@@ -140,10 +142,11 @@ def _joined(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return joined
 
 
-def _regions(text: str) -> list[tuple[int, int, bool]]:
+def regions(text: str) -> list[tuple[int, int, bool]]:
     """The text cut at its heading lines: (start, end, is_heading), in order.
 
-    A weak heading (a short line) counts only where a sentence has just ended.
+    A weak heading (a short line) counts only where a sentence has just ended. A table
+    row is a region of its own: each row can answer alone (with its header).
     """
     runs: list[tuple[int, int, bool]] = []
     body_start: int | None = None
@@ -153,11 +156,12 @@ def _regions(text: str) -> list[tuple[int, int, bool]]:
         a, b = offset, offset + len(line)
         offset = b + 1
         kind = _heading_kind(line, lines[number + 1] if number + 1 < len(lines) else "")
-        if kind == "strong" or (kind == "weak" and _ends_sentence(text, body_start, a)):
+        heading = kind == "strong" or (kind == "weak" and _ends_sentence(text, body_start, a))
+        if heading or TABLE_ROW.search(line):
             if body_start is not None:
                 runs.append((body_start, _rstrip(text, body_start, a), False))
                 body_start = None
-            runs.append((a + len(line) - len(line.lstrip()), _rstrip(text, a, b), True))
+            runs.append((a + len(line) - len(line.lstrip()), _rstrip(text, a, b), heading))
         elif body_start is None and line.strip():
             body_start = a + len(line) - len(line.lstrip())
     if body_start is not None:

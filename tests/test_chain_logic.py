@@ -67,3 +67,30 @@ def test_a_reply_the_sources_do_not_support_gets_no_citation(
     assert answer.raw.startswith("Every employee receives 45 days")
     assert answer.rejected == [1]
     assert "45 days" not in answer.text
+
+
+def test_a_faithful_direct_answer_stands_above_the_unit(
+    library: Docent, scripted_chat: Script
+) -> None:
+    scripted_chat.enqueue("Every employee receives 27 days of annual leave per year [1].")
+
+    answer = library.ask("docs", "How many days of annual leave does every employee receive?")
+
+    assert answer.made_by == "model" and answer.fallback == ""
+    assert answer.lead == "Every employee receives 27 days of annual leave per year. [1]"
+    assert answer.text.startswith(answer.lead + "\n\n")
+    assert "27 days" in answer.sentences[0].citation.quote  # the unit stays below it
+
+
+def test_a_changed_word_keeps_the_direct_answer_off_the_screen(
+    library: Docent, scripted_chat: Script
+) -> None:
+    # Close in meaning and in words, and "verified" by similarity alone: one word is not
+    # the document's, so the reader gets the unit without the model's sentence.
+    scripted_chat.enqueue("Every employee receives 27 days of holiday leave per year [1].")
+
+    answer = library.ask("docs", "How many days of annual leave does every employee receive?")
+
+    assert answer.lead == "" and answer.made_by == "quotes"
+    assert "held against the quotes" in answer.fallback
+    assert "holiday" not in answer.text and "27 days" in answer.text

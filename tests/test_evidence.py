@@ -22,8 +22,9 @@ from rag.evidence import (
     restates,
     unmatched_terms,
 )
+from rag.layout import markdown
 from rag.prompts import NOT_FOUND
-from rag.quotes import QuoteConfig, quoted_text, refusal, shown
+from rag.quotes import QuoteConfig, refusal, units_text
 from rag.retrieve import Passage
 from rag.sentences import split_passage
 from tests import docgen
@@ -124,11 +125,11 @@ def test_an_answer_of_quotes_cites_each_quote_with_its_page(library: Docent) -> 
 @pytest.mark.slow
 def test_a_planted_attribution_is_only_ever_a_quote_of_its_page(library: Docent) -> None:
     answer = library.ask("docs", "What is the source of the annual leave figure?")
-    # Whatever is shown is a verbatim sentence of its page with its number, nothing else:
+    # Whatever is shown is a verbatim span of its page with its number, nothing else:
     # the document's claim about its source is never the answer's own words.
-    assert answer.text == quoted_text([s.citation.quote for s in answer.sentences])
+    assert answer.text == units_text([s.text for s in answer.sentences])
     for sentence in answer.sentences:
-        assert sentence.text == shown(sentence.citation.quote)
+        assert sentence.text.rstrip(". ") == markdown(sentence.citation.quote).rstrip(". ")
         if "page 99" in sentence.text:
             assert sentence.citation.page == 2
 

@@ -1,0 +1,208 @@
+"""The answer unit (``rag.unit``): the whole answer around a chosen sentence, shown safely."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from rag.layout import debris, markdown
+from rag.sentences import Sentence, split_passage
+from rag.types import Passage
+from rag.unit import UnitConfig, build, overlaps, runs_on
+
+
+def passage(text: str, position: int = 0, start: int = 0, page: int = 3) -> Passage:
+    return Passage(
+        id=f"doc:{position:05d}",
+        text=text,
+        doc_id="doc",
+        source="ward-policy.pdf",
+        title="Ward policy",
+        page=page,
+        heading="",
+        char_start=start,
+        char_end=start + len(text),
+        position=position,
+        dense=0.6,
+        lexical=None,
+        score=0.0,
+    )
+
+
+def sentence(text: str, needle: str, at: Passage | None = None) -> Sentence:
+    found = [s for s in split_passage(at or passage(text)) if needle in s.text]
+    assert found, f"no sentence holds {needle!r}"
+    return found[0]
+
+
+LIST = (
+    "Priorities\n\n"
+    "Every package in the archive is given one priority by its maintainers. "
+    "The priorities are:\n"
+    "- required: the packages the system cannot boot without\n"
+    "- important: what any experienced Unix user expects to find\n"
+    "- standard: a reasonably small but not too limited system\n\n"
+    "Nobody should change a priority without asking the release team first."
+)
+
+
+def test_a_lead_in_brings_the_list_it_announces() -> None:
+    unit = build(sentence(LIST, "The priorities are"))
+
+    assert unit.quote.startswith("Every package") or unit.quote.startswith("The priorities")
+    assert "- standard: a reasonably small" in unit.quote
+    shown = unit.markdown
+    assert "\n- required: the packages" in shown and "\n- standard:" in shown
+    assert "Nobody should change" not in shown.split("- standard")[1].split("\n")[0]
+
+
+def test_one_item_brings_the_whole_list_and_its_lead_in() -> None:
+    text = (
+        "To request annual leave, staff follow the steps below:\n"
+        "1. Open the leave form on the intranet and choose the dates.\n"
+        "2. Send the form to the ward manager at least six weeks ahead.\n"
+        "3. Wait for the manager's written approval before booking travel.\n\n"
+        "Late requests are decided case by case by the matron on duty."
+    )
+    unit = build(sentence(text, "Send the form"))
+
+    assert unit.quote.startswith("To request annual leave")
+    assert unit.markdown.splitlines()[2:5] == [
+        "1. Open the leave form on the intranet and choose the dates.",
+        "2. Send the form to the ward manager at least six weeks ahead.",
+        "3. Wait for the manager's written approval before booking travel.",
+    ]
+    assert "Late requests" not in unit.markdown
+
+
+def test_a_command_announced_is_shown_as_code() -> None:
+    text = (
+        "To see the status of every installed package, execute the command\n\n"
+        "$ dpkg -l | grep '^ii'\n\n"
+        "The first column gives the desired and the current state of each package."
+    )
+    unit = build(sentence(text, "execute the command"))
+
+    assert "$ dpkg -l | grep '^ii'" in unit.quote
+    assert "```\n$ dpkg -l | grep '^ii'\n```" in unit.markdown
+
+
+def test_a_sentence_opening_with_a_connective_gets_the_one_before() -> None:
+    text = (
+        "The stable suite receives only security and serious bug fixes once released. "
+        "On the other hand, it holds older versions of most programs for two years. "
+        "Testing moves faster but breaks now and then without any warning."
+    )
+    unit = build(sentence(text, "On the other hand"))
+
+    assert unit.quote.startswith("The stable suite receives")
+    assert "two years" in unit.quote
+
+
+def test_a_table_row_is_shown_with_its_header_row() -> None:
+    text = (
+        "Name | Role | Bleep\n"
+        "Dana Whitfield | Nurse in charge | 4410\n"
+        "Anna Smith | Controlled drug cupboard keys | 4432\n"
+        "Omar Reyes | Pharmacist | 4470"
+    )
+    unit = build(sentence(text, "Anna Smith"))
+
+    assert unit.quote.startswith("Name | Role | Bleep") and unit.quote.endswith("4432")
+    assert unit.markdown.splitlines() == [
+        "| Name | Role | Bleep |",
+        "| --- | --- | --- |",
+        "| Anna Smith | Controlled drug cupboard keys | 4432 |",
+    ]
+
+
+def test_a_long_unit_is_cut_at_a_boundary_and_says_so() -> None:
+    items = "\n".join(
+        f"- item {n} of the checklist that staff read each morning" for n in range(40)
+    )
+    text = f"The morning checklist is:\n{items}"
+    unit = build(sentence(text, "The morning checklist"), config=UnitConfig(words=60))
+
+    assert unit.cut and unit.markdown.endswith("...")
+    assert len(unit.quote.split()) <= 70
+    assert unit.quote.endswith("each morning")
+
+
+def test_a_list_running_into_the_next_chunk_is_read_on() -> None:
+    first = passage("Some context for the reader comes first. The three variables to set are:\n")
+    rest = "- DOCENT_HOME: the data folder\n- DOCENT_PORT: the port\n- DOCENT_HOST: the address"
+    after = passage(first.text[-40:] + rest, position=1, start=first.char_end - 40)
+    chosen = sentence("", "three variables", first)
+
+    alone = build(chosen)
+    assert runs_on(alone)
+    unit = build(chosen, after)
+    assert unit.passages == (first, after)
+    assert "DOCENT_HOST: the address" in unit.quote
+    assert unit.doc_end == after.char_end
+    on_another_page = build(chosen, passage(after.text, 1, after.char_start, page=4))
+    assert on_another_page.passages == (first,)
+
+
+def test_units_of_one_list_overlap() -> None:
+    one = build(sentence(LIST, "important: what"))
+    two = build(sentence(LIST, "The priorities are"))
+    assert overlaps(one, two)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CHAPTER 3. CHOOSING A DEBIAN DISTRIBUTION 3.1. WHICH DEBIAN DISTRIBUTION",
+        "| ... Description :: Release :; Version :: 3 | :: |",
+        "Page 12 of 40",
+    ],
+)
+def test_layout_debris_is_recognised(text: str) -> None:
+    assert debris(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The kernel is Linux; the C library is glibc.",
+        "Set DOCENT_HOME to the data folder before the first run.",
+        "Use NHS numbers, not hospital numbers, on every form.",
+    ],
+)
+def test_prose_is_not_debris(text: str) -> None:
+    assert not debris(text)
+
+
+def test_urls_and_placeholders_read_as_written() -> None:
+    shown = markdown(
+        "Files are named <name>_<version>_<arch>.deb and are kept at "
+        "https://deb.example.org/pool/main, see [3]."
+    )
+    assert "`https://deb.example.org/pool/main`" in shown
+    assert "link removed" not in shown and "https : //" not in shown
+    html = MarkdownIt("commonmark").render(shown)
+    assert "&lt;name&gt;_&lt;version&gt;_&lt;arch&gt;.deb" in html
+    assert "<a " not in html and "(3)" in html
+
+
+PIECES = [*"ab <>[]()!:/\\`*_#|&;.-\n\t=\"'", "http://x.y", "www.", "1. ", "$ ", "- ", " | "]
+HOSTILE = st.lists(st.sampled_from(PIECES), max_size=80).map("".join)
+
+
+@given(HOSTILE)
+def test_no_document_text_becomes_a_link_image_or_html(text: str) -> None:
+    shown = markdown(text)
+    tokens = MarkdownIt("commonmark").enable("table").parse(shown)
+    inline = [c for t in tokens for c in t.children or []]
+    kinds = {t.type for t in tokens} | {c.type for c in inline}
+    assert not kinds & {"link_open", "image", "html_inline", "html_block"}, shown
+    # GitHub-flavoured renderers (Streamlit's) also link bare "www." and "scheme://" text:
+    # outside code, none is left.
+    for token in inline:
+        if token.type == "text":
+            assert not re.search(r"(?i)://\w|www\.\w", token.content), shown
