@@ -384,18 +384,19 @@ def _grown(collection: Collection, started: float) -> Result:
     }
 
 
-def built_share(share: Path, count: int, text: str, shares: Path | None) -> Result:
+def built_share(share: Path, count: int, text: str, shares: Path | None, seed: int = 11) -> Result:
     """Build the share at ``share``, or copy it from ``shares`` where it was built before.
 
     The copy keeps the files' bytes (their mtimes are new: the first ingest reads all).
+    Shares of another ``seed`` hold other documents (the same seed, the same first ones).
     """
     if shares is None:
-        return build_share(share, count, text=text)
-    kept = shares / f"share-{count}-{text}"
-    about = shares / f"share-{count}-{text}.json"
+        return build_share(share, count, seed=seed, text=text)
+    name = f"share-{count}-{text}" + (f"-seed{seed}" if seed != 11 else "")
+    kept, about = shares / name, shares / f"{name}.json"
     if not about.is_file():
         shutil.rmtree(kept, ignore_errors=True)
-        built = build_share(kept, count, text=text)
+        built = build_share(kept, count, seed=seed, text=text)
         about.write_text(json.dumps(built) + "\n")
     shutil.copytree(kept, share)
     return dict(json.loads(about.read_text()))
@@ -409,11 +410,15 @@ def measure_size(
     shares: Path | None = None,
     grow_from: int = 0,
     server: bool = False,
+    add: int = 0,
 ) -> Result:
     """Every run for one share size (``grow_from``: grown from that measured size's share).
 
     With ``server``, every run after the share is built (or grown, which writes to the
-    embedded index) goes to a ``chroma run`` serving the same index folder.
+    embedded index) goes to a ``chroma run`` serving the same index folder. With ``add``,
+    after the prune a share of that many new documents (another seed: none of them is in
+    the index) is put in the share's ``added/`` folder and ingested: a first ingest into
+    an index of this size.
     """
     share, data = work / f"share-{count}", work / f"data-{count}"
     started = time.perf_counter()
@@ -448,6 +453,12 @@ def measure_size(
         measured("changed_1pct")
         result["deleted_files"] = change_files(share, 0.01, seed=count + 1, delete=True, text=text)
         measured("pruned_1pct", prune=True)
+        if add:
+            result["added"] = add_documents(share, add, text, shares)
+            result["added"]["index_documents"] = (
+                result["share"]["documents"] - result["deleted_files"]
+            )
+            measured("added")
         argv = [sys.executable, str(Path(__file__).resolve()), "--query-worker", str(data)]
         argv += ["--text", text]
         query = run_child(argv, offline_env(**(serving.env if serving else {})), ROOT, timeout)
@@ -457,6 +468,19 @@ def measure_size(
     result["runs"], result["server"] = runs, server
     result["hnsw_mb"] = hnsw_mb(data)
     return result
+
+
+def add_documents(share: Path, count: int, text: str, shares: Path | None) -> Result:
+    """Put ``count`` new documents in ``share/added`` (see ``measure_size``)."""
+    target = share / "added"
+    if target.exists():
+        raise SystemExit(
+            f"{target} holds the documents of an earlier --add, which its index holds too: "
+            "use a new --work folder (or remove the folder and run docent ingest --prune)"
+        )
+    started = time.perf_counter()
+    built = built_share(target, count, text, shares, seed=23)
+    return {**built, "build_s": round(time.perf_counter() - started, 1)}
 
 
 def hnsw_mb(data: Path) -> float:
@@ -498,6 +522,22 @@ def table(results: list[Result]) -> str:
             f"{runs['pruned_1pct'].get('wall_s')} | {result['retrieval'].get('p95_ms')} | "
             f"{result['retrieval'].get('chunks')} | {result.get('server_peak_rss_mb', '-')} |"
         )
+    added = [result for result in results if "added" in result]
+    if added:
+        lines += [
+            "",
+            "| index docs | docs added | pages | s | pages/s | CPU s/page | cores | peak RSS MB "
+            "| index server peak RSS MB |",
+            "|" + "---|" * 9,
+        ]
+    for result in added:
+        run, pages = result["runs"]["added"], result["added"]["pages"]
+        wall, cpu = run.get("wall_s") or 0, run.get("cpu_s") or 0
+        cells = f"{wall:.1f} | {pages / wall:.1f} | {cpu / pages:.4f} | {cpu / wall:.2f}"
+        lines.append(
+            f"| {result['added']['index_documents']} | {run.get('added')} | {pages} | {cells} | "
+            f"{run.get('peak_tree_rss_mb')} | {run.get('server_peak_rss_mb', '-')} |"
+        )
     return "\n".join(lines)
 
 
@@ -524,6 +564,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="then grow the largest share measured, and its index, to this many documents "
         "by copies, and measure the runs after a first ingest there (see above)",
+    )
+    parser.add_argument(
+        "--add",
+        type=int,
+        default=0,
+        help="with --grow: after the grown size's runs, ingest this many new documents into "
+        "its index (a first ingest at that size)",
     )
     parser.add_argument(
         "--work",
@@ -555,6 +602,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(size) for size in args.sizes.split(",") if size]
     if args.grow and (not sizes or args.grow <= max(sizes)):
         parser.error("--grow needs a larger size than the largest of --sizes")
+    if args.add and not args.grow:
+        parser.error("--add needs --grow")
     if args.grown_only and not (args.grow and args.work):
         parser.error("--grown-only needs --grow and --work")
     if args.build_only:
@@ -579,8 +628,10 @@ def main(argv: list[str] | None = None) -> int:
                     work,
                     args.timeout,
                     args.text,
+                    args.shares,
                     grow_from=grow_from,
                     server=args.server,
+                    add=args.add,
                 )
             )
     text = table(results)

@@ -267,11 +267,33 @@ class Collection:
 
     def remove_document(self, record: DocumentRecord) -> None:
         """Remove a document: its chunks (unless another row holds the same content) and its row."""
-        if record.doc_id:
-            holders = self._registry.get(where={"doc_id": record.doc_id}, include=[])["ids"]
-            if set(holders) <= {record.key}:
-                self.delete_document_chunks(record.doc_id)
-        self.delete_record(record.key)
+        self.remove_documents([record])
+
+    def remove_documents(self, records: Sequence[DocumentRecord]) -> None:
+        """Remove documents: their chunks (unless a row kept holds the same content), their rows.
+
+        A few requests for the lot, not three for each: a filter on ``doc_id`` reads the
+        metadata of the whole collection (about 0.25 s at 690k chunks, on a server).
+        """
+        if not records:
+            return
+        keys = {record.key for record in records}
+        doc_ids = sorted({record.doc_id for record in records if record.doc_id})
+        held: set[str] = set()
+        for start in range(0, len(doc_ids), _RECORD_PAGE):
+            batch = doc_ids[start : start + _RECORD_PAGE]
+            where: Any = {"doc_id": batch[0]} if len(batch) == 1 else {"doc_id": {"$in": batch}}
+            got = self._registry.get(where=where, include=["metadatas"])
+            held |= {
+                str(meta["doc_id"])
+                for key, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+                if key not in keys and meta
+            }
+        self.delete_documents_chunks([doc_id for doc_id in doc_ids if doc_id not in held])
+        self._changing()
+        ordered = [record.key for record in records]
+        for start in range(0, len(ordered), self.max_batch):
+            self._registry.delete(ids=ordered[start : start + self.max_batch])
 
     def find(self, source: str) -> list[DocumentRecord]:
         """Registry rows whose source path is ``source``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import threading
@@ -17,6 +18,7 @@ from ingest.chunker import Chunker
 from ingest.loaders import load
 from ingest.pipeline import IngestConfig, Ingestor
 from rag.lock import IndexLockedError
+from rag.types import DocumentRecord
 from tests import docgen, hostile_loaders
 
 pytestmark = pytest.mark.slow
@@ -110,6 +112,57 @@ def test_removed_files_are_reported_and_pruned_on_request(docent: Docent, corpus
     assert pruned.pruned == ["faq.html"]
     assert not set(faq_ids) & set(stored(docent))
     assert "faq.html" not in {r.source for r in docent.documents("docs")}
+
+
+def test_prune_removes_gone_documents_a_batch_at_a_time(
+    docent: Docent, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docent.ingest([corpus], "docs")
+    gone = ["faq.html", "notes.md", "plain.txt"]
+    kept = {c for c, m in stored(docent).items() if m["source"] not in gone}
+    for source in gone:
+        (corpus / source).unlink()
+    collection = docent.index.collection("docs")
+    batches: list[list[str]] = []
+    remove = type(collection).remove_documents
+
+    def counted(self: object, records: list[DocumentRecord]) -> None:
+        batches.append([record.source for record in records])
+        remove(self, records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_PRUNE_BATCH", 2)
+    monkeypatch.setattr(type(collection), "remove_documents", counted)
+    report = docent.ingest([corpus], "docs", prune=True)
+
+    assert batches == [gone[:2], gone[2:]] and report.pruned == gone
+    assert set(stored(docent)) == kept
+    assert {r.source for r in docent.documents("docs")} == {
+        "handbook.pdf", "policies/security.docx"
+    }  # fmt: skip
+
+
+def test_removing_documents_keeps_the_chunks_a_kept_row_holds(docent: Docent, corpus: Path) -> None:
+    docent.ingest([corpus], "docs")
+    collection = docent.index.collection("docs")
+    notes, plain = sorted(
+        (r for r in collection.records() if r.source in ("notes.md", "plain.txt")),
+        key=lambda r: r.source,
+    )
+    twin = dataclasses.replace(notes, key=notes.key + "-twin", source="copy/notes.md")
+    collection.put_records([twin])
+
+    def sources() -> set[object]:
+        return {m["source"] for m in stored(docent).values()}
+
+    collection.remove_documents([notes, plain])
+    assert "notes.md" in sources() and "plain.txt" not in sources()
+    collection.remove_documents([twin])
+    assert "notes.md" not in sources()
+    assert {r.source for r in collection.records()} == {
+        "handbook.pdf",
+        "faq.html",
+        "policies/security.docx",
+    }
 
 
 def test_moved_file_keeps_its_vectors(docent: Docent, corpus: Path) -> None:
