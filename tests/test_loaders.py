@@ -210,6 +210,22 @@ def test_docx_headings_paragraphs_and_table_in_order(tmp_path: Path) -> None:
     )
 
 
+def test_docx_numbered_steps_keep_their_numbers_and_bullets_their_marks(tmp_path: Path) -> None:
+    document = Document()
+    document.add_paragraph("To request leave:")
+    for step in ("Open the e-roster.", "Choose the dates.", "Send it to the ward manager."):
+        document.add_paragraph(step, style="List Number")
+    document.add_paragraph("Bring with you:")
+    for item in ("your badge", "your rota"):
+        document.add_paragraph(item, style="List Bullet")
+    document.save(str(tmp_path / "steps.docx"))
+
+    text = load(tmp_path / "steps.docx").sections[0].text
+
+    assert "1. Open the e-roster.\n2. Choose the dates.\n3. Send it to the ward manager." in text
+    assert "- your badge\n- your rota" in text
+
+
 def test_docx_title_falls_back_to_first_heading(tmp_path: Path) -> None:
     assert load(make_docx(tmp_path / "untitled.docx", title=None)).title == "Purpose"
 

@@ -225,6 +225,8 @@ def _read_body(
     blocks: list[str] = []
     heading = ""
     in_list = False  # the last block is a list, so the next item joins it
+    number = 0  # the item's number in its list, for numbered lists
+    formats = _number_formats(document)
     for element in _body_blocks(document, contents):
         if element.tag == _TBL:
             blocks.append(_table_text(element, hidden))
@@ -243,10 +245,12 @@ def _read_body(
             headings.append(heading)
             in_list = False
         elif _is_list_item(element, style):
+            number = number + 1 if in_list else 1
+            marker = f"{number}. " if _numbered(element, style, formats) else "- "
             if in_list:
-                blocks[-1] += f"\n- {text}"
+                blocks[-1] += f"\n{marker}{text}"
             else:
-                blocks.append(f"- {text}")
+                blocks.append(f"{marker}{text}")
             in_list = True
         else:
             blocks.append(text)
@@ -361,6 +365,48 @@ def _styled(style: CharacterStyle | None, names: re.Pattern[str]) -> bool:
             return True
         style, seen = style.base_style, seen + 1
     return False
+
+
+def _number_formats(document: Document) -> dict[tuple[str, str], str]:
+    """The numbering format ("decimal", "bullet", ...) of each list and level, by
+    (numId, ilvl), from the document's numbering part."""
+    try:
+        numbering = document.part.numbering_part.element
+    except (KeyError, NotImplementedError):
+        return {}
+    abstract = {
+        (node.get(f"{{{_W}}}abstractNumId"), level.get(f"{{{_W}}}ilvl")): fmt.get(_W_VAL) or ""
+        for node in numbering.iterfind("w:abstractNum", _NS)
+        for level in node.iterfind("w:lvl", _NS)
+        if (fmt := level.find("w:numFmt", _NS)) is not None
+    }
+    formats: dict[tuple[str, str], str] = {}
+    for num in numbering.iterfind("w:num", _NS):
+        link = num.find("w:abstractNumId", _NS)
+        base = link.get(_W_VAL) if link is not None else None
+        for (owner, level), fmt in abstract.items():
+            if owner == base:
+                formats[(num.get(f"{{{_W}}}numId") or "", level or "0")] = fmt
+    return formats
+
+
+def _numbered(
+    element: etree._Element, style: CharacterStyle | None, formats: dict[tuple[str, str], str]
+) -> bool:
+    """Whether a list item is numbered (a step), not bulleted: by its own numbering's
+    format, else by a "List Number" style."""
+    props = _NUMBERING(element)
+    if props:
+        num = props[0].find("w:numId", _NS)
+        level = props[0].find("w:ilvl", _NS)
+        key = (
+            num.get(_W_VAL) if num is not None else "",
+            level.get(_W_VAL) if level is not None else "0",
+        )
+        if key in formats:
+            return formats[key] not in ("bullet", "none", "")
+    name = style.name if style is not None else ""
+    return (name or "").startswith("List Number")
 
 
 def _is_list_item(element: etree._Element, style: CharacterStyle | None) -> bool:
