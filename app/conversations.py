@@ -3,8 +3,9 @@
 Each person's conversations are kept in one SQLite file in the data folder
 (``<data_dir>/conversations.sqlite3``), created readable and writable by the service's
 account only (0600), as the accounts and sessions files are. A conversation holds its
-turns: the question, how it ended and the whole checked answer (quotes, citations,
-passages), so a reopened conversation shows what was shown and a follow-up builds on it.
+turns: the question, how it ended and the whole checked answer as its record
+(``app.answer_record``: units, citations, the passages' text), so a reopened conversation
+shows what was shown and a follow-up builds on it.
 
 Two settings govern it: ``conversations_saved`` (the administrator's switch: off, nothing
 is saved and none is listed) and ``conversation_retention_days`` (a conversation untouched

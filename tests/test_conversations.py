@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import stat
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app.answer_record import AnswerRecord
 from app.api import Docent
 from app.auth.accounts import User
 from app.conversations import ConversationError, SavedTurn, answer_markdown
@@ -60,8 +64,91 @@ def test_a_saved_conversation_reopens_with_its_answers_and_citations(
     assert reopened.summary.collection == "samples" and reopened.summary.turns == 2
     again = reopened.turns[0].answer
     assert again is not None and asked.answer is not None
-    assert again == asked.answer  # quotes, citations, spans, passages: all as shown
+    # Units, citations, spans, the passages' text: all as shown (retrieval scores are not kept).
+    assert AnswerRecord.of(again) == AnswerRecord.of(asked.answer)
+    assert again.sentences == asked.answer.sentences and again.citations
     assert reopened.turns[1].state == "stopped" and reopened.turns[1].partial == "Meals: up to"
+
+
+_QUOTE = "Hotels are reimbursed up to 120 EUR per night."
+_CITED = {
+    "number": 1,
+    "source": "travel-policy.md",
+    "title": "Travel policy",
+    "page": 0,
+    "doc_id": "ab12",
+    "quote": _QUOTE,
+    "char_start": 40,
+    "char_end": 86,
+    "attributed": False,
+    "also_in": [],
+}
+# An answer as conversations saved it before the answer record: the dataclasses' fields.
+EARLIER: dict[str, Any] = {
+    "question": "How much can I claim for a hotel?",
+    "query": "How much can I claim for a hotel?",
+    "text": f"{_QUOTE} [1]",
+    "status": "answered",
+    "citations": [_CITED],
+    "sentences": [{"text": _QUOTE, "citation": _CITED}],
+    "rejected": [],
+    "evidence": [
+        {
+            "number": 1,
+            "passages": [
+                {
+                    "id": "ab12:3",
+                    "text": _QUOTE,
+                    "doc_id": "ab12",
+                    "source": "travel-policy.md",
+                    "title": "Travel policy",
+                    "page": 0,
+                    "heading": "Hotels",
+                    "char_start": 40,
+                    "char_end": 86,
+                    "position": 3,
+                    "dense": 0.71,
+                    "lexical": 4.2,
+                    "score": 0.09,
+                    "also_in": [],
+                }
+            ],
+            "text": _QUOTE,
+            "source": "travel-policy.md",
+            "title": "Travel policy",
+            "page": 0,
+            "char_start": 40,
+            "char_end": 86,
+        }
+    ],
+    "model": "",
+    "raw": "",
+    "made_by": "quotes",
+    "fallback": "",
+    "timings": {"retrieve": 0.05, "rank": 0.02, "first_text": 0.08, "total": 0.08},
+}
+
+
+def test_a_conversation_saved_in_the_earlier_shape_still_opens(
+    handbook: Docent, tmp_path: Path
+) -> None:
+    docent = _fresh(handbook, tmp_path)
+    saved = docent.conversations.save("samples", [_turn(docent, "Hotels?")], user=ANA)
+    assert saved is not None
+    with contextlib.closing(sqlite3.connect(docent.conversations.config.path)) as db, db:
+        db.execute(
+            "UPDATE turns SET answer = ? WHERE conversation = ?", (json.dumps(EARLIER), saved)
+        )
+
+    answer = docent.conversations.open(saved, user=ANA).turns[0].answer
+
+    assert answer is not None and answer.status == "answered" and answer.made_by == "quotes"
+    cited = answer.sentences[0].citation
+    assert (cited.source, cited.char_start, cited.char_end) == ("travel-policy.md", 40, 86)
+    assert answer.evidence[0].text == _QUOTE
+    record = AnswerRecord.of(answer)
+    assert record.units[0].citation.status == "quoted" and record.lead == ""
+    assert "Hotels are reimbursed" in answer_markdown(answer)
 
 
 def test_the_file_is_private_and_holds_no_one_elses_conversations(

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from openai import NotFoundError, OpenAI
 
+from app.answer_record import AnswerRecord
 from app.settings import Settings
 from models.embedder import Embedder
 from tests import docgen
@@ -39,7 +40,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
 
 def _handbook_cited(citations: list[dict[str, object]]) -> dict[str, object]:
     cited = next(c for c in citations if (c["source"], c["page"]) == ("handbook.pdf", 2))
-    assert "27 days" in str(cited["quote"]) and cited["status"] in {"verified", "attributed"}
+    assert "27 days" in str(cited["quote"]) and cited["status"] in {
+        "quoted",
+        "verified",
+        "attributed",
+    }
     return cited
 
 
@@ -54,7 +59,9 @@ def test_a_completion_carries_its_citations(served: OpenAI) -> None:
 
     text = reply.choices[0].message.content or ""
     extension = (reply.model_extra or {})["docent"]
-    assert extension["status"] == "answered"
+    assert extension["status"] == "answered" and extension["collection"] == "docs"
+    # The same record as the REST answer and `ask --json`.
+    assert AnswerRecord.model_validate(extension).units
     cited = _handbook_cited(extension["citations"])
     assert "27" in text and f"[{cited['number']}] handbook.pdf, page 2:" in text
 

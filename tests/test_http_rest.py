@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.answer_record import AnswerRecord
 from app.api import Docent
 from app.auth.tokens import ApiTokens
 from models.embedder import Embedder
@@ -77,8 +78,9 @@ def test_upload_then_ask_then_delete(served: tuple[Docent, TestClient], tmp_path
     answer = asked.json()
     assert answer["status"] == "answered"
     cited = answer["citations"][0]
-    assert (cited["source"], cited["page"], cited["status"]) == ("handbook.pdf", 2, "verified")
+    assert (cited["source"], cited["page"], cited["status"]) == ("handbook.pdf", 2, "quoted")
     assert "27 days" in cited["quote"] and cited["span"][0] < cited["span"][1]
+    assert AnswerRecord.model_validate(answer).units[0].citation.page == 2
 
     page = http.get("/api/v1/collections/legal/documents/handbook.pdf/pages/2", headers=admin)
     assert page.status_code == 200 and page.content.startswith(b"%PDF")
@@ -242,6 +244,22 @@ def test_probes_docs_and_schema_need_no_token_and_name_no_outside_address(
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
     assert "/v1/chat/completions" in http.get("/docs").text
     assert http.get("/redoc").status_code == 404
+
+
+@pytest.mark.slow
+def test_the_schema_shows_the_answer_record(served: tuple[Docent, TestClient]) -> None:
+    _, http = served
+    schema = http.get("/openapi.json").json()
+
+    ask = schema["paths"]["/api/v1/collections/{name}/ask"]["post"]["responses"]["200"]
+    assert ask["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AnswerRecord"
+    }
+    record = schema["components"]["schemas"]["AnswerRecord"]
+    assert {"units", "lead", "citations", "status", "fallback"} <= set(record["properties"])
+    assert all(field.get("description") for field in record["properties"].values())
+    chat = schema["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]
+    assert "Completion" in json.dumps(chat) and "DocentField" in schema["components"]["schemas"]
 
 
 @pytest.mark.slow

@@ -1,9 +1,10 @@
 """Questions and summaries under ``/api/v1``: JSON, or Server-Sent Events.
 
 The answer stream sends ``delta`` events (``{"text": ...}``) as the model writes, then
-one ``answer`` event: the checked answer with its citations (source, page, quote, span,
-status). A summary streams ``progress`` events, then ``summary``. A failure after the
-stream began arrives as an ``error`` event with the CLI's message and hint.
+one ``answer`` event: the answer record (``app.answer_record.AnswerRecord``, as the JSON
+answer holds it), with its units and citations (source, page, quote, span, status). A
+summary streams ``progress`` events, then ``summary``. A failure after the stream began
+arrives as an ``error`` event with the CLI's message and hint.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from app.answer_record import AnswerRecord
 from app.http import schemas
 from app.http.security import Who
 from app.http.streams import Emit, error_event, event, run_with_progress, sse
@@ -32,8 +34,16 @@ def router(docent: Docent) -> APIRouter:
         "/collections/{name}/ask",
         summary="Answer a question with citations (JSON, or SSE when `stream` is true)",
         response_model=None,
+        responses={
+            200: {
+                "model": AnswerRecord,
+                "description": "The answer record; with `stream`, SSE `delta` events, then "
+                "an `answer` event holding the same record.",
+                "content": {"text/event-stream": {}},
+            }
+        },
     )
-    def ask(name: str, given: schemas.AskIn, who: Who) -> dict[str, Any] | Response:
+    def ask(name: str, given: schemas.AskIn, who: Who) -> AnswerRecord | Response:
         parts = stream_answer(docent, name, given, who.user)
         if not given.stream:
             return schemas.answer(final(parts))
@@ -95,7 +105,7 @@ def answer_events(parts: Iterator[Any]) -> Iterator[bytes]:
     try:
         for part in parts:
             if isinstance(part, Answer):
-                yield event("answer", schemas.answer(part))
+                yield event("answer", schemas.answer(part).model_dump(mode="json"))
             else:
                 yield event("delta", {"text": part})
     except Exception as error:

@@ -3,14 +3,16 @@
 Each collection the caller may read is a model, ``docent:<collection>``. The last user
 message is the question, earlier user/assistant pairs are the conversation (system
 messages are ignored: the answer's rules are Docent's). The reply's text ends with the
-citations as a numbered list, for clients that show only text; the same citations,
-structured, travel in the extension field ``docent`` of the response and of the last
-stream chunk::
+citations as a numbered list, for clients that show only text; the whole answer record
+(``app.answer_record.AnswerRecord``: units, lead, citations with page and span, status,
+fallback), with the collection asked, travels in the extension field ``docent`` of the
+response and of the last stream chunk::
 
-    "docent": {"collection": "legal", "status": "answered", "query": "...",
+    "docent": {"collection": "legal", "status": "answered", "made_by": "quotes",
+               "query": "...", "lead": "", "units": [{"text": "...", "citation": {...}}],
                "citations": [{"number": 1, "source": "handbook.pdf", "page": 3,
-                              "quote": "...", "span": [120, 188], "status": "verified",
-                              "title": "Staff Handbook"}]}
+                              "quote": "...", "span": [120, 188], "status": "quoted",
+                              "title": "Staff Handbook", ...}], ...}
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import secrets
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.answer_record import AnswerRecord
 from app.http import schemas
 from app.http.answers import final, stream_answer
 from app.http.errors import ApiError, body, status_of
@@ -102,15 +105,28 @@ def sources_list(answer: Answer) -> str:
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""
 
 
+class DocentField(AnswerRecord):
+    """The ``docent`` extension field: the answer record, and the collection asked."""
+
+    collection: str = Field(description="The collection asked (the model `docent:<name>`).")
+
+
+class Completion(BaseModel):
+    """A chat completion as Docent answers it (the OpenAI shape, with ``docent``)."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[dict[str, Any]] = Field(description="One choice: the assistant's message.")
+    usage: dict[str, int]
+    docent: DocentField
+
+
 def extension(collection: str, answer: Answer) -> dict[str, Any]:
-    """The ``docent`` extension field: status, query and structured citations."""
-    data = schemas.answer(answer)
-    return {
-        "collection": collection,
-        "status": answer.status,
-        "query": answer.query,
-        "citations": data["citations"],
-    }
+    """The ``docent`` extension field: the answer record with the collection."""
+    record = schemas.answer(answer).model_dump()
+    return DocentField(collection=collection, **record).model_dump(mode="json")
 
 
 def router(docent: Docent) -> APIRouter:
@@ -130,6 +146,14 @@ def router(docent: Docent) -> APIRouter:
         "/chat/completions",
         summary="Answer the last user message from a collection, with citations",
         response_model=None,
+        responses={
+            200: {
+                "model": Completion,
+                "description": "The completion; with `stream`, chunks as SSE, the last one "
+                "carrying `docent`.",
+                "content": {"text/event-stream": {}},
+            }
+        },
     )
     def chat(given: ChatIn, who: Who) -> dict[str, Any] | Response:
         if not given.model.startswith(PREFIX):

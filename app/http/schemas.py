@@ -1,7 +1,7 @@
 """The API's request bodies (validated, bounded) and how results become JSON.
 
-Answers and citations are read through their public fields only, so a change to how the
-answer chain builds them reaches clients without a change here.
+An answer is the one record every face writes (``app.answer_record.AnswerRecord``): its
+schema is in the OpenAPI document, and ``answer`` builds it from the chain's ``Answer``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.answer_record import AnswerRecord
+
 if TYPE_CHECKING:
     from ingest.report import IngestReport
-    from rag.answer import Answer, Citation
+    from rag.answer import Answer
     from rag.store import CollectionInfo
     from rag.summarize import Summary
     from rag.types import DocumentRecord
@@ -60,35 +62,9 @@ class CollectionIn(Strict):
     name: str = Field(min_length=1, max_length=63)
 
 
-def citation(item: Citation) -> dict[str, Any]:
-    """A citation: where (source, page, span of the document text), the quote, its status."""
-    return {
-        "number": item.number,
-        "source": item.source,
-        "title": item.title,
-        "page": item.page,
-        "quote": item.quote,
-        "span": [item.char_start, item.char_end],
-        "status": "attributed" if item.attributed else "verified",
-        "also_in": list(item.also_in),
-    }
-
-
-def answer(result: Answer) -> dict[str, Any]:
-    """An answer with its citations and the evidence shown (passages the caller may read)."""
-    return {
-        "question": result.question,
-        "query": result.query,
-        "text": result.text,
-        "status": result.status,
-        "citations": [citation(c) for c in result.citations],
-        "evidence": [
-            {"number": s.number, "source": s.source, "title": s.title, "page": s.page}
-            for s in result.evidence
-        ],
-        "model": result.model,
-        "timings": result.timings,
-    }
+def answer(result: Answer) -> AnswerRecord:
+    """An answer as its record: units, lead, citations with page and span, status."""
+    return AnswerRecord.of(result)
 
 
 def document(record: DocumentRecord) -> dict[str, Any]:
