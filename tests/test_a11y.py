@@ -105,7 +105,7 @@ def sign_in_as(page: Page, name: str, password: str) -> None:
 def ask(page: Page, question: str) -> None:
     page.get_by_test_id("stChatInputTextArea").fill(question)
     page.keyboard.press("Enter")
-    expect(page.get_by_text(re.compile(r"Verified: \d quotes?"))).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text(re.compile(r"Quoted from \S+"))).to_be_visible(timeout=SLOW)
 
 
 def test_every_page_passes_axe_signed_out_and_in(

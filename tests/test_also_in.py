@@ -1,7 +1,7 @@
 """A passage found in two files is cited once and names the other file: "also in".
 
 Real Chroma, the real embedder, answers of quotes (no model); the same cited sentence
-is checked in the answer, `docent ask` and its `--json`, and the HTTP API's answer JSON.
+is checked in the answer, `docent ask` and its `--json`, and the HTTP API's answer record.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_the_cited_passage_names_its_copy_everywhere(
     assert both == {"handbook.md", "old/handbook.txt"} and len(cited.also_in) == 1
     assert f"also in: {cited.also_in[0]}" in quoted_answer(answer)
     assert f"also in: {cited.also_in[0]}" in answer_footer(answer)
-    assert answer_json(answer)["citations"][0]["also_in"] == list(cited.also_in)
+    assert answer_json(answer).citations[0].also_in == list(cited.also_in)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DOCENT_DATA_DIR", str(docent.settings.data_dir))
@@ -55,7 +55,7 @@ def test_the_cited_passage_names_its_copy_everywhere(
         shown = json.loads(capsys.readouterr().out)
         assert main(["ask", QUESTION, "-c", "staff"]) == 0
         printed = capsys.readouterr().out
-    assert shown["sentences"][0]["also_in"] == list(cited.also_in)
+    assert shown["units"][0]["citation"]["also_in"] == list(cited.also_in)
     assert f"also in: {cited.also_in[0]}" in printed
 
 

@@ -69,8 +69,8 @@ def test_upload_ask_cite_and_summarize_in_chromium(
             page.get_by_test_id("stChatInputTextArea").fill(QUESTION)
             page.keyboard.press("Enter")
             # An answer of quotes (the default) comes whole, no model asked.
-            verified = re.compile(r"Verified: \d quotes? of your documents")
-            expect(page.get_by_text(verified)).to_be_visible(timeout=SLOW)
+            quoted = re.compile(r"Quoted from \S+, pages? \d")
+            expect(page.get_by_text(quoted)).to_be_visible(timeout=SLOW)
             answer = page.get_by_test_id("stChatMessage").last
             expect(answer).to_contain_text("27")
             assert answer.locator("img, a[href^=http]").count() == 0

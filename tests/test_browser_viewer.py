@@ -101,14 +101,14 @@ def browser_page() -> Iterator[Page]:
 
 
 def ask(page: Page, question: str) -> None:
-    """Ask ``question`` and wait for its verified answer (the last message of the chat)."""
+    """Ask ``question`` and wait for its quoted answer (the last message of the chat)."""
     messages = page.get_by_test_id("stChatMessage")
     before = messages.count()
     page.get_by_test_id("stChatInputTextArea").fill(question)
     page.keyboard.press("Enter")
     expect(messages).to_have_count(before + 2, timeout=SLOW)
-    verified = messages.last.get_by_text(re.compile(r"Verified: \d quotes?"))
-    expect(verified).to_be_visible(timeout=SLOW)
+    quoted = messages.last.get_by_text(re.compile(r"Quoted from \S+"))
+    expect(quoted).to_be_visible(timeout=SLOW)
 
 
 def shown_image(page: Page) -> bytes:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.answer_record import AnswerRecord
 from app.cli import main
 from tests.fake_ollama import Behaviour, FakeModel, FakeOllama
 from tests.samples import SAMPLES
@@ -50,9 +51,15 @@ def test_ask_streams_and_prints_verified_sources(
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith(supported.replace(" [1]", "")[:40]), out
-    assert (
-        "Sources:\n  [1] Northwind Clinic Employee Handbook (employee-handbook.pdf), page 7" in out
+    # The model's checked answer, then what was checked, then the unit with its place.
+    lead, said, unit = out.split("\n\n", 1)[1].splitlines()[:3]
+    assert "notice period is 1 month" in lead, out
+    assert said == (
+        "Quoted from employee-handbook.pdf, page 7. "
+        "The model's answer above is verified against the quote."
     )
+    assert unit.startswith("[1] After probation"), out
+    assert "Northwind Clinic Employee Handbook (employee-handbook.pdf), page 7, chars" in out
 
 
 def test_ask_answers_with_quotes_and_their_places(capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,23 +67,27 @@ def test_ask_answers_with_quotes_and_their_places(capsys: pytest.CaptureFixture[
     code = main(["ask", question, "-c", "samples"])
     out = capsys.readouterr().out
     assert code == 0
-    first, place = out.splitlines()[:2]
-    assert first.startswith("[1] ") and "25 days of annual leave" in first, out
-    assert "employee-handbook.pdf), page 2, chars " in place, out
+    said, first = out.splitlines()[:2]
+    # What is true of a quote: where it is from (not that it is "verified").
+    assert said.startswith("Quoted from employee-handbook.pdf, page 2"), out
+    assert first.startswith("[1] ") and "25 days of annual leave" in out, out
+    assert "employee-handbook.pdf), page 2, chars " in out, out
 
 
-def test_ask_json_gives_each_sentence_with_its_quote_and_span(
+def test_ask_json_is_the_answer_record_with_each_unit_its_quote_and_span(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code = main(["ask", "What is the notice period after probation?", "-c", "samples", "--json"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and answer["status"] == "answered" and answer["made_by"] == "quotes"
-    assert 1 <= len(answer["sentences"]) <= 3
-    for sentence in answer["sentences"]:
-        assert {"source", "page", "quote", "char_start", "char_end"} <= set(sentence)
-        assert sentence["verified"] and sentence["source"] and sentence["quote"]
-        span = sentence["char_end"] - sentence["char_start"]
-        assert span == len(sentence["quote"])
+    assert AnswerRecord.model_validate(answer).version == 2 and answer["lead"] == ""
+    assert 1 <= len(answer["units"]) <= 3
+    for unit in answer["units"]:
+        cited = unit["citation"]
+        assert unit["text"] and cited["source"] and cited["page"] and cited["quote"]
+        assert cited["status"] == "quoted"
+        start, end = cited["span"]
+        assert end - start == len(cited["quote"])
 
 
 def test_ask_json_and_refusal(capsys: pytest.CaptureFixture[str]) -> None:

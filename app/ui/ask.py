@@ -8,18 +8,16 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app.conversations import where
+from app.provenance import as_units
 from app.ui import chat, feedback, history, present, resources, sources
 
 if TYPE_CHECKING:
     from app.api import Docent
     from rag.answer import Answer
 
-_ALERTS = {"success": st.success, "warning": st.warning, "info": st.info}
-_ICONS = {
-    "success": ":material/verified:",
-    "warning": ":material/warning:",
-    "info": ":material/search_off:",
-}
+# A quote is shown in a neutral line (``_said``): a green tick would read as "correct".
+_ALERTS = {"warning": st.warning, "info": st.info}
+_ICONS = {"warning": ":material/warning:", "info": ":material/search_off:"}
 
 
 def page() -> None:
@@ -84,14 +82,14 @@ def _conversation(docent: Docent, collection: str, talk: chat.Conversation) -> N
 def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> None:
     """An answer: its text, its trust state, citation chips, or the closest passages."""
     verdict = present.verdict(answer)
-    if answer.status == "answered" and answer.made_by == "quotes":
-        _ALERTS[verdict.tone](verdict.message, icon=_ICONS[verdict.tone])
-        if answer.fallback:
-            st.caption(present.escape(f"Why quotes: {answer.fallback}"))
+    if as_units(answer):
+        if lead := present.lead_markdown(answer):
+            st.markdown(lead)
+        _said(verdict)
         for index, sentence in enumerate(answer.sentences):
             cited = sentence.citation
             with st.container(horizontal=True, key=f"said-{key}-{index}"):
-                st.markdown(f"> {present.escape(sentence.text)}")
+                st.markdown(present.quote_markdown(sentence.text))
                 sources.chip(collection, answer, cited, key, marker=True)
             with st.container(horizontal=True, key=f"quote-{key}-{index}"):
                 sources.chip(collection, answer, cited, key, marker=False)
@@ -101,7 +99,7 @@ def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> No
         _timings(answer)
         return
     st.markdown(present.answer_markdown(answer.text))
-    _ALERTS[verdict.tone](verdict.message, icon=_ICONS[verdict.tone])
+    _said(verdict)
     if answer.citations:
         with st.container(horizontal=True, key=f"chips-{key}"):
             for citation in answer.citations:
@@ -115,6 +113,15 @@ def show_answer(docent: Docent, collection: str, answer: Answer, key: str) -> No
     _timings(answer)
 
 
+def _said(verdict: present.Verdict) -> None:
+    """The verdict: where an answer is quoted from in plain words, or an alert."""
+    message = present.escape(verdict.message)
+    if verdict.tone == "neutral":
+        st.caption(f":material/format_quote: {message}")
+    else:
+        _ALERTS[verdict.tone](message, icon=_ICONS[verdict.tone])
+
+
 def _timings(answer: Answer) -> None:
     timings = answer.timings
     if "first_token" in timings:
@@ -122,5 +129,5 @@ def _timings(answer: Answer) -> None:
             f"{present.escape(answer.model)} · first word after {timings['first_token']:.1f} s "
             f"· {timings.get('total', 0):.1f} s in all"
         )
-    elif answer.made_by == "quotes" and answer.status == "answered":
-        st.caption(f"Quoted from your documents in {timings.get('total', 0):.1f} s")
+    elif as_units(answer):
+        st.caption(f"Found in your documents in {timings.get('total', 0):.1f} s")

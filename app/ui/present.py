@@ -4,7 +4,9 @@ Everything that comes from a document or from the model is untrusted: it is esca
 before it reaches Streamlit's Markdown, so it can neither inject HTML nor links, images,
 colours or LaTeX. An image in an answer would make the browser fetch a URL the model
 wrote, which is a way to send the conversation anywhere: escaping ``![``, ``](`` and
-every other ASCII punctuation character leaves only plain text.
+every other ASCII punctuation character leaves only plain text. An answer unit is the
+exception: it comes as Markdown already made safe (``rag.unit.markdown``: lists, code,
+tables, URLs as code), and ``safe_markdown`` guards it without escaping it twice.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from app.provenance import provenance
 from app.uploads import safe_file_name
 from ingest.report import shown
 
@@ -26,12 +29,20 @@ if TYPE_CHECKING:
     from rag.summarize import Summary
     from rag.types import DocumentRecord
 
-Tone = Literal["success", "warning", "info"]
+Tone = Literal["success", "warning", "info", "neutral"]
 
 # rag.citations.CITATION without its import (numpy, the embedder): the UI must paint fast.
 _MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _SPACE = re.compile(r"\s+")
+# In Markdown kept as written: what is inert (an escape, a code span) or is not.
+_RISKY = re.compile(
+    r"\\[\s\S]|(`+)[\s\S]*?(?<!`)\1(?!`)"
+    r"|<|\$|!\[|\]\(|\]:|://|www\.|:(?=[A-Za-z-]+\[)"
+)
+_DEFUSED = {"](": "]\\(", "]:": "\\]:", "www.": "www\\."}
+# A fence opens a code block (a backtick fence's info string holds no backtick).
+_FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
 # Context shown either side of a quote in the source panel.
 CONTEXT_CHARS = 500
 
@@ -74,25 +85,19 @@ def answer_markdown(text: str) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    """How an answer's trust state is shown: a tone and a sentence."""
+    """How an answer's state is shown: a tone and a sentence (plain text: escape to show)."""
 
     tone: Tone
     message: str
 
 
 def verdict(answer: Answer) -> Verdict:
-    """The banner under an answer: verified, unverified, or not found."""
-    if answer.status == "answered" and answer.made_by == "quotes" and answer.sentences:
-        count = len(answer.sentences)
-        noun = "quote" if count == 1 else "quotes"
-        what = f"{count} {noun} of your documents, each on the page it cites."
-        if answer.fallback:
-            return Verdict("info", f"The model's answer could not be verified. Shown: {what}")
-        return Verdict("success", f"Verified: {what}")
+    """The line over an answer: where it is quoted from and what was verified; unverified;
+    or not found. A quote is where it says it is, which is not "correct": the tone is neutral.
+    """
     if answer.status == "answered":
-        count = len(answer.citations)
-        noun = "source" if count == 1 else "sources"
-        return Verdict("success", f"Verified against {count} {noun}.")
+        tone: Tone = "info" if answer.fallback else "neutral"
+        return Verdict(tone, provenance(answer))
     if answer.status == "unverified":
         return Verdict(
             "warning",
@@ -104,10 +109,50 @@ def verdict(answer: Answer) -> Verdict:
     )
 
 
-def quote_markdown(answer: Answer, index: int) -> str:
-    """One sentence of an answer, escaped, as a block quote with its citation badge."""
-    sentence = answer.sentences[index]
-    return f"> {escape(sentence.text)} :blue-badge[{sentence.citation.number}]"
+def quote_markdown(unit: str) -> str:
+    """An answer unit as a block quote, every line quoted, its lists and code kept.
+
+    A unit comes as safe Markdown (``rag.unit.markdown``); ``safe_markdown`` still guards
+    it, so a unit from elsewhere (a saved answer, a model's sentence) can fetch nothing.
+    """
+    lines = safe_markdown(unit.replace("\r", "")).split("\n")
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
+
+
+def lead_markdown(answer: Answer) -> str:
+    """The model's verified sentences above the units: escaped, marks as badges ("" if none)."""
+    return answer_markdown(answer.lead) if answer.lead else ""
+
+
+def safe_markdown(text: str) -> str:
+    """Markdown kept as written, except what could fetch, link, colour or typeset.
+
+    Outside code, every unescaped ``<``, ``$``, ``![``, ``](``, ``]:`` (a link's
+    definition), ``://``, ``www.`` and ``:name[`` is escaped; an escaped character, a
+    code span or a fenced block is left as it is, so text already made safe
+    (``rag.unit.markdown``) passes unchanged.
+    """
+    out: list[str] = []
+    fence = ""
+    for line in text.split("\n"):
+        opener = _FENCE.match(line)
+        if fence:
+            out.append(line)
+            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
+                fence = "" if not line.strip().strip(fence[0]) else fence
+        elif opener:
+            fence = opener.group(1)
+            out.append(line)
+        else:
+            out.append(_RISKY.sub(_guarded, line))
+    return "\n".join(out)
+
+
+def _guarded(match: re.Match[str]) -> str:
+    token = match.group()
+    if token.startswith(("\\", "`")):  # an escape or a whole code span: already inert
+        return token
+    return _DEFUSED.get(token, "\\" + token)
 
 
 def citation_label(citation: Citation) -> str:
