@@ -338,9 +338,10 @@ class Conversations:
 def answer_markdown(answer: Answer) -> str:
     """An answer as Markdown with its citations listed under it ("[1] Title, p. 5: ...").
 
-    What the copy button copies and the export writes for each answer.
+    What the copy button copies and the export writes for each answer. The text keeps
+    its lines: an answer unit's list, steps, code or table rows are Markdown structure.
     """
-    text = " ".join(answer.text.split())
+    text = "\n".join(line.rstrip() for line in answer.text.strip().splitlines())
     if not answer.citations:
         return text
     sources = [

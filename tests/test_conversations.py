@@ -19,6 +19,7 @@ from app.auth.accounts import User
 from app.conversations import ConversationError, SavedTurn, answer_markdown
 from app.settings import Settings
 from models.embedder import Embedder
+from rag.answer import Answer
 from tests.indexed import indexed
 from tests.samples import SAMPLES
 
@@ -270,3 +271,10 @@ def test_five_hundred_conversations_list_in_well_under_a_second(
 
     assert len(listed) == 500 and listed[0].title == "Question 499"
     assert seconds < 1.0, seconds
+
+
+def test_a_copied_answer_keeps_its_units_lines() -> None:
+    text = "Leave goes in this order:\n\n1. parents\n2. refused before\n3. everyone else [1]"
+    answer = Answer(question="q", query="q", text=text, status="answered")
+
+    assert answer_markdown(answer).startswith(text)
