@@ -1,85 +1,86 @@
-"""Answers a reader can trust: do the shown quotes hold the gold answer, and refusals.
+"""Answers a reader can trust and can read: do the shown answers hold the gold answer,
+how much of it do they show, how cleanly, and refusals.
 
 Run by ``make bench`` (or ``python -m bench.answers``); never a timed test.
 
-* Corpus: the Python FAQ (HTML, ``python3.11-doc``), the R FAQ and the manual "An
-  Introduction to R" (PDF, ``r-doc-pdf``), indexed together through Docent's own ingest.
-  Gold: ``bench.gold`` (a question is kept when a chunk shares a long run of words with
-  its answer). Each corpus's questions are split: even-numbered ones tune, odd ones are
-  held out, and every figure is given for both halves.
-* **Holds gold**: the shown answer's quotes (or verified sentences) share a long run of
-  words with the gold answer (``bench.gold.holds``); **first holds**: the first quote
-  alone does. **Restates**: an answer whose every sentence only restates the question.
+* Corpora (``bench.answer_corpora``, chosen with ``--corpora``): the Python FAQ (HTML),
+  the R FAQ and "An Introduction to R" (PDF), the Debian Reference (a procedural manual,
+  HTML), the Debian Policy Manual (a policy set in DOCX and PDF) and the Python FAQ held
+  as both HTML and PDF, indexed together through Docent's own ingest. Gold: section
+  headings as questions, section bodies as answers (``bench.gold``; a question is kept
+  when a chunk shares a long run of words with its answer). Each corpus's questions are
+  split: even-numbered ones tune, odd ones are held out, and every figure is given for
+  both halves and per corpus.
+* **Holds gold**: a shown piece, read as plain text (``bench.reader.plain``), shares a
+  long run of words with the gold answer (``bench.gold.holds``); **first holds**: the
+  first piece alone does. **Restates**: an answer whose every piece only restates the
+  question. Reading figures (``bench.reader``): coverage of the gold answer's content
+  words, the gold's first sentence held, shown length in words, presentation defects.
+* Paths, side by side: ``sentence`` (the chosen ranked sentences as quotes, offline),
+  ``unit`` (``rag.unit.build`` around each of the same sentences, offline) and ``chain``
+  (Docent's answer chain end to end: ``Answer.text`` and its sentences, whatever it shows).
 * Refusals: out-of-domain (R FAQ questions asked of an index of the Python FAQ alone)
   and in-domain (``bench.unanswerable``, asked of the full index); wrong refusals are
   "not found" answers to answerable questions.
 * Tuning: the ranking features of each question's sentences are computed once, and the
   weights, the quote margin and the refusal floor are swept on the tuning half; the
   chosen values and those in force are reported on both halves.
-* End to end, in the same run: Docent's answer chain in mode ``quotes`` (the default),
-  today's design (the embedded model writing from the passages, its text as shown), mode
-  ``model`` (its verified sentences, else the quotes) and mode ``choose`` (the model
-  picks among the ranked sentences under a grammar), the model's modes and ``quotes`` on
-  the same sample, with first-text and whole answer latency p50/p95 on a loaded 2-core
-  machine.
-* Calibration of the support bounds in ``rag.citations`` (true and false pairs).
+* End to end, in the same run: the chain in mode ``quotes`` (the default), and on a
+  sample today's design (the embedded model writing from the passages), mode ``model``
+  and mode ``choose``, with first-text and whole answer latency p50/p95.
+* ``--sheet N``: a grading sheet of N shuffled held-out answers per corpus
+  (``bench.answer_report``). Calibration of the support bounds (``bench.calibration``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import random
-import shutil
+import re
 import statistics
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from app.api import Docent
 from app.settings import Settings
-from bench.gold import (
-    PYTHON_FAQ,
-    R_FAQ,
-    R_INTRO,
-    GoldQuestion,
-    holds,
-    python_faq,
-    r_faq,
-    r_intro,
-    relevant_chunks,
-    words,
-)
+from bench import answer_corpora
+from bench.answer_corpora import CORPORA, Corpus
+from bench.answer_report import UNANSWERABLE, SheetRow, tables, write_sheet
+from bench.calibration import calibrate
+from bench.gold import GoldQuestion, holds, r_faq, relevant_chunks
+from bench.reader import plain, reading, scores
 from bench.results import in_work_folder, save
 from bench.unanswerable import IN_DOMAIN
-from rag import citations, quotes
+from rag import quotes, unit
 from rag.answer import Answer, AnswerChain, AnswerConfig
-from rag.citations import CitationChecker, split_sentences
-from rag.evidence import (
-    RankedSentence,
-    RankWeights,
-    SentenceRanker,
-    gated,
-    restates,
-    score,
-)
+from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated, restates, score
+from rag.markup import neutralize
+from rag.metrics import words
 from rag.quotes import QuoteConfig
 from rag.retrieve import Passage, Retriever
 
 Case = tuple[GoldQuestion | None, str, str]  # gold (None: unanswerable), question, kind
+Shown = list[tuple[Case, list[str]]]  # each case with its shown pieces ([] when refused)
 
 
 @dataclass
 class Prepared:
-    """One question's candidates, ranked once; configurations are applied offline."""
+    """One question's candidates, ranked once; configurations are applied offline.
+
+    ``missing`` holds the question's words no passage names, as the chain finds them.
+    """
 
     case: Case
     collection: str
     passages: list[Passage]
     features: list[RankedSentence]
+    missing: list[str]
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -92,69 +93,8 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def calibrate(
-    docent: Docent,
-    questions: list[tuple[GoldQuestion, set[str]]],
-    chunks: dict[str, tuple[str, list[str]]],
-) -> dict[str, Any]:
-    """Acceptance of true and false sentence-passage pairs at the bounds in force."""
-    checker = CitationChecker(docent.embedder)
-    chance = random.Random(3)
-    ids = sorted(chunks)
-    true_pairs: list[tuple[float, float]] = []
-    false_pairs: list[tuple[float, float]] = []
-    for gold, relevant in questions:
-        sentences = [gold.answer[a:b] for a, b in split_sentences(gold.answer)][:4]
-        good = chunks[sorted(relevant)[0]][0]
-        bad = chunks[chance.choice([i for i in ids if i not in relevant])][0]
-        for target, passage in ((true_pairs, good), (false_pairs, bad)):
-            for sentence in sentences:
-                support = checker.support(sentence, passage)
-                target.append((support.lexical, support.semantic))
-
-    def accepted(pairs: list[tuple[float, float]], lex: float, sem: float) -> float:
-        hits = sum(1 for lexical, semantic in pairs if lexical >= lex and semantic >= sem)
-        return round(hits / max(1, len(pairs)), 3)
-
-    sweep = [
-        {
-            "lexical": lex,
-            "semantic": sem,
-            "true": accepted(true_pairs, lex, sem),
-            "false": accepted(false_pairs, lex, sem),
-        }
-        for lex in (0.5, 0.6, 0.7, 0.75, 0.8)
-        for sem in (0.4, 0.5, 0.6, 0.7)
-    ]
-    safe = [row for row in sweep if row["false"] <= 0.02] or sweep
-    return {
-        "pairs": {"true": len(true_pairs), "false": len(false_pairs)},
-        "in_force": {
-            "lexical": citations.LEXICAL_SUPPORT,
-            "semantic": citations.SEMANTIC_SUPPORT,
-            "true": accepted(true_pairs, citations.LEXICAL_SUPPORT, citations.SEMANTIC_SUPPORT),
-            "false": accepted(false_pairs, citations.LEXICAL_SUPPORT, citations.SEMANTIC_SUPPORT),
-        },
-        "best_with_false_at_most_2pct": max(safe, key=lambda row: row["true"]),
-        "sweep": sweep,
-    }
-
-
-def _corpus(work: Path) -> Path:
-    corpus = work / "corpus"
-    if corpus.exists():
-        return corpus
-    (corpus / "python").mkdir(parents=True)
-    for page in sorted(PYTHON_FAQ.glob("*.html")):
-        shutil.copy(page, corpus / "python" / page.name)
-    for folder, pdf in (("r", R_FAQ), ("manual", R_INTRO)):
-        (corpus / folder).mkdir()
-        shutil.copy(pdf, corpus / folder / pdf.name)
-    return corpus
-
-
 def _cases(
-    docent: Docent, per_corpus: int
+    docent: Docent, corpora: Sequence[Corpus], per_corpus: int, quick: bool
 ) -> tuple[dict[str, list[Case]], list[tuple[GoldQuestion, set[str]]], dict[str, Any]]:
     """Answerable and unanswerable questions by half (``tune`` / ``held_out``)."""
     stored = docent.index.collection("docs").chroma.get(include=["documents"])
@@ -165,12 +105,13 @@ def _cases(
     by_words = {cid: tokens for cid, (_, tokens) in chunks.items()}
     halves: dict[str, list[Case]] = {"tune": [], "held_out": []}
     pairs: list[tuple[GoldQuestion, set[str]]] = []
-    for kind, gold in (("python", python_faq()), ("r", r_faq()), ("manual", r_intro())):
-        kept = [(q, relevant_chunks(q, by_words)) for q in gold]
+    for corpus in corpora:
+        kept = [(q, relevant_chunks(q, by_words)) for q in corpus.gold(quick)]
         kept = [(q, rel) for q, rel in kept if rel]
         step = max(1, len(kept) // per_corpus)
-        for n, (q, rel) in enumerate(kept[::step][:per_corpus]):
-            halves["tune" if n % 2 == 0 else "held_out"].append((q, q.question, kind))
+        start = int(corpus.offset * step)
+        for n, (q, rel) in enumerate(kept[start::step][:per_corpus]):
+            halves["tune" if n % 2 == 0 else "held_out"].append((q, q.question, corpus.name))
             pairs.append((q, rel))
     outside = random.Random(11).sample(r_faq(), min(per_corpus, len(r_faq())))
     for n, q in enumerate(outside):
@@ -189,42 +130,77 @@ def _prepare(docent: Docent, cases: list[Case], config: AnswerConfig) -> list[Pr
         passages = retriever.retrieve(collection, case[1], k=config.k)
         sentences = ranker.candidates(case[1], gated(case[1], passages, config.gate))
         features = ranker.features(case[1], sentences) if sentences else []
-        prepared.append(Prepared(case, collection, passages, features))
+        missing = ranker.unmatched(case[1], passages) if features else []
+        prepared.append(Prepared(case, collection, passages, features, missing))
     return prepared
 
 
-def _outcome(item: Prepared, weights: RankWeights, config: QuoteConfig) -> list[str]:
+def _chosen(item: Prepared, weights: RankWeights, config: QuoteConfig) -> list[RankedSentence]:
     ranked = score(item.features, weights)
-    if quotes.refusal(item.case[1], item.passages, ranked, config):
+    if quotes.refusal(item.case[1], item.passages, ranked, config, item.missing):
         return []
-    return [r.sentence.text for r in quotes.choose(ranked, config)]
+    return quotes.choose(ranked, config)
 
 
-def figures(shown: list[tuple[Case, list[str]]]) -> dict[str, Any]:
-    """Holds-gold, first-holds, quotes shown, restatements and refusals of answers."""
-    answerable = [(c, q) for c, q in shown if c[0] is not None]
+def _outcome(item: Prepared, weights: RankWeights, config: QuoteConfig) -> list[str]:
+    return [r.sentence.text for r in _chosen(item, weights, config)]
+
+
+# "[7]" inside a document's sentence would read as one of the answer's own citations.
+_MARKS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+
+
+def shown_sentence(text: str) -> str:
+    """A sentence as the one-sentence quotes showed it: one line, links and markup
+    defused, bracketed numbers as (n)."""
+    return _MARKS.sub(r"(\1)", neutralize(" ".join(text.split())))
+
+
+# What each offline path shows for the chosen sentences.
+OFFLINE: dict[str, Callable[[RankedSentence], str]] = {
+    "sentence": lambda r: shown_sentence(r.sentence.text),
+    "unit": lambda r: unit.build(r.sentence).markdown,
+}
+
+
+def _offline(
+    prepared: list[Prepared], weights: RankWeights, config: QuoteConfig
+) -> dict[str, Shown]:
+    """What each offline path shows for the prepared questions."""
+    chosen = [(p.case, _chosen(p, weights, config)) for p in prepared]
+    return {
+        path: [(c, [show(r) for r in rs]) for c, rs in chosen] for path, show in OFFLINE.items()
+    }
+
+
+def figures(shown: Shown) -> dict[str, Any]:
+    """Holds-gold, first-holds, pieces shown, restatements and refusals of answers."""
+    answerable = [(c[0], c[1], [plain(p) for p in q]) for c, q in shown if c[0] is not None]
     out: dict[str, Any] = {"answerable": len(answerable)}
     if answerable:
         n = len(answerable)
-        out["holds_gold"] = round(sum(holds(q, c[0]) for c, q in answerable if c[0]) / n, 3)
-        first = sum(holds(q[:1], c[0]) for c, q in answerable if c[0])
-        out["first_holds"] = round(first / n, 3)
-        out["quotes_shown_mean"] = round(sum(len(q) for _, q in answerable) / n, 2)
-        out["quotes_shown_max"] = max(len(q) for _, q in answerable)
-        out["wrong_refusals"] = round(sum(not q for _, q in answerable) / n, 3)
-        out["restates"] = sum(bool(q) and all(restates(s, c[1]) for s in q) for c, q in answerable)
-        out["by_corpus"] = {
-            kind: round(
-                sum(holds(q, c[0]) for c, q in answerable if c[2] == kind and c[0])
-                / max(1, sum(c[2] == kind for c, _ in answerable)),
-                3,
-            )
-            for kind in ("python", "r", "manual")
-        }
-    for kind in ("out_of_domain", "in_domain"):
+        out["holds_gold"] = round(sum(holds(q, g) for g, _, q in answerable) / n, 3)
+        out["first_holds"] = round(sum(holds(q[:1], g) for g, _, q in answerable) / n, 3)
+        out["quotes_shown_mean"] = round(sum(len(q) for _, _, q in answerable) / n, 2)
+        out["quotes_shown_max"] = max(len(q) for _, _, q in answerable)
+        out["wrong_refusals"] = round(sum(not q for _, _, q in answerable) / n, 3)
+        out["restates"] = sum(bool(q) and all(restates(s, a) for s in q) for _, a, q in answerable)
+    for kind in UNANSWERABLE:
         asked = [q for c, q in shown if c[2] == kind]
         if asked:
             out[f"refused_{kind}"] = round(sum(not q for q in asked) / len(asked), 3)
+    return out
+
+
+def by_corpus(shown: Shown) -> dict[str, dict[str, Any]]:
+    """Per corpus: holds gold and refusals (``figures``) with the reading figures."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in dict.fromkeys(c[2] for c, _ in shown):
+        mine = [(c, q) for c, q in shown if c[2] == kind]
+        got = figures(mine)
+        if kind not in UNANSWERABLE:
+            got.update(reading([(c[0].answer, q) for c, q in mine if c[0] is not None]))
+        out[kind] = got
     return out
 
 
@@ -277,12 +253,33 @@ def tune(prepared: list[Prepared]) -> tuple[RankWeights, QuoteConfig, dict[str, 
     return weights, chosen, {str(f): got for f, got in floors.items()}
 
 
-def _end_to_end(docent: Docent, cases: list[Case], mode: str) -> dict[str, Any]:
-    """The real chain on the questions: shown quotes, latencies, and today's raw text."""
+def _pieces(answer: Answer) -> list[str]:
+    """What the reader sees of an answer, piece by piece ([] for "not found")."""
+    if answer.status == "not_found":
+        return []
+    return [s.text for s in answer.sentences] or [answer.text]
+
+
+def _sheet_row(case: Case, answer: Answer, pieces: list[str]) -> SheetRow:
+    gold = case[0].answer if case[0] else ""
+    cited = [{"source": c.source, "page": c.page, "quote": c.quote} for c in answer.citations]
+    automatic: dict[str, Any] = {"status": answer.status}
+    if case[0] is not None:
+        automatic["holds_gold"] = holds([plain(p) for p in pieces], case[0])
+        automatic.update(asdict(scores(pieces, gold, answer.text)) if pieces else {})
+    return SheetRow(case[2], case[1], gold, answer.text, cited, automatic)
+
+
+def _end_to_end(
+    docent: Docent, cases: list[Case], mode: str, sheet: list[SheetRow] | None = None
+) -> dict[str, Any]:
+    """The real chain on the questions: what it shows, latencies, and today's raw text."""
     config = replace(docent.settings.answer_config(), mode=mode)  # type: ignore[arg-type]
     chain = AnswerChain(Retriever(docent.index), docent.chat, config)
-    shown: list[tuple[Case, list[str]]] = []
-    today: list[tuple[Case, list[str]]] = []
+    shown: Shown = []
+    texts: Shown = []
+    cited: Shown = []
+    today: Shown = []
     first: list[float] = []
     total: list[float] = []
     for case in cases:
@@ -298,28 +295,74 @@ def _end_to_end(docent: Docent, cases: list[Case], mode: str) -> dict[str, Any]:
         total.append(time.perf_counter() - started)
         first.append(first_at if first_at is not None else total[-1])
         assert answer is not None
-        found = answer.status != "not_found"
-        shown.append((case, [c.quote for c in answer.citations] if found else []))
+        pieces = _pieces(answer)
+        shown.append((case, pieces))
+        texts.append((case, [answer.text] if pieces else []))
+        cited.append((case, [c.quote for c in answer.citations] if pieces else []))
         raw = answer.raw if answer.raw and "could not find" not in answer.raw else ""
         today.append((case, [raw] if raw else []))
-    result = {**figures(shown), "first_text_s": _percentiles(first), "total_s": _percentiles(total)}
+        if sheet is not None:
+            sheet.append(_sheet_row(case, answer, pieces))
+    result = {
+        **figures(shown),
+        "holds_gold_cited": figures(cited).get("holds_gold"),
+        "by_corpus": _chain_by_corpus(shown, texts),
+        "first_text_s": _percentiles(first),
+        "total_s": _percentiles(total),
+    }
     if mode == "model":
         result["today_design"] = figures(today)
     return result
 
 
+def _chain_by_corpus(shown: Shown, texts: Shown) -> dict[str, dict[str, Any]]:
+    """Per corpus: holds gold on the shown pieces, reading figures on ``Answer.text``
+    (defects on the pieces, so each quote's opening counts)."""
+    out = by_corpus(shown)
+    for kind, got in out.items():
+        if kind in UNANSWERABLE:
+            continue
+        whole = reading([(c[0].answer, q) for c, q in texts if c[2] == kind and c[0]])
+        got.update(
+            {k: whole[k] for k in ("coverage", "first_sentence", "words_median", "words_p95")}
+        )
+    return out
+
+
+def _index(docent: Docent, corpora: Sequence[Corpus], work: Path, quick: bool) -> None:
+    """Build the corpora's folders and index them (``docs``; ``python-only`` for the
+    out-of-domain questions)."""
+    root = work / "corpus"
+    docent.ingest(answer_corpora.folders(corpora, root, quick), "docs")
+    docent.ingest(answer_corpora.folders([CORPORA["python"]], root, quick), "python-only")
+
+
+def _offline_figures(
+    prepared: dict[str, list[Prepared]], weights: RankWeights, config: QuoteConfig
+) -> dict[str, dict[str, Any]]:
+    """Per path and half: overall figures, with per-corpus ones under ``by_corpus``."""
+    out: dict[str, dict[str, Any]] = {path: {} for path in OFFLINE}
+    for half, items in prepared.items():
+        for path, shown in _offline(items, weights, config).items():
+            out[path][half] = {**figures(shown), "by_corpus": by_corpus(shown)}
+    return out
+
+
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Index the corpora, tune on one half, and gather the figures on both."""
-    settings = Settings(data_dir=work / "data", chat_temperature=0.0)
+    corpora = answer_corpora.selected(args.corpora)
+    key = "+".join(sorted(c.folder(args.quick) for c in corpora))
+    data = work / f"data-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+    settings = Settings(data_dir=data, chat_temperature=0.0)
     docent = Docent(settings)
-    corpus = _corpus(work)
-    docent.ingest([corpus], "docs")
-    docent.ingest([corpus / "python"], "python-only")
-    halves, pairs, chunks = _cases(docent, args.questions)
+    _index(docent, corpora, work, args.quick)
+    halves, pairs, chunks = _cases(docent, corpora, args.questions, args.quick)
     config = settings.answer_config()
     prepared = {half: _prepare(docent, cases, config) for half, cases in halves.items()}
     weights, tuned, floors = tune(prepared["tune"])
     report: dict[str, Any] = {
+        "corpora": {c.name: c.kind for c in corpora},
+        "quick": args.quick,
         "questions": {h: len(c) for h, c in halves.items()},
         "tuned": {"weights": weights.__dict__, "quotes": tuned.__dict__, "floors": floors},
     }
@@ -327,12 +370,13 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "in_force": (config.weights, config.quotes),
         "tuned": (weights, tuned),
     }.items():
-        report[f"offline_{label}"] = {
-            half: figures([(p.case, _outcome(p, w, q)) for p in items])
-            for half, items in prepared.items()
-        }
+        report[f"offline_{label}"] = _offline_figures(prepared, w, q)
     docent.chat.preflight()
-    report["quotes_mode"] = {h: _end_to_end(docent, c, "quotes") for h, c in halves.items()}
+    sheet: list[SheetRow] = []
+    report["quotes_mode"] = {
+        h: _end_to_end(docent, c, "quotes", sheet if h == "held_out" else None)
+        for h, c in halves.items()
+    }
     if args.model_questions:
         step = max(1, sum(map(len, halves.values())) // args.model_questions)
         sample = [c for h in halves.values() for c in h][::step][: args.model_questions]
@@ -340,19 +384,36 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             report[f"{mode}_mode"] = _end_to_end(docent, sample, mode)
         report["quotes_mode_on_model_sample"] = _end_to_end(docent, sample, "quotes")
     report["model"] = docent.chat.name
-    report["calibration"] = calibrate(docent, pairs, chunks)
+    if not args.quick:
+        report["calibration"] = calibrate(docent, pairs, chunks)
+    report["tables"] = _tables(report)
+    if args.sheet:
+        graded, scored = write_sheet([r for r in sheet if r.corpus != "out_of_domain"], args.sheet)
+        report["sheet"] = {"to_grade": str(graded), "scores": str(scored)}
     return report
 
 
+def _tables(report: dict[str, Any]) -> str:
+    """The per-corpus tables: offline paths with the settings in force, and the chain."""
+    offline = report["offline_in_force"]
+    by_path = {
+        path: {half: got["by_corpus"] for half, got in offline[path].items()} for path in offline
+    }
+    by_path["chain"] = {half: got["by_corpus"] for half, got in report["quotes_mode"].items()}
+    return tables(by_path)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark, print a summary and save the figures."""
+    """Run the benchmark, print a summary and save the figures and tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--questions", type=int, default=40, help="answerable per corpus")
+    parser.add_argument(
+        "--questions", type=int, help="answerable per corpus (default 80; --quick: 40)"
+    )
     parser.add_argument(
         "--model-questions",
         type=int,
-        default=24,
-        help="questions also asked of the model (today's design and mode model); 0: none",
+        help="questions also asked of the model (today's design and mode model); 0: none "
+        "(default 24; --quick: 0)",
     )
     parser.add_argument(
         "--model-modes",
@@ -360,16 +421,37 @@ def main(argv: list[str] | None = None) -> int:
         help="modes that ask the model, run on the model sample (comma-separated)",
     )
     parser.add_argument(
-        "--work", type=Path, help="keep the corpus and indexes here; the next run reuses them"
+        "--corpora",
+        default="all",
+        help=f"comma-separated, of: {', '.join(CORPORA)} (default: all)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a part of the two largest manuals, fewer questions, no model sample unless "
+        "asked for, no calibration: one run in 20-30 minutes on 2 cores",
+    )
+    parser.add_argument(
+        "--sheet", type=int, default=0, help="write N held-out answers per corpus to grade"
+    )
+    parser.add_argument(
+        "--work", type=Path, help="keep the corpora and indexes here; the next run reuses them"
     )
     args = parser.parse_args(argv)
+    if args.questions is None:
+        args.questions = 40 if args.quick else 80
+    if args.model_questions is None:
+        args.model_questions = 0 if args.quick else 24
     result = in_work_folder(args.work, "docent-answers-", lambda work: run(args, work))
     out = save("answers", result)
-    summary = {k: v for k, v in result.items() if k not in ("calibration",)}
+    out.with_suffix(".md").write_text(result["tables"])
+    summary = {k: v for k, v in result.items() if k not in ("calibration", "tables")}
     summary["tuned"] = {k: v for k, v in result["tuned"].items() if k != "floors"}
-    summary["calibration"] = {k: v for k, v in result["calibration"].items() if k != "sweep"}
+    if "calibration" in result:
+        summary["calibration"] = {k: v for k, v in result["calibration"].items() if k != "sweep"}
     print(json.dumps(summary, indent=2, default=str))
-    print(f"saved {out}")
+    print(result["tables"])
+    print(f"saved {out} and {out.with_suffix('.md')}")
     return 0
 
 

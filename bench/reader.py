@@ -12,7 +12,8 @@ that makes a unit safe to render neither helps nor hurts a match.
   of at least 80% of its words, in order (a word lost at a PDF line break is forgiven).
 * **words**: the shown text's length in words, median and p95 over answered questions.
 * **defects**: detectors, one per kind (``DETECTORS``), run on each piece; an answer is
-  counted once per kind it shows.
+  counted once per kind it shows. Words glued together (a PDF's lost spaces) have no
+  detector: only a reader (the graded sample) finds them.
 """
 
 from __future__ import annotations
@@ -196,6 +197,21 @@ def dangling_lead_in(piece: str) -> bool:
     return text.endswith(":") and not text.endswith("::")
 
 
+_CLOSED = re.compile(r"(?:[.!?:;)\]\"'”’`]|\.\.\.)\s*$")
+_LIST_OR_ROW = re.compile(r"^\s*(?:[-*+]\s|\d{1,2}[.)]\s|\|)")
+
+
+def truncated(piece: str) -> bool:
+    """A piece whose prose stops mid-sentence ("the axis line (line style"); a piece cut
+    at the length cap ends in "..." and is not counted, nor one ending in a list, table
+    or code block."""
+    lines = [line for line in piece.rstrip().splitlines() if line.strip()]
+    if not lines or _FENCE.match(lines[-1]) or _LIST_OR_ROW.match(lines[-1]):
+        return False
+    text = plain(lines[-1]).rstrip()
+    return bool(text) and not _CLOSED.search(text)
+
+
 DETECTORS: dict[str, Callable[[str], bool]] = {
     "layout_line": layout_line,
     "table_debris": table_debris,
@@ -204,6 +220,7 @@ DETECTORS: dict[str, Callable[[str], bool]] = {
     "spaced_url": spaced_url,
     "stripped_placeholder": stripped_placeholder,
     "dangling_lead_in": dangling_lead_in,
+    "truncated": truncated,
 }
 
 

@@ -23,6 +23,7 @@ from bench.reader import (
     spaced_url,
     stripped_placeholder,
     table_debris,
+    truncated,
 )
 
 GOLD = (
@@ -214,6 +215,32 @@ def test_a_lead_in_without_what_it_announces_is_found() -> None:
     assert dangling_lead_in("To see the status, execute the command: [1]")
     assert not dangling_lead_in("The priorities are:\n\n- required\n- important")
     assert not dangling_lead_in("It is done.")
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "Axes have three main components: the axis line (line style [1]",
+        "By using the",
+    ],
+)
+def test_prose_stopping_mid_sentence_is_truncated(piece: str) -> None:
+    assert truncated(piece)
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "A whole sentence. [1]",
+        "A unit cut at the cap, to read on ...",
+        "The priorities are:\n\n- required\n- important",
+        "Run:\n\n```\napt-get update\n```",
+        "| a | b |\n| --- | --- |\n| 1 | 2 |",
+        "It says “yes.”",
+    ],
+)
+def test_whole_sentences_capped_units_lists_and_code_are_not_truncated(piece: str) -> None:
+    assert not truncated(piece)
 
 
 def test_defects_lists_each_kind_once_over_the_pieces() -> None:
