@@ -30,6 +30,9 @@ Run by ``make bench`` (or ``python -m bench.answers``); never a timed test.
   and mode ``choose``, with first-text and whole answer latency p50/p95.
 * ``--sheet N``: a grading sheet of N shuffled held-out answers per corpus
   (``bench.answer_report``). Calibration of the support bounds (``bench.calibration``).
+
+The figures are in ``bench.answer_figures`` and ``bench.reader``; the chain is run by
+``bench.answer_chain``; the tables and the sheet are written by ``bench.answer_report``.
 """
 
 from __future__ import annotations
@@ -40,33 +43,29 @@ import itertools
 import json
 import random
 import re
-import statistics
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from app.api import Docent
 from app.settings import Settings
 from bench import answer_corpora
+from bench.answer_chain import end_to_end
 from bench.answer_corpora import CORPORA, Corpus
-from bench.answer_report import UNANSWERABLE, SheetRow, tables, write_sheet
+from bench.answer_figures import Case, Shown, by_corpus, figures
+from bench.answer_report import SheetRow, tables, write_sheet
 from bench.calibration import calibrate
-from bench.gold import GoldQuestion, holds, r_faq, relevant_chunks
-from bench.reader import plain, reading, scores
+from bench.gold import GoldQuestion, r_faq, relevant_chunks
 from bench.results import in_work_folder, save
 from bench.unanswerable import IN_DOMAIN
 from rag import quotes, unit
-from rag.answer import Answer, AnswerChain, AnswerConfig
-from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated, restates, score
+from rag.answer import AnswerConfig
+from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated, score
 from rag.markup import neutralize
 from rag.metrics import words
 from rag.quotes import QuoteConfig
 from rag.retrieve import Passage, Retriever
-
-Case = tuple[GoldQuestion | None, str, str]  # gold (None: unanswerable), question, kind
-Shown = list[tuple[Case, list[str]]]  # each case with its shown pieces ([] when refused)
 
 
 @dataclass
@@ -81,16 +80,6 @@ class Prepared:
     passages: list[Passage]
     features: list[RankedSentence]
     missing: list[str]
-
-
-def _percentiles(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-    return {
-        "p50": round(statistics.median(ordered), 3),
-        "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3),
-    }
 
 
 def _cases(
@@ -173,37 +162,6 @@ def _offline(
     }
 
 
-def figures(shown: Shown) -> dict[str, Any]:
-    """Holds-gold, first-holds, pieces shown, restatements and refusals of answers."""
-    answerable = [(c[0], c[1], [plain(p) for p in q]) for c, q in shown if c[0] is not None]
-    out: dict[str, Any] = {"answerable": len(answerable)}
-    if answerable:
-        n = len(answerable)
-        out["holds_gold"] = round(sum(holds(q, g) for g, _, q in answerable) / n, 3)
-        out["first_holds"] = round(sum(holds(q[:1], g) for g, _, q in answerable) / n, 3)
-        out["quotes_shown_mean"] = round(sum(len(q) for _, _, q in answerable) / n, 2)
-        out["quotes_shown_max"] = max(len(q) for _, _, q in answerable)
-        out["wrong_refusals"] = round(sum(not q for _, _, q in answerable) / n, 3)
-        out["restates"] = sum(bool(q) and all(restates(s, a) for s in q) for _, a, q in answerable)
-    for kind in UNANSWERABLE:
-        asked = [q for c, q in shown if c[2] == kind]
-        if asked:
-            out[f"refused_{kind}"] = round(sum(not q for q in asked) / len(asked), 3)
-    return out
-
-
-def by_corpus(shown: Shown) -> dict[str, dict[str, Any]]:
-    """Per corpus: holds gold and refusals (``figures``) with the reading figures."""
-    out: dict[str, dict[str, Any]] = {}
-    for kind in dict.fromkeys(c[2] for c, _ in shown):
-        mine = [(c, q) for c, q in shown if c[2] == kind]
-        got = figures(mine)
-        if kind not in UNANSWERABLE:
-            got.update(reading([(c[0].answer, q) for c, q in mine if c[0] is not None]))
-        out[kind] = got
-    return out
-
-
 # Each quote shown costs the reader: a further quote must hold the answer more often
 # than this share of questions to be worth it.
 QUOTE_COST = 0.05
@@ -253,82 +211,6 @@ def tune(prepared: list[Prepared]) -> tuple[RankWeights, QuoteConfig, dict[str, 
     return weights, chosen, {str(f): got for f, got in floors.items()}
 
 
-def _pieces(answer: Answer) -> list[str]:
-    """What the reader sees of an answer, piece by piece ([] for "not found")."""
-    if answer.status == "not_found":
-        return []
-    return [s.text for s in answer.sentences] or [answer.text]
-
-
-def _sheet_row(case: Case, answer: Answer, pieces: list[str]) -> SheetRow:
-    gold = case[0].answer if case[0] else ""
-    cited = [{"source": c.source, "page": c.page, "quote": c.quote} for c in answer.citations]
-    automatic: dict[str, Any] = {"status": answer.status}
-    if case[0] is not None:
-        automatic["holds_gold"] = holds([plain(p) for p in pieces], case[0])
-        automatic.update(asdict(scores(pieces, gold, answer.text)) if pieces else {})
-    return SheetRow(case[2], case[1], gold, answer.text, cited, automatic)
-
-
-def _end_to_end(
-    docent: Docent, cases: list[Case], mode: str, sheet: list[SheetRow] | None = None
-) -> dict[str, Any]:
-    """The real chain on the questions: what it shows, latencies, and today's raw text."""
-    config = replace(docent.settings.answer_config(), mode=mode)  # type: ignore[arg-type]
-    chain = AnswerChain(Retriever(docent.index), docent.chat, config)
-    shown: Shown = []
-    texts: Shown = []
-    cited: Shown = []
-    today: Shown = []
-    first: list[float] = []
-    total: list[float] = []
-    for case in cases:
-        collection = "python-only" if case[2] == "out_of_domain" else "docs"
-        started = time.perf_counter()
-        answer: Answer | None = None
-        first_at: float | None = None
-        for part in chain.stream(collection, case[1]):
-            if isinstance(part, Answer):
-                answer = part
-            elif first_at is None:
-                first_at = time.perf_counter() - started
-        total.append(time.perf_counter() - started)
-        first.append(first_at if first_at is not None else total[-1])
-        assert answer is not None
-        pieces = _pieces(answer)
-        shown.append((case, pieces))
-        texts.append((case, [answer.text] if pieces else []))
-        cited.append((case, [c.quote for c in answer.citations] if pieces else []))
-        raw = answer.raw if answer.raw and "could not find" not in answer.raw else ""
-        today.append((case, [raw] if raw else []))
-        if sheet is not None:
-            sheet.append(_sheet_row(case, answer, pieces))
-    result = {
-        **figures(shown),
-        "holds_gold_cited": figures(cited).get("holds_gold"),
-        "by_corpus": _chain_by_corpus(shown, texts),
-        "first_text_s": _percentiles(first),
-        "total_s": _percentiles(total),
-    }
-    if mode == "model":
-        result["today_design"] = figures(today)
-    return result
-
-
-def _chain_by_corpus(shown: Shown, texts: Shown) -> dict[str, dict[str, Any]]:
-    """Per corpus: holds gold on the shown pieces, reading figures on ``Answer.text``
-    (defects on the pieces, so each quote's opening counts)."""
-    out = by_corpus(shown)
-    for kind, got in out.items():
-        if kind in UNANSWERABLE:
-            continue
-        whole = reading([(c[0].answer, q) for c, q in texts if c[2] == kind and c[0]])
-        got.update(
-            {k: whole[k] for k in ("coverage", "first_sentence", "words_median", "words_p95")}
-        )
-    return out
-
-
 def _index(docent: Docent, corpora: Sequence[Corpus], work: Path, quick: bool) -> None:
     """Build the corpora's folders and index them (``docs``; ``python-only`` for the
     out-of-domain questions)."""
@@ -374,15 +256,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     docent.chat.preflight()
     sheet: list[SheetRow] = []
     report["quotes_mode"] = {
-        h: _end_to_end(docent, c, "quotes", sheet if h == "held_out" else None)
+        h: end_to_end(docent, c, "quotes", sheet if h == "held_out" else None)
         for h, c in halves.items()
     }
     if args.model_questions:
         step = max(1, sum(map(len, halves.values())) // args.model_questions)
         sample = [c for h in halves.values() for c in h][::step][: args.model_questions]
         for mode in args.model_modes.split(","):
-            report[f"{mode}_mode"] = _end_to_end(docent, sample, mode)
-        report["quotes_mode_on_model_sample"] = _end_to_end(docent, sample, "quotes")
+            report[f"{mode}_mode"] = end_to_end(docent, sample, mode)
+        report["quotes_mode_on_model_sample"] = end_to_end(docent, sample, "quotes")
     report["model"] = docent.chat.name
     if not args.quick:
         report["calibration"] = calibrate(docent, pairs, chunks)
