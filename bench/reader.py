@@ -178,6 +178,15 @@ def spaced_url(piece: str) -> bool:
     return bool(_SPACED_URL.search(plain(piece)))
 
 
+_SPACED_CODE = re.compile(r"[A-Za-z_]\w* \. [A-Za-z_]\w*|\w\s*\(\s+\)")
+
+
+def spaced_code(piece: str) -> bool:
+    """Code shown with spaces inside it, as a PDF's monospace text comes out
+    ("S . rst rip ( )" where the document has "S.rstrip()")."""
+    return bool(_SPACED_CODE.search(plain(piece)))
+
+
 _STRIPPED = re.compile(
     r"(?:^|[\s/(\"'=])_+(?:\.\w|_\s|_$|\s)"  # "__.deb", "_ _" where <name>_<version> stood
     r"|\w//\w"  # "/usr/share/doc//copyright": an empty path segment, not "://"
@@ -218,6 +227,7 @@ DETECTORS: dict[str, Callable[[str], bool]] = {
     "dangling_opening": dangling_opening,
     "link_removed": link_removed,
     "spaced_url": spaced_url,
+    "spaced_code": spaced_code,
     "stripped_placeholder": stripped_placeholder,
     "dangling_lead_in": dangling_lead_in,
     "truncated": truncated,

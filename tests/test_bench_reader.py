@@ -20,6 +20,7 @@ from bench.reader import (
     plain,
     reading,
     scores,
+    spaced_code,
     spaced_url,
     stripped_placeholder,
     table_debris,
@@ -183,6 +184,26 @@ def test_spaced_urls_are_found(piece: str) -> None:
 )
 def test_whole_urls_and_prose_are_not_spaced_urls(piece: str) -> None:
     assert not spaced_url(piece)
+
+
+@pytest.mark.parametrize(
+    "piece",
+    ["You can use S . rst rip ( ) on it.", "Use the built-in super( ) function."],
+)
+def test_code_with_spaces_inside_is_found(piece: str) -> None:
+    assert spaced_code(piece)
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "You can use `S.rstrip()` on it.",
+        "Use super() in the method. It calls the base class.",
+        "Python 3 . 11 was released.",
+    ],
+)
+def test_code_as_written_and_prose_are_not_spaced_code(piece: str) -> None:
+    assert not spaced_code(piece)
 
 
 @pytest.mark.parametrize(
