@@ -129,8 +129,7 @@ def build(
             return Unit(passages, text, lines[header][0], end, False, shown)
     else:
         start, end = _paragraph(text, start, end, config.words)
-    if introduces(text[start:end]):
-        end = max(end, _introduced_end(lines, _line_of(lines, end - 1), text[start:end]))
+    end = _with_introduced(lines, text, start, end)
     end, cut = _capped(text, start, end, config.words)
     return Unit(passages, text, start, end, cut, markdown(text[start:end], cut))
 
@@ -260,6 +259,18 @@ def _table_start(lines: list[tuple[int, int, str]], at: int) -> int:
     return first
 
 
+def _with_introduced(lines: list[tuple[int, int, str]], text: str, start: int, end: int) -> int:
+    """The unit's end once it holds what its last announcing line introduces (a sentence
+    may run on over a colon and a line break: "as follows:\nRule 1 ...")."""
+    first = _line_of(lines, start)
+    for number in range(_line_of(lines, end - 1), first - 1, -1):
+        line_start, line_end, _ = lines[number]
+        said = text[max(start, line_start) : min(end, line_end)]
+        if introduces(said) and (grown := _introduced_end(lines, number, said)) > end:
+            return grown
+    return end
+
+
 def _introduced_end(lines: list[tuple[int, int, str]], last: int, unit: str) -> int:
     """The end of what the unit's last line introduces: the block after it."""
     number = last + 1
@@ -280,25 +291,58 @@ def _introduced_end(lines: list[tuple[int, int, str]], last: int, unit: str) -> 
 
 
 def _capped(text: str, start: int, end: int, most: int) -> tuple[int, bool]:
-    """The unit's end within ``most`` words: at a line, else a sentence, else a word."""
+    """The unit's end within ``most`` words, at the last sentence end or structural line
+    break before the cap (a PDF's wrapped lines end mid-sentence), else at a word; and
+    whether it stops short (cut, or at its passage's end mid-sentence: the page turns)."""
     if word_count(text[start:end]) <= most:
-        return end, False
+        return end, _unfinished(text, start, end)
     words = list(re.finditer(r"[^\W_]+", text[start:end]))
     limit = start + words[most - 1].end()
-    for boundary in ("\n", ". ", " "):
-        cut = text.rfind(boundary, start, limit + 1)
-        if cut > start and word_count(text[start:cut]) >= most // 3:
-            return cut + (1 if boundary == ". " else 0), True
-    return limit, True
+    ends = [b for b in _boundaries(text, start, limit) if word_count(text[start:b]) >= most // 3]
+    return (max(ends) if ends else limit), True
+
+
+_SENTENCE_END = re.compile(r"[.!?:;](?=[\s\"')\]]|$)|\n")
+_STRUCTURE = ("item", "row", "code", "blank")
+
+
+def _boundaries(text: str, start: int, limit: int) -> list[int]:
+    """Where a unit may stop before ``limit``: after a sentence, or at a line break
+    next to a list item, table row, code line or blank line."""
+    found = []
+    for match in _SENTENCE_END.finditer(text, start, limit + 1):
+        if match.group() != "\n":
+            found.append(match.end())
+            continue
+        before = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+        after_end = text.find("\n", match.end())
+        after = text[match.end() : after_end if after_end >= 0 else len(text)]
+        if kind(before) in _STRUCTURE or kind(after) in _STRUCTURE:
+            found.append(match.start())
+    return found
+
+
+def _unfinished(text: str, start: int, end: int) -> bool:
+    """Whether a unit ends at its text's end in mid-sentence (a page or chunk turns)."""
+    if text[end:].strip():
+        return False
+    last = text[start:end].rstrip()
+    tail = last.rsplit("\n", 1)[-1]
+    return (
+        bool(last)
+        and kind(tail) == "text"
+        and not last.endswith((".", "!", "?", ":", ";", ")", '"', "'"))
+    )
 
 
 def runs_on(unit: Unit) -> bool:
     """Whether a unit may go on in its passage's next chunk: it reaches the passage's end
-    in a list, a table or code, or announcing what follows."""
-    if unit.cut or len(unit.passages) > 1 or unit.text[unit.end :].strip():
+    in a list, a table or code, announcing what follows, or in mid-sentence."""
+    if len(unit.passages) > 1 or unit.text[unit.end :].strip():
         return False
     last = unit.text[: unit.end].rstrip().rsplit("\n", 1)[-1]
-    return introduces(unit.quote) or kind(last) in ("item", "row") or bool(CODE_LINE.search(last))
+    structural = kind(last) in ("item", "row") or bool(CODE_LINE.search(last))
+    return introduces(unit.quote) or structural or _unfinished(unit.text, unit.start, unit.end)
 
 
 def overlaps(unit: Unit, other: Unit) -> bool:

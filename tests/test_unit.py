@@ -206,3 +206,23 @@ def test_no_document_text_becomes_a_link_image_or_html(text: str) -> None:
     for token in inline:
         if token.type == "text":
             assert not re.search(r"(?i)://\w|www\.\w", token.content), shown
+
+
+def test_a_unit_ending_mid_sentence_at_its_page_end_says_it_stops_short() -> None:
+    text = "The axes have three main components: the axis line (line style"
+    unit = build(sentence(text, "three main components"))
+
+    assert unit.cut and unit.markdown.endswith("...")
+    assert runs_on(unit)  # the next chunk is read when it is on the same page
+
+
+def test_a_long_block_is_cut_after_a_sentence_not_a_wrapped_line() -> None:
+    wrapped = " ".join(
+        f"Rule {n} of the policy says what the ward must do\nwhen the\nrota changes."
+        for n in range(30)
+    )
+    text = f"The rota rules are as follows:\n{wrapped}"
+    unit = build(sentence(text, "The rota rules"), config=UnitConfig(words=40))
+
+    assert unit.cut and unit.quote.endswith("rota changes.")
+    assert unit.markdown.endswith("rota changes. ...")
