@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import codecs
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from bs4.element import NavigableString, PreformattedString, Tag
 
 from ingest.document import LoaderError, ParsedDocument, Section
@@ -68,7 +69,11 @@ def load_html(path: Path) -> ParsedDocument:
         LoaderError: The file is binary or nested too deeply to read.
     """
     text, encoding_note = _decode(path.read_bytes())
-    soup = BeautifulSoup(text, "lxml")
+    # XHTML (DocBook output, the Debian Reference) parses well as HTML; bs4's warning
+    # that it looks like XML would print once per page of a share.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(text, "lxml")
     page_title = _collapse(soup.title.get_text()) if soup.title else ""
     hidden = _drop_boilerplate(soup)
     candidates = (soup.find("main"), soup.find(role="main"), soup.find("article"), soup.body)
