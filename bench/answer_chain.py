@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from app.api import Docent
-from bench.answer_figures import Case, Shown, by_corpus, figures, percentiles
+from bench.answer_figures import Case, Shown, by_corpus, collection_for, figures, percentiles
 from bench.answer_report import UNANSWERABLE, SheetRow
 from bench.gold import holds
 from bench.reader import plain, reading, scores
@@ -47,7 +47,7 @@ def end_to_end(
     first: list[float] = []
     total: list[float] = []
     for case in cases:
-        collection = "python-only" if case[2] == "out_of_domain" else "docs"
+        collection = collection_for(case[2])
         started = time.perf_counter()
         answer: Answer | None = None
         first_at: float | None = None

@@ -60,3 +60,13 @@ def by_corpus(shown: Shown) -> dict[str, dict[str, Any]]:
             got.update(reading([(c[0].answer, q) for c, q in mine if c[0] is not None]))
         out[kind] = got
     return out
+
+
+def collection_for(kind: str) -> str:
+    """The collection a case is asked of: the Python FAQ alone for out-of-domain
+    questions, a corpus's cut copy for its removed sections, else every corpus."""
+    if kind == "out_of_domain":
+        return "python-only"
+    if kind.startswith("removed_"):
+        return "cut-" + kind.removeprefix("removed_")
+    return "docs"

@@ -25,7 +25,10 @@ from bench.reader import DETECTORS
 from bench.results import RESULTS
 
 PATHS = ("sentence", "unit", "chain")
-UNANSWERABLE = ("out_of_domain", "in_domain")
+# Out of domain, in domain (written), and each FAQ's or manual's removed sections
+# (``bench.removed``: asked of a copy without them, the collection ``cut-<corpus>``).
+REMOVED = ("python", "r", "manual")
+UNANSWERABLE = ("out_of_domain", "in_domain", *(f"removed_{name}" for name in REMOVED))
 _COLUMNS = (
     "| corpus | half | path | n | holds gold | first sentence | coverage | words median | "
     "words p95 | wrong refusals | with defect | " + " | ".join(DETECTORS) + " |"
