@@ -52,6 +52,7 @@ _WEIGHTS: dict[str, Sources] = {
     "passage": "answer_weight_passage",
     "heading": "answer_weight_heading",
     "named": "answer_weight_named",
+    "unit": "answer_weight_unit",
 }
 
 
@@ -386,6 +387,14 @@ class Settings(BaseSettings):
         0.25,
         description="Weight, in a sentence's rank as a quote, of how far the heading above "
         "it names the question's topic in its own words.",
+    )
+    answer_weight_unit: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="Weight, in a sentence's rank as a quote, of its answer unit's "
+        "similarity to the question (the unit is what the reader is shown: a lead-in "
+        "ranks by the list it introduces).",
     )
     audit_log: Path | None = Field(
         None,
