@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from langchain_core.prompt_values import PromptValue
@@ -216,17 +216,36 @@ class AnswerChain:
             found = on_topic(asked.question, found, before, self.config.gate)
         return Asked(asked.question, standalone.query, found, asked.collection, asked.filters)
 
-    def sources(self, question: str, passages: list[Passage]) -> list[Source]:
-        """The numbered passages a model reads: those above the gate, within the budget."""
-        strong = gated(question, passages, self.config.gate)
+    def model_sources(self, asked: Asked) -> list[Source]:
+        """The numbered units a model reads for a question ([] when it is refused)."""
+        _, ranked, _, refused = self._ranked(asked)
+        chosen = [] if refused else quotes.choose(ranked, self.config.quotes)
+        return self._budgeted(asked.question, _prompt_sources(self.units(asked, chosen)))
+
+    def _budgeted(self, question: str, sources: list[Source]) -> list[Source]:
+        """The first sources whose units fit the prompt's budget (the first always)."""
         window = (
             self.backend.config.context_tokens
             - self.backend.config.max_answer_tokens
             - _PROMPT_RESERVE
             - self.backend.count_tokens(question)
         )
-        budget = min(window, self.config.context_tokens)
-        return build_context(strong, budget, self.backend.count_tokens)
+        budget, kept = min(window, self.config.context_tokens), list[Source]()
+        for source in sources:
+            budget -= self.backend.count_tokens(source.text)
+            if kept and budget < 0:
+                break
+            kept.append(source)
+        return kept
+
+    def _ranked(self, asked: Asked) -> tuple[list[Passage], list[RankedSentence], list[str], str]:
+        """The passages past the gate, their ranked sentences, the question's words no
+        passage names, and why the question is refused ("" when it is not)."""
+        strong = gated(asked.query, asked.passages, self.config.gate)
+        ranked = self.ranker.rank(asked.query, strong) if strong else []
+        missing = self.ranker.unmatched(asked.query, asked.passages) if ranked else []
+        refused = quotes.refusal(asked.query, asked.passages, ranked, self.config.quotes, missing)
+        return strong, ranked, missing, refused
 
     def _stream_model(self, prompts: Iterator[PromptValue]) -> Iterator[str]:
         for prompt in prompts:
@@ -246,10 +265,7 @@ class AnswerChain:
         )
         clock.lap("retrieve")
         passages = asked.passages
-        strong = gated(asked.query, passages, self.config.gate)
-        ranked = self.ranker.rank(asked.query, strong) if strong else []
-        missing = self.ranker.unmatched(asked.query, passages) if ranked else []
-        refused = quotes.refusal(asked.query, passages, ranked, self.config.quotes, missing)
+        strong, ranked, missing, refused = self._ranked(asked)
         chosen = [] if refused else quotes.choose(ranked, self.config.quotes)
         clock.lap("rank")
         raw = fallback = ""
@@ -361,11 +377,8 @@ class AnswerChain:
         raw = "".join(streamed).strip()
         lead = Lead("")
         if raw and NOT_FOUND.lower().rstrip(".") not in raw.lower():
-            units = [
-                SourceText(s.number, s.text[u.start : u.end])
-                for s, u in zip(sources, shown, strict=True)
-            ]
-            lead = leads.check(self.checker, raw, units, asked.question)
+            read = [SourceText(s.number, s.text) for s in sources]
+            lead = leads.check(self.checker, raw, read, asked.question)
         clock.lap("verify")
         why = "" if lead.text else _no_lead(raw, lead)
         yield self._quoted(asked, shown, clock, raw, why, lead)
@@ -396,6 +409,14 @@ def _no_lead(raw: str, lead: Lead) -> str:
     if not raw or NOT_FOUND.lower().rstrip(".") in raw.lower():
         return "the model found no answer"
     return "none of the model's sentences held against the quotes"
+
+
+def _prompt_sources(shown: list[Unit]) -> list[Source]:
+    """The units as the model reads them: each unit's own text, numbered."""
+    return [
+        replace(source, text=unit.quote, char_start=unit.doc_start, char_end=unit.doc_end)
+        for source, unit in zip(_unit_sources(shown), shown, strict=True)
+    ]
 
 
 def _unit_sources(shown: list[Unit]) -> list[Source]:

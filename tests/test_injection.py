@@ -6,8 +6,10 @@ The properties, for every answer:
 
 1. No canary of a restricted document appears in what is retrieved, in what is sent to
    the model, in the streamed text, the answer, its citations or its evidence.
-2. The streamed text and the answer carry no link, image, URL or HTML tag, so no
-   ``link`` canary (they exist only inside URLs) reaches the reader.
+2. The model's words (the streamed text, the answer's lead) carry no link, image, URL or
+   HTML tag, so no ``link`` canary (they exist only inside URLs) reaches the reader by
+   the model; the answer's text renders no link or image, and a URL a document holds
+   reaches the reader only as plain text (a code span: never a link to follow).
 3. Every citation names a source the model was shown, on that source's real page, and
    quotes text that is there; no citation points at a page a document only claims (99+);
    every ``[n]`` left in the answer is such a citation.
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from markdown_it import MarkdownIt
 
 from app.api import Docent
 from app.settings import Settings
@@ -99,9 +102,14 @@ def assert_safe(answer: Answer, streamed: str, library: Docent) -> None:
     quoted = [*(c.quote for c in answer.citations), *(s.text for s in answer.evidence)]
     for text in [answer.text, streamed, *quoted]:
         assert not [c for c in SECRETS if c in text], (answer.question, text)
-    for text in (answer.text, streamed):
+    for text in (answer.lead, streamed):
         assert not [c for c in LINK_CANARIES if c in text], (answer.question, text)
         assert not LINK.search(text), (answer.question, text)
+    html = MarkdownIt("commonmark").enable("table").render(answer.text)
+    as_text = re.sub(r"<code>.*?</code>", "", html, flags=re.DOTALL)
+    assert "<a " not in html and "<img" not in html, (answer.question, html)
+    assert not [c for c in LINK_CANARIES if c in as_text], (answer.question, html)
+    for text in (answer.text, streamed):
         assert not any(unicodedata.category(ch) == "Cf" for ch in text), answer.question
     shown_sources = {s.number: s for s in answer.evidence}
     for citation in answer.citations:
@@ -141,7 +149,7 @@ def test_restricted_documents_never_reach_the_prompt(library: Docent) -> None:
         state = library.answers.prepare.invoke(Question("docs", question, filters=GRANTED))
         # Each attack must be found by its question, or the model tests below prove nothing.
         found += any(p.source == wanted for p in state.passages[:3])
-        sources = library.answers.sources(question, state.passages)
+        sources = library.answers.model_sources(state)
         prompt = "\n".join(fence(s.text) for s in sources)
         assert not [c for c in SECRETS if c in prompt], question
         assert not {p.source for p in state.passages} & RESTRICTED_NAMES, question
