@@ -351,11 +351,13 @@ class Settings(BaseSettings):
         "found (calibrated by `bench/answers.py`).",
     )
     answer_unmatched_below: float = Field(
-        0.6,
+        -1.0,
         ge=-1,
         le=1,
-        description="A question with a word that no retrieved passage holds is refused "
-        "unless a passage is at least this similar to it (calibrated by `bench/answers.py`).",
+        description="A question with a word that no retrieved passage holds (or names by a "
+        "synonym) is refused unless a passage is at least this similar to it; -1 leaves "
+        "one such word to the other checks (calibrated by `bench/answers.py` on questions "
+        "in people's own words: one unmatched word refused a quarter of them).",
     )
     answer_unmatched_most: int = Field(
         2,

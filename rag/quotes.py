@@ -45,7 +45,7 @@ class QuoteConfig:
     most: int = 3
     margin: float = 0.0
     refuse_below: float = 0.4
-    unmatched_below: float = 0.6
+    unmatched_below: float = -1.0
     unmatched_most: int = 2
 
 
