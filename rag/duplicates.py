@@ -25,6 +25,8 @@ SAME_TEXT = 0.8
 """Jaccard overlap of character 5-grams from which two passages are one text."""
 
 SAME_READING = 0.02
+# Punctuation that prose never leaves alone between spaces (dashes and ellipses it does).
+_LONE = re.compile(r"[()\[\]{},.:;=]+")
 """Copies whose shares of broken words differ by no more than this read alike."""
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -36,9 +38,12 @@ def _grams(text: str) -> frozenset[str]:
 
 
 def broken_share(text: str) -> float:
-    """The share of whitespace-separated tokens longer than 20 characters (glued words)."""
+    """The share of whitespace-separated tokens that show a broken text layer: longer
+    than 20 characters (glued words), or punctuation standing alone where a PDF's
+    extraction spaced code and formulas out ("isinstance (obj , cls )")."""
     tokens = text.split()
-    return sum(len(token) > 20 for token in tokens) / max(1, len(tokens))
+    broken = sum(len(token) > 20 or _LONE.fullmatch(token) is not None for token in tokens)
+    return broken / max(1, len(tokens))
 
 
 class Copy(Protocol):

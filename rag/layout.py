@@ -32,7 +32,7 @@ CODE_LINE = re.compile(
 _URL = re.compile(r"(?:[A-Za-z][\w+.-]{1,31}://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]]")
 _ESCAPED = re.compile(r"([\\`*_\[\]<>!|#&~$])")
 # "[7]" inside a document's sentence would read as one of the answer's own citations.
-_MARKS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+_MARKS = re.compile(r"(?<![\w)\]])\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _RUNNING_HEADER = re.compile(r"^(?:chapter|appendix|section|part)\s+[\dIVXA-Z]+\b", re.I)
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?[\divxlc]{1,5}(?:\s+of\s+\d+)?\s*$", re.IGNORECASE)
 

@@ -129,6 +129,8 @@ def build(
             return Unit(passages, text, lines[header][0], end, False, shown)
     else:
         start, end = _paragraph(text, start, end, config.words)
+        if sentence.after_heading or sentence.index == 0:
+            end = _section_end(text, end)
     end = _with_introduced(lines, text, start, end)
     end, cut = _capped(text, start, end, config.words)
     return Unit(passages, text, start, end, cut, markdown(text[start:end], cut))
@@ -153,6 +155,14 @@ def _paragraph(text: str, start: int, end: int, most: int) -> tuple[int, int]:
         return start, end
     lead = len(text[opening:closing]) - len(text[opening:closing].lstrip())
     return min(start, opening + lead), max(end, opening + lead + len(block))
+
+
+def _section_end(text: str, end: int) -> int:
+    """The end of the section a unit opens (its next heading, or the text's end): a
+    section states its answer first and goes on with what completes it; the word cap
+    keeps it short."""
+    following = [a for a, _, heading in regions(text) if heading and a >= end]
+    return max(end, len(text[: min(following, default=len(text))].rstrip()))
 
 
 def _lines(text: str) -> list[tuple[int, int, str]]:

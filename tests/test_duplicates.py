@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.duplicates import fold_duplicates
 from rag.retrieve import Passage
 
@@ -49,3 +51,12 @@ def test_same_source_and_different_text_are_not_folded() -> None:
     b = passage("a.pdf", SPACED, 0.8)
     c = passage("c.pdf", "Sick leave of more than three days needs a doctor's note.", 0.7)
     assert fold_duplicates([a, b, c]) == [a, b, c]
+
+
+def test_a_pdf_copy_with_code_spaced_out_gives_way_to_the_clean_html() -> None:
+    clean = "Use the built-in function isinstance(obj, cls) to check an object's class here."
+    spaced = "Use the built-in function isinstance (obj , cls ) to check an object's class here."
+    folded = fold_duplicates(
+        [passage("faq.pdf", spaced, 0.9), replace(passage("faq.html", clean, 0.8), page=0)]
+    )
+    assert [p.source for p in folded] == ["faq.html"] and folded[0].also_in == ("faq.pdf",)

@@ -226,3 +226,20 @@ def test_a_long_block_is_cut_after_a_sentence_not_a_wrapped_line() -> None:
 
     assert unit.cut and unit.quote.endswith("rota changes.")
     assert unit.markdown.endswith("rota changes. ...")
+
+
+def test_a_sections_first_sentence_brings_what_completes_it() -> None:
+    text = (
+        "How do I convert between tuples and lists?\n\n"
+        "The type constructor tuple(seq) converts any sequence into a tuple.\n\n"
+        "The type constructor list(seq) converts any sequence into a list.\n\n"
+        "Next question?\n\nSomething else entirely."
+    )
+    unit = build(sentence(text, "tuple(seq)"))
+
+    assert "list(seq) converts" in unit.markdown and "Something else" not in unit.markdown
+
+
+def test_an_index_in_code_is_not_taken_for_a_citation_mark() -> None:
+    shown = markdown("The first item is a_tuple[0], see [3].")
+    assert "a\\_tuple\\[0\\]" in shown and "(3)" in shown
