@@ -36,6 +36,7 @@ _TOC_LINE = re.compile(
     r"^\s*(?:\d+(?:\.\d+)*\.?|Chapter\s+\d+:|Appendix\s+[A-Z]:)\s+\S.*?\s\d{1,4}\s*$"
 )
 _NUMBERED_HEADING = re.compile(r"^\s*(?:\d+(?:\.\d+)+|[A-Z]\.\d+(?:\.\d+)*|\d+\.?)\s+[A-Z]")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 # A table row as the loaders write it ("Ward 4 | Night | 2 nurses"): a sentence of its own.
 TABLE_ROW = re.compile(r"\S\s\|\s\S")
@@ -120,13 +121,17 @@ def split_passage(passage: Passage) -> list[Sentence]:
 
 
 def _joined(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans with a short sentence joined to the one after it (the last one: before it).
+    """Spans with a short sentence joined to the one after it (the last one: before it),
+    within a paragraph: a blank line may part two sections of a chunk.
 
     "This is called lexical scope." says little alone, and a reader needs its neighbour.
     """
     joined: list[tuple[int, int]] = []
     pending: int | None = None
     for a, b in spans:
+        if pending is not None and _PARAGRAPH_BREAK.search(text, pending, a):
+            joined.append((pending, _rstrip(text, pending, a)))
+            pending = None
         start = a if pending is None else pending
         pending = None
         if word_count(text[start:b]) < JOIN_BELOW and b - start < MAX_CHARS:
@@ -135,7 +140,8 @@ def _joined(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         joined.append((start, b))
     if pending is not None:
         last = spans[-1][1]
-        if joined and last - joined[-1][0] <= MAX_CHARS:
+        apart = joined and _PARAGRAPH_BREAK.search(text, joined[-1][1], pending)
+        if joined and not apart and last - joined[-1][0] <= MAX_CHARS:
             joined[-1] = (joined[-1][0], last)
         else:
             joined.append((pending, last))

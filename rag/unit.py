@@ -158,11 +158,15 @@ def _paragraph(text: str, start: int, end: int, most: int) -> tuple[int, int]:
 
 
 def _section_end(text: str, end: int) -> int:
-    """The end of the section a unit opens (its next heading, or the text's end): a
-    section states its answer first and goes on with what completes it; the word cap
-    keeps it short."""
+    """Where a unit that opens its section may run to: the next heading line or blank
+    line, whichever comes first (a section states its answer first and goes on with what
+    completes it; the word cap keeps it short). Loaders keep no heading between the
+    sections a chunk spans, only a blank line: past one, the text may be the next
+    question's answer."""
     following = [a for a, _, heading in regions(text) if heading and a >= end]
-    return max(end, len(text[: min(following, default=len(text))].rstrip()))
+    blank = text.find("\n\n", end)
+    stop = min([*following, blank if blank >= 0 else len(text), len(text)])
+    return max(end, len(text[:stop].rstrip()))
 
 
 def _lines(text: str) -> list[tuple[int, int, str]]:

@@ -228,16 +228,20 @@ def test_a_long_block_is_cut_after_a_sentence_not_a_wrapped_line() -> None:
     assert unit.markdown.endswith("rota changes. ...")
 
 
-def test_a_sections_first_sentence_brings_what_completes_it() -> None:
+def test_a_sections_first_sentence_brings_what_completes_it_not_the_next_section() -> None:
+    # A PDF's section: wrapped lines under a heading line, no blank line inside.
     text = (
-        "How do I convert between tuples and lists?\n\n"
-        "The type constructor tuple(seq) converts any sequence into a tuple.\n\n"
-        "The type constructor list(seq) converts any sequence into a list.\n\n"
-        "Next question?\n\nSomething else entirely."
+        "12.3 Converting sequences\n"
+        "The type constructor tuple(seq) converts any sequence into a tuple, in order.\n"
+        "The type constructor list(seq) converts any sequence into a list, in order.\n"
+        "12.4 Something else entirely\n"
+        "Another section's answer stands here."
     )
     unit = build(sentence(text, "tuple(seq)"))
-
-    assert "list(seq) converts" in unit.markdown and "Something else" not in unit.markdown
+    assert "list(seq) converts" in unit.markdown and "Another section" not in unit.markdown
+    # HTML and Word keep no heading between two sections of one chunk: a blank line ends it.
+    html = "Use os.remove(path) to delete a file, as described.\n\nSetup must end in a newline."
+    assert "Setup" not in build(sentence(html, "os.remove")).markdown
 
 
 def test_an_index_in_code_is_not_taken_for_a_citation_mark() -> None:
