@@ -38,8 +38,8 @@ _CONNECTIVE = re.compile(
 )
 # A sentence that announces what follows it (the list, command or rows after it).
 _ANNOUNCES = re.compile(
-    r"(?::\s*$|\b(?:as follows|the following|following (?:command|commands|steps|lines?|"
-    r"code|options?|values?|settings?|ways?)|below|run|execute|type|enter|do|use|"
+    r"(?::\s*$|\b(?:as follows|the following(?:\s+[\w-]+){0,4}|below|run|execute|type|enter|"
+    r"do|use|"
     r"command|commands|e\.g\.|i\.e\.|for example|like this|this way)\s*[.:]?\s*$)",
     re.IGNORECASE,
 )

@@ -247,3 +247,14 @@ def test_a_sections_first_sentence_brings_what_completes_it_not_the_next_section
 def test_an_index_in_code_is_not_taken_for_a_citation_mark() -> None:
     shown = markdown("The first item is a_tuple[0], see [3].")
     assert "a\\_tuple\\[0\\]" in shown and "(3)" in shown
+
+
+def test_the_following_tasks_announce_the_list_after_them() -> None:
+    text = (
+        "From this account, you can perform the following system administration tasks.\n"
+        "- Read, write, and remove any files on the system\n"
+        "- Set the password of any non-privileged user\n\n"
+        "Another paragraph."
+    )
+    unit = build(sentence(text, "From this account"))
+    assert "- Set the password of any non-privileged user" in unit.markdown
