@@ -141,7 +141,7 @@ def _paragraph(text: str, start: int, end: int, most: int) -> tuple[int, int]:
     table or heading: the key fact is often a sentence away from the best-ranked one."""
     opening = text.rfind("\n\n", 0, start)
     opening = 0 if opening < 0 else opening + 2
-    closing = text.find("\n\n", end)
+    closing = paragraph_break(text, end)
     closing = len(text) if closing < 0 else closing
     for a, b, heading in regions(text):
         if heading and opening <= a < start:
@@ -157,6 +157,21 @@ def _paragraph(text: str, start: int, end: int, most: int) -> tuple[int, int]:
     return min(start, opening + lead), max(end, opening + lead + len(block))
 
 
+def paragraph_break(text: str, at: int) -> int:
+    """The next blank line after ``at`` that ends a paragraph (-1: none). A PDF's text
+    may hold a blank line in mid-sentence where its lines were spaced apart ("except\n\n
+    that the changes ..."): one after a word that ends no sentence is not a break."""
+    for match in re.finditer(r"\n[ \t]*\n", text[at:]):
+        before = text[: at + match.start()].rstrip()
+        if not before or before.endswith((".", "!", "?", ":", ";", ")", '"', "'", "`")):
+            return at + match.start()
+        if kind(before.rsplit("\n", 1)[-1]) != "text" or CODE_LINE.search(
+            before.rsplit("\n", 1)[-1]
+        ):
+            return at + match.start()
+    return -1
+
+
 def _section_end(text: str, end: int) -> int:
     """Where a unit that opens its section may run to: the next heading line or blank
     line, whichever comes first (a section states its answer first and goes on with what
@@ -164,7 +179,7 @@ def _section_end(text: str, end: int) -> int:
     sections a chunk spans, only a blank line: past one, the text may be the next
     question's answer."""
     following = [a for a, _, heading in regions(text) if heading and a >= end]
-    blank = text.find("\n\n", end)
+    blank = paragraph_break(text, end)
     stop = min([*following, blank if blank >= 0 else len(text), len(text)])
     return max(end, len(text[:stop].rstrip()))
 

@@ -258,3 +258,14 @@ def test_the_following_tasks_announce_the_list_after_them() -> None:
     )
     unit = build(sentence(text, "From this account"))
     assert "- Set the password of any non-privileged user" in unit.markdown
+
+
+def test_a_blank_line_in_mid_sentence_is_not_a_paragraph_break() -> None:
+    # A PDF's lines spaced apart on the page come out with a blank line between them.
+    text = (
+        "Graphics parameters may also be passed to any graphics function as named arguments. "
+        "This has the same effect as passing them to par(), except\n\n"
+        "that the changes only last for the duration of the function call."
+    )
+    unit = build(sentence(text, "Graphics parameters"))
+    assert unit.quote.endswith("duration of the function call.") and not unit.cut
