@@ -27,7 +27,7 @@ _PROMPT = re.compile(r"^\s*(?:\$|#|>>>|%)\s+\S")
 _TABLE_ROW = re.compile(r"\S\s\|\s\S|^\s*\|.*\|\s*$")
 CODE_LINE = re.compile(
     r"^(?:\s{2,}\S|\s*(?:\$|#|>>>|\.\.\.|%|>)\s|\s*[\w./-]+(?:\s+-{1,2}[\w-]+)+)"
-    r"|[{};]\s*$|^\s*[\w.]+\s*(?:=|\()"
+    r"|[{};]\s*$|^\s*[\w.]+(?:\s*=|\()"
 )
 _URL = re.compile(r"(?:[A-Za-z][\w+.-]{1,31}://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]]")
 _ESCAPED = re.compile(r"([\\`*_\[\]<>!|#&~$])")
@@ -75,7 +75,7 @@ def markdown(unit: str, cut: bool = False) -> str:
             blocks.append(table(block))
         elif "item" in kinds and kind(block[0]) == "item":
             blocks.append(_list(block))
-        elif all(CODE_LINE.search(line) for line in block) or _is_code(block):
+        elif _coded(block):
             blocks.append(_fenced(block))
         else:
             blocks.append(inline(" ".join(line.strip() for line in block if not _skipped(line))))
@@ -116,6 +116,23 @@ def _wraps(line: str) -> bool:
     return not line.rstrip().endswith((".", ":", "!", "?"))
 
 
+def _coded(block: list[str]) -> bool:
+    """Whether a block is code or commands, not prose that happens to open with a call
+    ("join() is a string method because ...")."""
+    if any(_prose(line) for line in block):
+        return False
+    return all(CODE_LINE.search(line) for line in block) or _is_code(block)
+
+
+def _prose(line: str) -> bool:
+    """A line of prose: a sentence of words, or words with few code characters among them."""
+    words = re.findall(r"[A-Za-z]{2,}", line)
+    symbols = sum(c in "{}[]();=<>$#|\\" for c in line)
+    return (len(words) >= 8 and symbols <= len(words) // 3) or (
+        len(words) >= 4 and line.rstrip().endswith((".", "?", "!")) and symbols <= 2
+    )
+
+
 def _is_code(block: list[str]) -> bool:
     coded = sum(bool(CODE_LINE.search(line)) for line in block)
     return coded >= max(1, len(block) // 2) and not block[0].rstrip().endswith(".")
@@ -129,9 +146,10 @@ def inline(text: str) -> str:
     """Prose as Markdown that renders as written: URLs as code, the rest escaped.
 
     A bracketed number ("[7]") is shown as "(7)": it would read as one of the answer's
-    own citations.
+    own citations. A URL a PDF's extraction spaced out ("https : //cran.r-project. org/")
+    is shown joined (the citation keeps the verbatim text).
     """
-    text = _MARKS.sub(r"(\1)", text)
+    text = _rejoined_urls(_MARKS.sub(r"(\1)", text))
     parts, last = [], 0
     for match in _URL.finditer(text):
         parts.append(_ESCAPED.sub(r"\\\1", text[last : match.start()]))
@@ -139,6 +157,21 @@ def inline(text: str) -> str:
         last = match.end()
     parts.append(_ESCAPED.sub(r"\\\1", text[last:]))
     return "".join(parts)
+
+
+_SPACED_SCHEME = re.compile(r"\b(https?|ftp)\s+:\s*//|\b(https?|ftp):\s+//", re.IGNORECASE)
+_SPACED_DOT = re.compile(r"((?:https?|ftp)://\S*?|\bwww\.\S*?)\s*\.\s+([a-z]{2,6})(?=[/\s),.;:]|$)")
+
+
+def _rejoined_urls(text: str) -> str:
+    """URLs whose scheme or last dot a PDF's extraction spaced out, joined again."""
+    text = _SPACED_SCHEME.sub(lambda m: f"{m.group(1) or m.group(2)}://", text)
+    for _ in range(4):
+        joined = _SPACED_DOT.sub(r"\1.\2", text)
+        if joined == text:
+            break
+        text = joined
+    return text
 
 
 def code_span(text: str) -> str:

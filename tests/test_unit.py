@@ -269,3 +269,14 @@ def test_a_blank_line_in_mid_sentence_is_not_a_paragraph_break() -> None:
     )
     unit = build(sentence(text, "Graphics parameters"))
     assert unit.quote.endswith("duration of the function call.") and not unit.cut
+
+
+def test_a_url_a_pdf_spaced_out_is_shown_joined_as_text() -> None:
+    shown = markdown("runs on Unix-likes (e.g., https : //en.wikipedia. org/wiki/Unix-like) too")
+    assert "`https://en.wikipedia.org/wiki/Unix-like`" in shown
+
+
+def test_prose_that_opens_with_a_call_is_not_shown_as_code() -> None:
+    prose = "join() is a string method because it tells the separator to iterate over a sequence."
+    assert not markdown(prose).startswith("```")
+    assert markdown("print(x)").startswith("```")
