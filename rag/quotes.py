@@ -1,9 +1,10 @@
-"""Answers made of quotes: the best-ranked sentences themselves, each with its page.
+"""Answers made of quotes: the best-ranked sentences, each grown into its answer unit
+(``rag.unit``) and shown with its page.
 
 The first quote is the best-ranked sentence; up to ``QuoteConfig.most - 1`` more follow
 when they score within ``QuoteConfig.margin`` of it (a second sentence often completes
-the first). Each quote becomes its own numbered source, holding the whole passage it
-comes from, so a reader sees the quote within its passage.
+the first). Each unit becomes its own numbered source, holding the passages it stands
+in, so a reader sees the quote within its passage.
 
 ``refusal`` says when there is no answer to quote, by two signals beside the gate's
 passage similarity: the question's words (``QuoteConfig.unmatched_most`` of them that no
