@@ -16,8 +16,8 @@ link, image, HTML tag or autolink can come out of a document's text.
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from rag.markup import visible
 from rag.sentences import word_count
 
 ELLIPSIS = "..."
@@ -92,7 +92,7 @@ def _blocks(unit: str) -> list[list[str]]:
     blocks: list[list[str]] = []
     current: list[str] = []
     current_kind, gap = "", False
-    for line in _visible(unit).split("\n"):
+    for line in visible(unit).split("\n"):
         this = kind(line)
         if this == "blank":
             gap = True
@@ -208,10 +208,3 @@ def _fenced(block: list[str]) -> str:
     body = "\n".join(block)
     fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", body)), default=0) + 1)
     return f"{fence}\n{body}\n{fence}"
-
-
-def _visible(text: str) -> str:
-    """Text without the characters that hide or reorder it (format, control)."""
-    return "".join(
-        c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs")
-    )

@@ -81,7 +81,7 @@ def neutralize(text: str) -> str:
 
 
 def _one_round(text: str) -> str:
-    text = "".join(c for c in text if _shown(c))
+    text = visible(text)
     text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     text = _COMMENT.sub("", text)
     text = _TAG.sub("", text)
@@ -90,6 +90,12 @@ def _one_round(text: str) -> str:
     text = _LINK.sub(lambda m: _visible(m.group(1)), text)
     text = _folded_sub(_URL, text, lambda _: LINK_REMOVED)
     return _LINK_OPENER.sub("] (", text)
+
+
+def visible(text: str) -> str:
+    """``text`` without format and control characters that hide or reorder it (line
+    breaks and tabs stay)."""
+    return "".join(c for c in text if _shown(c))
 
 
 def _shown(char: str) -> bool:
