@@ -20,11 +20,58 @@ class Section:
         text: The text, whitespace-normalized (paragraphs separated by blank lines).
         page: 1-based page number for paged formats, 0 when the format has no pages.
         heading: The nearest heading above this text ("" if none).
+        level: The level of ``heading`` as the format states it (1 = top: h1, "Title" or
+            "Heading 1", ``#``), 0 when unknown or when there is no heading.
+        opens: Every heading (level, text) that opens where this section starts, outermost
+            first, with those that had no text of their own (a chapter heading directly
+            followed by its first sub-heading); () when the section continues the heading
+            of the one before (the same heading on the next page).
     """
 
     text: str
     page: int = 0
     heading: str = ""
+    level: int = 0
+    opens: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass
+class HeadingTrail:
+    """The heading in effect while a loader reads, and the headings opened since its last
+    section: a heading with no text of its own is not lost, it opens the next section.
+
+    Attributes:
+        heading: The heading in effect ("" before the first).
+        level: Its level (0 when unknown or when there is none).
+        opened: Headings (level, text) opened since the last section, in reading order.
+    """
+
+    heading: str = ""
+    level: int = 0
+    opened: list[tuple[int, str]] = field(default_factory=list)
+
+    def open(self, level: int, text: str) -> None:
+        """A heading starts; an empty one only ends the heading in effect."""
+        self.heading, self.level = text, level if text else 0
+        if text:
+            self.opened.append((level, text))
+
+    def extend(self, text: str, level: int) -> None:
+        """The heading just opened goes on (its wrapped next line), at ``level``."""
+        self.heading, self.level = f"{self.heading} {text}", level
+        if self.opened:
+            self.opened[-1] = (level, self.heading)
+
+    def forget(self) -> None:
+        """Drop the heading just opened from the outline (a contents title left out)."""
+        if self.opened:
+            self.opened.pop()
+
+    def section(self, text: str, page: int = 0) -> Section:
+        """A section of ``text`` under the heading in effect, opening the headings pending."""
+        section = Section(text, page, self.heading, self.level, tuple(self.opened))
+        self.opened.clear()
+        return section
 
 
 @dataclass

@@ -28,7 +28,7 @@ from docx.styles.style import CharacterStyle
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
-from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.document import HeadingTrail, LoaderError, ParsedDocument, Section
 from ingest.toc import is_contents_text, is_contents_title, is_entry, without_contents
 
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
@@ -63,7 +63,7 @@ _HIGHLIGHTS = {
 MIN_HALF_POINTS = 2
 """Runs set smaller than this (w:sz counts half-points: 2 is 1 pt) cannot be read."""
 _NUMBERING = etree.XPath("./w:pPr/w:numPr", namespaces=_NS)
-_HEADING_STYLE = re.compile(r"^(heading [1-9]|title)$", re.IGNORECASE)
+_HEADING_STYLE = re.compile(r"^(?:heading ([1-9])|title)$", re.IGNORECASE)
 _CONTENTS_STYLE = re.compile(
     r"^(toc [1-9]|toc heading|index [1-9]|index heading|table of figures)$", re.IGNORECASE
 )
@@ -223,7 +223,7 @@ def _read_body(
     sections: list[Section] = []
     headings: list[str] = []
     blocks: list[str] = []
-    heading = ""
+    trail = HeadingTrail()
     in_list = False  # the last block is a list, so the next item joins it
     number = 0  # the item's number in its list, for numbered lists
     formats = _number_formats(document)
@@ -239,10 +239,11 @@ def _read_body(
         style = Paragraph(element, document).style
         if in_field or _styled(style, _CONTENTS_STYLE):
             contents.entries += 1
-        elif _styled(style, _HEADING_STYLE):
-            contents.flush(blocks, heading, sections)
-            heading = " ".join(text.split())
-            headings.append(heading)
+        elif heading := _styled(style, _HEADING_STYLE):
+            contents.flush(blocks, trail, sections)
+            # "Title" is level 1 as "Heading 1" is: levels as the styles state them.
+            trail.open(int(heading.group(1) or 1), " ".join(text.split()))
+            headings.append(trail.heading)
             in_list = False
         elif _is_list_item(element, style):
             number = number + 1 if in_list else 1
@@ -255,7 +256,7 @@ def _read_body(
         else:
             blocks.append(text)
             in_list = False
-    contents.flush(blocks, heading, sections)
+    contents.flush(blocks, trail, sections)
     return sections, headings
 
 
@@ -305,17 +306,21 @@ class _Contents:
             inside = inside or any(self.fields)
         return inside
 
-    def flush(self, blocks: list[str], heading: str, out: list[Section]) -> None:
-        """Turn blocks into a section under ``heading``, contents entries counted, not kept.
+    def flush(self, blocks: list[str], trail: HeadingTrail, out: list[Section]) -> None:
+        """Turn blocks into a section under the heading in effect, contents entries counted,
+        not kept.
 
         Paragraphs ending in page numbers under a "Contents" heading are a table of
-        contents typed by hand.
+        contents typed by hand; a "Contents" heading with nothing else is no part of the
+        outline.
         """
-        if is_contents_title(heading) and is_contents_text(blocks, titled=True):
+        if is_contents_title(trail.heading) and is_contents_text(blocks, titled=True):
             kept = [block for block in blocks if not is_entry(block)]
             self.entries += len(blocks) - len(kept)
             blocks[:] = kept
-        _flush(blocks, heading, out)
+            if not kept:
+                trail.forget()
+        _flush(blocks, trail, out)
 
 
 def _paragraph_text(element: etree._Element, hidden: _Hidden, ground: str = "") -> str:
@@ -354,17 +359,17 @@ def _table_text(table: etree._Element, hidden: _Hidden) -> str:
     return "\n".join(rows)
 
 
-def _styled(style: CharacterStyle | None, names: re.Pattern[str]) -> bool:
-    """Whether a paragraph style's name matches ``names``, directly or by inheritance.
+def _styled(style: CharacterStyle | None, names: re.Pattern[str]) -> re.Match[str] | None:
+    """The match of a paragraph style's name with ``names``, directly or by inheritance.
 
     Word's "TOC Heading" is based on "Heading 1": contents styles are asked first.
     """
     seen = 0
     while style is not None and seen < 10:
-        if names.match(style.name or ""):
-            return True
+        if matched := names.match(style.name or ""):
+            return matched
         style, seen = style.base_style, seen + 1
-    return False
+    return None
 
 
 def _number_formats(document: Document) -> dict[tuple[str, str], str]:
@@ -415,9 +420,9 @@ def _is_list_item(element: etree._Element, style: CharacterStyle | None) -> bool
     return bool(_NUMBERING(element)) or (name or "").startswith(("List Bullet", "List Number"))
 
 
-def _flush(blocks: list[str], heading: str, out: list[Section]) -> None:
-    """Turn collected blocks into a section under `heading` (if any text) and clear them."""
+def _flush(blocks: list[str], trail: HeadingTrail, out: list[Section]) -> None:
+    """Turn collected blocks into a section under the heading in effect (if any text)."""
     text = "\n\n".join(block for block in blocks if block)
     if text:
-        out.append(Section(text=text, page=0, heading=heading))
+        out.append(trail.section(text))
     blocks.clear()

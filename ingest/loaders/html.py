@@ -1,4 +1,4 @@
-"""HTML loader: the page's main content as sections under its h1-h6 headings.
+"""HTML loader: the page's main content as sections under its h1-h6 headings (levels 1-6).
 
 Site chrome (navigation, sidebars, headers, footers, scripts, permalink anchors) is
 removed first, so answers never cite a menu, and so are tables of contents
@@ -21,7 +21,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from bs4.element import NavigableString, PreformattedString, Tag
 
-from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.document import HeadingTrail, LoaderError, ParsedDocument, Section
 from ingest.loaders.html_contents import drop_contents
 from ingest.loaders.html_style import HIDING_CLASSES, Style, hides, resolve_styles
 from ingest.loaders.text import decode_noted
@@ -214,7 +214,7 @@ class _Writer:
     """Turns an element tree into sections: headings start them, blocks become paragraphs."""
 
     sections: list[Section] = field(default_factory=list)
-    heading: str = ""
+    headings: HeadingTrail = field(default_factory=HeadingTrail)
     blocks: list[str] = field(default_factory=list)
     inline: list[str] = field(default_factory=list)
     marker: str = ""  # list-item marker for the item's first block
@@ -234,7 +234,7 @@ class _Writer:
         if tag.name in _HEADINGS:
             self._end_block()
             self._flush_section()
-            self.heading = _collapse(tag.get_text())
+            self.headings.open(int(tag.name[1]), _collapse(tag.get_text()))
         elif tag.name == "pre":
             self._block(tag.get_text().strip("\n").rstrip())
         elif tag.name == "table":
@@ -276,7 +276,7 @@ class _Writer:
     def _flush_section(self) -> None:
         self.in_list_run = False
         if self.blocks:
-            self.sections.append(Section(text="\n\n".join(self.blocks), heading=self.heading))
+            self.sections.append(self.headings.section("\n\n".join(self.blocks)))
         self.blocks.clear()
 
     def finish(self) -> list[Section]:

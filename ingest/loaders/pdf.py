@@ -6,6 +6,8 @@ lines the loader tells headings (clearly larger
 than the body text) from body lines, and splits paragraphs where the vertical gap between
 lines is larger than the usual line spacing. Text no reader can see (white on white,
 under 1 pt, render mode 3) is left out (``pdf_hidden``), and the report says how much.
+Each heading's level comes from the PDF's bookmarks, its numbering or its size
+(``pdf_outline``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 
 from ingest import ocr
-from ingest.document import LoaderError, ParsedDocument, Section, page_ranges
+from ingest.document import HeadingTrail, LoaderError, ParsedDocument, Section, page_ranges
+from ingest.loaders.pdf_outline import HeadingLevels, bookmarks
 from ingest.pdf_words import Line, read_page
 from ingest.toc import drop_contents
 
@@ -69,6 +72,7 @@ def load_pdf(path: Path) -> ParsedDocument:
         ]
         ocr_pages = _read_scans(document, pages, notes)
         title = _metadata_title(document)
+        marks = bookmarks(document)
     finally:
         document.close()
     if hidden:
@@ -85,16 +89,25 @@ def load_pdf(path: Path) -> ParsedDocument:
             "left out of the index"
         )
     body_size = _body_size(pages)
+    levels = HeadingLevels(
+        marks,
+        (
+            (line.text, line.size, number)
+            for number, lines in enumerate(pages, start=1)
+            for line in lines
+            if _is_heading(line, body_size)
+        ),
+    )
     sections: list[Section] = []
     headings: list[str] = []
     empty_pages: list[int] = []
-    heading = ""
+    trail = HeadingTrail()
     for number, lines in enumerate(pages, start=1):
         if not any(ch.isalnum() for line in lines for ch in line.text):
             if number not in contents:
                 empty_pages.append(number)
             continue
-        heading = _add_page_sections(lines, number, heading, body_size, sections, headings)
+        _add_page_sections(lines, number, body_size, levels, trail, sections, headings)
     title = title or (headings[0] if headings else "") or path.stem
     return ParsedDocument(
         title=title,
@@ -262,31 +275,32 @@ def _is_heading(line: Line, body_size: float) -> bool:
 def _add_page_sections(
     lines: list[Line],
     page: int,
-    heading: str,
     body_size: float,
+    levels: HeadingLevels,
+    trail: HeadingTrail,
     sections: list[Section],
     headings: list[str],
-) -> str:
-    """Append one page's sections; return the heading in effect at the end of the page."""
+) -> None:
+    """Append one page's sections; ``trail`` carries the heading in effect to the next page."""
     step = _line_step([line for line in lines if not _is_heading(line, body_size)], body_size)
     paragraphs: list[list[Line]] = []
     previous: Line | None = None
     for line in lines:
         if _is_heading(line, body_size):
             if _continues_heading(previous, line, body_size) and not paragraphs:
-                heading = f"{heading} {line.text}"
-                headings[-1] = heading
+                text = f"{trail.heading} {line.text}"
+                trail.extend(line.text, levels.level(text, line.size, page))
+                headings[-1] = trail.heading
             else:
-                _flush(paragraphs, page, heading, sections)
-                heading = line.text
-                headings.append(heading)
+                _flush(paragraphs, page, trail, sections)
+                trail.open(levels.level(line.text, line.size, page), line.text)
+                headings.append(trail.heading)
         elif not paragraphs or _starts_paragraph(previous, line, step):
             paragraphs.append([line])
         else:
             paragraphs[-1].append(line)
         previous = line
-    _flush(paragraphs, page, heading, sections)
-    return heading
+    _flush(paragraphs, page, trail, sections)
 
 
 def _continues_heading(previous: Line | None, line: Line, body_size: float) -> bool:
@@ -324,11 +338,13 @@ def _starts_paragraph(previous: Line | None, line: Line, step: float) -> bool:
     return gap > PARAGRAPH_GAP_RATIO * step or gap < -step
 
 
-def _flush(paragraphs: list[list[Line]], page: int, heading: str, out: list[Section]) -> None:
+def _flush(
+    paragraphs: list[list[Line]], page: int, trail: HeadingTrail, out: list[Section]
+) -> None:
     """Turn collected paragraphs into a section (if any text) and clear them."""
     text = "\n\n".join(_join_lines(lines) for lines in paragraphs)
     if text.strip():
-        out.append(Section(text=text, page=page, heading=heading))
+        out.append(trail.section(text, page))
     paragraphs.clear()
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import charset_normalizer
 
-from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.document import HeadingTrail, LoaderError, ParsedDocument, Section
 from ingest.loaders.text_contents import markdown_contents, rst_contents, text_contents
 from ingest.toc import is_contents_title, without_contents
 
@@ -144,6 +144,9 @@ def load_text(path: Path) -> ParsedDocument:
 def load_markdown(path: Path) -> ParsedDocument:
     """Read Markdown: ATX and setext headings start sections; front matter is dropped.
 
+    A heading's level is its count of ``#``; a setext heading underlined with ``=`` is
+    level 1, with ``-`` level 2.
+
     Fenced code is kept as text and never read as headings. A table of contents (a list
     of links to the page's anchors or under a "Contents" title) is left out. The title is
     the front matter's `title`, else the first heading, else the file name.
@@ -154,7 +157,7 @@ def load_markdown(path: Path) -> ParsedDocument:
     text, note = decode_noted(path.read_bytes())
     front = _FRONT_MATTER.match(text)
     front_title = _FRONT_TITLE.search(front.group(2)) if front else None
-    scanner = _Scanner(underline=_MD_UNDERLINE)
+    scanner = _Scanner(underline=_MD_UNDERLINE, adornments=[("=", False), ("-", False)])
     lines = text[front.end() if front else 0 :].splitlines()
     kinds = _fenced(lines)
     contents, entries = markdown_contents(lines, [kind == "text" for kind in kinds])
@@ -164,7 +167,7 @@ def load_markdown(path: Path) -> ParsedDocument:
         if kind == "code":
             scanner.add_code(line)
         elif atx := _ATX.match(line):
-            scanner.start(atx.group(2) or "")
+            scanner.start(atx.group(2) or "", len(atx.group(1)))
         else:
             scanner.add(line)
     title = front_title.group(1) if front_title else ""
@@ -195,6 +198,9 @@ def _fenced(lines: list[str]) -> list[str]:
 def load_rst(path: Path) -> ParsedDocument:
     """Read reStructuredText: underlined (and overlined) titles start sections.
 
+    As in docutils, a title's level is the order in which its adornment style (the
+    character, and whether it is overlined too) first appears in the file.
+
     The ``toctree`` and ``contents`` directives are left out with their entries.
 
     Raises:
@@ -213,15 +219,21 @@ def load_rst(path: Path) -> ParsedDocument:
 
 @dataclass
 class _Scanner:
-    """Collects lines into sections; a text line followed by an underline is a heading."""
+    """Collects lines into sections; a text line followed by an underline is a heading.
+
+    ``adornments`` are the underline styles (character, overlined too) met so far, in
+    order: a style's level is its place in the list plus one.
+    """
 
     underline: re.Pattern[str]
     drop_bare_underlines: bool = False
+    adornments: list[tuple[str, bool]] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)
-    heading: str = ""
+    trail: HeadingTrail = field(default_factory=HeadingTrail)
     lines: list[str] = field(default_factory=list)
     paragraph_start: int = 0
+    overline: tuple[str, int] = ("", -1)  # the last bare underline dropped, and where
 
     def add(self, line: str) -> None:
         """Add a text line, turning the paragraph above an underline into a heading."""
@@ -229,9 +241,15 @@ class _Scanner:
             paragraph = self.lines[self.paragraph_start :]
             if paragraph and not paragraph[-1].startswith((" ", "\t")):
                 del self.lines[self.paragraph_start :]
-                self.start(" ".join(part.strip() for part in paragraph))
+                style = (line.strip()[0], self.overline == (line.strip()[0], self.paragraph_start))
+                if style not in self.adornments:
+                    self.adornments.append(style)
+                self.start(
+                    " ".join(part.strip() for part in paragraph), self.adornments.index(style) + 1
+                )
                 return
             if self.drop_bare_underlines:
+                self.overline = (line.strip()[0], len(self.lines))
                 return  # an overline or a transition: decoration, not text
         if not line.strip():
             self.paragraph_start = len(self.lines) + 1
@@ -242,11 +260,11 @@ class _Scanner:
         self.lines.append(line)
         self.paragraph_start = len(self.lines)
 
-    def start(self, heading: str) -> None:
-        """Close the current section and start one under `heading`."""
+    def start(self, heading: str, level: int) -> None:
+        """Close the current section and start one under `heading`, at `level`."""
         self._flush()
-        self.heading = heading.strip()
-        self.headings.append(self.heading)
+        self.trail.open(level, heading.strip())
+        self.headings.append(self.trail.heading)
 
     def first_heading(self) -> str:
         """The first heading seen that names the document (not "Contents"), or ""."""
@@ -261,7 +279,7 @@ class _Scanner:
     def _flush(self) -> None:
         text = _tidy(self.lines)
         if text:
-            self.sections.append(Section(text=text, heading=self.heading))
+            self.sections.append(self.trail.section(text))
         self.lines.clear()
         self.paragraph_start = 0
 
