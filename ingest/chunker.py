@@ -6,15 +6,21 @@ become a run of tiny chunks). Chunks are packed from sentences; a sentence longe
 chunk is cut at word boundaries. What is embedded is the chunk led by a short header
 (title and heading), and the whole of it fits the embedder's window: the token count of
 every embedded text is checked, so nothing is ever silently truncated.
+
+Each heading a section opens (``Section.opens``) is given to one piece: the first whose
+span holds the offset where the section's text begins, so the pieces of a document hold
+its outline once although they overlap.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.document import ParsedDocument, Section
 from models.embedder import TokenCounter
+from rag.types import Heading
 
 SECTION_JOINER = "\n\n"
 # [CLS] and [SEP] take two places in the embedder's window.
@@ -35,6 +41,7 @@ class Piece:
         heading: The heading in effect at the start of the passage.
         char_start: Start offset in the document text.
         char_end: End offset in the document text.
+        headings: The headings whose section starts in this piece and in no earlier one.
     """
 
     text: str
@@ -43,6 +50,7 @@ class Piece:
     heading: str
     char_start: int
     char_end: int
+    headings: tuple[Heading, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ class Chunker:
             units = self._units(document, offsets, group, min(budgets[i] for i in group))
             for start, end, section in self._pack(units, budgets):
                 pieces.append(self._piece(text, start, end, document, section))
-        return self._enforce_limit(pieces, document)
+        return _with_headings(self._enforce_limit(pieces, document), _outline(document, offsets))
 
     def _header(self, title: str, heading: str) -> tuple[str, int]:
         header = " — ".join(part for part in (title.strip(), heading.strip()) if part)
@@ -202,6 +210,34 @@ class Chunker:
             ]
             checked.extend(self._enforce_limit(halves, document))
         return checked
+
+
+def _outline(document: ParsedDocument, offsets: list[int]) -> list[Heading]:
+    """Every heading the document's sections open, at the offset where the section begins."""
+    return [
+        Heading(offset, level, text)
+        for section, offset in zip(document.sections, offsets, strict=True)
+        for level, text in section.opens
+    ]
+
+
+def _with_headings(pieces: list[Piece], headings: list[Heading]) -> list[Piece]:
+    """The pieces, each heading given to the first whose span holds its offset.
+
+    A heading in no span (its section's start fell in a dropped piece or a gap) goes to
+    the next piece after it, or the last. Pieces are in document order, their ends rising,
+    so the first piece ending after an offset is the one.
+    """
+    if not pieces or not headings:
+        return pieces
+    held: list[list[Heading]] = [[] for _ in pieces]
+    ends = [piece.char_end for piece in pieces]
+    for heading in headings:
+        held[min(bisect.bisect_right(ends, heading.offset), len(pieces) - 1)].append(heading)
+    return [
+        replace(piece, headings=tuple(own)) if own else piece
+        for piece, own in zip(pieces, held, strict=True)
+    ]
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:

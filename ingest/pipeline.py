@@ -655,6 +655,7 @@ class Ingestor:
             char_end=piece.char_end,
             labels=tuple(run.labels),
             ingested_at=run.now,
+            headings=piece.headings,
         )
 
     def _gone(self, run: _Run, prune: bool) -> None:

@@ -2,19 +2,21 @@
 
 Chroma keeps, beside a text and a vector, a flat dict of scalars (and lists of strings).
 ``chunk_metadata`` makes that dict from a ``Chunk`` and ``stored_chunk`` makes the
-``Chunk`` back (without ``embed_text``, which is not stored); ``record_metadata`` and
+``Chunk`` back (without ``embed_text``, which is not stored; a chunk's headings are one
+JSON string, ``[[offset, level, text], ...]``, under ``outline``); ``record_metadata`` and
 ``stored_record`` do the same for the document registry's rows. The BM25 index keeps a
 few of the chunk fields in columns of its own (``rag.lexical``).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from rag.types import Chunk, DocumentRecord
+from rag.types import Chunk, DocumentRecord, Heading
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
@@ -33,6 +35,11 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     # Chroma rejects empty lists; a document without labels simply has no field.
     if chunk.labels:
         meta["labels"] = list(chunk.labels)
+    # Chroma keeps no lists of lists: the headings are one compact JSON string, absent
+    # (as in chunks stored before outlines were kept) when the chunk opens none.
+    if chunk.headings:
+        rows = [[h.offset, h.level, h.text] for h in chunk.headings]
+        meta["outline"] = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     return meta
 
 
@@ -53,6 +60,16 @@ def stored_chunk(chunk_id: str, text: str, meta: Mapping[str, Any] | None) -> Ch
         char_end=int(meta.get("char_end", 0)),
         labels=tuple(meta.get("labels") or ()),
         ingested_at=str(meta.get("ingested_at", "")),
+        headings=_headings(meta.get("outline")),
+    )
+
+
+def _headings(outline: Any) -> tuple[Heading, ...]:
+    """The headings stored under ``outline`` (none when the chunk was stored without)."""
+    if not isinstance(outline, str) or not outline:
+        return ()
+    return tuple(
+        Heading(int(offset), int(level), str(text)) for offset, level, text in json.loads(outline)
     )
 
 

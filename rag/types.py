@@ -25,6 +25,15 @@ def chunk_id(doc_id: str, position: int) -> str:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A heading that opens a section of a document."""
+
+    offset: int  # offset in the document's text where the section's text begins
+    level: int  # 1 = top as the format states it; 0 = unknown
+    text: str
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of a document, as embedded and stored.
 
@@ -43,6 +52,9 @@ class Chunk:
         char_end: End offset (exclusive) of the passage in the document's text.
         labels: Access labels carried by the document.
         ingested_at: ISO-8601 UTC time of the ingest that stored it.
+        headings: The headings whose section starts in this chunk and in no earlier one of
+            its document (chunks overlap): together, the chunks of a document hold its
+            outline, each heading once.
     """
 
     id: str
@@ -58,6 +70,7 @@ class Chunk:
     char_end: int
     labels: tuple[str, ...] = ()
     ingested_at: str = ""
+    headings: tuple[Heading, ...] = ()
 
 
 @dataclass(slots=True)
