@@ -11,6 +11,8 @@ import click
 from app.api import Docent
 from app.cli import render
 from app.cli.common import EXIT_OK, collection_option, docent_of, emit_json, json_option, show
+from app.cli.progress import SummaryProgress
+from app.progress_steps import Steps
 from app.provenance import as_units
 from rag.retrieve import Filters
 from rag.types import Length
@@ -148,11 +150,9 @@ def summarize(
     """Summarize a whole DOCUMENT (its source path, as `docs list` shows it)."""
     docent = docent_of(ctx)
     name = collection or docent.settings.collection
-
-    def progress(step: int, total: int, message: str) -> None:
-        click.echo(f"[{step}/{total}] {message}", err=True)
-
-    result = docent.summarize(name, document, length=length, focus=focus, progress=progress)
+    with SummaryProgress() as shown:
+        progress = Steps(shown.step)
+        result = docent.summarize(name, document, length=length, focus=focus, progress=progress)
     show(result, as_json, render.summary)
     return EXIT_OK
 

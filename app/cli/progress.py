@@ -1,10 +1,11 @@
-"""Ingest progress for the terminal: a live bar on a TTY, a log of lines otherwise.
+"""Progress for the terminal: a live line on a TTY, a log of lines otherwise.
 
-Both show files and chunks done, the rate, an ETA and the file being stored. The ETA
+An ingest shows files and chunks done, the rate, an ETA and the file being stored. The ETA
 (``Eta``) counts only the files that need parsing and embedding (an unchanged file costs a
 ``stat``), measures the work done as the mean of the share of those files and the share of
 their bytes (a share of many small notes and one of a few large PDFs both move it
-steadily), and divides what is left by the rate of the last minute.
+steadily), and divides what is left by the rate of the last minute. A summary shows its
+map-reduce step.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from ingest.report import FileOutcome, shown
 
@@ -192,3 +200,50 @@ class TerminalProgress:
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
+
+
+class SummaryProgress:
+    """Shows a summary's steps: one line redrawn on a TTY, each step on a line of its own otherwise.
+
+    Its ``step`` is a ``progress(done, total, step)`` callback; wrap it in
+    ``app.progress_steps.Steps`` so that the summary's repeats of a step are not printed again.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        if self.stream.isatty():
+            self._bar = Progress(
+                TextColumn("[bold]summarize"),
+                BarColumn(),
+                # A step may name a heading of the document: its brackets are not markup.
+                TextColumn("{task.fields[step]}", markup=False),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+                transient=True,
+            )
+
+    def __enter__(self) -> SummaryProgress:
+        if self._bar is not None:
+            self._task = self._bar.add_task("summarize", total=None, step="")
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def step(self, done: int, total: int, step: str) -> None:
+        """Step ``done`` of ``total`` (``step`` says what it does) has begun."""
+        line = f"[{done}/{total}] {step}"
+        if self._bar is not None and self._task is not None:
+            # ``done`` is the step under way: the ones before it are finished.
+            self._bar.update(self._task, completed=done - 1, total=total, step=line)
+        else:
+            print(line, file=self.stream, flush=True)

@@ -3,8 +3,8 @@
 The answer stream sends ``delta`` events (``{"text": ...}``) as the model writes, then
 one ``answer`` event: the answer record (``app.answer_record.AnswerRecord``, as the JSON
 answer holds it), with its units and citations (source, page, quote, span, status). A
-summary streams ``progress`` events, then ``summary``. A failure after the stream began
-arrives as an ``error`` event with the CLI's message and hint.
+summary streams ``progress`` events, one for each step, then ``summary``. A failure after
+the stream began arrives as an ``error`` event with the CLI's message and hint.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.answer_record import AnswerRecord
 from app.http import schemas
 from app.http.security import Who
 from app.http.streams import Emit, error_event, event, run_with_progress, sse
+from app.progress_steps import Steps
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -56,16 +57,12 @@ def router(docent: Docent) -> APIRouter:
     )
     def summarize(name: str, given: schemas.SummarizeIn, who: Who) -> dict[str, Any] | Response:
         def work(emit: Emit | None) -> tuple[str, Any]:
-            def beat(done: int, total: int, step: str) -> None:
-                if emit is not None:
-                    emit("progress", {"done": done, "total": total, "step": step})
-
             result = docent.summarize(
                 name,
                 given.source,
                 length=given.length,
                 focus=given.focus,
-                progress=beat,
+                progress=None if emit is None else progress_events(emit),
                 user=who.user,
             )
             return "summary", schemas.summary(result)
@@ -77,6 +74,17 @@ def router(docent: Docent) -> APIRouter:
         return sse(run_with_progress(work))
 
     return api
+
+
+def progress_events(emit: Emit) -> Steps:
+    """A summary's progress callback that emits each step once, as a ``progress`` event.
+
+    The summary's repeats of a step (its Stop points for the UI) are dropped: nothing here
+    stops on them, and a client would show the same step again.
+    """
+    return Steps(
+        lambda done, total, step: emit("progress", {"done": done, "total": total, "step": step})
+    )
 
 
 def stream_answer(docent: Docent, name: str, given: schemas.AskIn, user: User) -> Iterator[Any]:
