@@ -40,7 +40,9 @@ _CONNECTIVE = re.compile(
 _ANNOUNCES = re.compile(
     r"(?::\s*$|\b(?:as follows|the following(?:\s+[\w-]+){0,4}|below|run|execute|type|enter|"
     r"do|use|"
-    r"command|commands|e\.g\.|i\.e\.|for example|like this|this way)\s*[.:]?\s*$)",
+    r"command|commands|e\.g\.|i\.e\.|for example|like this|this way)\s*[.:]?\s*$|"
+    # "Here are some key points for package configuration." with its list after it.
+    r"(?:^|[.!?]\s+)here (?:are|is)\b[^.!?]*[.:]?\s*$)",
     re.IGNORECASE,
 )
 
