@@ -175,12 +175,13 @@ class Docent(StatusReports, Administration):
         progress: ProgressCallback | None = None,
         user: User | None = None,
     ) -> Summary:
-        """Summarize a whole document (map-reduce over all its chunks) ``user`` may read."""
+        """Summarize a whole document ``user`` may read, along its outline (``rag.summarize``)."""
         from rag.summarize import Summarizer
 
         allowed = self._allowed(collection, user)
         started = time.perf_counter()
-        summary = Summarizer(self.chat, self.embedder).summarize(
+        config = self.settings.summary_config()
+        summary = Summarizer(self.chat, self.embedder, config).summarize(
             self.index.collection(collection),
             source,
             length=length,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from models.embedder import EmbedderConfig
     from rag.answer import AnswerConfig
     from rag.connect import IndexConfig
+    from rag.summarize import SummaryConfig
 
 DEFAULT_CONFIG_FILE = Path("docent.toml")
 
@@ -115,6 +116,11 @@ CONFIG_SOURCES: dict[str, dict[str, Sources]] = {
         "quotes": _settings_of(_QUOTES),
         "weights": _settings_of(_WEIGHTS),
         "unit": _settings_of(_UNIT),
+    },
+    "SummaryConfig": {
+        "mode": "summary_mode",
+        "unit_words": "summary_unit_words",
+        "focus_gate": "summary_focus_gate",
     },
     "IngestConfig": {
         "chunk_tokens": "chunk_tokens",
@@ -333,6 +339,28 @@ class Settings(BaseSettings):
         "table rows it introduces); a longer one is cut at a line or sentence and ends "
         'in "...", its page link reading on.',
     )
+    summary_mode: Literal["auto", "quotes", "model"] = Field(
+        "auto",
+        description="`quotes`: a summary shows each part of the document's outline by its "
+        "central sentences, quoted with their pages, no model asked (seconds, even for a "
+        "300-page manual). `model`: the chat model summarizes each part, every point checked "
+        "against the part's pages; a part whose points all fail is shown by its quotes. "
+        "`auto`: `quotes` with the packaged SmolLM2 (its points fail the check), `model` "
+        "with any other model.",
+    )
+    summary_unit_words: int = Field(
+        80,
+        ge=20,
+        le=1000,
+        description='Most words of a quoted point of a summary (a longer one ends in "...").',
+    )
+    summary_focus_gate: float = Field(
+        0.25,
+        ge=-1,
+        le=1,
+        description="A summary with a focus shows the parts whose nearest passage is at least "
+        "this near to the focus (cosine); none near enough: the document has nothing on it.",
+    )
     answer_quotes: int = Field(
         3, ge=1, le=6, description="Most quotes shown in an answer made of quotes."
     )
@@ -540,6 +568,12 @@ class Settings(BaseSettings):
             weights=RankWeights(**self._copied("RankWeights")),
             unit=UnitConfig(**self._copied("UnitConfig")),
         )
+
+    def summary_config(self) -> SummaryConfig:
+        """How summaries are made."""
+        from rag.summarize import SummaryConfig
+
+        return SummaryConfig(**self._copied("SummaryConfig"))
 
     def accounts_path(self) -> Path:
         """The local accounts file."""

@@ -1,39 +1,67 @@
-"""Whole-document summaries by map-reduce over every chunk, in order.
+"""Whole-document summaries: the outline, each part by its own words or a checked model's.
 
-A summary of the top few retrieved chunks is a summary of whatever the question happened
-to match. Here every chunk of the document is read: consecutive chunks are packed into
-parts that fit the model's context (map), each part is summarized with its page range,
-and the notes are combined, in as many rounds as the context requires (reduce). Page
-references are attached to each note by the code, not left to the model, so they
-survive the reduce even when the model drops them.
+A summary follows the document's outline (``rag.digest``): its top-level parts, the
+largest few for ``short``, nearly all for ``detailed``, those nearest to the focus when
+one is given. Each part is shown by its central sentences, quoted with their pages as
+answer units (lists with their lead-in, table rows with their header). That extractive
+summary needs no model and takes seconds; it is the summary with the packaged SmolLM2,
+whose own points fail the check against the pages almost every time.
 
-A summary is model text shown to a person, so like an answer it carries no links, images
-or HTML (``rag.markup``): a document that asks for them gets plain text. Each note is
-made inert as it comes back, before it is shown or fed to the next round.
+With a capable model (``SummaryConfig.mode``: ``auto`` asks any model but the packaged
+one), the model summarizes each part from that part's text, and every point it writes is
+checked against that text (``rag.summary_check``); a part whose points all fail is shown
+by its quotes, and the summary says which parts were. Page references come from the
+code, never from the model.
+
+A summary is shown to a person, so like an answer it carries no links, images or HTML:
+quotes are shown as safe Markdown (``rag.layout``) and model text is made inert
+(``rag.markup``) and escaped before anything else sees it.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Literal
 
+import numpy as np
 from langchain_core.messages import BaseMessage
 
 from models.chat import ChatBackend
 from models.embedder import Embedder
 from models.errors import DocentError
+from rag.digest import (
+    PARTS,
+    Candidate,
+    Extractor,
+    Part,
+    Point,
+    chosen,
+    focus_scores,
+    focused,
+    nearest_chunks,
+    outline,
+    part_vectors,
+    points_per_part,
+)
 from rag.filters import Filters
+from rag.layout import inline
 from rag.markup import neutralize
-from rag.prompts import SUMMARY_COMBINE, SUMMARY_PART
+from rag.prompts import SUMMARY_PART
 from rag.store import Collection
 from rag.summary_check import SummaryChecker
 from rag.types import Length
 
-POINTS: dict[Length, int] = {"short": 3, "medium": 6, "detailed": 12}
+SummaryMode = Literal["auto", "quotes", "model"]
+# A focus is a few words, not a question: its cosine to the passage about it is lower
+# than a question's (measured in bench/summaries.py).
+FOCUS_GATE = 0.25
 _NOTHING = "NONE"
-_NONE_SUPPORTED = "No point the model wrote is supported by the document's pages."
+_NOTHING_ON_FOCUS = "The document has nothing on this."
+_EMPTY = "The document has no text to summarize."
 _PROMPT_RESERVE = 160
 # While the model writes, the step's progress is reported again this often.
 _BEAT_SECONDS = 0.5
@@ -42,26 +70,62 @@ ProgressCallback = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
-class Part:
-    """A run of consecutive chunks summarized together."""
+class SummaryConfig:
+    """How summaries are made.
 
-    text: str
+    Attributes:
+        mode: ``quotes``: each part by its central sentences, no model asked. ``model``:
+            the chat model summarizes each part, its points checked against the part,
+            quotes where they all fail. ``auto``: ``quotes`` with the packaged SmolLM2,
+            ``model`` with any other model.
+        unit_words: Most words of a quoted point (a longer one ends in "...").
+        focus_gate: With a focus, the least cosine of a part's nearest passage to it.
+    """
+
+    mode: SummaryMode = "auto"
+    unit_words: int = 80
+    focus_gate: float = FOCUS_GATE
+
+
+@dataclass
+class SummaryPart:
+    """One part of the outline as the summary shows it.
+
+    Attributes:
+        heading: The part's heading ("" for a run of pages of a document without headings).
+        pages: Its page reference ("pp. 3-9"; "" for formats without pages).
+        first_page: Its first page (0 without pages).
+        last_page: Its last page.
+        points: What is shown of it: quotes, or the model's checked sentences.
+        fallback: The model's points for it all failed the check; its quotes are shown.
+    """
+
+    heading: str
+    pages: str
     first_page: int
     last_page: int
-
-    @property
-    def pages(self) -> str:
-        """The page reference of this part, e.g. "p. 3" or "pp. 3-5"."""
-        if not self.first_page:
-            return ""
-        if self.first_page == self.last_page:
-            return f"p. {self.first_page}"
-        return f"pp. {self.first_page}-{self.last_page}"
+    points: list[Point] = field(default_factory=list)
+    fallback: bool = False
 
 
 @dataclass
 class Summary:
-    """A document's summary with the page ranges each note came from."""
+    """A document's summary: its outline's parts, each with its points and pages.
+
+    Attributes:
+        text: The summary as safe Markdown: each part's heading and pages, then its points.
+        mode: ``quotes`` (the document's own sentences) or ``model`` (the model's checked
+            points, quotes for the parts where they all failed).
+        parts: Parts shown.
+        outline_parts: Top-level parts of the document's outline.
+        calls: Model calls made.
+        sections: The parts shown, in document order.
+        part_pages: Their page references.
+        checked: Whether model points were checked against their pages.
+        unsupported: The model's points that failed the check, with their pages.
+        fallback_parts: The parts shown by quotes because the model's points all failed.
+        seconds: Time taken.
+    """
 
     doc_id: str
     source: str
@@ -69,21 +133,58 @@ class Summary:
     text: str
     length: Length
     focus: str = ""
+    mode: str = "quotes"
     parts: int = 0
+    outline_parts: int = 0
     calls: int = 0
-    notes: list[str] = field(default_factory=list)
+    sections: list[SummaryPart] = field(default_factory=list)
     part_pages: list[str] = field(default_factory=list)
     checked: bool = False
     unsupported: list[str] = field(default_factory=list)
+    fallback_parts: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def made(self) -> str:
+        """How the summary was made, in words a reader takes at face value."""
+        shown = f"{self.parts} of {self.outline_parts} parts of the document shown"
+        if self.mode != "model":
+            return f"{shown}; every point is quoted from the document with its page"
+        made = f"{shown}; written by the model, each point checked against its pages"
+        if self.unsupported:
+            made += f" ({len(self.unsupported)} that did not hold left out)"
+        if self.fallback_parts:
+            made += f"; quoted where no point held: {', '.join(self.fallback_parts)}"
+        return made
 
 
 class Summarizer:
-    """Summarizes whole documents with a chat backend."""
+    """Summarizes whole documents along their outline.
 
-    def __init__(self, backend: ChatBackend, embedder: Embedder | None = None) -> None:
+    Args:
+        backend: The chat model, asked only in ``model`` mode.
+        embedder: Embeds a focus (and checks model points); without it a focus is matched
+            by its words and model points cannot be checked, so none are shown.
+        config: The summary settings.
+    """
+
+    def __init__(
+        self,
+        backend: ChatBackend,
+        embedder: Embedder | None = None,
+        config: SummaryConfig | None = None,
+    ) -> None:
         self.backend = backend
-        # With the embedder, every point is checked against its pages (rag.summary_check).
+        self.embedder = embedder
+        self.config = config or SummaryConfig()
         self.checker = SummaryChecker(embedder) if embedder is not None else None
+
+    def uses_model(self) -> bool:
+        """Whether the model writes the points (``auto``: any model but the packaged one)."""
+        if self.config.mode != "auto":
+            return self.config.mode == "model" and self.checker is not None
+        config = self.backend.config
+        packaged = config.backend == "llamacpp" and config.gguf_path is None
+        return not packaged and self.checker is not None
 
     def summarize(
         self,
@@ -104,6 +205,7 @@ class Summarizer:
         Raises:
             DocentError: No such document in the collection (or none the labels allow).
         """
+        started = time.perf_counter()
         records = [
             r
             for r in collection.find(source)
@@ -115,156 +217,145 @@ class Summarizer:
                 hint=f"see `docent docs list --collection {collection.name}`",
             )
         record = records[0]
-        parts = self._parts(collection, Filters(documents=(record.doc_id,), labels=labels))
+        filters = Filters(documents=(record.doc_id,), labels=labels)
+        use_model = self.uses_model()
         summary = Summary(record.doc_id, record.source, record.title, "", length, focus)
-        summary.parts = len(parts)
-        summary.part_pages = [part.pages for part in parts]
-        notes = self._map(parts, record.title, length, focus, summary, progress)
-        summary.notes = notes
-        text = self._reduce(notes, record.title, length, focus, summary, progress)
-        summary.text = self._final(text, notes) if notes or not summary.unsupported else ""
-        if summary.unsupported and not notes:
-            summary.text = _NONE_SUPPORTED
+        summary.mode = "model" if use_model else "quotes"
+        chunks = collection.document_chunks(filters)
+        parts = outline(chunks, record.title)
+        summary.outline_parts = len(parts)
+        pages = [c.page for c in chunks if c.page]
+        where = f" (pp. {min(pages)}-{max(pages)})" if pages else ""
+        extractor = Extractor(self.config.unit_words)
+        extractor.learn(parts)
+        shown, boost = self._shown(collection, filters, parts, length, focus, record.title)
+        each = points_per_part(length, len(shown))
+        steps = len(shown) + 1
+        if progress:
+            progress(1, steps, f"reading the outline{where}")
+        for index, part in enumerate(shown, start=1):
+            step = f"part {index} of {len(shown)}: {part.label}"
+            if part.heading and part.pages:
+                step += f" ({part.pages})"
+            beat = partial(progress, index + 1, steps, step) if progress else None
+            if beat:
+                beat()
+            part_boost = boost(part) if boost else None
+            part.points = extractor.points(part, each, part_boost)
+            if use_model and part.points:
+                self._model_points(part, each, record.title, focus, summary, beat)
+        shown = [part for part in shown if part.points]
+        summary.sections = [
+            SummaryPart(
+                p.heading or p.label, p.pages, p.first_page, p.last_page, p.points, p.fallback
+            )
+            for p in shown
+        ]
+        summary.parts = len(shown)
+        summary.part_pages = [part.pages for part in shown]
+        summary.fallback_parts = [part.label for part in shown if part.fallback]
+        summary.text = render(summary.sections) or (_NOTHING_ON_FOCUS if focus else _EMPTY)
+        summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
-    def _final(self, text: str, notes: list[str]) -> str:
-        """The combined summary's points its checked notes support (the notes if none)."""
-        if self.checker is None or not notes or len(notes) == 1:
-            return text
-        kept = self.checker.check(text, notes).kept
-        return "\n".join(f"- {point}" for point in kept) if kept else "\n".join(notes)
+    def _shown(
+        self,
+        collection: Collection,
+        filters: Filters,
+        parts: list[Part],
+        length: Length,
+        focus: str,
+        title: str,
+    ) -> tuple[list[Part], Callable[[Part], Callable[[list[Candidate]], list[float]]] | None]:
+        """The parts shown and, with a focus, how each part's sentences are boosted by it."""
+        if not focus.strip():
+            return chosen(parts, length), None
+        if self.embedder is None:
+            words = {w.lower() for w in focus.split() if len(w) > 3}
+            near = [p for p in parts if words & set(p.text().lower().split())]
+            return chosen(near, length), None
+        embedder = self.embedder
+        vector = np.asarray(embedder.embed_query(focus), dtype=np.float32)
+        ids, matrix = collection.vectors(filters)
+        near_parts = part_vectors(
+            parts, dict(zip(ids, matrix, strict=True)), embedder.encode, title
+        )
+        scores = focus_scores(vector, near_parts)
+        shown = focused(parts, scores, self.config.focus_gate, PARTS.get(length, PARTS["medium"]))
+        by_part = {id(part): mine for part, mine in zip(parts, near_parts, strict=True)}
+
+        def boost(part: Part) -> Callable[[list[Candidate]], list[float]]:
+            nearest = nearest_chunks(vector, by_part[id(part)])
+
+            def scores_of(candidates: list[Candidate]) -> list[float]:
+                near = [c for c in candidates if c.sentence.passage.id in nearest]
+                if not near:
+                    return [0.0] * len(candidates)
+                found = embedder.encode([c.sentence.text for c in near]) @ vector
+                by_start = {
+                    c.sentence.doc_start: float(s) for c, s in zip(near, found, strict=True)
+                }
+                # Only sentences about the focus are taken (a boost above zero).
+                return [max(by_start.get(c.sentence.doc_start, 0.0), 0.0) for c in candidates]
+
+            return scores_of
+
+        return shown, boost
 
     def _budget(self) -> int:
         config = self.backend.config
         return config.context_tokens - config.max_answer_tokens - _PROMPT_RESERVE
 
-    def _parts(self, collection: Collection, filters: Filters) -> list[Part]:
-        parts: list[Part] = []
-        texts: list[str] = []
-        pages: list[int] = []
-        used = 0
-        for chunk in collection.document_chunks(filters):
-            tokens = self.backend.count_tokens(chunk.text)
-            if texts and used + tokens > self._budget():
-                parts.append(Part("\n\n".join(texts), min(pages), max(pages)))
-                texts, pages, used = [], [], 0
-            texts.append(chunk.text)
-            pages.append(chunk.page)
-            used += tokens
-        if texts:
-            parts.append(Part("\n\n".join(texts), min(pages), max(pages)))
-        return parts
+    def _part_text(self, part: Part) -> str:
+        """What the model reads of a part: all of it when it fits, else its central units."""
+        text = part.text()
+        if self.backend.count_tokens(text) <= self._budget():
+            return text
+        extractor = Extractor(120)
+        extractor.learn([part])
+        kept: list[str] = []
+        for point in extractor.points(part, 12):
+            if self.backend.count_tokens("\n\n".join([*kept, point.quote])) > self._budget():
+                break
+            kept.append(point.quote)
+        return "\n\n".join(kept) or text[: self._budget() * 3]
 
-    def _map(
+    def _model_points(
         self,
-        parts: list[Part],
+        part: Part,
+        count: int,
         title: str,
-        length: Length,
-        focus: str,
-        summary: Summary,
-        progress: ProgressCallback | None,
-    ) -> list[str]:
-        steps = len(parts) + 1
-        notes: list[str] = []
-        for index, part in enumerate(parts, start=1):
-            step = f"reading part {index} of {len(parts)} ({part.pages})"
-            beat = partial(progress, index, steps, step) if progress else None
-            if beat:
-                beat()
-            messages = SUMMARY_PART.invoke(
-                {
-                    "points": max(2, POINTS[length] // 2),
-                    "focus": _focus(focus),
-                    "title": title,
-                    "pages": part.pages or "the text",
-                    "text": part.text,
-                }
-            ).to_messages()
-            note = self._write(messages, beat)
-            summary.calls += 1
-            if note and _NOTHING not in note[:12].upper():
-                notes.extend(self._checked(note, part, summary))
-        return notes
-
-    def _checked(self, note: str, part: Part, summary: Summary) -> list[str]:
-        """The note's points its part supports, each with the part's pages."""
-        if self.checker is None:
-            return [f"{note} ({part.pages})" if part.pages else note]
-        summary.checked = True
-        result = self.checker.check(note, [part.text])
-        where = f" ({part.pages})" if part.pages else ""
-        summary.unsupported += [f"{point}{where}" for point in result.unsupported]
-        return [f"- {point}{where}" for point in result.kept]
-
-    def _reduce(
-        self,
-        notes: list[str],
-        title: str,
-        length: Length,
-        focus: str,
-        summary: Summary,
-        progress: ProgressCallback | None,
-    ) -> str:
-        if not notes:
-            return "The document has nothing on this." if focus else ""
-        while True:
-            groups = self._pack(notes)
-            if len(groups) == len(notes) > 1:
-                # No two notes fit together: clip them so that each round halves their number.
-                half = self._budget() // 2
-                notes = [self._clip(note, half) for note in notes]
-                groups = [notes[i : i + 2] for i in range(0, len(notes), 2)]
-            step, steps = f"combining {len(notes)} notes", summary.parts + 1
-            beat = partial(progress, steps, steps, step) if progress else None
-            if beat:
-                beat()
-            combined = [
-                self._combine(group, title, length, focus, summary, beat) for group in groups
-            ]
-            if len(combined) == 1:
-                return combined[0]
-            notes = combined
-
-    def _pack(self, notes: list[str]) -> list[list[str]]:
-        groups: list[list[str]] = [[]]
-        used = 0
-        for note in notes:
-            tokens = self.backend.count_tokens(note)
-            if groups[-1] and used + tokens > self._budget():
-                groups.append([])
-                used = 0
-            groups[-1].append(note)
-            used += tokens
-        return groups
-
-    def _clip(self, note: str, tokens: int) -> str:
-        """Shorten a note to about ``tokens``, at a sentence end when there is one."""
-        while self.backend.count_tokens(note) > tokens and len(note) > 40:
-            cut = note[: int(len(note) * 0.8)]
-            note = cut[: cut.rfind(". ") + 1] if ". " in cut else cut
-        return note
-
-    def _combine(
-        self,
-        group: list[str],
-        title: str,
-        length: Length,
         focus: str,
         summary: Summary,
         beat: Callable[[], None] | None,
-    ) -> str:
-        if len(group) == 1 and summary.calls > 1:
-            return group[0]
-        messages = SUMMARY_COMBINE.invoke(
+    ) -> None:
+        """The model's points for a part, each checked against what it read; the part keeps
+        its quotes (``fallback``) when none holds."""
+        assert self.checker is not None
+        text = self._part_text(part)
+        messages = SUMMARY_PART.invoke(
             {
-                "points": POINTS[length],
+                "points": max(2, count),
                 "focus": _focus(focus),
                 "title": title,
-                "text": "\n".join(f"- {note}" for note in group),
+                "pages": part.pages or part.label or "the text",
+                "text": text,
             }
         ).to_messages()
+        note = self._write(messages, beat)
         summary.calls += 1
-        return self._write(messages, beat)
+        if not note or _NOTHING in note[:12].upper():
+            part.fallback = True
+            return
+        summary.checked = True
+        result = self.checker.check(note, [text])
+        where = f" ({part.pages})" if part.pages else ""
+        summary.unsupported += [f"{point}{where}" for point in result.unsupported]
+        if not result.kept:
+            part.fallback = True
+            return
+        page = part.first_page
+        part.points = [Point(inline(point), page, kind="model") for point in result.kept]
 
     def _write(self, messages: list[BaseMessage], beat: Callable[[], None] | None) -> str:
         """The model's reply, streamed; ``beat`` is called every half second meanwhile.
@@ -287,7 +378,48 @@ class Summarizer:
         return neutralize(text).strip()
 
 
+def render(sections: list[SummaryPart]) -> str:
+    """The summary as Markdown: each part's heading and pages, then its points as a list,
+    each with its page."""
+    blocks: list[str] = []
+    for section in sections:
+        if not section.points:
+            continue
+        title = inline(section.heading)
+        blocks.append(f"**{title}**" + (f" ({section.pages})" if section.pages else ""))
+        items: list[str] = []
+        for point in section.points:
+            items.append(_item(point, section))
+        blocks.append("\n".join(items))
+    return "\n\n".join(blocks)
+
+
+def _item(point: Point, section: SummaryPart) -> str:
+    """One point as a list item: a unit's lists, code and tables indented under it."""
+    page = f"p. {point.page}" if point.page and point.kind == "quote" else ""
+    lines = point.text.strip("\n").split("\n")
+    if _structured(lines[0]):
+        # A unit that opens with its list, code or table sits under a line of its own.
+        lines = [f"From {page}:" if page else "From the document:", *lines]
+    elif page:
+        if _structured(lines[-1]):
+            lines.append(f"({page})")
+        else:
+            lines[-1] = f"{lines[-1]} ({page})"
+    head, *rest = lines
+    body = [f"  {line}" if line else "" for line in rest]
+    return "\n".join([f"- {head}", *body])
+
+
 def _focus(focus: str) -> str:
     if not focus:
         return ""
     return f" Only cover: {focus}. If the text says nothing about it, reply {_NOTHING}."
+
+
+_LIST_OR_BLOCK = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|```|~~~|\||>|    )")
+
+
+def _structured(line: str) -> bool:
+    """Whether a line of a unit's Markdown is a list item, code, a table row or a quote."""
+    return bool(_LIST_OR_BLOCK.match(line))

@@ -37,6 +37,9 @@ SETTINGS = {
     # summary still takes many of them.
     "DOCENT_CHAT_CONTEXT_TOKENS": "1024",
     "DOCENT_CHAT_MAX_ANSWER_TOKENS": "128",
+    # The model writes each part's points (with the packaged model a summary is quoted by
+    # default, in a second): Stop lands inside a model call.
+    "DOCENT_SUMMARY_MODE": "model",
 }
 SENTENCE = (
     "Item {n}.{p}: the {w} committee reviewed the budget of the {w} programme, noted a "

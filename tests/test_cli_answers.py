@@ -109,7 +109,8 @@ def test_summarize_reports_progress(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     assert code == 0
     assert captured.out.startswith("Summary of Northwind Clinic Employee Handbook")
-    assert "[1/" in captured.err and "reading part 1" in captured.err
+    assert "[1/6] reading the outline (pp. 1-7)" in captured.err
+    assert "[2/6] part 1 of 5: 1. Welcome and Scope (p. 1)" in captured.err
     assert main(["summarize", "nope.pdf", "-c", "samples"]) == 1
 
 

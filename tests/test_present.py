@@ -247,12 +247,14 @@ def test_document_rows_filter_by_file_or_title() -> None:
 
 def test_summary_markdown_carries_pages_and_a_safe_file_name() -> None:
     summary = Summary("d", "reports/q3 plan.pdf", "Q3 Plan", "- Goals (p. 1)", "short",
-                      focus="costs", parts=2, part_pages=["p. 1", "pp. 2-3"])  # fmt: skip
+                      focus="costs", parts=2, outline_parts=7,
+                      part_pages=["p. 1", "pp. 2-3"])  # fmt: skip
 
     text = present.summary_markdown(summary)
 
     assert text.startswith("# Summary of Q3 Plan\n")
-    assert "short, focus: costs" in text and "(p. 1, pp. 2-3)" in text
+    assert "short, focus: costs" in text and "- Goals (p. 1)" in text
+    assert "2 of 7 parts of the document shown; every point is quoted" in text
     assert present.summary_file_name(summary) == "q3 plan-summary.md"
 
 

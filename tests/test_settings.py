@@ -69,6 +69,7 @@ def config_classes() -> list[type]:
     from rag.connect import IndexConfig
     from rag.evidence import RankWeights
     from rag.quotes import QuoteConfig
+    from rag.summarize import SummaryConfig
 
     return [
         ChatConfig,
@@ -78,6 +79,7 @@ def config_classes() -> list[type]:
         QuoteConfig,
         RankWeights,
         IngestConfig,
+        SummaryConfig,
     ]
 
 

@@ -313,9 +313,9 @@ def test_summarize_shows_progress_result_and_a_markdown_download(in_library: Pat
 
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Summary of Staff Handbook"
-    assert "pp\\. 1" in " ".join(c.value for c in at.caption) or "p\\. 1" in " ".join(
-        c.value for c in at.caption
-    )
+    # Each point quoted with its page, and the reader told how the summary was made.
+    assert "(p. 1)" in at.markdown[-1].value or any("(p. 1)" in m.value for m in at.markdown)
+    assert "every point is quoted from the document" in " ".join(c.value for c in at.caption)
     assert at.get("download_button")
 
 

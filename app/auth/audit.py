@@ -404,7 +404,8 @@ def summary_fields(collection: str, summary: Summary, model: str, seconds: float
         "doc_id": summary.doc_id,
         "length": summary.length,
         "focus": summary.focus,
-        "model": model,
+        "mode": summary.mode,
+        "model": model if summary.calls else "",
         "seconds": round(seconds, 3),
     }
 

@@ -210,14 +210,9 @@ def answer_footer(answer: Answer) -> str:
 def summary(result: Summary) -> str:
     """A summary with its document and how it was made."""
     focus = f", focus: {result.focus}" if result.focus else ""
-    checked = (
-        f"; every point checked against its pages, {len(result.unsupported)} unsupported left out"
-        if result.checked
-        else ""
-    )
     return (
         f"Summary of {result.title} ({result.source}), {result.length}{focus}:\n\n"
-        f"{result.text}\n\n({result.parts} parts read, {result.calls} model calls{checked})"
+        f"{result.text}\n\n({result.made()})"
     )
 
 

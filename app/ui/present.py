@@ -242,7 +242,6 @@ def document_rows(records: list[DocumentRecord], query: str = "") -> list[dict[s
 def summary_markdown(summary: Summary) -> str:
     """The summary page and its Markdown download: what, how long, the text and its pages."""
     focus = f", focus: {summary.focus}" if summary.focus else ""
-    pages = ", ".join(p for p in summary.part_pages if p)
     lines = [
         f"# Summary of {summary.title or summary.source}",
         "",
@@ -250,14 +249,9 @@ def summary_markdown(summary: Summary) -> str:
         "",
         summary.text,
         "",
-        f"Read in {parts_read(summary.parts)}" + (f" ({pages})." if pages else "."),
+        f"{summary.made()}.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def parts_read(parts: int) -> str:
-    """How many parts were read: "1 part", "3 parts"."""
-    return f"{parts} part" if parts == 1 else f"{parts} parts"
 
 
 def summary_file_name(summary: Summary) -> str:

@@ -91,14 +91,8 @@ def show_summary(summary: Summary) -> None:
         st.subheader(present.escape(f"Summary of {summary.title or summary.source}"))
         focus = f", focus: {summary.focus}" if summary.focus else ""
         st.caption(present.escape(f"{summary.source}, {summary.length}{focus}"))
-        st.markdown(present.escape(summary.text))
-        pages = ", ".join(p for p in summary.part_pages if p)
-        st.caption(
-            present.escape(
-                f"Read in {present.parts_read(summary.parts)}" + (f" ({pages})" if pages else "")
-            )
-            + f" · {summary.calls} model calls"
-        )
+        st.markdown(present.safe_markdown(summary.text))
+        st.caption(present.escape(summary.made()))
         st.download_button(
             "Download as Markdown",
             data=present.neutralize_links(present.summary_markdown(summary)),
