@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,9 +28,12 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(
     code, out, err = run(capsys, "tokens", "create", "alice", "--name", "portal", "--days", "7")
     secret = out.strip()
 
-    assert code == 0 and secret.startswith("dct_") and "shown only now" in err
+    # ``dct_<12 hex id>_<43 urlsafe characters>``: the secret may itself hold "_" or "-".
+    shape = re.fullmatch(r"dct_([0-9a-f]{12})_([A-Za-z0-9_-]{43})", secret)
+    assert code == 0 and shape is not None and "shown only now" in err
     stored = (data_dir / "tokens.json").read_text()
-    assert secret not in stored and secret.split("_")[2] not in stored
+    assert shape[1] in stored, "the id names the token in the file"
+    assert secret not in stored and shape[2] not in stored
     assert oct((data_dir / "tokens.json").stat().st_mode & 0o777) == "0o600"
     token = ApiTokens(data_dir / "tokens.json").verify(secret)
     assert token.user == "alice" and token.name == "portal"
