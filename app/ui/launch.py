@@ -7,6 +7,7 @@ they hold whatever folder the server is started from.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +53,11 @@ def streamlit_command(host: str, port: int, upload_max_mb: int) -> list[str]:
 
 
 def serve(command: list[str], config: str | None) -> int:
-    """Run the UI server until it stops or Ctrl+C; return its exit code.
+    """Run the UI server until it stops, Ctrl+C or a ``kill``; return its exit code.
+
+    A SIGTERM, SIGINT or SIGHUP sent to this process alone (``kill PID``, a service
+    manager, a closed terminal) is passed on to the server, and this process waits for
+    it to end, so stopping ``docent ui`` never leaves Streamlit holding the port.
 
     Args:
         command: From ``streamlit_command``.
@@ -62,8 +67,15 @@ def serve(command: list[str], config: str | None) -> int:
     if config:
         env["DOCENT_CONFIG"] = str(Path(config).resolve())
     server = subprocess.Popen(command, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        # Ctrl+C reaches the server from the terminal as well; a second one does no harm.
+        server.send_signal(signum)
+
+    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    previous = {stop: signal.signal(stop, forward) for stop in stops}
     try:
         return server.wait()
-    except KeyboardInterrupt:
-        # Ctrl+C reached the server too; let it finish shutting down.
-        return server.wait()
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
