@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 REPORT = "ingest-report"
 UPLOADER = "uploader-generation"
+_WIDE_REASON = {"reason": st.column_config.TextColumn("reason", width="large")}
 STOPPED = (
     "Stopped: the files added before Stop stay in the library, the others were left out. "
     "Add again to add them."
@@ -168,7 +169,13 @@ def show_report(report: IngestReport) -> None:
     """The per-file outcome table of the last ingest, as the CLI reports it."""
     tone, headline = present.report_headline(report)
     (st.warning if tone == "warning" else st.success)(present.escape(headline))
-    st.dataframe(wording.upload_rows(report), hide_index=True, key="report")
+    rows = wording.upload_rows(report)
+    st.dataframe(rows, hide_index=True, key="report", column_config=_WIDE_REASON)
+    # A long reason is cut at the cell's edge: the ones that need doing something are
+    # said again in full under the table.
+    for row in rows:
+        if row["outcome"] == "failed" and row["reason"]:
+            st.caption(present.escape(f"{row['file']}: {row['reason']}."))
 
 
 def _sync_section(docent: Docent, collection: str) -> None:
@@ -207,7 +214,7 @@ def _documents_section(docent: Docent, collection: str, admin: bool) -> None:
     rows = present.document_rows(records, query)
     quality = {shown(record.source): quality_from_notes(record.notes) for record in records}
     rows = [{**row, "text quality": quality.get(str(row["file"]), "")} for row in rows]
-    st.dataframe(rows, hide_index=True, key="documents")
+    st.dataframe(rows, hide_index=True, key="documents", placeholder="")
     if not admin:
         return
     with st.popover("Delete a document", icon=":material/delete:"):

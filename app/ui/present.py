@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from app.provenance import provenance
+from app.ui.wording import PAGED
 from app.uploads import safe_file_name
 from ingest.report import shown
 
@@ -223,14 +224,20 @@ def report_headline(report: IngestReport) -> tuple[Tone, str]:
     return tone, f"{files} {noun} into {report.collection}: {counts or 'nothing to do'}{gone}."
 
 
-def document_rows(records: list[DocumentRecord], query: str = "") -> list[dict[str, str | int]]:
-    """The library table, filtered by a case-insensitive search over file and title."""
+def document_rows(
+    records: list[DocumentRecord], query: str = ""
+) -> list[dict[str, str | int | None]]:
+    """The library table, filtered by a case-insensitive search over file and title.
+
+    Pages are counted for paged formats (PDF) only: None (a blank cell) for the others,
+    whose page count is 0 as stored, which would read as an empty document.
+    """
     needle = query.strip().lower()
     return [
         {
             "file": shown(r.source),
             "title": shown(r.title),
-            "pages": r.pages,
+            "pages": r.pages if r.source.lower().endswith(PAGED) else None,
             "chunks": r.chunks,
             "ingested": r.ingested_at.replace("T", " ")[:19],
         }

@@ -23,6 +23,9 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bchunks?\b", "passages"),
     (r"\bMIME type\b", "file type"),
 )
+# "The PDF is damaged or not a PDF: <the parser's own message>; <fix>": the parser's
+# message ("Failed to load document (PDFium: Data format error).") tells a reader nothing.
+_PARSER_MESSAGE = re.compile(r"(\bdamaged or not an? [^:;]+): [^;]*")
 _PARENTHESIS = re.compile(r"\s*\(([^()]*)\)")
 _CODE = re.compile(r"`([^`]*)`")
 PAGED = (".pdf",)
@@ -36,18 +39,29 @@ def plain(text: str) -> str:
 
 
 def reasons(outcome: FileOutcome) -> str:
-    """Why a file was skipped or what to know about it, each point said once.
+    """Why a file was skipped or failed, in one sentence: what went wrong, then the fix.
 
-    An outcome's reason often repeats a note in brackets ("no text (pages 1: ...)" and
-    the note "pages 1: ..."): a point already made is not made again.
+    Each point is said once: an outcome's reason often repeats a note in brackets ("no
+    text (pages 1: ...)" and the note "pages 1: ..."), and the bracket is then dropped.
+    Other brackets stay where they are ("repair it (e.g. print it to a new PDF)").
     """
+    notes = [_tidy(note) for note in outcome.notes]
     points: list[str] = []
-    for part in [outcome.reason, *outcome.notes]:
-        for point in [_PARENTHESIS.sub("", part), *_PARENTHESIS.findall(part)]:
-            point = plain(point.strip(" ;"))
-            if point and not any(point in made for made in points):
-                points.append(point)
+    for part in [_tidy(_PARSER_MESSAGE.sub(r"\1", outcome.reason)), *notes]:
+        point = _PARENTHESIS.sub(lambda m: _unless_said(m, notes), part)
+        point = plain(point)
+        if point and not any(point in made for made in points):
+            points.append(point)
     return "; ".join(points)
+
+
+def _tidy(text: str) -> str:
+    # A clause that ends a sentence of its own before "; " reads as ".;".
+    return re.sub(r"\.\s*;", ";", text).strip(" ;.")
+
+
+def _unless_said(bracket: re.Match[str], notes: list[str]) -> str:
+    return "" if _tidy(bracket.group(1)) in notes else bracket.group()
 
 
 def upload_rows(report: IngestReport) -> list[dict[str, str]]:
