@@ -34,10 +34,7 @@ def page() -> None:
         st.query_params.pop(history.ADDRESS, None)
     history.sidebar(docent, talk)
     if not any(info.name == collection and info.documents for info in infos):
-        st.info(
-            f"No documents in {present.escape(collection)} yet: add some on the Library page.",
-            icon=":material/folder_off:",
-        )
+        st.info(_nothing_to_ask(docent, collection), icon=":material/folder_off:")
         return
     chat.chat_box(docent, talk)
     shown = sources.viewing(collection)
@@ -49,6 +46,14 @@ def page() -> None:
         sources.viewer(docent, shown)
     with answers:
         _conversation(docent, collection, talk)
+
+
+def _nothing_to_ask(docent: Docent, collection: str) -> str:
+    """What to do about a collection with nothing in it this person may read."""
+    name = present.escape(collection)
+    if docent.may_add(collection, user=resources.current_user()):
+        return f"No documents in {name} yet: add some on the Library page."
+    return f"No documents you may read in {name} yet: ask your administrator for access."
 
 
 def _conversation(docent: Docent, collection: str, talk: chat.Conversation) -> None:

@@ -51,7 +51,7 @@ def _open(docent: Docent, conversation: str) -> None:
         st.toast("That conversation is no longer saved.", icon=":material/history_toggle_off:")
         return
     chat.reopened(saved)
-    st.session_state[resources.COLLECTION_KEY] = saved.summary.collection
+    resources.choose_collection(docent, saved.summary.collection)
     st.session_state[_RESUMED] = conversation
     st.query_params[ADDRESS] = conversation
 

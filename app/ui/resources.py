@@ -191,50 +191,79 @@ def show_error(error: DocentError) -> None:
         st.info("Fix: " + plain(error.hint), icon=":material/build:")
 
 
-def current_collection(default: str) -> str:
-    """The collection this person works in, the same on every page (``default`` at first).
+def landing(readable: list[str], last: str | None, configured: str) -> str:
+    """The collection a session opens on: where the person works, never an empty page.
+
+    The one they chose last, if they may still read it; else the configured collection,
+    if they may read it; else the first they may read; else (nothing readable yet, as on
+    a fresh install) the configured name.
+    """
+    for name in (last, configured):
+        if name and name in readable:
+            return name
+    return readable[0] if readable else configured
+
+
+def current_collection(docent: Docent, readable: list[str]) -> str:
+    """The collection this person works in, the same on every page of the session.
 
     The truth is a plain session value, not a widget's: Streamlit keys a widget by the
     page it is on, so one picker per page would forget the choice at every page change.
     """
-    chosen: str = st.session_state.setdefault(COLLECTION_KEY, default)
+    from app.ui import last_collection
+
+    chosen = st.session_state.get(COLLECTION_KEY)
+    if not isinstance(chosen, str):
+        last = last_collection.recalled(docent.settings.data_dir, current_user().name)
+        chosen = landing(readable, last, docent.settings.collection)
+        st.session_state[COLLECTION_KEY] = chosen
     return chosen
 
 
-def _keep_choice() -> None:
+def choose_collection(docent: Docent, collection: str) -> None:
+    """Make ``collection`` the session's, and the one the next sign-in opens on."""
+    from app.ui import last_collection
+
+    st.session_state[COLLECTION_KEY] = collection
+    last_collection.remember(docent.settings.data_dir, current_user().name, collection)
+
+
+def _keep_choice(docent: Docent) -> None:
     # Called before the next run: the picker's value becomes the session's collection.
     chosen = st.session_state.get(PICKER_KEY)
     if chosen:
-        st.session_state[COLLECTION_KEY] = chosen
+        choose_collection(docent, chosen)
 
 
 def collection_picker(
     docent: Docent, infos: list[CollectionInfo] | None = None, where: DeltaGenerator | None = None
 ) -> str:
-    """The collection choice at the top of the page (a new name may be typed).
+    """The collection choice at the top of the page, listing the ones the user may read.
 
     Shown on the page itself rather than in the sidebar, so it is in reach on a phone.
+    An administrator may type a new name (it exists once something is added to it).
 
     Args:
         docent: The process's ``Docent``.
         infos: The collections the user may see, when the page has listed them already.
         where: The container to draw it in (default: the page).
     """
+    user = current_user()
     if infos is None:
-        infos = docent.collections(user=current_user())
+        infos = docent.collections(user=user)
     names = sorted(info.name for info in infos)
-    chosen = current_collection(docent.settings.collection)
-    # A name typed in this session exists only once something is uploaded into it.
-    for name in (docent.settings.collection, chosen):
-        if name and name not in names:
-            names.append(name)
+    chosen = current_collection(docent, names)
+    if chosen not in names:  # typed in this session, or nothing to read yet
+        names.append(chosen)
     st.session_state[PICKER_KEY] = chosen
     (where or st).selectbox(
         "Collection",
         names,
         key=PICKER_KEY,
         on_change=_keep_choice,
-        accept_new_options=True,
-        help="The set of documents to search and to add to; type a name to start a new one.",
+        args=(docent,),
+        accept_new_options=user.is_admin,
+        help="The set of documents to search"
+        + (" and to add to; type a name to start a new one." if user.is_admin else "."),
     )
     return chosen
