@@ -193,7 +193,13 @@ def test_a_run_reports_what_a_hand_computation_gives(staff: Docent, fake: FakeOl
         "unverified": 0.0,
         "wrong_refusals": 0.0,
     }
-    assert figures["refusals"] == {"n": 1, "correct_refusals": 1.0}
+    assert figures["refusals"] == {
+        "n": 1,
+        "correct_refusals": 1.0,
+        "n_in_domain": 0,
+        "in_domain_refusals": None,
+        "in_domain_not_counted": 0,
+    }
     latencies = sorted(row["latency_s"] for row in report["per_question"] if row["status"])
     assert len(latencies) == 4
     assert figures["latency"]["p50_s"] == pytest.approx(statistics.median(latencies), abs=1e-3)
@@ -208,6 +214,106 @@ def test_a_run_reports_what_a_hand_computation_gives(staff: Docent, fake: FakeOl
     page = result.page.read_text()
     assert "<img src='outcomes.png'" in page and "http" not in page
     assert report["previous"] is None and report["changes"] == []
+
+
+@pytest.mark.slow
+def test_own_words_and_questions_asked_without_their_section(
+    staff: Docent, fake: FakeOllama
+) -> None:
+    questions = [
+        EvalQuestion(LEAVE, "guide.pdf", (2,), "27 days of annual leave"),
+        EvalQuestion(
+            "How much holiday do I get each year?",
+            "guide.pdf",
+            (2,),
+            "27 days of annual leave",
+            own_words=True,
+        ),
+        # Asked against a copy without the password section: "not found" is right.
+        EvalQuestion(
+            PASSWORD,
+            "guide.pdf",
+            (1,),
+            "Open the self-service portal and choose Forgot password",
+            removed=True,
+            section=PASSWORD,
+        ),
+        EvalQuestion(
+            "When are travel claims paid?",
+            "guide.pdf",
+            (3,),
+            "paid within ten working days",
+            removed=True,
+            section="Refunds",  # no such heading: not counted
+        ),
+    ]
+    assert questions[2].id != EvalQuestion(PASSWORD, "guide.pdf").id
+    evaluation = Evaluation(staff)
+    evaluation.questions("staff").add(questions)
+    fake.behaviour.answer = LEAVE_ANSWER
+
+    report = evaluation.run("staff").report
+
+    outcomes = [row["outcome"] for row in report["per_question"]]
+    assert outcomes[0] == "holds expected"
+    # Whatever the own-words question got, it is counted apart from the document's words.
+    own = outcomes[1]
+    assert own in ("holds expected", "cites elsewhere", "wrong refusal", "unverified")
+    assert outcomes[2] == "refused", report["per_question"][2]
+    assert outcomes[3] == "section not found"
+    figures = report["figures"]
+    assert figures["answers"]["n"] == 2
+    assert figures["own_words"] == {
+        "n_own_words": 1,
+        "own_words_holds": float(own == "holds expected"),
+        "own_words_wrong_refusals": float(own == "wrong refusal"),
+        "document_words_holds": 1.0,
+        "document_words_wrong_refusals": 0.0,
+    }
+    refusals = figures["refusals"]
+    assert (refusals["n_in_domain"], refusals["in_domain_refusals"]) == (1, 1.0)
+    assert refusals["in_domain_not_counted"] == 1
+    assert headline(report)["in_domain_refusals"] == 1.0
+    # The copy holds every other section, with the password page's text gone.
+    from app.eval.removed import cut_name
+
+    copy = staff.index.collection(cut_name("staff")).stored_chunks()
+    texts = " ".join(c.text for c in copy)
+    assert "self-service portal" not in texts and "27 days of annual leave" in texts
+    assert "bicycles are behind building C" in texts
+    page = next((evaluation.root / "staff" / "runs").glob("*/report.md")).read_text()
+    assert "| own words |" in page and "| without its section |" in page
+
+
+@pytest.mark.slow
+def test_a_question_whose_answer_the_copy_still_holds_is_not_counted(staff: Docent) -> None:
+    from app.eval.removed import make_cut
+
+    # The bicycle section is cut, but the answer given is the parking section's, which
+    # the copy still holds: the question cannot count as unanswerable.
+    asked = EvalQuestion(
+        "When does the car park open?",
+        "notes.md",
+        (),
+        "The staff car park opens at 06:30 every weekday",
+        removed=True,
+        section="Can I bring a bicycle?",
+    )
+    cut = make_cut(staff, "staff", [asked])
+    assert cut.elsewhere == {asked.id} and not cut.absent
+
+
+@pytest.mark.slow
+def test_drafting_makes_in_domain_unanswerables_of_sections_without_sub_sections(
+    staff: Docent,
+) -> None:
+    drafted = Evaluation(staff).draft_removed("staff", 10)
+
+    assert drafted and all(q.removed and q.section and q.source for q in drafted)
+    # "Parking" holds the bicycle question's section: cutting it would cut that answer too.
+    assert "Parking" not in {q.section for q in drafted}
+    assert {q.section for q in drafted} >= {PASSWORD, "Can I bring a bicycle?"}
+    assert Evaluation(staff).draft_removed("staff", 10) == []  # nothing drafted twice
 
 
 @pytest.mark.slow

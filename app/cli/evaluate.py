@@ -30,10 +30,13 @@ def _evaluation(ctx: click.Context, **overrides: Any) -> tuple[Evaluation, str]:
 def _row(question: EvalQuestion) -> str:
     if question.unanswerable:
         where = "not in the documents"
+    elif question.removed:
+        where = f"asked without `{question.section}` of {question.source}"
     else:
         pages = ",".join(map(str, question.pages))
         where = question.source + (f" p. {pages}" if pages else "")
-    mark = " [drafted: review]" if question.drafted else ""
+    mark = " [own words]" if question.own_words else ""
+    mark += " [drafted: review]" if question.drafted else ""
     return f"{question.id}  {question.question}  ->  {where}{mark}"
 
 
@@ -54,6 +57,16 @@ def questions() -> None:
 @click.option("--pages", default="", help="The answering pages, e.g. 3, 3-5 or 3,7.")
 @click.option("--quote", default="", help="Words of the expected answer, as the document has them.")
 @click.option("--unanswerable", is_flag=True, help="The documents do not answer it.")
+@click.option(
+    "--own-words", is_flag=True, help="Asked as a person would put it, not in the document's words."
+)
+@click.option(
+    "--without-section",
+    "section",
+    default="",
+    help="Ask it against a copy of the collection without this section (its heading) of "
+    "--source: an in-domain unanswerable.",
+)
 @click.pass_context
 def questions_add(
     ctx: click.Context,
@@ -63,13 +76,22 @@ def questions_add(
     pages: str,
     quote: str,
     unanswerable: bool,
+    own_words: bool,
+    section: str,
 ) -> int:
     """Add one question to the set."""
     from app.eval.questions import EvalQuestion, parse_pages
 
     evaluation, name = _evaluation(ctx)
     added = EvalQuestion(
-        question, source, parse_pages(pages), " ".join(quote.split()), unanswerable
+        question,
+        source,
+        parse_pages(pages),
+        " ".join(quote.split()),
+        unanswerable,
+        own_words=own_words,
+        removed=bool(section),
+        section=" ".join(section.split()),
     )
     _, replaced = evaluation.questions(name).add([added])
     click.echo(("Replaced " if replaced else "Added ") + _row(added))
@@ -83,7 +105,8 @@ def questions_add(
 def questions_import(ctx: click.Context, path: Path, collection: str | None) -> int:
     """Import questions from CSV (header row) or JSON lines.
 
-    Columns: question, source, pages, expected_quote, unanswerable.
+    Columns: question, source, pages, expected_quote, unanswerable; optionally own_words,
+    and removed with section (asked without that section).
     """
     from app.eval.questions import read_rows
 
@@ -135,11 +158,23 @@ def questions_review(ctx: click.Context, ids: tuple[str, ...], collection: str |
 @questions.command("draft")
 @collection_option
 @click.option("--count", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option(
+    "--without-section",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="Also draft this many in-domain unanswerables: questions of a section, asked "
+    "against a copy of the collection without that section.",
+)
 @click.pass_context
-def questions_draft(ctx: click.Context, collection: str | None, count: int) -> int:
+def questions_draft(
+    ctx: click.Context, collection: str | None, count: int, without_section: int
+) -> int:
     """Draft questions from the documents (no model), to review before use."""
     evaluation, name = _evaluation(ctx)
     drafted = evaluation.draft(name, count)
+    if without_section:
+        drafted += evaluation.draft_removed(name, without_section)
     for question in drafted:
         click.echo(f"{_row(question)}  ({question.note})")
     click.echo(

@@ -18,7 +18,9 @@ from app.eval import report as reports
 from app.eval.draft import Passage, draft
 from app.eval.questions import EvalQuestion, QuestionSet, QuestionSetError
 from app.eval.run import OnQuestion, figures, headline, indexed_chunks, run_set, stored_chunks
+from rag.metrics import words
 from rag.store import validate_collection_name
+from rag.types import Chunk
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -66,6 +68,37 @@ class Evaluation:
         ][:count]
         self.questions(collection).add(drafted)
         return drafted
+
+    def draft_removed(self, collection: str, count: int) -> list[EvalQuestion]:
+        """Draft up to ``count`` in-domain unanswerables and add them: questions of sections
+        with no sub-section of their own, to be asked without that section
+        (``app.eval.removed``), spread over the documents."""
+        from dataclasses import replace
+
+        from app.eval.removed import outline_of, section_span
+
+        chunks = stored_chunks(self.docent, collection)
+        by_source: dict[str, list[Chunk]] = {}
+        for chunk in chunks:
+            by_source.setdefault(chunk.source, []).append(chunk)
+        indexed = {f"{c.source}\x00{c.id}": words(c.text) for c in chunks}
+        have = {q.id for q in self.questions(collection).questions()}
+        found: list[EvalQuestion] = []
+        for question in draft(self._passages(collection), indexed, 10 * count + len(have)):
+            mine = by_source.get(question.source, [])
+            span = section_span(mine, question.section) if question.section else None
+            if span is None or question.note == "definition":
+                continue
+            inside = [h for h in outline_of(mine) if span[0] < h.offset < span[1]]
+            if inside:  # cutting a parent would cut its sub-sections' answers too
+                continue
+            asked = replace(question, removed=True, id="")
+            if asked.id not in have:
+                found.append(asked)
+        step = max(1, len(found) // count) if count else 1
+        chosen = found[::step][:count]
+        self.questions(collection).add(chosen)
+        return chosen
 
     def _passages(self, collection: str) -> list[Passage]:
         from ingest.document import LoaderError

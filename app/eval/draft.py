@@ -104,6 +104,7 @@ def _question(text: str, passage: Passage, quote: str, rule: str) -> EvalQuestio
         expected_quote=quote,
         origin="drafted",
         note=rule,
+        section=" ".join(passage.heading.split()),
     )
 
 

@@ -43,6 +43,12 @@ class EvalQuestion:
         origin: How it came into the set.
         note: Where it came from (a drafting rule, a feedback id), for the reviewer.
         id: Stable short id (from the question's text).
+        own_words: Asked as a person would put it, not in the document's words (no heading
+            words): reported apart, as the answers issue of a site's own wording.
+        removed: An in-domain unanswerable: asked against a copy of the collection without
+            its ``section`` of its ``source`` (``app.eval.removed``), where the right answer
+            is "not found".
+        section: The heading of the section a ``removed`` question's answer stands under.
     """
 
     question: str
@@ -53,17 +59,27 @@ class EvalQuestion:
     origin: Origin = "added"
     note: str = ""
     id: str = field(default="")
+    own_words: bool = False
+    removed: bool = False
+    section: str = ""
 
     def __post_init__(self) -> None:
         if not self.question.strip():
             raise QuestionSetError("A question needs its text.")
+        if self.removed and (self.unanswerable or not self.source or not self.section):
+            raise QuestionSetError(
+                f"Question `{self.question}` is asked without its section, but names none.",
+                hint="give the source and the section's heading; not also unanswerable",
+            )
         if not self.unanswerable and not self.source:
             raise QuestionSetError(
                 f"Question `{self.question}` names no source.",
                 hint="give the answering document (source) or mark it unanswerable",
             )
         if not self.id:
-            digest = hashlib.sha256(" ".join(self.question.lower().split()).encode()).hexdigest()
+            # The same words asked without their section are another question of the set.
+            text = " ".join(self.question.lower().split()) + ("\x00removed" if self.removed else "")
+            digest = hashlib.sha256(text.encode()).hexdigest()
             object.__setattr__(self, "id", digest[:8])
 
     @property
@@ -78,19 +94,29 @@ class EvalQuestion:
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: Origin | None = None) -> EvalQuestion:
         """Read the JSON form (or an imported row); ``origin`` overrides the stored one."""
-        unanswerable = data.get("unanswerable", False)
-        if isinstance(unanswerable, str):
-            unanswerable = unanswerable.strip().lower() in _TRUE
+        unanswerable, own_words, removed = (
+            _flag(data.get(key)) for key in ("unanswerable", "own_words", "removed")
+        )
         return cls(
             question=str(data.get("question") or "").strip(),
             source=str(data.get("source") or "").strip(),
             pages=parse_pages(data.get("pages")),
             expected_quote=" ".join(str(data.get("expected_quote") or "").split()),
-            unanswerable=bool(unanswerable),
+            unanswerable=unanswerable,
             origin=origin or data.get("origin") or "added",
             note=str(data.get("note") or ""),
             id=str(data.get("id") or "") if origin is None else "",
+            own_words=own_words,
+            removed=removed,
+            section=" ".join(str(data.get("section") or "").split()),
         )
+
+
+def _flag(value: Any) -> bool:
+    """A yes/no column: a JSON boolean, or text such as ``yes``, ``1`` or ``x``."""
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE
+    return bool(value)
 
 
 def parse_pages(value: Any) -> tuple[int, ...]:
@@ -113,7 +139,9 @@ def parse_pages(value: Any) -> tuple[int, ...]:
 def read_rows(path: Path) -> list[EvalQuestion]:
     """Questions from a CSV file (with a header row) or a JSON-lines file.
 
-    Columns/keys: ``question, source, pages, expected_quote, unanswerable``.
+    Columns/keys: ``question, source, pages, expected_quote, unanswerable``, and optionally
+    ``own_words`` (asked in a person's own words) and ``removed, section`` (asked without
+    that section: an in-domain unanswerable).
 
     Raises:
         QuestionSetError: A row is malformed (its line is named).

@@ -25,8 +25,10 @@ COLOURS = {
     "no gold in index": "#9e9e9e",
     "refused": "#1565c0",
     "answered": "#6a1b9a",
+    "answer elsewhere": "#bdbdbd",
+    "section not found": "#bdbdbd",
 }
-LOWER_IS_BETTER = {"unverified", "wrong_refusals", "p50_s", "p95_s"}
+LOWER_IS_BETTER = {"unverified", "wrong_refusals", "own_words_wrong_refusals", "p50_s", "p95_s"}
 
 
 def runs(folder: Path) -> list[Path]:
@@ -101,17 +103,26 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [f"Since {report['previous']}:", ""] + [f"- {c}" for c in report["changes"]]
         lines.append("")
     lines += [
-        "| id | question | origin | outcome | rank | latency s |",
-        "|---|---|---|---|---|---|",
+        "| id | question | kind | origin | outcome | rank | latency s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in report["per_question"]:
         asked = row["question"]
         text = asked["question"].replace("|", "\\|")
         lines.append(
-            f"| {asked['id']} | {text} | {asked['origin']} | {row['outcome']} "
+            f"| {asked['id']} | {text} | {_kind(asked)} | {asked['origin']} | {row['outcome']} "
             f"| {row['rank'] or '-'} | {row['latency_s']} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _kind(question: dict[str, Any]) -> str:
+    """What a question tests: its answer, in whose words; or a refusal, of what kind."""
+    if question.get("removed"):
+        return "without its section"
+    if question.get("unanswerable"):
+        return "not in the documents"
+    return "own words" if question.get("own_words") else "document's words"
 
 
 def _number(value: float | None) -> str:

@@ -38,7 +38,10 @@ HEADLINE = (
     "holds_expected",
     "verified",
     "wrong_refusals",
+    "own_words_holds",
+    "own_words_wrong_refusals",
     "correct_refusals",
+    "in_domain_refusals",
     "p50_s",
     "p95_s",
 )
@@ -60,7 +63,10 @@ class Outcome:
     Attributes:
         question: The question as in the set.
         outcome: ``holds expected``, ``cites elsewhere``, ``unverified``, ``wrong refusal``,
-            ``no gold in index`` (answerable), ``refused`` or ``answered`` (unanswerable).
+            ``no gold in index`` (answerable), ``refused`` or ``answered`` (unanswerable, or
+            asked without its section), ``answer elsewhere`` or ``section not found`` (asked
+            without its section, but the copy still holds the answer or the section was
+            not found: not counted).
         rank: 1-based rank of the first relevant passage in the top 10 (None: none).
         scores: Ranking metrics (empty when no gold or unanswerable).
         status: The answer's status.
@@ -126,8 +132,8 @@ def ask_one(
     docent: Docent, collection: str, question: EvalQuestion, chunks: dict[str, IndexedChunk]
 ) -> Outcome:
     """Retrieve and answer one question; score both."""
-    relevant = set() if question.unanswerable else relevant_to(question, chunks)
-    if not question.unanswerable and not relevant:
+    relevant = set() if not _answerable(question) else relevant_to(question, chunks)
+    if _answerable(question) and not relevant:
         return Outcome(question, "no gold in index")
     result = Outcome(question, "")
     if relevant:
@@ -162,7 +168,7 @@ def _on_pages(page: int, question: EvalQuestion) -> bool:
 def _outcome(
     question: EvalQuestion, answer: Answer, relevant: set[str], chunks: dict[str, IndexedChunk]
 ) -> str:
-    if question.unanswerable:
+    if not _answerable(question):
         return "refused" if answer.status == "not_found" else "answered"
     if answer.status == "not_found":
         return "wrong refusal"
@@ -177,11 +183,22 @@ def run_set(
     questions: Sequence[EvalQuestion],
     on_question: OnQuestion | None = None,
 ) -> list[Outcome]:
-    """Every question's outcome, in the set's order."""
+    """Every question's outcome, in the set's order. Questions asked without their section
+    are asked against the collection's cut copy (``app.eval.removed``), built first."""
+    from app.eval.removed import make_cut
+
     chunks = indexed_chunks(docent, collection)
+    removed = [q for q in questions if q.removed]
+    cut = make_cut(docent, collection, removed) if removed else None
     outcomes = []
     for question in questions:
-        outcome = ask_one(docent, collection, question, chunks)
+        if cut is None or not question.removed:
+            outcome = ask_one(docent, collection, question, chunks)
+        elif question.id in cut.absent:
+            outcome = ask_one(docent, cut.collection, question, {})
+        else:
+            why = "answer elsewhere" if question.id in cut.elsewhere else "section not found"
+            outcome = Outcome(question, why)
         outcomes.append(outcome)
         if on_question:
             on_question(outcome)
@@ -189,12 +206,18 @@ def run_set(
 
 
 def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """The overall figures of a run: retrieval, answers, refusals, latency."""
+    """The overall figures of a run: retrieval, answers (also in people's own words),
+    refusals (of written unanswerables, and in the documents' domain), latency."""
     scored = [o for o in outcomes if o.scores]
-    answerable = [o for o in outcomes if not o.question.unanswerable and o.status]
+    answerable = [o for o in outcomes if _answerable(o.question) and o.status]
+    own = [o for o in answerable if o.question.own_words]
+    document = [o for o in answerable if not o.question.own_words]
     unanswerable = [o for o in outcomes if o.question.unanswerable]
+    in_domain = [o for o in outcomes if o.question.removed and o.status]
     asked = [o.latency_s for o in outcomes if o.status]
     reached = [o.first_token_s for o in outcomes if o.first_token_s is not None]
+    holds = lambda o: o.outcome == "holds expected"  # noqa: E731
+    refused = lambda o: o.status == "not_found"  # noqa: E731
     return {
         "questions": len(outcomes),
         "drafted": sum(o.question.drafted for o in outcomes),
@@ -203,23 +226,39 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         | {m: _mean(o.scores[m] for o in scored) for m in RETRIEVAL},
         "answers": {
             "n": len(answerable),
-            "holds_expected": _share(answerable, lambda o: o.outcome == "holds expected"),
+            "holds_expected": _share(answerable, holds),
             "verified": _share(answerable, lambda o: o.status == "answered"),
             "unverified": _share(answerable, lambda o: o.status == "unverified"),
-            "wrong_refusals": _share(answerable, lambda o: o.status == "not_found"),
+            "wrong_refusals": _share(answerable, refused),
+        },
+        "own_words": {
+            "n_own_words": len(own),
+            "own_words_holds": _share(own, holds),
+            "own_words_wrong_refusals": _share(own, refused),
+            "document_words_holds": _share(document, holds),
+            "document_words_wrong_refusals": _share(document, refused),
         },
         "refusals": {
             "n": len(unanswerable),
-            "correct_refusals": _share(unanswerable, lambda o: o.status == "not_found"),
+            "correct_refusals": _share(unanswerable, refused),
+            "n_in_domain": len(in_domain),
+            "in_domain_refusals": _share(in_domain, refused),
+            "in_domain_not_counted": sum(
+                o.outcome in ("answer elsewhere", "section not found") for o in outcomes
+            ),
         },
         "latency": _percentiles(asked, "") | _percentiles(reached, "first_token_"),
     }
 
 
+def _answerable(question: EvalQuestion) -> bool:
+    return not question.unanswerable and not question.removed
+
+
 def headline(report: dict[str, Any]) -> dict[str, float | None]:
     """The figures a comparison shows, flattened: ``hit@5``, ``p95_s``, ..."""
     flat: dict[str, Any] = {}
-    for part in ("retrieval", "answers", "refusals", "latency"):
+    for part in ("retrieval", "answers", "own_words", "refusals", "latency"):
         flat.update(report["figures"].get(part, {}))
     return {name: flat.get(name) for name in HEADLINE}
 
