@@ -6,9 +6,8 @@ test_chain_logic.py, the summary's in test_summarize.py.
 
 from __future__ import annotations
 
-import re
-
 import itertools
+import re
 import threading
 from pathlib import Path
 
