@@ -218,7 +218,7 @@ def test_a_user_sees_and_is_answered_from_granted_documents_only(
     assert not library.exception
     assert list(library.dataframe[0].value["file"]) == ["canteen.md"]
     labels = [b.label for b in library.button]
-    assert "Delete from the library" not in labels
+    assert not any(label.startswith("Delete") for label in labels)
     assert not any(label.startswith("Re-sync") for label in labels)
 
     ask = page("ask", "dave", "user").run()
@@ -228,7 +228,7 @@ def test_a_user_sees_and_is_answered_from_granted_documents_only(
 
     admin = page("library").run()
     assert sorted(admin.dataframe[0].value["file"]) == ["canteen.md", "vault.md"]
-    assert "Delete from the library" in [b.label for b in admin.button]
+    assert "Delete a document…" in [b.label for b in admin.button]
     assert any(b.label.startswith("Re-sync") for b in admin.button)
 
 
@@ -348,6 +348,11 @@ def test_upload_reports_every_file_and_keeps_names_inside_the_data_folder(
     outcomes = dict(zip(report["file"], report["outcome"], strict=True))
     assert outcomes == {"handbook.pdf": "added", "broken.pdf": "failed", "tool.exe": "skipped"}
     assert all(report["reason"][i] for i in range(3) if report["outcome"][i] != "added")
+    # What failed, then the fix, in one sentence; said in full under the table too.
+    broken = dict(zip(report["file"], report["reason"], strict=True))["broken.pdf"]
+    assert broken.startswith("the PDF is damaged or not a PDF; re-export or repair it"), broken
+    assert "PDFium" not in broken and ".;" not in broken
+    assert any(c.value.startswith("broken\\.pdf\\: the PDF is damaged") for c in at.caption)
     uploads = data / "uploads" / "default"
     # Only what the ingest accepted is kept; nothing is left under a temporary name.
     assert sorted(p.name for p in uploads.iterdir()) == ["handbook.pdf"]
@@ -355,9 +360,15 @@ def test_upload_reports_every_file_and_keeps_names_inside_the_data_folder(
 
     listing = at.dataframe[1].value
     assert list(listing["file"]) == ["handbook.pdf"] and list(listing["pages"]) == [3]
+    # Deleting asks first: nothing chosen, then the document named on the button.
+    at.button(key="delete-open").click().run()
+    assert at.selectbox(key="delete-choice").value is None
+    assert not any(b.label.startswith("Delete handbook") for b in at.button)
     at.selectbox(key="delete-choice").set_value("handbook.pdf").run()
-    next(b for b in at.button if b.label == "Delete from the library").click().run()
+    assert not at.warning[1:], "an upload does not come back by itself"
+    next(b for b in at.button if b.label == "Delete handbook\\.pdf").click().run()
     assert at.info[-1].value.startswith("No documents in default yet")
+    assert not any(b.label.startswith("Delete handbook") for b in at.button), "dialog closed"
     assert not (uploads / "handbook.pdf").exists()
 
 
@@ -423,3 +434,35 @@ def test_resync_of_the_configured_folder_reports_each_file(
     gone = "0 files into default\\: nothing to do\\; 1 removed \\(file gone\\)\\."
     assert [s.value for s in at.success] == [gone]
     assert at.info[-1].value.startswith("No documents in default yet")
+
+
+def test_deleting_a_shared_folder_document_asks_and_says_it_comes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "parking.md").write_text("# Parking\n\nThe car park opens at 06:30.\n")
+    (share / "canteen.md").write_text("# Canteen\n\nThe canteen opens at 11:30.\n")
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DOCENT_SYNC_FOLDER", str(share))
+    at = page("library").run()
+    next(b for b in at.button if b.label.startswith("Re-sync into")).click().run()
+
+    at.button(key="delete-open").click().run()
+    at.selectbox(key="delete-choice").set_value("parking.md").run()
+    said = at.warning[-1].value
+    assert "comes back at the next re-sync unless it is removed from the folder" in said
+    next(b for b in at.button if b.label == "Delete parking\\.md").click().run()
+
+    assert not at.exception
+    assert list(at.dataframe[-1].value["file"]) == ["canteen.md"]
+    assert at.toast[0].value == "Deleted parking\\.md."
+    # The dialog closed: no document stands chosen under a delete button.
+    assert not [s for s in at.selectbox if s.key == "delete-choice"]
+    assert not any(b.label.startswith("Delete canteen") for b in at.button)
+    assert (share / "parking.md").exists(), "the shared folder is never touched"
+
+    at.button(key="delete-open").click().run()
+    assert at.selectbox(key="delete-choice").value is None
+    at.button(key="delete-cancel").click().run()
+    assert not [s for s in at.selectbox if s.key == "delete-choice"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -17,8 +18,11 @@ if TYPE_CHECKING:
 
     from app.api import Docent
     from ingest.report import FileOutcome, IngestReport
+    from rag.types import DocumentRecord
 
 REPORT = "ingest-report"
+DELETE_CHOICE = "delete-choice"
+DELETE_OPEN = "delete-open-dialog"
 UPLOADER = "uploader-generation"
 _WIDE_REASON = {"reason": st.column_config.TextColumn("reason", width="large")}
 STOPPED = (
@@ -217,12 +221,69 @@ def _documents_section(docent: Docent, collection: str, admin: bool) -> None:
     st.dataframe(rows, hide_index=True, key="documents", placeholder="")
     if not admin:
         return
-    with st.popover("Delete a document", icon=":material/delete:"):
-        listed = {row["file"] for row in rows}
-        sources = sorted((r.source for r in records if shown(r.source) in listed), key=str.lower)
-        source = st.selectbox("Document", sources, format_func=shown, key="delete-choice")
-        if source and st.button("Delete from the library", type="primary"):
+    listed = {row["file"] for row in rows}
+    shown_records = [r for r in records if shown(r.source) in listed]
+    st.button(
+        "Delete a document…", icon=":material/delete:", key="delete-open", on_click=_open_delete
+    )
+    if st.session_state.get(DELETE_OPEN):  # open until deleted, cancelled or dismissed
+        _delete_dialog(docent, collection, shown_records)
+
+
+def _open_delete() -> None:
+    st.session_state[DELETE_OPEN] = True
+
+
+def _close_delete() -> None:
+    st.session_state.pop(DELETE_OPEN, None)
+    st.session_state.pop(DELETE_CHOICE, None)
+
+
+@st.dialog("Delete a document", on_dismiss=_close_delete)
+def _delete_dialog(docent: Docent, collection: str, records: list[DocumentRecord]) -> None:
+    """Choose a document, read what deleting it does, and confirm by its name.
+
+    Nothing is chosen at first, and a delete closes the dialog: no second document
+    stands under the button after the first one is gone.
+    """
+    by_source = {r.source: r for r in sorted(records, key=lambda r: r.source.lower())}
+    source = st.selectbox(
+        "Document",
+        list(by_source),
+        index=None,
+        format_func=shown,
+        placeholder="Choose the document to delete",
+        key=DELETE_CHOICE,
+    )
+    if source is not None:
+        _what_deleting_does(docent, collection, by_source[source])
+    with st.container(horizontal=True):
+        if source is not None and st.button(
+            f"Delete {present.escape(shown(source))}", type="primary", icon=":material/delete:"
+        ):
             _delete(docent, collection, source)
+        if st.button("Cancel", key="delete-cancel"):
+            _close_delete()
+            st.rerun()
+
+
+def _what_deleting_does(docent: Docent, collection: str, record: DocumentRecord) -> None:
+    name = present.escape(shown(record.source))
+    st.markdown(
+        f"Deleting {name} removes it from {present.escape(collection)}: answers no longer quote it."
+    )
+    folder = docent.settings.sync_folder
+    if folder is not None and _under(record.root, folder):
+        st.warning(
+            f"{name} comes from the shared folder: it comes back at the next re-sync "
+            "unless it is removed from the folder.",
+            icon=":material/sync:",
+        )
+
+
+def _under(root: str, folder: Path) -> bool:
+    """Whether an ingest root is the shared folder or inside it."""
+    return Path(root).resolve().is_relative_to(folder.resolve())
 
 
 def _delete(docent: Docent, collection: str, source: str) -> None:
@@ -231,5 +292,6 @@ def _delete(docent: Docent, collection: str, source: str) -> None:
     except DocentError as error:
         resources.show_error(error)
         return
-    st.toast(f"Deleted {present.escape(source)}.")
+    _close_delete()
+    st.toast(f"Deleted {present.escape(shown(source))}.")
     st.rerun()
