@@ -63,15 +63,18 @@ class Administration(DocentParts):
         self.audit.append("user_passwd", actor(user), name=name)
 
     def remove_user(self, name: str, *, user: User | None = None) -> list[Grant]:
-        """Remove the account ``name`` and its grants; return the grants it held.
+        """Remove the account ``name``, its grants and its API tokens; return the grants it held.
 
-        A later account of that name starts with none.
+        A later account of that name starts with none: no grant, and no token of the
+        removed account acts as the new one.
         """
         self._require_admin(user, "remove users")
         self.accounts.remove(name)
         gone = self.grants.forget(name)
+        revoked = ApiTokens(self.settings.tokens_path()).revoke_user(name)
         grants = [[g.collection, g.label] for g in gone]
-        self.audit.append("user_rm", actor(user), name=name, grants=grants)
+        tokens = [token.id for token in revoked]
+        self.audit.append("user_rm", actor(user), name=name, grants=grants, tokens=tokens)
         return gone
 
     def create_token(

@@ -221,10 +221,20 @@ class Accounts:
                 "hash": digest,
                 "role": role,
                 "groups": sorted(set(groups)),
+                "created_at": _now(),
                 "changed_at": _now(),
             }
             self._save(rows)
         return self._user(name, rows[name])
+
+    def created(self, name: str) -> datetime | None:
+        """When the account ``name`` was made (None: made before accounts kept it).
+
+        Raises:
+            AccountError: There is no such account.
+        """
+        value = self._row(self._rows(), name).get("created_at")
+        return datetime.fromisoformat(str(value)) if value else None
 
     def users(self) -> list[User]:
         """Every account, by name."""

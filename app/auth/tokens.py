@@ -143,6 +143,20 @@ class ApiTokens:
             self._save(rows)
         return self._token(token_id, row)
 
+    def revoke_user(self, user: str, now: datetime | None = None) -> list[ApiToken]:
+        """Revoke every token that acts as ``user`` (their account is gone); return them."""
+        when = (now or datetime.now(UTC)).isoformat()
+        with locked(self.path):
+            rows = self._rows()
+            mine = [
+                i for i, row in rows.items() if row["user"] == user and not row.get("revoked_at")
+            ]
+            for token_id in mine:
+                rows[token_id]["revoked_at"] = when
+            if mine:
+                self._save(rows)
+        return [self._token(token_id, rows[token_id]) for token_id in mine]
+
     def verify(self, secret: str, now: datetime | None = None) -> ApiToken:
         """The token whose secret this is, if it is usable now.
 

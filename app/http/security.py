@@ -98,13 +98,18 @@ class Authenticator:
                 hint="an administrator makes one: `docent tokens create USER`",
             )
         token = self.tokens.verify(secret.strip())
+        gone = TokenError(
+            "The API token's account no longer exists.",
+            hint="ask an administrator for a new one: `docent tokens create USER`",
+        )
         try:
             user = self.accounts.get(token.user)
+            created = self.accounts.created(token.user)
         except AccountError:
-            raise TokenError(
-                "The API token's account no longer exists.",
-                hint="ask an administrator for a new one: `docent tokens create USER`",
-            ) from None
+            raise gone from None
+        # A token older than its account was made for an earlier account of that name.
+        if created is not None and token.created_at < created:
+            raise gone
         request.scope.setdefault("docent", {})["caller"] = f"{user.name}"
         request.scope["docent"]["token"] = token.id
         self.limit.take(token.id)
