@@ -1,8 +1,9 @@
-"""Readers' feedback under an answer, and the eval figures on the Status page.
+"""Readers' feedback under an answer, what they said, and the eval figures on Status.
 
-Two self-contained pieces, each called with one line: ``control`` from the Ask page under
-every answer, ``status_section`` from the Status page. Feedback goes through
-``Docent.give_feedback`` (stored and audited); only administrators see what was given.
+Self-contained pieces, each called with one line: ``control`` from the Ask page under
+every answer, ``page`` as the administrators' Feedback page, ``status_section`` from the
+Status page. Feedback goes through ``Docent.give_feedback`` (stored and audited); only
+administrators see what was given.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app.ui import resources
+from app.ui import present, resources
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -74,4 +75,36 @@ def status_section(docent: Docent) -> None:
         st.caption("No eval run yet: `docent eval run -c NAME` measures one.")
     if user.is_admin:
         count = len(docent.feedback(user=user))
-        st.caption(f"Readers' feedback: {count} (see `docent eval feedback`).")
+        st.caption(f"Readers' feedback: {count}, listed on the Feedback page.")
+
+
+def page() -> None:
+    """The Feedback page: what readers said of the answers, newest first (administrators)."""
+    st.title("Feedback")
+    docent = resources.docent()
+    user = resources.current_user()
+    try:
+        entries = docent.feedback(user=user)
+    except DocentError as error:
+        resources.show_error(error)
+        return
+    if not entries:
+        st.info("No feedback yet: readers give it under each answer.", icon=":material/inbox:")
+        return
+    names = sorted({entry.collection for entry in entries})
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        chosen = st.selectbox("Collection", ["All", *names], key="feedback-collection")
+        unhelpful = st.toggle("Not helpful only", key="feedback-unhelpful")
+    shown = [
+        e for e in entries if chosen in ("All", e.collection) and not (unhelpful and e.helpful)
+    ]
+    st.caption(f"{len(shown)} of {len(entries)} feedback entries, newest first.")
+    st.dataframe(
+        present.feedback_rows(shown),
+        hide_index=True,
+        key="feedback-table",
+        column_config={
+            "question": st.column_config.TextColumn(width="large"),
+            "comment": st.column_config.TextColumn(width="large"),
+        },
+    )

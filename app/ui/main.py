@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui import ask, library, resources, signin, status, summarize, theme
+from app.ui import ask, feedback, library, resources, signin, status, summarize, theme
 
 # An emoji icon becomes an inline SVG; a `:material/...:` one is fetched from Google's CDN.
 st.set_page_config(page_title="Docent", page_icon="📚", layout="wide")
@@ -19,9 +19,11 @@ pages = [
     st.Page(summarize.page, title="Summarize", icon=":material/summarize:", url_path="summarize"),
     st.Page(library.page, title="Library", icon=":material/folder_open:", url_path="library"),
 ]
-# The Status page speaks of models, paths and hashes: it is the administrator's view.
+# The Status page speaks of models, paths and hashes, and Feedback of what readers said:
+# they are the administrator's views.
 if user.is_admin:
-    pages.append(
-        st.Page(status.page, title="Status", icon=":material/monitor_heart:", url_path="status")
-    )
+    pages += [
+        st.Page(status.page, title="Status", icon=":material/monitor_heart:", url_path="status"),
+        st.Page(feedback.page, title="Feedback", icon=":material/reviews:", url_path="feedback"),
+    ]
 st.navigation(pages).run()

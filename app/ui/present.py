@@ -23,6 +23,7 @@ from ingest.report import shown
 
 if TYPE_CHECKING:
     from app.api import ModelsReport, Status
+    from app.eval.feedback import Feedback
     from ingest.report import IngestReport
     from rag.answer import Answer, Citation
     from rag.context import Source
@@ -306,4 +307,24 @@ def collection_rows(infos: list[CollectionInfo]) -> list[dict[str, str | int]]:
             "created": i.created_at.replace("T", " ")[:19],
         }
         for i in infos
+    ]
+
+
+def feedback_rows(entries: list[Feedback]) -> list[dict[str, str]]:
+    """Readers' feedback for the administrators' table, newest first.
+
+    A table cell is plain text, never Markdown or HTML, so what a reader wrote is shown
+    as written; ``shown`` still makes control and direction characters visible.
+    """
+    return [
+        {
+            "time": f.time.replace("T", " ")[:16],
+            "collection": shown(f.collection),
+            "rating": "helpful" if f.helpful else "not helpful",
+            "question": shown(f.question),
+            "comment": shown(f.note),
+            "answer is in": shown(f.source) + (f", p. {f.page}" if f.page else ""),
+            "user": shown(f.user),
+        }
+        for f in sorted(entries, key=lambda f: f.time, reverse=True)
     ]
