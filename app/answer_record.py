@@ -8,6 +8,12 @@ with their citations (page and character span), the model's lead above them, the
 why the model's answer was not shown, and the passages the answer stands in (their text,
 not their retrieval scores).
 
+Every string in it that comes from a document (quotes, passages, titles, file names) has
+gone through ``rag.markup.neutralize``, as the model's text has: a document can hold
+``![x](http://host/?leak=1)`` or ``<img src=...>``, and a client that renders the record
+as Markdown or HTML would fetch it. Plain prose passes unchanged; ``span`` still locates
+the document's own text.
+
 Conversations saved before this record (no ``version``: the dataclasses as ``asdict`` wrote
 them) are still read: ``answer_from_json`` takes either shape.
 """
@@ -18,6 +24,8 @@ import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from rag.markup import neutralize
 
 if TYPE_CHECKING:
     # Imported where used: the answer types load LangChain, and every CLI command and the
@@ -35,11 +43,17 @@ class CitationRecord(_Record):
     """Where a shown piece of an answer stands in a document, and how it was checked."""
 
     number: int = Field(description="The source's number, as the answer's `[n]` marks cite it.")
-    source: str = Field(description="Source path of the document, as `docs list` shows it.")
+    source: str = Field(
+        description="Source path of the document, as `docs list` shows it (made inert as "
+        "`quote` is)."
+    )
     title: str = Field(description="The document's title.")
     page: int = Field(description="1-based page; 0 for formats without pages.")
     doc_id: str = Field(description="sha256 of the document's bytes.")
-    quote: str = Field(description="The document's text, verbatim, that the citation points to.")
+    quote: str = Field(
+        description="The document's text that the citation points to, verbatim but for "
+        "links, images, HTML and invisible characters, made inert as the model's text is."
+    )
     span: tuple[int, int] = Field(
         description="Character offsets [start, end) of the quote in the document's text."
     )
@@ -58,14 +72,14 @@ class CitationRecord(_Record):
         checked: Literal["quoted", "verified"] = "verified" if verified else "quoted"
         return cls(
             number=citation.number,
-            source=citation.source,
-            title=citation.title,
+            source=neutralize(citation.source),
+            title=neutralize(citation.title),
             page=citation.page,
             doc_id=citation.doc_id,
-            quote=citation.quote,
+            quote=neutralize(citation.quote),
             span=(citation.char_start, citation.char_end),
             status="attributed" if citation.attributed else checked,
-            also_in=list(citation.also_in),
+            also_in=[neutralize(source) for source in citation.also_in],
         )
 
     def citation(self) -> Citation:
@@ -105,7 +119,7 @@ class EvidenceRecord(_Record):
     source: str = Field(description="Source path of the document.")
     title: str = Field(description="The document's title.")
     page: int = Field(description="1-based page; 0 for formats without pages.")
-    text: str = Field(description="The passage's text, verbatim.")
+    text: str = Field(description="The passage's text, verbatim but made inert as a quote is.")
     span: tuple[int, int] = Field(
         description="Character offsets [start, end) of the passage in the document's text."
     )
@@ -115,10 +129,10 @@ class EvidenceRecord(_Record):
         """The record of a numbered source."""
         return cls(
             number=source.number,
-            source=source.source,
-            title=source.title,
+            source=neutralize(source.source),
+            title=neutralize(source.title),
             page=source.page,
-            text=source.text,
+            text=neutralize(source.text),
             span=(source.char_start, source.char_end),
         )
 
@@ -164,6 +178,13 @@ class AnswerRecord(_Record):
         description="Why the units are shown without the model's answer (or, `not_found`, "
         'why there is no answer); "" otherwise.',
     )
+    fallback_kind: Literal["", "failed", "unverified", "refused", "not_found"] = Field(
+        default="",
+        description="The kind of `fallback`: `failed` (the chat model failed or its "
+        "connection was lost; a stream then ends with an error), `unverified` (none of its "
+        "sentences held against the quotes), `refused` (it said the sources do not answer), "
+        '`not_found` (no answer); "" when the answer is as asked for.',
+    )
     model: str = Field(
         default="", description='The chat backend and model asked; "" when none was.'
     )
@@ -200,6 +221,7 @@ class AnswerRecord(_Record):
             rejected=list(answer.rejected),
             evidence=[EvidenceRecord.of(s) for s in answer.evidence],
             fallback=answer.fallback,
+            fallback_kind=answer.fallback_kind,
             model=answer.model,
             raw=answer.raw,
             timings=dict(answer.timings),
@@ -227,6 +249,7 @@ class AnswerRecord(_Record):
             raw=self.raw,
             made_by=self.made_by,
             fallback=self.fallback,
+            fallback_kind=self.fallback_kind,
             timings=dict(self.timings),
         )
 

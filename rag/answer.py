@@ -14,6 +14,10 @@ chat model reads the units and writes a direct answer of one or two sentences, s
 above them only where each sentence holds against the units (``rag.lead``); else the
 units alone, with the reason in ``Answer.fallback``. In mode ``choose`` the model picks
 among the ranked sentences.
+
+``AnswerChain.stream`` yields the model's text as it comes, checked or not; a face that
+sends text to a reader who cannot take it back (an HTTP client, a terminal) reads the
+stream through ``checked``, which lets through only the checked answer.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ from rag.unit import Unit, UnitConfig, overlaps, runs_on
 
 Status = Literal["answered", "unverified", "not_found"]
 Mode = Literal["quotes", "choose", "model"]
+# Why the model's text is not what is shown: it failed (an error, a lost connection), none of
+# its sentences held against the quotes, it said the sources do not answer; or no answer.
+FallbackKind = Literal["", "failed", "unverified", "refused", "not_found"]
 
 # Room kept in the context window for the instructions and the question.
 _PROMPT_RESERVE = 160
@@ -163,6 +170,8 @@ class Answer:
         made_by: ``quotes`` or ``model``: who made the shown text.
         fallback: Why the units were shown without the model's answer, or why there is
             no answer (``not_found``); "" otherwise.
+        fallback_kind: The kind of ``fallback``: ``failed``, ``unverified``, ``refused``,
+            ``not_found``; "" when there is none.
         timings: Seconds spent per step (retrieve, rank, first_token, generate, verify,
             first_text, total).
     """
@@ -180,7 +189,21 @@ class Answer:
     raw: str = ""
     made_by: str = "quotes"
     fallback: str = ""
+    fallback_kind: FallbackKind = ""
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def checked(parts: Iterator[str | Answer]) -> Iterator[str | Answer]:
+    """``parts`` as a reader may see them: the checked answer's text, then the ``Answer``.
+
+    The model's text as it streams is dropped: a sentence the checker will reject must not
+    reach a client that only appends what it receives. Quotes (no model writing) come at
+    the same moment as before; a model's answer once it is checked.
+    """
+    for part in parts:
+        if isinstance(part, Answer):
+            yield part.text
+            yield part
 
 
 class AnswerChain:
@@ -278,7 +301,8 @@ class AnswerChain:
         if self.config.mode == "model":
             yield from self._from_model(asked, shown, clock)
             return
-        final = self._quoted(asked, shown, clock, raw, fallback)
+        kind: FallbackKind = "failed" if fallback else ""
+        final = self._quoted(asked, shown, clock, raw, fallback, kind=kind)
         yield final.text
         yield final
 
@@ -302,6 +326,7 @@ class AnswerChain:
         text = NOT_ANSWERED if on_topic else NOT_FOUND
         answer = self._finish(asked, text, "not_found", evidence, clock)
         answer.fallback = why or "no passage comes close to the question"
+        answer.fallback_kind = "not_found"
         return answer
 
     def _quoted(
@@ -312,6 +337,7 @@ class AnswerChain:
         raw: str = "",
         fallback: str = "",
         lead: Lead | None = None,
+        kind: FallbackKind = "",
     ) -> Answer:
         """The answer made of the units (one numbered source each), the lead above them."""
         evidence = _unit_sources(shown)
@@ -321,7 +347,7 @@ class AnswerChain:
         if lead and lead.text:
             text = f"{lead.text}\n\n{text}"
         answer = self._finish(asked, text, "answered", evidence, clock, raw)
-        answer.citations, answer.fallback = cited, fallback
+        answer.citations, answer.fallback, answer.fallback_kind = cited, fallback, kind
         answer.sentences = [
             AnswerSentence(unit.markdown, c) for unit, c in zip(shown, cited, strict=True)
         ]
@@ -352,7 +378,8 @@ class AnswerChain:
         """The units with the model's direct answer above them, where it holds (``rag.lead``).
 
         The model reads the units themselves (what the reader sees, and a short prompt);
-        what it streams is shown as it comes, and the final answer keeps only what held.
+        what it streams is yielded as it comes (``checked`` drops it), and the final answer
+        keeps only what held.
         """
         sources = _unit_sources(shown)
         streamed: list[str] = []
@@ -368,7 +395,7 @@ class AnswerChain:
         except ChatBackendError as error:
             clock.lap("generate")
             why = f"the model failed: {error}"
-            yield self._quoted(asked, shown, clock, "".join(streamed), why)
+            yield self._quoted(asked, shown, clock, "".join(streamed), why, kind="failed")
             return
         if text := markup.close():
             streamed.append(text)
@@ -380,8 +407,8 @@ class AnswerChain:
             read = [SourceText(s.number, s.text) for s in sources]
             lead = leads.check(self.checker, raw, read, asked.question)
         clock.lap("verify")
-        why = "" if lead.text else _no_lead(raw, lead)
-        yield self._quoted(asked, shown, clock, raw, why, lead)
+        why, kind = _no_lead(raw) if not lead.text else ("", "")
+        yield self._quoted(asked, shown, clock, raw, why, lead, kind)
 
     def _finish(
         self,
@@ -404,11 +431,11 @@ class AnswerChain:
         )
 
 
-def _no_lead(raw: str, lead: Lead) -> str:
-    """Why no sentence of the model's stands above the units."""
+def _no_lead(raw: str) -> tuple[str, FallbackKind]:
+    """Why no sentence of the model's stands above the units, and the kind of reason."""
     if not raw or NOT_FOUND.lower().rstrip(".") in raw.lower():
-        return "the model found no answer"
-    return "none of the model's sentences held against the quotes"
+        return "the model found no answer", "refused"
+    return "none of the model's sentences held against the quotes", "unverified"
 
 
 def _prompt_sources(shown: list[Unit]) -> list[Source]:

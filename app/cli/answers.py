@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from typing import TYPE_CHECKING, get_args
 
 import click
@@ -38,31 +37,23 @@ def _filters(sources: tuple[str, ...], pages: str | None) -> Filters:
 def _answer(
     docent: Docent, name: str, question: str, history: list[Turn], filters: Filters
 ) -> Answer:
-    """Stream an answer to the terminal and print its checked sources.
+    """Print a checked answer to the terminal, with its sources.
 
     An answer of units is printed as evidence, each unit with its place (the model's
-    checked lead above them); a model's text streams as it is written first.
+    checked lead above them). The model's words are not printed as they come: a sentence
+    the checker rejects could not be taken back (``rag.answer.checked``).
     """
-    from rag.answer import Answer
+    from rag.answer import Answer, checked
 
     final: Answer | None = None
-    streams = docent.settings.answer_mode == "model"
-    for part in docent.stream_answer(name, question, history, filters):
+    for part in checked(docent.stream_answer(name, question, history, filters)):
         if isinstance(part, Answer):
             final = part
-        elif streams:
-            click.echo(part, nl=False)
-            sys.stdout.flush()
     assert final is not None
-    if final.status == "not_found" and not final.raw:
-        click.echo(final.text, nl=False)
-    if streams or final.status == "not_found":
-        click.echo()
     if as_units(final):
-        click.echo(("\n" if final.raw else "") + render.quoted_answer(final))
+        click.echo(render.quoted_answer(final))
         return final
-    if final.raw and final.text != final.raw and final.status == "answered":
-        click.echo(f"\nChecked answer: {final.text}")
+    click.echo(final.text)
     footer = render.answer_footer(final)
     if footer:
         click.echo("\n" + footer)

@@ -1,10 +1,14 @@
 """Questions and summaries under ``/api/v1``: JSON, or Server-Sent Events.
 
-The answer stream sends ``delta`` events (``{"text": ...}``) as the model writes, then
-one ``answer`` event: the answer record (``app.answer_record.AnswerRecord``, as the JSON
-answer holds it), with its units and citations (source, page, quote, span, status). A
-summary streams ``progress`` events, one for each step, then ``summary``. A failure after
-the stream began arrives as an ``error`` event with the CLI's message and hint.
+The answer stream sends a ``delta`` event (``{"text": ...}``) with the checked answer's
+text, never the model's unchecked words (``rag.answer.checked``), then one ``answer``
+event: the answer record (``app.answer_record.AnswerRecord``, as the JSON answer holds
+it), with its units and citations (source, page, quote, span, status) and why the model's
+text was replaced (``fallback``, ``fallback_kind``). When the chat model failed on the way
+(``fallback_kind`` ``failed``: the server went away mid-answer) the stream ends with an
+``error`` event after the quotes. A summary streams ``progress`` events, one for each
+step, then ``summary``. A failure after the stream began arrives as an ``error`` event
+with the CLI's message and hint.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from app.http import schemas
 from app.http.security import Who
 from app.http.streams import Emit, error_event, event, run_with_progress, sse
 from app.progress_steps import Steps
+from models.errors import DocentError
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -107,14 +112,31 @@ def final(parts: Iterator[Any]) -> Answer:
 
 
 def answer_events(parts: Iterator[Any]) -> Iterator[bytes]:
-    """``delta`` events, then the ``answer`` event (or an ``error`` event)."""
-    from rag.answer import Answer
+    """The checked text as a ``delta`` event, then the ``answer`` event (and an ``error``
+    event when the model failed), or an ``error`` event alone."""
+    from rag.answer import Answer, checked
 
     try:
-        for part in parts:
+        for part in checked(parts):
             if isinstance(part, Answer):
                 yield event("answer", schemas.answer(part).model_dump(mode="json"))
+                if failure := model_failure(part):
+                    yield error_event(failure)
             else:
                 yield event("delta", {"text": part})
     except Exception as error:
         yield error_event(error)
+
+
+def model_failure(answer: Answer) -> DocentError | None:
+    """The error a stream ends with when the chat model failed and quotes stand in."""
+    from models.chat import ChatBackendError
+
+    if answer.fallback_kind != "failed":
+        return None
+    # The model's own words are in the record's `fallback`; this says what the reader got.
+    return ChatBackendError(
+        "The chat model failed before its answer was complete; the answer shows the "
+        "documents' quotes alone.",
+        "ask again; if it fails again, see the chat server's log",
+    )

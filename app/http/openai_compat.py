@@ -6,7 +6,15 @@ messages are ignored: the answer's rules are Docent's). The reply's text ends wi
 citations as a numbered list, for clients that show only text; the whole answer record
 (``app.answer_record.AnswerRecord``: units, lead, citations with page and span, status,
 fallback), with the collection asked, travels in the extension field ``docent`` of the
-response and of the last stream chunk::
+response and of the last stream chunk.
+
+A stream carries only checked text: OpenAI clients append every ``delta`` and cannot take a
+sentence back, so the model's words are not sent as they come (``rag.answer.checked``);
+the checked answer with its Sources list goes out in one chunk once it is known. When the
+chat model failed on the way, the quotes are followed by an error chunk
+(``{"error": {...}}``, which the openai SDK raises as ``APIError``) before ``[DONE]``.
+Everything from a document in the text (quotes, file names) is made inert by
+``rag.markup.neutralize``::
 
     "docent": {"collection": "legal", "status": "answered", "made_by": "quotes",
                "query": "...", "lead": "", "units": [{"text": "...", "citation": {...}}],
@@ -30,11 +38,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.answer_record import AnswerRecord
 from app.http import schemas
-from app.http.answers import final, stream_answer
+from app.http.answers import final, model_failure, stream_answer
 from app.http.errors import ApiError, body, status_of
 from app.http.security import Who
 from app.http.streams import sse
 from models.errors import DocentError
+from rag.markup import neutralize
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -97,11 +106,14 @@ def _reply(message: Message | None) -> str:
 
 
 def sources_list(answer: Answer) -> str:
-    """The citations as a numbered list for the end of the text ("" when there are none)."""
+    """The citations as a numbered list for the end of the text ("" when there are none).
+
+    The file names and quotes are the document's: made inert as the answer's text is.
+    """
     lines = []
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
-        lines.append(f'[{c.number}] {c.source}{page}: "{c.quote}"')
+        lines.append(f'[{c.number}] {neutralize(c.source)}{page}: "{neutralize(c.quote)}"')
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""
 
 
@@ -192,19 +204,19 @@ class _Reply:
         }
 
     def chunks(self, parts: Iterator[Any]) -> Iterator[bytes]:
-        from rag.answer import Answer
+        """The role, then the checked answer with its sources and ``docent`` in one chunk
+        (then an error chunk when the model failed), then ``[DONE]``."""
+        from rag.answer import Answer, checked
 
         yield self._chunk({"role": "assistant", "content": ""})
-        streamed = False
         try:
-            for part in parts:
+            for part in checked(parts):
                 if isinstance(part, Answer):
-                    text = sources_list(part) if streamed else part.text + sources_list(part)
+                    text = part.text + sources_list(part)
                     extra = {"docent": extension(self.collection, part)}
                     yield self._chunk({"content": text}, "stop", extra)
-                else:
-                    streamed = True
-                    yield self._chunk({"content": part})
+                    if failure := model_failure(part):
+                        yield _data(body(failure, status_of(failure)))
         except Exception as error:
             failure = error if isinstance(error, DocentError) else DocentError("Docent failed.")
             yield _data(body(failure, status_of(failure)))

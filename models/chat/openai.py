@@ -1,7 +1,9 @@
 """The OpenAI-compatible chat backend: vLLM, the llama.cpp server, LM Studio, on premises.
 
-``langchain_openai.ChatOpenAI`` does the talking; the ``openai`` client it uses retries a
-busy server itself (``max_retries``), so ``GuardedChatModel`` does not retry on top.
+``langchain_openai.ChatOpenAI`` does the talking. Its ``openai`` client would retry every
+5xx, also a 500 that fails the same way each time, so it does not retry: ``GuardedChatModel``
+retries what may pass on a second try (a busy server's 429 or 503, a connection reset
+before the first token), as for Ollama.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class OpenAIBackend(ServerBackend):
             base_url=self.base_url,
             api_key=SecretStr(self.config.api_key or "not-needed"),
             timeout=self.config.timeout_seconds,
-            max_retries=self.config.retries,
+            max_retries=0,
             streaming=True,
             temperature=self.config.temperature,
             max_completion_tokens=self.config.max_answer_tokens,
@@ -81,6 +83,11 @@ class OpenAIBackend(ServerBackend):
         choice = {"name": "choice", "schema": schema, "strict": True}
         return {"response_format": {"type": "json_schema", "json_schema": choice}}
 
+    def _retryable(self, error: Exception) -> bool:
+        if isinstance(error, openai.APIStatusError):
+            return error.status_code in (429, 503)
+        return _broken(error)
+
     def _translate(self, error: Exception) -> DocentError | None:
         if isinstance(error, openai.APITimeoutError | httpx.TimeoutException):
             return ChatTimeoutError(
@@ -88,16 +95,16 @@ class OpenAIBackend(ServerBackend):
                 f"{self.config.timeout_seconds:g} s.",
                 hint=f"raise {setting('timeout_seconds')}, or use a smaller model",
             )
+        if _broken(error):
+            return ChatBackendError(
+                f"The connection to {self.base_url} broke off before the answer was complete.",
+                hint="check that the chat server is still running and ask again",
+            )
         if isinstance(error, openai.APIConnectionError | httpx.ConnectError):
             return ChatUnreachableError(
                 f"Cannot reach the OpenAI-compatible server at {self.base_url}.",
                 hint="start it (e.g. `python -m llama_cpp.server --model FILE.gguf` or "
                 f"`vllm serve MODEL`), or set {setting('base_url')}",
-            )
-        if isinstance(error, BROKEN):
-            return ChatBackendError(
-                f"The connection to {self.base_url} broke off before the answer was complete.",
-                hint="check that the chat server is still running and ask again",
             )
         if isinstance(error, openai.APIStatusError):
             return self._status_error(error)
@@ -129,3 +136,10 @@ class OpenAIBackend(ServerBackend):
             f"Model `{self.model_name}` not found on the chat server at {self.base_url}.",
             hint=f"set {setting('model')} to one it serves: {listed}",
         )
+
+
+def _broken(error: Exception) -> bool:
+    """Whether the connection broke off (the ``openai`` client wraps the httpx error)."""
+    if isinstance(error, openai.APIConnectionError):
+        return isinstance(error.__cause__, BROKEN)
+    return isinstance(error, BROKEN)
