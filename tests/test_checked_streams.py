@@ -188,3 +188,11 @@ def test_a_choose_that_fails_says_so_and_a_500_is_not_retried(
     assert [name for name, _ in events] == ["delta", "answer", "error"]
     # The out-of-memory 500 fails the same way each time: asked once per question.
     assert len(fake.requests.bodies("/api/chat")) - asked == 2
+
+
+def test_a_question_without_words_is_a_400_on_both_faces(scripted: TestClient) -> None:
+    rest = scripted.post("/api/v1/collections/docs/ask", json={"question": " \n ", "stream": True})
+    body = {"model": "docent:docs", "messages": [{"role": "user", "content": "  "}]}
+    openai = scripted.post("/v1/chat/completions", json=body)
+
+    assert rest.status_code == openai.status_code == 400, (rest.text, openai.text)

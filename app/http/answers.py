@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from app.answer_record import AnswerRecord
 from app.http import schemas
+from app.http.errors import ApiError
 from app.http.security import Who
 from app.http.streams import Emit, error_event, event, run_with_progress, sse
 from app.progress_steps import Steps
@@ -93,8 +94,15 @@ def progress_events(emit: Emit) -> Steps:
 
 
 def stream_answer(docent: Docent, name: str, given: schemas.AskIn, user: User) -> Iterator[Any]:
-    """``Docent.stream_answer`` for a request body (access is checked on the call)."""
+    """``Docent.stream_answer`` for a request body (access is checked on the call).
+
+    Raises:
+        ApiError: 400 when the question has no words (as ``/v1`` answers it).
+    """
     from rag.condense import Turn
+
+    if not given.question.strip():
+        raise ApiError(400, "The question is empty.", "send a question with words in it")
     from rag.retrieve import Filters
 
     history = [Turn(t.question, t.question, t.answer) for t in given.history]
