@@ -5,6 +5,7 @@ that read at 2.3-3.9:1 against the page; WCAG 2.1 AA asks 4.5:1 of text. These r
 darken them (measured by axe-core in ``tests/test_a11y.py``). Everything is local: the
 rules and the small script travel with the page, nothing is fetched.
 
+A skip link and the question box's focus after an answer serve keyboard use (``KEYBOARD``).
 On a phone (under 768 px) the sidebar is an overlay: the script closes it once a page of
 its navigation is chosen, so the page chosen is what one sees. Tables scroll sideways
 inside the page instead of being cut at its edge.
@@ -86,7 +87,52 @@ CLOSE_SIDEBAR = """<script>
 </script>"""
 
 
+# Keyboard use: a skip link, the page's first stop for Tab, goes to the question box (or
+# the page's content where there is none); and the question box, closed while an answer
+# is written, takes the focus back when it opens again, unless the person has moved it
+# somewhere since. The link is made by the script, outside Streamlit's own elements.
+KEYBOARD = """<script>
+(() => {
+  if (window.__docentKeyboard) return;
+  window.__docentKeyboard = true;
+  const box = () => document.querySelector('[data-testid="stChatInputTextArea"]');
+  const skip = document.createElement("a");
+  skip.href = "#";
+  skip.className = "docent-skip";
+  skip.textContent = "Skip to the question box";
+  skip.addEventListener("focus", () => {
+    skip.textContent = box() ? "Skip to the question box" : "Skip to the page content";
+  });
+  skip.addEventListener("click", (event) => {
+    event.preventDefault();
+    const target = box() || document.querySelector('[data-testid="stMain"]');
+    if (!target) return;
+    if (!box()) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+  document.body.prepend(skip);
+  let closed = false;
+  new MutationObserver(() => {
+    const question = box();
+    if (!question) return;
+    const idle = !document.activeElement || document.activeElement === document.body;
+    if (closed && !question.disabled && idle) question.focus();
+    closed = question.disabled;
+  }).observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ["disabled"],
+  });
+})();
+</script>"""
+SKIP_STYLE = f"""<style>
+a.docent-skip {{
+  position: fixed; left: 0.5rem; top: -3rem; z-index: 1000100; padding: 0.5rem 1rem;
+  background: #fff; color: {TEXT}; border: 2px solid {TEXT}; border-radius: 0.5rem;
+}}
+a.docent-skip:focus {{ top: 0.5rem; }}
+</style>"""
+
+
 def apply() -> None:
-    """Add the styles and the phone script to this run's page (call once, first)."""
-    st.html(STYLE)  # styles alone: Streamlit adds them to the page, not to the flow
-    st.html(CLOSE_SIDEBAR, unsafe_allow_javascript=True)
+    """Add the styles and the page's scripts to this run's page (call once, first)."""
+    st.html(STYLE + SKIP_STYLE)  # styles alone: Streamlit adds them to the page, not the flow
+    st.html(CLOSE_SIDEBAR + KEYBOARD, unsafe_allow_javascript=True)
