@@ -51,6 +51,7 @@ class Collection:
         max_batch: int,
         lexical: LexicalIndex,
         changing: Callable[[], None] = lambda: None,
+        wrote: Callable[[], None] = lambda: None,
     ) -> None:
         self.name = name
         # The raw Chroma collection: only this module uses it (and tests that check it).
@@ -60,6 +61,8 @@ class Collection:
         self.lexical = lexical
         # Called before every write: drops the registry copy, which would no longer be exact.
         self._changing = changing
+        # Called after every write: this process's client has seen it (``Index.collection``).
+        self._wrote = wrote
 
     @functools.cached_property
     def _registry(self) -> ChromaCollection:
@@ -75,9 +78,12 @@ class Collection:
         """The count of the collection's writes (``rag.writes``)."""
         return self.lexical.counter.writes()
 
-    def writing(self) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
         """Count a write to the collection while it runs (``rag.writes``)."""
-        return self.lexical.counter.writing()
+        with self.lexical.counter.writing():
+            yield
+        self._wrote()
 
     def upsert_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store chunks with their vectors, in batches Chroma accepts."""

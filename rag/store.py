@@ -40,6 +40,7 @@ from rag.connect import IndexConfig, connect_server
 from rag.lexical import LexicalIndex
 from rag.lock import WriterLock
 from rag.registry_rows import RegistryRows
+from rag.writes import Writes
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -86,6 +87,8 @@ class Index:
         self.config = config
         self.embedder = embedder
         self._client: ClientAPI | None = None
+        # Each collection's write count as this process's client last saw it.
+        self._seen: dict[str, Writes] = {}
         # Threads of one process (the UI's sessions) may open the index at the same moment;
         # two clients on one embedded folder corrupt Chroma's in-process state.
         self._client_lock = threading.Lock()
@@ -178,10 +181,50 @@ class Index:
 
         max_batch = self.client.get_max_batch_size()
         changing = functools.partial(self._discard_copy, name)
-        opened = Collection(name, chunks, registry, max_batch, self._lexical(name), changing)
+        wrote = functools.partial(self._wrote, name)
+        lexical = self._lexical(name)
+        opened = Collection(name, chunks, registry, max_batch, lexical, changing, wrote)
+        if self._stale(name, opened):
+            self._reopen()
+            return self.collection(name, create=create)
         if create:  # a new collection's registry is made with it
             opened._registry  # noqa: B018 (opens it)
         return opened
+
+    def _stale(self, name: str, opened: Collection) -> bool:
+        """Whether another process wrote to the collection since this client last read it.
+
+        An embedded Chroma client keeps a collection's vector index in memory: once another
+        process (a nightly ``docent ingest`` beside a running ``docent serve``) adds chunks,
+        this one does not know their ids, and reading them fails ("Error finding id"). The
+        collection's write count (``rag.writes``), kept in its BM25 file, tells: a count
+        this process did not make means the client must be opened afresh. A server's
+        client has no such copy.
+        """
+        if self.config.host:
+            return False
+        current = opened.writes()
+        with self._client_lock:
+            seen = self._seen.setdefault(name, current)
+        return current != seen
+
+    def _wrote(self, name: str) -> None:
+        """This process wrote to the collection: its client holds the write."""
+        with self._client_lock:
+            self._seen.pop(name, None)
+
+    def _reopen(self) -> None:
+        """Drop this process's embedded Chroma client; the next use opens it afresh from
+        disk. Readers still holding the old one finish with it."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._client_lock, SharedSystemClient._refcount_lock:
+            identifier = getattr(self._client, "_identifier", None)
+            if identifier is not None:
+                SharedSystemClient._identifier_to_system.pop(identifier, None)
+                SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+            self._client = None
+            self._seen = {}
 
     def _lexical(self, name: str) -> LexicalIndex:
         return LexicalIndex(self.config.path / LEXICAL_DIR / f"{name}.sqlite3")
