@@ -2,7 +2,10 @@
 
 Each collection the caller may read is a model, ``docent:<collection>``. The last user
 message is the question, earlier user/assistant pairs are the conversation (system
-messages are ignored: the answer's rules are Docent's). The reply's text ends with the
+messages are ignored: the answer's rules are Docent's); a RAG-style prompt is asked as
+the text after its final ``Question:`` label, and options Docent cannot honour are
+refused (``app.http.openai_request``). ``usage`` counts the question's and the reply's
+word pieces by the embedder's tokenizer. The reply's text ends with the
 citations as a numbered list, for clients that show only text; the whole answer record
 (``app.answer_record.AnswerRecord``: units, lead, citations with page and span, status,
 fallback), with the collection asked, travels in the extension field ``docent`` of the
@@ -34,12 +37,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.answer_record import AnswerRecord
 from app.http import schemas
 from app.http.answers import final, model_failure, stream_answer
 from app.http.errors import ApiError, body, status_of
+from app.http.openai_request import ChatIn, conversation, refuse_unsupported
 from app.http.security import Who
 from app.http.streams import sse
 from models.errors import DocentError
@@ -47,62 +51,10 @@ from rag.markup import neutralize
 
 if TYPE_CHECKING:
     from app.api import Docent
+    from models.embedder import TokenCounter
     from rag.answer import Answer
 
 PREFIX = "docent:"
-
-
-class Part(BaseModel):
-    """One part of a message's content (only text parts carry a question)."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str
-    text: str = ""
-
-
-class Message(BaseModel):
-    """A chat message."""
-
-    model_config = ConfigDict(extra="allow")
-    role: str = Field(max_length=20)
-    content: str | list[Part] | None = None
-
-    def text(self) -> str:
-        """The message's text (text parts joined)."""
-        if isinstance(self.content, list):
-            return " ".join(p.text for p in self.content if p.type == "text")
-        return self.content or ""
-
-
-class ChatIn(BaseModel):
-    """A chat completion request; sampling options are accepted and left to Docent."""
-
-    model_config = ConfigDict(extra="allow")
-    model: str = Field(max_length=80)
-    messages: list[Message] = Field(min_length=1, max_length=100)
-    stream: bool = False
-
-
-def conversation(messages: list[Message]) -> tuple[str, list[schemas.TurnIn]]:
-    """The question (the last user message) and the earlier turns.
-
-    Raises:
-        ApiError: 400 when no user message has text.
-    """
-    asked = [i for i, m in enumerate(messages) if m.role == "user" and m.text().strip()]
-    if not asked:
-        raise ApiError(400, "The conversation has no user message.", "end with a user message")
-    last = asked[-1]
-    turns: list[schemas.TurnIn] = []
-    for index, message in enumerate(messages[:last]):
-        if message.role == "user" and message.text().strip():
-            reply = next((m for m in messages[index + 1 : last] if m.role == "assistant"), None)
-            turns.append(schemas.TurnIn(question=message.text()[:4000], answer=_reply(reply)))
-    return messages[last].text(), turns[-20:]
-
-
-def _reply(message: Message | None) -> str:
-    return message.text()[:16000] if message else ""
 
 
 def sources_list(answer: Answer) -> str:
@@ -174,38 +126,64 @@ def router(docent: Docent) -> APIRouter:
                 f"The model `{given.model}` does not exist.",
                 "pick a model from GET /v1/models (docent:<collection>)",
             )
+        refuse_unsupported(given)
         collection = given.model.removeprefix(PREFIX)
         question, turns = conversation(given.messages)
         asked = schemas.AskIn(question=question[:4000], history=turns, labels=None, stream=False)
         parts = stream_answer(docent, collection, asked, who.user)
-        reply = _Reply(given.model, collection)
+        reply = _Reply(given.model, collection, Usage(docent.embedder.tokens, asked.question))
         if given.stream:
-            return sse(reply.chunks(parts))
+            usage = given.stream_options is not None and given.stream_options.include_usage
+            return sse(reply.chunks(parts, usage))
         return reply.completion(final(parts))
 
     return api
 
 
+class Usage:
+    """The ``usage`` of a reply, counted by the embedder's tokenizer (word pieces).
+
+    The prompt is the question Docent asked (the client's instructions and context are
+    not read); the completion is the text the client receives, answer and Sources list.
+    """
+
+    def __init__(self, tokens: TokenCounter, question: str) -> None:
+        self.tokens = tokens
+        self.question = question
+
+    def of(self, content: str) -> dict[str, int]:
+        """``prompt_tokens``, ``completion_tokens`` and ``total_tokens`` for ``content``."""
+        prompt, completion = self.tokens.count([self.question, content])
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+
+
 class _Reply:
     """One completion's identity, and its two shapes: whole or as chunks."""
 
-    def __init__(self, model: str, collection: str) -> None:
+    def __init__(self, model: str, collection: str, usage: Usage) -> None:
         self.id = f"chatcmpl-{secrets.token_hex(12)}"
         self.created = int(time.time())
         self.model = model
         self.collection = collection
+        self.usage = usage
 
     def completion(self, answer: Answer) -> dict[str, Any]:
-        message = {"role": "assistant", "content": answer.text + sources_list(answer)}
+        content = answer.text + sources_list(answer)
+        message = {"role": "assistant", "content": content}
         return self._head("chat.completion") | {
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "usage": self.usage.of(content),
             "docent": extension(self.collection, answer),
         }
 
-    def chunks(self, parts: Iterator[Any]) -> Iterator[bytes]:
+    def chunks(self, parts: Iterator[Any], usage: bool = False) -> Iterator[bytes]:
         """The role, then the checked answer with its sources and ``docent`` in one chunk
-        (then an error chunk when the model failed), then ``[DONE]``."""
+        (then an error chunk when the model failed), then, with ``usage``, a chunk with no
+        choices and the token counts, then ``[DONE]``."""
         from rag.answer import Answer, checked
 
         yield self._chunk({"role": "assistant", "content": ""})
@@ -217,6 +195,9 @@ class _Reply:
                     yield self._chunk({"content": text}, "stop", extra)
                     if failure := model_failure(part):
                         yield _data(body(failure, status_of(failure)))
+                    elif usage:
+                        counts = {"choices": [], "usage": self.usage.of(text)}
+                        yield _data(self._head("chat.completion.chunk") | counts)
         except Exception as error:
             failure = error if isinstance(error, DocentError) else DocentError("Docent failed.")
             yield _data(body(failure, status_of(failure)))
