@@ -71,6 +71,7 @@ bench: venv system-packages-bench
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.summaries
 	$(BIN)/python -m bench.llama_kernels $(if $(LLAMA_NATIVE),--native $(LLAMA_NATIVE))
 	$(BIN)/python -m bench.ui
 	$(BIN)/python -m bench.server
