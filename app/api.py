@@ -280,10 +280,15 @@ class Docent(StatusReports, Administration):
             return repaired
         return 0
 
-    def _write_failed(self, error: Exception) -> IndexWriteError:
+    def _write_failed(self, error: Exception) -> DocentError:
         # A full disk, a file-size limit or a Chroma server gone mid-write all end here;
         # the journal makes the same command safe to repeat once the cause is fixed.
+        # A damaged database is not fixed by repeating: it is said as such.
+        from rag.store import index_damaged, is_damage
+
         where = self.index.location
+        if is_damage(error):
+            return index_damaged(" ".join(str(error).split())[-200:], where)
         return IndexWriteError(
             f"Writing to the index at {where} failed: {error or type(error).__name__}",
             hint="free space on the disk that holds the index and check that the Chroma "

@@ -66,7 +66,13 @@ def check_index(config: IndexConfig) -> Check:
     try:
         _check_writable(config.path)
         if not config.host:
-            return Check("index", True, f"embedded index in {config.path.resolve()} is writable")
+            from rag.registry_copy import damage
+            from rag.store import index_damaged
+
+            if found := damage(config.path):
+                raise index_damaged(found, str(config.path.resolve()))
+            where = config.path.resolve()
+            return Check("index", True, f"embedded index in {where} is sound and writable")
         _check_server_writes(config)
     except DocentError as error:
         return Check("index", False, error.message, error.hint or "")

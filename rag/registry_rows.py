@@ -62,6 +62,10 @@ class RegistryRows:
         """Let the rows go (the temporary file is removed)."""
         self._db.close()
 
+    def __len__(self) -> int:
+        """How many rows there are."""
+        return int(self._db.execute("SELECT COUNT(*) FROM rows").fetchone()[0])
+
     def extend(self, records: Iterable[DocumentRecord]) -> None:
         """Insert or replace rows, in one transaction."""
         self._insert(_columns(record) for record in records)

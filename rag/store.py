@@ -53,6 +53,36 @@ LEXICAL_DIR = "lexical"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
 
 
+class IndexDamagedError(DocentError):
+    """The embedded index's database is damaged: reading it fails."""
+
+
+def index_damaged(detail: str, location: str = "") -> IndexDamagedError:
+    """The error told when the index (at ``location``) cannot be read for damage."""
+    where = f" in {location}" if location else ""
+    folder = location or "the index folder (`index_dir`, default `<data_dir>/index`)"
+    return IndexDamagedError(
+        f"The index{where} is damaged ({detail}); nothing was changed.",
+        hint=f"restore {folder} from the last backup, or move it aside and ingest the "
+        "documents again (`docent doctor` checks it)",
+    )
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether an error from Chroma's embedded store says its database is damaged."""
+    text = str(error).lower()
+    return any(
+        words in text
+        for words in (
+            "malformed",
+            "file is not a database",
+            "no such table",
+            "database disk image",
+            "database corruption",
+        )
+    )
+
+
 class CollectionError(DocentError):
     """A collection is missing, misnamed, or was built with another embedder."""
 
@@ -285,7 +315,8 @@ class Index:
         """
         if not self.config.host:
             rows = collection.iter_records()
-            registry_copy.write(self.config.path, collection.name, self._embedder_key(), rows)
+            key, chunks_id = self._embedder_key(), collection.identity[0]
+            registry_copy.write(self.config.path, collection.name, key, rows, chunks_id)
 
     def registry_copy(self, name: str) -> RegistryRows | None:
         """The registry of ``name`` from its copy (closed by the caller), without Chroma.
@@ -295,4 +326,4 @@ class Index:
         """
         if self.config.host or not self._lexical(name).path.is_file():
             return None
-        return registry_copy.read(self.config.path, name, self._embedder_key())
+        return registry_copy.read(self.config.path, name, self._embedder_key(), REGISTRY_SUFFIX)

@@ -197,4 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted; run the same command again to resume.", err=True)
         return EXIT_FATAL
+    except BaseException as error:  # Chroma's embedded store panics (a BaseException)
+        from rag.store import index_damaged, is_damage
+
+        if isinstance(error, SystemExit) or not is_damage(error):
+            raise
+        told = index_damaged(str(error).split("\n")[0][-200:])
+        click.echo(f"Error: {told.message}", err=True)
+        click.echo(f"Fix: {told.hint}", err=True)
+        return EXIT_FATAL
     return result if isinstance(result, int) else EXIT_OK
