@@ -132,7 +132,7 @@ def test_the_key_is_private_and_its_loss_is_reported(log: AuditLog) -> None:
     log.key_path.unlink()
 
     result = log.verify()
-    assert not result.ok and "key file is missing" in result.problem
+    assert not result.ok and "the audit key is gone" in result.problem
     with pytest.raises(AuditError, match=r"key .* is missing"):
         log.append("ask", "user0", question="unrecorded?")
 

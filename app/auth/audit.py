@@ -12,7 +12,10 @@ Logs written before the key existed hold records with no ``alg``, hashed with pl
 sha256. They still verify (``Verification.unkeyed`` counts them), and the first write
 after the upgrade adds an ``audit.keyed`` record that says from where on the chain is
 keyed; a record without the key after a keyed one, or a log with no keyed record while
-a key exists, fails verify (someone rewrote it without the key).
+a key exists, fails verify (someone rewrote it without the key). Once a keyed record is
+written, ``<log>.keyed`` says so (see ``audit_key``): from then on a missing or other
+key, or a log with no keyed record, fails verify and stops appends, so removing the key
+and writing the log again in the older format does not pass for an older log.
 
 A record is written with one ``write`` on a file opened for appending, then fsynced;
 writers take an exclusive ``flock`` on the file, so the CLI and UI processes append in
@@ -22,7 +25,9 @@ file looks the same), and the next append first writes an ``audit.repair`` recor
 tail that is a whole valid record missing only its newline is kept and completed, any
 other tail is cut off and the record says how many bytes were dropped.
 
-The key shows edits by anyone who cannot read it. A cut tail leaves a shorter chain that
+The key shows edits by anyone who cannot read it. Someone who can write the log's
+folder can also remove the marker with the key and rewrite an unkeyed log; a checkpoint
+kept elsewhere still catches that. A cut tail leaves a shorter chain that
 still verifies: ``checkpoint`` gives ``<seq>:<hash>`` of the last record to keep
 elsewhere (the SIEM, a ticket), and ``verify(checkpoint=...)`` fails when that record is
 gone or differs. Someone who holds the key (the service account) can still rewrite
@@ -45,7 +50,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.auth.accounts import User
-from app.auth.audit_key import ALGORITHM, create_key, key_path, load_key, mac
+from app.auth.audit_key import (
+    ALGORITHM,
+    DamagedKeyError,
+    create_key,
+    key_id,
+    key_path,
+    load_key,
+    mac,
+    marker_path,
+    read_marker,
+    write_marker,
+)
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -126,6 +142,7 @@ class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.key_path = key_path(path)
+        self.marker_path = marker_path(path)
         self._lock = threading.Lock()
 
     def append(self, event: str, user: str, **fields: Any) -> dict[str, Any]:
@@ -147,7 +164,10 @@ class AuditLog:
                 elif previous is not None and previous.get("alg") != ALGORITHM:
                     unkeyed = {"unkeyed_records": int(previous["seq"])}
                     previous = _write(descriptor, key, previous, "audit.keyed", "docent", unkeyed)
-                return _write(descriptor, key, previous, event, user, fields)
+                record = _write(descriptor, key, previous, event, user, fields)
+                if read_marker(self.marker_path) is None:
+                    write_marker(self.marker_path, key)
+                return record
         except OSError as error:
             raise AuditError(
                 f"Cannot write the audit log {self.path}: {error.strerror}.",
@@ -155,16 +175,33 @@ class AuditLog:
             ) from None
 
     def _key(self, previous: dict[str, Any] | None) -> bytes:
-        """The log's key; made now for a log that never had one."""
-        key = load_key(self.key_path)
-        if key is not None:
-            return key
-        if previous is not None and previous.get("alg") == ALGORITHM:
+        """The log's key, checked against its marker; made now for a log that never had one."""
+        marked = read_marker(self.marker_path)
+        keyed = marked is not None or (previous is not None and previous.get("alg") == ALGORITHM)
+        try:
+            key = load_key(self.key_path)
+        except DamagedKeyError:
+            if keyed:
+                raise
+            # Left empty by a full disk at the first write: no record was ever keyed with it.
+            self.key_path.unlink()
+            key = None
+        if key is None and keyed:
             raise AuditError(
                 f"The audit key {self.key_path} is missing, so no record can be added.",
                 hint="restore the key file from the backup (a new key would break the chain)",
             )
-        return create_key(self.key_path)
+        if key is None:
+            return create_key(self.key_path)
+        problem = _marker_problem(marked, key) if marked is not None else ""
+        if not problem and marked is not None and (previous or {}).get("alg") != ALGORITHM:
+            problem = "its last record is not keyed though the log was (rewritten or emptied)"
+        if problem:
+            raise AuditError(
+                f"The audit log {self.path} was tampered with: {problem}.",
+                hint="run `docent audit verify` and restore the log and its key from the backup",
+            )
+        return key
 
     def _repair(
         self, descriptor: int, key: bytes, previous: dict[str, Any] | None, end: int, size: int
@@ -208,7 +245,10 @@ class AuditLog:
         """
         mark = parse_checkpoint(checkpoint) if checkpoint else None
         key = load_key(self.key_path)
+        marked = read_marker(self.marker_path)
         chain = _Chain(key)
+        if marked is not None and (problem := _marker_problem(marked, key)):
+            return chain.failed(1, f"tampered: {problem}")
         for number, raw in self.lines():
             if not raw.endswith(b"\n"):
                 problem = "the last record is incomplete (no newline): a writer was stopped"
@@ -218,7 +258,9 @@ class AuditLog:
                 problem = f"record {mark[0]} is not the one the checkpoint names (rewritten)"
             if problem:
                 return chain.failed(number, problem)
-        if key is not None and chain.count and chain.unkeyed == chain.count:
+        if chain.unkeyed == chain.count and (
+            (chain.count and key is not None) or marked is not None
+        ):
             problem = "no record is keyed though the log has a key (rewritten without the key)"
             return chain.failed(1, problem)
         if mark and mark[0] > chain.count:
@@ -255,6 +297,15 @@ class AuditLog:
                 continue
             if since is None or datetime.fromisoformat(str(record.get("time"))) >= since:
                 yield record
+
+
+def _marker_problem(marked: str, key: bytes | None) -> str:
+    """What is wrong between a keyed log's marker and its key ("" when nothing)."""
+    if key is None:
+        return "the audit key is gone, though the log was keyed"
+    if marked != key_id(key):
+        return "the audit key is not the one the log was keyed with"
+    return ""
 
 
 class _Chain:
