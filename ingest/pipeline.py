@@ -535,6 +535,13 @@ class Ingestor:
 
     def _prepare(self, plan: _Plan) -> _Prepared:
         parsed = self._parse(plan.file.path)
+        if not isinstance(parsed, LoaderError) and _changed(plan):
+            # Text of one version must never be stored under another version's hash (the
+            # next run would take the file for unchanged): the next run reads it again.
+            parsed = LoaderError(
+                "the file changed while it was being read (someone is saving it); "
+                "it is read again at the next run"
+            )
         pieces = [] if isinstance(parsed, LoaderError) else self.chunker.split(parsed)
         return _Prepared(plan, parsed, pieces, plan.status)
 
@@ -699,6 +706,20 @@ def _notes(parsed: ParsedDocument) -> list[str]:
     if parsed.empty_pages:
         notes.append(f"pages {page_ranges(parsed.empty_pages)}: no text layer; needs OCR")
     return notes
+
+
+def _changed(plan: _Plan) -> bool:
+    """Whether the file was written to since it was found (so maybe since it was hashed):
+    its size, mtime or ctime moved. The ctime moves with any write, also one that puts
+    the old mtime back, and no one can set it."""
+    file = plan.file
+    try:
+        now = file.path.stat()
+    except OSError:
+        return True
+    if (now.st_size, now.st_mtime_ns) != (file.size, file.mtime_ns):
+        return True
+    return bool(file.ctime_ns) and now.st_ctime_ns != file.ctime_ns
 
 
 def _same_stat(record: DocumentRecord, file: SourceFile) -> bool:

@@ -23,6 +23,8 @@ class SourceFile:
     mtime_ns: int
     link: bool = False
     special: str = ""
+    # Changes with any write, even one that restores the mtime (0: not known).
+    ctime_ns: int = 0
 
     @property
     def key(self) -> str:
@@ -63,7 +65,16 @@ def _found(paths: list[Path]) -> Iterator[SourceFile]:
             link = statmode.S_ISLNK(stat.st_mode)
             kind = "" if link else _special_kind(stat.st_mode)
             source = name[len(prefix) :]
-            yield SourceFile(root, Path(name), source, stat.st_size, stat.st_mtime_ns, link, kind)
+            yield SourceFile(
+                root,
+                Path(name),
+                source,
+                stat.st_size,
+                stat.st_mtime_ns,
+                link,
+                kind,
+                stat.st_ctime_ns,
+            )
 
 
 def roots(paths: Sequence[Path]) -> set[str]:

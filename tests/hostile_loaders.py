@@ -44,3 +44,18 @@ def slow_scan(path: Path) -> ParsedDocument:
     return ParsedDocument(
         title="scan", sections=[Section("read by OCR", 1, "")], pages=pages, ocr_pages=[1]
     )
+
+
+def rewritten_while_read(path: Path) -> ParsedDocument:
+    """Reads the file, then someone saves a new version of it before the parser is done:
+    the same size, and the old modification time put back (as a copy that keeps times
+    does), so only the file's change time tells."""
+    import os
+
+    from ingest.document import Section
+
+    text = path.read_text(encoding="utf-8")
+    before = path.stat()
+    path.write_text(text.replace("27 days", "30 days"), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    return ParsedDocument(title=path.stem, sections=[Section(text)])
