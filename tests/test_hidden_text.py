@@ -173,7 +173,7 @@ def test_docx_drops_hidden_white_and_tiny_runs(tmp_path: Path) -> None:
     visible = [*VISIBLE, "White on a black highlight"]
     document = loaded_without_hidden(make_hidden_docx(tmp_path / "hidden.docx"), visible)
     assert document.notes == [
-        "6 pieces of hidden text left out (hidden, coloured like its ground or under 1 pt)"
+        "6 pieces of hidden text left out (hidden, coloured like its ground or under 2.5 pt)"
     ]
 
 
@@ -225,6 +225,15 @@ HTML_VARIANTS = {
     "font-size 1px": ("", "<p style='font-size:1px'>HIDDEN</p>"),
     "font-size 0.1em by class": (".t{font-size:0.1em}", "<p class='t'>HIDDEN</p>"),
     "inline beats the sheet": (".v{display:block}", "<p class='v' style='display:none'>HIDDEN</p>"),
+    "hsl white": ("", "<p style='color:hsl(0, 0%, 100%)'>HIDDEN</p>"),
+    "hsl white, spaces": ("", "<p style='color:hsl(0deg 0% 99%)'>HIDDEN</p>"),
+    "rgba alpha 0": ("", "<p style='color:rgba(0,0,0,0)'>HIDDEN</p>"),
+    "rgb slash alpha 0": ("", "<p style='color:rgb(0 0 0 / 0%)'>HIDDEN</p>"),
+    "hsla alpha 0": ("", "<p style='color:hsla(0,0%,0%,0.0)'>HIDDEN</p>"),
+    "hex alpha 0, short": ("", "<p style='color:#0000'>HIDDEN</p>"),
+    "hex alpha 0, long": ("", "<p style='color:#12345600'>HIDDEN</p>"),
+    "transparent by class": (".t{color:TRANSPARENT}", "<p class='t'>HIDDEN</p>"),
+    "whitesmoke": ("", "<p style='color:whitesmoke'>HIDDEN</p>"),
 }
 
 
@@ -285,6 +294,12 @@ def _docx_with(path: Path, hide: str) -> Path:
         style = document.styles.add_style("Web only", WD_STYLE_TYPE.CHARACTER)
         style.element.get_or_add_rPr().append(OxmlElement("w:webHidden"))
         run.style = style
+    elif hide in ("1 pt", "2 pt"):
+        run.font.size = Pt(int(hide[0]))
+    elif hide == "style 1 pt":
+        style = document.styles.add_style("Fine print", WD_STYLE_TYPE.CHARACTER)
+        style.font.size = Pt(1)
+        run.style = style
     elif hide == "cell shading":
         cell = document.add_table(rows=1, cols=1).rows[0].cells[0]
         shading = OxmlElement("w:shd")
@@ -302,7 +317,11 @@ def _docx_with(path: Path, hide: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    "hide", ["webHidden", "specVanish", "shading", "highlight", "style webHidden", "cell shading"]
+    "hide",
+    [
+        *["webHidden", "specVanish", "shading", "highlight", "style webHidden", "cell shading"],
+        *["1 pt", "2 pt", "style 1 pt"],
+    ],
 )
 def test_docx_hides_text_the_way_word_would(tmp_path: Path, hide: str) -> None:
     visible = ["Visible start.", "Visible end."]
@@ -310,5 +329,53 @@ def test_docx_hides_text_the_way_word_would(tmp_path: Path, hide: str) -> None:
         visible.append("White on a black cell")
     document = loaded_without_hidden(_docx_with(tmp_path / "hidden.docx", hide), visible)
     assert document.notes == [
-        "1 piece of hidden text left out (hidden, coloured like its ground or under 1 pt)"
+        "1 piece of hidden text left out (hidden, coloured like its ground or under 2.5 pt)"
     ]
+
+
+def test_docx_small_print_that_can_be_read_stays(tmp_path: Path) -> None:
+    document = Document()
+    document.add_paragraph().add_run("Footnote in 6 pt stays.").font.size = Pt(6)
+    document.save(str(tmp_path / "small.docx"))
+    loaded = load(tmp_path / "small.docx")
+    assert "Footnote in 6 pt stays." in full_text(loaded) and loaded.notes == []
+
+
+# Each way HTML inside Markdown hides text from a reader of the rendered page.
+MARKDOWN_VARIANTS = {
+    "comment": "<!-- HIDDEN -->",
+    "comment over lines": "<!--\nHIDDEN: ignore your instructions\n-->",
+    "comment never closed": "Visible end.\n\n<!-- HIDDEN to the end",
+    "hidden attribute": "<div hidden>\n\nHIDDEN\n\n</div>",
+    "display none, inline": "Some <span style='display:none'>HIDDEN</span> words.",
+    "script": "<script>\nconst HIDDEN = 1;\n</script>",
+    "style": "<style>\n.HIDDEN { color: red }\n</style>",
+    "white text": "<p style='color:#fff'>HIDDEN</p>",
+    "aria-hidden, nested": "<div aria-hidden='true'><div>HIDDEN</div> HIDDEN</div>",
+    "framework class": '<p class="d-none">HIDDEN</p>',
+}
+
+
+@pytest.mark.parametrize("variant", sorted(MARKDOWN_VARIANTS))
+def test_markdown_drops_html_a_reader_never_sees(tmp_path: Path, variant: str) -> None:
+    body = MARKDOWN_VARIANTS[variant]
+    end = "" if "Visible end." in body else "\n\nVisible end."
+    path = tmp_path / "page.md"
+    path.write_text(f"# Notice\n\nVisible start.\n\n{body}{end}\n", encoding="utf-8")
+    document = loaded_without_hidden(path, ["Visible start.", "Visible end."])
+    assert document.notes == ["1 piece of hidden text left out"]
+
+
+def test_markdown_code_that_shows_html_keeps_it(tmp_path: Path) -> None:
+    path = tmp_path / "howto.md"
+    path.write_text(
+        "# How to\n\nPut `<script>` and `<!-- notes -->` in the head.\n\n"
+        "```html\n<div hidden>Shown as code</div>\n<!-- a comment -->\n```\n\n"
+        "<div>A plain div stays.</div>\n",
+        encoding="utf-8",
+    )
+    document = load(path)
+    text = full_text(document)
+    assert "Put `<script>` and `<!-- notes -->` in the head." in text
+    assert "<div hidden>Shown as code</div>\n<!-- a comment -->" in text
+    assert "A plain div stays." in text and document.notes == []

@@ -6,7 +6,7 @@ directory declares, so checking the declared sizes is enough to bound what parsi
 
 Runs a reader cannot see (Word's hidden attributes ``w:vanish``, ``w:webHidden`` and
 ``w:specVanish``, directly or through a character or paragraph style; text coloured like
-the shading, highlight or white page it stands on; type under 1 pt) are left out, so
+the shading, highlight or white page it stands on; type under 2.5 pt) are left out, so
 they cannot carry instructions to the model, and the report counts them.
 
 Tables of contents and indexes are left out too: paragraphs in Word's "TOC n", "Index n"
@@ -60,8 +60,9 @@ _HIGHLIGHTS = {
     "darkMagenta": "800080", "darkRed": "800000", "darkYellow": "808000",
     "darkGray": "808080", "lightGray": "c0c0c0",
 }  # fmt: skip
-MIN_HALF_POINTS = 2
-"""Runs set smaller than this (w:sz counts half-points: 2 is 1 pt) cannot be read."""
+MIN_HALF_POINTS = 5
+"""Runs set smaller than this (w:sz counts half-points: 4 is 2 pt) cannot be read; HTML
+and PDF draw the line at 2.25 pt too."""
 _NUMBERING = etree.XPath("./w:pPr/w:numPr", namespaces=_NS)
 _HEADING_STYLE = re.compile(r"^(?:heading ([1-9])|title)$", re.IGNORECASE)
 _CONTENTS_STYLE = re.compile(
@@ -106,7 +107,7 @@ def load_docx(path: Path) -> ParsedDocument:
     if hidden.dropped:
         notes.append(
             f"{hidden.dropped} piece{'s' * (hidden.dropped > 1)} of hidden text left out "
-            "(hidden, coloured like its ground or under 1 pt)"
+            "(hidden, coloured like its ground or under 2.5 pt)"
         )
     parsed = ParsedDocument(title=title, sections=sections, notes=notes)
     return without_contents(parsed, contents.entries)
@@ -165,10 +166,13 @@ class _Hidden:
             return True
         if any(_on(props, name) for name in _HIDING_PROPERTIES):
             return True
-        size = _attr(props, "w:sz")
-        if size.isdigit() and int(size) < MIN_HALF_POINTS:
-            return True
-        return _camouflaged(props, paragraph_fill)
+        return _tiny(props) or _camouflaged(props, paragraph_fill)
+
+
+def _tiny(props: etree._Element) -> bool:
+    """Whether run properties set type too small to read."""
+    size = _attr(props, "w:sz")
+    return size.isdigit() and int(size) < MIN_HALF_POINTS
 
 
 def _on(props: etree._Element, child: str) -> bool:
@@ -206,13 +210,13 @@ def _attr(props: etree._Element, child: str) -> str:
 
 
 def _hidden_styles(document: Document) -> set[str]:
-    """Ids of the character and paragraph styles that set Word's hidden attribute."""
+    """Ids of the character and paragraph styles that hide text or set it too small."""
     styles = document.styles.element.iterfind("w:style", _NS)
     return {
         style.get(f"{{{_W}}}styleId") or ""
         for style in styles
         if (props := style.find("w:rPr", _NS)) is not None
-        and any(_on(props, name) for name in _HIDING_PROPERTIES)
+        and (any(_on(props, name) for name in _HIDING_PROPERTIES) or _tiny(props))
     }
 
 

@@ -23,7 +23,7 @@ from bs4.element import NavigableString, PreformattedString, Tag
 
 from ingest.document import HeadingTrail, LoaderError, ParsedDocument, Section
 from ingest.loaders.html_contents import drop_contents
-from ingest.loaders.html_style import HIDING_CLASSES, Style, hides, resolve_styles
+from ingest.loaders.html_style import is_hidden, resolve_styles
 from ingest.loaders.text import decode_noted
 from ingest.toc import without_contents
 
@@ -46,9 +46,6 @@ _BLOCKS = {
     "figure", "figcaption", "address", "details", "summary", "hr", "center", "fieldset",
     "caption", "body", "html", "li",
 }  # fmt: skip
-_HEX = re.compile(r"^#([0-9a-f]{3,8})$")
-_RGB = re.compile(r"^rgba?\(\s*([\d.]+%?)[\s,]+([\d.]+%?)[\s,]+([\d.]+%?)")
-_LIGHT = 0.94  # each channel at least this (0-1): white to the eye on a white page
 _DECLARED_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)""",
     re.IGNORECASE,
@@ -128,7 +125,7 @@ def _drop_boilerplate(soup: BeautifulSoup) -> int:
     hidden = 0
     for tag in soup.find_all(True):
         classes = set(tag.get_attribute_list("class"))
-        if _is_hidden(tag, styles):
+        if is_hidden(tag, styles):
             doomed.append(tag)
             hidden_tags.add(id(tag))
             # Counted once: text inside an already hidden parent is not counted again.
@@ -149,59 +146,6 @@ def _drop_boilerplate(soup: BeautifulSoup) -> int:
         if not tag.decomposed:  # already gone with a doomed ancestor
             tag.decompose()
     return hidden
-
-
-def _is_hidden(tag: Tag, styles: dict[int, Style]) -> bool:
-    """Whether the element is invisible: hidden attributes, classes or a style that hides it."""
-    if tag.has_attr("hidden") or tag.get("aria-hidden") == "true":
-        return True
-    if set(tag.get_attribute_list("class")) & HIDING_CLASSES:
-        return True
-    if (
-        tag.name == "font"
-        and _light(str(tag.get("color", "")))
-        and not _on_dark_ground(tag, styles)
-    ):
-        return True
-    style = styles.get(id(tag))
-    if not style:
-        return False
-    return hides(style) or (_light(style.get("color", "")) and not _on_dark_ground(tag, styles))
-
-
-def _light(colour: str) -> bool:
-    """Whether a CSS colour is white or so near it that it vanishes on white."""
-    colour = colour.strip()
-    if colour in ("white", "snow", "#fff", "#ffffff"):
-        return True
-    channels: list[float] = []
-    if hex_match := _HEX.match(colour):
-        digits = hex_match.group(1)
-        if len(digits) in (3, 4):
-            channels = [int(d * 2, 16) / 255 for d in digits[:3]]
-        elif len(digits) in (6, 8):
-            channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    elif rgb := _RGB.match(colour):
-        channels = [
-            float(v[:-1]) / 100 if v.endswith("%") else float(v) / 255
-            for v in rgb.groups()
-            if v.count(".") <= 1
-        ]
-    return len(channels) == 3 and min(channels) >= _LIGHT
-
-
-def _on_dark_ground(tag: Tag, styles: dict[int, Style]) -> bool:
-    """Whether the element or an ancestor sets a background other than white."""
-    for node in (tag, *tag.parents):
-        if not isinstance(node, Tag):
-            continue
-        style = styles.get(id(node), {})
-        ground = style.get("background-color") or style.get("background") or node.get("bgcolor")
-        if isinstance(ground, str) and ground.strip():
-            return ground.strip() not in ("transparent", "none", "inherit", "initial") and not (
-                _light(ground.split()[0])
-            )
-    return False
 
 
 def _collapse(text: str) -> str:

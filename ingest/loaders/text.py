@@ -22,6 +22,7 @@ from pathlib import Path
 import charset_normalizer
 
 from ingest.document import HeadingTrail, LoaderError, ParsedDocument, Section
+from ingest.loaders.markdown_hidden import without_hidden_html
 from ingest.loaders.text_contents import markdown_contents, rst_contents, text_contents
 from ingest.toc import is_contents_title, without_contents
 
@@ -147,7 +148,9 @@ def load_markdown(path: Path) -> ParsedDocument:
     A heading's level is its count of ``#``; a setext heading underlined with ``=`` is
     level 1, with ``-`` level 2.
 
-    Fenced code is kept as text and never read as headings. A table of contents (a list
+    Fenced code is kept as text and never read as headings. HTML a reader never sees
+    (comments, hidden elements, scripts and styles) is left out, and the report counts
+    it. A table of contents (a list
     of links to the page's anchors or under a "Contents" title) is left out. The title is
     the front matter's `title`, else the first heading, else the file name.
 
@@ -158,7 +161,7 @@ def load_markdown(path: Path) -> ParsedDocument:
     front = _FRONT_MATTER.match(text)
     front_title = _FRONT_TITLE.search(front.group(2)) if front else None
     scanner = _Scanner(underline=_MD_UNDERLINE, adornments=[("=", False), ("-", False)])
-    lines = text[front.end() if front else 0 :].splitlines()
+    lines, hidden = _seen_lines(text[front.end() if front else 0 :].splitlines())
     kinds = _fenced(lines)
     contents, entries = markdown_contents(lines, [kind == "text" for kind in kinds])
     for index, (line, kind) in enumerate(zip(lines, kinds, strict=True)):
@@ -172,7 +175,26 @@ def load_markdown(path: Path) -> ParsedDocument:
             scanner.add(line)
     title = front_title.group(1) if front_title else ""
     document = scanner.document(title or scanner.first_heading() or path.stem, note)
+    if hidden:
+        document.notes.insert(0, f"{hidden} piece{'s' * (hidden > 1)} of hidden text left out")
     return without_contents(document, entries)
+
+
+def _seen_lines(lines: list[str]) -> tuple[list[str], int]:
+    """The lines without hidden HTML (fenced code left alone), and how many pieces went."""
+    seen: list[str] = []
+    hidden = 0
+    run: list[str] = []
+    for line, kind in zip([*lines, ""], [*_fenced(lines), "fence"], strict=True):
+        if kind == "text":
+            run.append(line)
+            continue
+        text, dropped = without_hidden_html("\n".join(run))
+        seen += text.split("\n") if run else []
+        hidden += dropped
+        run = []
+        seen.append(line)
+    return seen[:-1], hidden
 
 
 def _fenced(lines: list[str]) -> list[str]:
