@@ -56,6 +56,8 @@ from rag.summary_check import SummaryChecker
 from rag.types import Length
 
 SummaryMode = Literal["auto", "quotes", "model"]
+# After this many parts in a row whose points all failed the check, the rest is quoted.
+GIVE_UP_AFTER = 3
 # A focus is a few words, not a question: its cosine to the passage about it is lower
 # than a question's (measured in bench/summaries.py).
 FOCUS_GATE = 0.25
@@ -124,6 +126,8 @@ class Summary:
         checked: Whether model points were checked against their pages.
         unsupported: The model's points that failed the check, with their pages.
         fallback_parts: The parts shown by quotes because the model's points all failed.
+        model_stopped: The model was not asked for the last parts: its points had failed
+            for ``GIVE_UP_AFTER`` parts in a row; those parts are quoted.
         seconds: Time taken.
     """
 
@@ -142,6 +146,7 @@ class Summary:
     checked: bool = False
     unsupported: list[str] = field(default_factory=list)
     fallback_parts: list[str] = field(default_factory=list)
+    model_stopped: bool = False
     seconds: float = 0.0
 
     def made(self) -> str:
@@ -154,6 +159,11 @@ class Summary:
             made += f" ({len(self.unsupported)} that did not hold left out)"
         if self.fallback_parts:
             made += f"; quoted where no point held: {', '.join(self.fallback_parts)}"
+        if self.model_stopped:
+            made += (
+                f"; the model was not asked for the rest after {GIVE_UP_AFTER} parts in a row "
+                "where none of its points held: the rest is quoted"
+            )
         return made
 
 
@@ -231,6 +241,7 @@ class Summarizer:
         shown, boost = self._shown(collection, filters, parts, length, focus, record.title)
         each = points_per_part(length, len(shown))
         steps = len(shown) + 1
+        failing = 0
         if progress:
             progress(1, steps, f"reading the outline{where}")
         for index, part in enumerate(shown, start=1):
@@ -244,6 +255,10 @@ class Summarizer:
             part.points = extractor.points(part, each, part_boost)
             if use_model and part.points:
                 self._model_points(part, each, record.title, focus, summary, beat)
+                failing = failing + 1 if part.fallback else 0
+                if failing >= GIVE_UP_AFTER and index < len(shown):
+                    # A model none of whose points hold is not asked again and again.
+                    use_model, summary.model_stopped = False, True
         shown = [part for part in shown if part.points]
         summary.sections = [
             SummaryPart(

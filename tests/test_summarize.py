@@ -172,3 +172,26 @@ def test_summary_is_plain_text_when_a_document_and_the_model_ask_for_links(
     assert "07:15" in summary.text
     quoted = quotes_mode(docent).summarize("docs", "notice.md")
     assert not LINK.search(quoted.text) and CANARY not in quoted.text
+
+
+def test_a_model_whose_points_keep_failing_is_not_asked_for_every_part(
+    tmp_path: Path, embedder: Embedder, scripted_chat: Script
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    parts = [
+        f"## Ward {n}\n\nWard {n} has {n + 10} beds and is run by the sister of ward {n}.\n"
+        for n in range(1, 6)
+    ]
+    (share / "wards.md").write_text("# Wards\n\n" + "\n".join(parts), encoding="utf-8")
+    docent = Docent(scripted_settings(Settings(data_dir=tmp_path / "data")), embedder=embedder)
+    assert docent.ingest([share], "wards").exit_code == 0
+    invented = "- The hospital's car park has four hundred spaces for visitors."
+    scripted_chat.enqueue(invented, invented, invented)
+
+    summary = docent.summarize("wards", "wards.md", length="detailed")
+
+    assert summary.calls == 3 and len(scripted_chat.prompts) == 3  # not five
+    assert summary.model_stopped and len(summary.sections) == 5
+    assert all(p.kind == "quote" for s in summary.sections for p in s.points)
+    assert "not asked for the rest" in summary.made()
