@@ -66,6 +66,9 @@ FOCUS_PASSAGES = 3
 # A sentence that carries a part has this many words, this share of them plain words.
 MIN_PROSE_WORDS = 6
 PROSE_SHARE = 0.7
+# A table flattened into "name: value; name: value" pairs, not a sentence.
+_LABEL = re.compile(r"\b\w+:\s")
+LABELS_MOST = 3
 _CAPITAL = re.compile(r"^[\"'“‘(]?[A-Z]")
 _PLAIN = re.compile(r"^[(\"'“‘]?[^\W\d_][^\W\d_'’-]*[)\"'”’.,;:!?]*$")
 _URL = re.compile(r"\b(?:https?|ftp)\s*:\s*//|\bwww\.", re.IGNORECASE)
@@ -372,6 +375,8 @@ def prose(text: str) -> bool:
         return False
     tokens = text.split()
     if len(tokens) < MIN_PROSE_WORDS or not _CAPITAL.match(text.strip()):
+        return False
+    if len(_LABEL.findall(text)) >= LABELS_MOST:  # "Git command: ...; function: ..."
         return False
     words = sum(1 for token in tokens if _PLAIN.match(token))
     return words >= PROSE_SHARE * len(tokens)

@@ -161,6 +161,9 @@ def test_headings_tables_and_debris_never_carry_a_part() -> None:
     assert not prose("Tip: keep the keys on you at all times during the shift.")
     assert not prose("debian/rules The executable script for building the package.")
     assert not prose("$ apt-get install the-package --yes --no-install-recommends")
+    assert not prose(
+        "Git command: git init; function: create the repository Git command: git clone URL"
+    )
 
 
 def test_the_summary_shows_each_part_with_its_points_and_pages() -> None:
