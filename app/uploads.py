@@ -9,8 +9,10 @@ accepted it: a refused or failed upload never replaces the earlier file of that 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,8 @@ from ingest.report import FileOutcome, IngestReport, Outcomes
 from rag.types import DocumentRecord
 
 _MB = 1024 * 1024
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+# Letters and digits of any script stay (after NFC), with "._ -"; the rest is replaced.
+_UNSAFE_NAME = re.compile(r"[^\w. -]+")
 MAX_NAME = 120
 
 
@@ -182,7 +185,7 @@ def safe_file_name(name: str) -> str:
     Only the last path component is kept (``../../etc/passwd`` becomes ``passwd``), both
     separators count, and characters outside letters, digits, ``._ -`` are replaced.
     """
-    base = re.split(r"[\\/]", name.replace("\0", ""))[-1]
+    base = _base(name)
     cleaned = _UNSAFE_NAME.sub("_", base).strip(" .")
     stem, dot, suffix = cleaned.rpartition(".")
     if dot and len(cleaned) > MAX_NAME:
@@ -190,8 +193,18 @@ def safe_file_name(name: str) -> str:
     return cleaned[:MAX_NAME]
 
 
+def _base(name: str) -> str:
+    """The last path component of a name (both separators count), in NFC."""
+    return unicodedata.normalize("NFC", re.split(r"[\\/]", name.replace("\0", ""))[-1])
+
+
 def upload_target(folder: Path, name: str) -> Path:
     """Where an uploaded file is written: ``folder/<safe name>``, never outside ``folder``.
+
+    A name that had to be changed to be safe ("a&b.md", "a#b.md") gets a short mark of
+    the name as it was ("a_b-1f0c2e.md"), so two uploads of different names never take
+    each other's place; the same name always lands in the same place (it replaces the
+    earlier upload of that name).
 
     Raises:
         ValueError: The name has nothing usable left.
@@ -199,6 +212,10 @@ def upload_target(folder: Path, name: str) -> Path:
     safe = safe_file_name(name)
     if not safe:
         raise ValueError(f"unusable file name {name!r}")
+    if safe != _base(name):
+        mark = hashlib.sha256(_base(name).encode()).hexdigest()[:6]
+        stem, dot, suffix = safe.rpartition(".")
+        safe = f"{stem}-{mark}.{suffix}" if dot and stem else f"{safe}-{mark}"
     target = (folder / safe).resolve()
     if target.parent != folder.resolve():
         raise ValueError(f"unusable file name {name!r}")
