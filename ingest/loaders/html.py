@@ -52,6 +52,10 @@ _DECLARED_CHARSET = re.compile(
 )
 
 
+# Deeper than any page written for reading, and well inside Python's recursion limit.
+MAX_DEPTH = 256
+
+
 def load_html(path: Path) -> ParsedDocument:
     """Read an HTML page's main content into sections, one per heading.
 
@@ -71,6 +75,11 @@ def load_html(path: Path) -> ParsedDocument:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         soup = BeautifulSoup(text, "lxml")
+    if _deeper_than(soup, MAX_DEPTH):
+        raise LoaderError(
+            f"the HTML nests its elements more than {MAX_DEPTH} deep, which no page meant "
+            "for reading does; save it again from its editor, or print it to a PDF"
+        )
     page_title = _collapse(soup.title.get_text()) if soup.title else ""
     hidden = _drop_boilerplate(soup)
     candidates = (soup.find("main"), soup.find(role="main"), soup.find("article"), soup.body)
@@ -91,6 +100,18 @@ def load_html(path: Path) -> ParsedDocument:
     notes += [encoding_note] if encoding_note else []
     document = ParsedDocument(title=title or path.stem, sections=sections, notes=notes)
     return without_contents(document, entries)
+
+
+def _deeper_than(soup: BeautifulSoup, most: int) -> bool:
+    """Whether any element is nested more than ``most`` deep (walked without recursion:
+    the readers after this one recurse, and a page nested 100,000 deep would break them)."""
+    stack: list[tuple[Tag, int]] = [(soup, 0)]
+    while stack:
+        tag, depth = stack.pop()
+        if depth > most:
+            return True
+        stack.extend((child, depth + 1) for child in tag.children if isinstance(child, Tag))
+    return False
 
 
 def _decode(data: bytes) -> tuple[str, str]:
