@@ -12,6 +12,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from app.auth.audit import actor, answer_fields, ingest_fields, summary_fields
 from app.status import ModelsReport, Status, StatusReports
 from app.uploads import Placement, UploadedFile, stage_uploads
 from ingest.pipeline import Ingestor, Progress
-from ingest.report import FileOutcome, IngestReport
+from ingest.report import FileOutcome, IngestReport, Outcomes
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -264,6 +265,9 @@ class Docent(StatusReports, Administration):
         finally:
             placement.settle(report)
         report.files += [FileOutcome(n, n, "skipped", why) for n, why in placement.refused]
+        if self._allowed(collection, user) is not None:
+            readable = {r.source for r in self.documents(collection, user=user)}
+            report.files = Outcomes(_unnamed(o, readable) for o in report.files)
         return report
 
     def recover(self, collection: str, *, user: User | None = None) -> int:
@@ -295,3 +299,18 @@ class Docent(StatusReports, Administration):
             "server is up (server mode), then run the same command again: it finishes "
             "what this run started",
         )
+
+
+def _unnamed(outcome: FileOutcome, readable: set[str]) -> FileOutcome:
+    """An upload's outcome without the name of a document its uploader may not read.
+
+    An upload of the exact bytes of such a document is told that its content is already
+    indexed (the uploader holds those bytes), never under which name.
+    """
+    for lead, tail in (("same content as ", ", which is already indexed"), ("moved from ", ";")):
+        if outcome.reason.startswith(lead) and tail in outcome.reason:
+            named = outcome.reason[len(lead) : outcome.reason.index(tail)]
+            if named not in readable:
+                hidden = "a document of this collection you may not read"
+                return replace(outcome, reason=outcome.reason.replace(named, hidden, 1))
+    return outcome
