@@ -21,9 +21,9 @@ from fastapi.responses import Response
 
 from app.answer_record import AnswerRecord
 from app.http import schemas
-from app.http.errors import ApiError
+from app.http.errors import COMMON, ApiError, documented
 from app.http.security import Who
-from app.http.streams import Emit, error_event, event, run_with_progress, sse
+from app.http.streams import Emit, error_event, event, run_with_progress, sse, streamed
 from app.progress_steps import Steps
 from models.errors import DocentError
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 def router(docent: Docent) -> APIRouter:
     """The ask and summarize routes over ``docent``."""
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=documented(*COMMON, 504))
 
     @api.post(
         "/collections/{name}/ask",
@@ -46,11 +46,13 @@ def router(docent: Docent) -> APIRouter:
                 "model": AnswerRecord,
                 "description": "The answer record; with `stream`, SSE `delta` events, then "
                 "an `answer` event holding the same record.",
-                "content": {"text/event-stream": {}},
+                "content": streamed("SSE events `delta`, then `answer` (then `error`)"),
             }
         },
     )
-    def ask(name: str, given: schemas.AskIn, who: Who) -> AnswerRecord | Response:
+    def ask(
+        name: schemas.CollectionName, given: schemas.AskIn, who: Who
+    ) -> AnswerRecord | Response:
         parts = stream_answer(docent, name, given, who.user)
         if not given.stream:
             return schemas.answer(final(parts))
@@ -60,8 +62,17 @@ def router(docent: Docent) -> APIRouter:
         "/collections/{name}/summarize",
         summary="Summarize a document (JSON, or SSE progress when `stream` is true)",
         response_model=None,
+        responses={
+            200: {
+                "description": "The summary; with `stream`, SSE `progress` events, then a "
+                "`summary` event holding it.",
+                "content": streamed("SSE events `progress`, then `summary` (or `error`)"),
+            }
+        },
     )
-    def summarize(name: str, given: schemas.SummarizeIn, who: Who) -> dict[str, Any] | Response:
+    def summarize(
+        name: schemas.CollectionName, given: schemas.SummarizeIn, who: Who
+    ) -> dict[str, Any] | Response:
         def work(emit: Emit | None) -> tuple[str, Any]:
             result = docent.summarize(
                 name,
@@ -138,12 +149,11 @@ def answer_events(parts: Iterator[Any]) -> Iterator[bytes]:
 
 def model_failure(answer: Answer) -> DocentError | None:
     """The error a stream ends with when the chat model failed and quotes stand in."""
-    from models.chat import ChatBackendError
-
     if answer.fallback_kind != "failed":
         return None
     # The model's own words are in the record's `fallback`; this says what the reader got.
-    return ChatBackendError(
+    return ApiError(
+        503,
         "The chat model failed before its answer was complete; the answer shows the "
         "documents' quotes alone.",
         "ask again; if it fails again, see the chat server's log",

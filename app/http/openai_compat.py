@@ -42,10 +42,10 @@ from pydantic import BaseModel, Field
 from app.answer_record import AnswerRecord
 from app.http import schemas
 from app.http.answers import final, model_failure, stream_answer
-from app.http.errors import ApiError, body, status_of
+from app.http.errors import COMMON, ApiError, body, documented, status_of
 from app.http.openai_request import ChatIn, conversation, refuse_unsupported
 from app.http.security import Who
-from app.http.streams import sse
+from app.http.streams import sse, streamed
 from models.errors import DocentError
 from rag.markup import neutralize
 
@@ -95,7 +95,7 @@ def extension(collection: str, answer: Answer) -> dict[str, Any]:
 
 def router(docent: Docent) -> APIRouter:
     """The ``/v1`` routes over ``docent``."""
-    api = APIRouter(prefix="/v1")
+    api = APIRouter(prefix="/v1", responses=documented(*COMMON))
 
     @api.get("/models", summary="One model per collection the caller may read")
     def models(who: Who) -> dict[str, Any]:
@@ -115,8 +115,9 @@ def router(docent: Docent) -> APIRouter:
                 "model": Completion,
                 "description": "The completion; with `stream`, chunks as SSE, the last one "
                 "carrying `docent`.",
-                "content": {"text/event-stream": {}},
-            }
+                "content": streamed("SSE `data:` chunks, the last before `[DONE]`"),
+            },
+            504: documented(504)[504],
         },
     )
     def chat(given: ChatIn, who: Who) -> dict[str, Any] | Response:

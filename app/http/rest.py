@@ -15,10 +15,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from app.http import schemas
-from app.http.errors import ApiError
+from app.http.errors import COMMON, ApiError, documented
 from app.http.jobs import Jobs
 from app.http.security import Caller, Who
-from app.http.streams import event, sse
+from app.http.streams import EventStream, event, sse, streamed
 from app.uploads import Upload
 from rag.store import validate_collection_name
 
@@ -28,9 +28,12 @@ if TYPE_CHECKING:
     from ingest.report import IngestReport
 
 
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
 def router(docent: Docent, jobs: Jobs) -> APIRouter:
     """The ``/api/v1`` routes over ``docent``."""
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=documented(*COMMON))
 
     @api.get("/status", summary="Index, collections the caller may read, embedder")
     def status(who: Who) -> dict[str, Any]:
@@ -46,33 +49,50 @@ def router(docent: Docent, jobs: Jobs) -> APIRouter:
     def collections(who: Who) -> list[dict[str, Any]]:
         return [schemas.collection(i) for i in docent.collections(user=who.user)]
 
-    @api.post("/collections", status_code=201, summary="Create a collection (administrators)")
+    @api.post(
+        "/collections",
+        status_code=201,
+        summary="Create a collection (administrators)",
+        responses=documented(409),
+    )
     def create(given: schemas.CollectionIn, who: Who) -> dict[str, str]:
         docent.create_collection(given.name, user=who.user)
         return {"created": given.name}
 
-    @api.delete("/collections/{name}", summary="Delete a collection (administrators)")
-    def delete(name: str, who: Who) -> dict[str, str]:
+    @api.delete(
+        "/collections/{name}",
+        summary="Delete a collection (administrators)",
+        responses=documented(409),
+    )
+    def delete(name: schemas.CollectionName, who: Who) -> dict[str, str]:
         docent.delete_collection(name, user=who.user)
         return {"deleted": name}
 
     @api.get("/collections/{name}/documents", summary="Documents the caller may read")
-    def documents(name: str, who: Who) -> list[dict[str, Any]]:
+    def documents(name: schemas.CollectionName, who: Who) -> list[dict[str, Any]]:
         return [schemas.document(r) for r in docent.documents(name, user=who.user)]
 
     @api.post(
         "/collections/{name}/documents",
         status_code=202,
         summary="Upload files (multipart `files`) and start an ingest job",
+        responses=documented(409),
     )
     async def upload(
-        name: str, who: Who, files: Annotated[list[UploadFile], File()]
+        name: schemas.CollectionName,
+        who: Who,
+        files: Annotated[list[UploadFile], File(json_schema_extra={"minItems": 1})],
     ) -> dict[str, Any]:
         received = [Upload(f.filename or "", await f.read()) for f in files]
         return await run_in_threadpool(_add_uploads, docent, jobs, who, name, received)
 
-    @api.post("/collections/{name}/sync", status_code=202, summary="Re-sync the shared folder")
-    def sync(name: str, who: Who) -> dict[str, Any]:
+    @api.post(
+        "/collections/{name}/sync",
+        status_code=202,
+        summary="Re-sync the shared folder",
+        responses=documented(409),
+    )
+    def sync(name: schemas.CollectionName, who: Who) -> dict[str, Any]:
         folder = docent.settings.sync_folder
         if folder is None:
             raise ApiError(
@@ -85,18 +105,42 @@ def router(docent: Docent, jobs: Jobs) -> APIRouter:
 
         return jobs.start(who.user, name, run).describe()
 
-    @api.delete("/collections/{name}/documents/{source:path}", summary="Remove a document")
-    def remove(name: str, source: str, who: Who) -> dict[str, Any]:
+    @api.delete(
+        "/collections/{name}/documents/{source:path}",
+        summary="Remove a document",
+        responses=documented(409),
+    )
+    def remove(name: schemas.CollectionName, source: str, who: Who) -> dict[str, Any]:
         removed = docent.remove_document(name, source, user=who.user)
         return {"removed": [schemas.document(r) for r in removed]}
 
-    @api.get("/collections/{name}/documents/{source:path}/original", summary="The file")
-    def original(name: str, source: str, who: Who) -> FileResponse:
+    @api.get(
+        "/collections/{name}/documents/{source:path}/original",
+        summary="The file",
+        response_class=FileResponse,
+        responses={
+            200: {
+                "description": "The original file, in its own media type.",
+                "content": {"application/octet-stream": _BINARY},
+            }
+        },
+    )
+    def original(name: schemas.CollectionName, source: str, who: Who) -> FileResponse:
         path = _original(docent, name, source, who)
         return FileResponse(path, filename=PurePosixPath(source).name)
 
-    @api.get("/collections/{name}/documents/{source:path}/pages/{page}", summary="One PDF page")
-    def page(name: str, source: str, page: int, who: Who) -> Response:
+    @api.get(
+        "/collections/{name}/documents/{source:path}/pages/{page}",
+        summary="One PDF page",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The page as a PDF of its own.",
+                "content": {"application/pdf": _BINARY},
+            }
+        },
+    )
+    def page(name: schemas.CollectionName, source: str, page: int, who: Who) -> Response:
         from app.originals import pdf_page
 
         cut = pdf_page(_original(docent, name, source, who), page)
@@ -121,14 +165,30 @@ def _jobs_routes(api: APIRouter, jobs: Jobs) -> None:
     def job(job_id: str, who: Who) -> dict[str, Any]:
         return jobs.get(job_id, who.user).describe()
 
-    @api.get("/jobs/{job_id}/report", summary="The per-file report of a finished job")
+    @api.get(
+        "/jobs/{job_id}/report",
+        summary="The per-file report of a finished job",
+        responses=documented(409),
+    )
     def report(job_id: str, who: Who) -> JSONResponse:
         found = jobs.get(job_id, who.user)
         if found.report is None:
             raise ApiError(409, f"Job `{job_id}` has no report ({found.state}).", "wait for it")
         return JSONResponse(found.report)
 
-    @api.get("/jobs/{job_id}/events", summary="Progress as Server-Sent Events, to the end")
+    @api.get(
+        "/jobs/{job_id}/events",
+        summary="Progress as Server-Sent Events, to the end",
+        response_class=EventStream,
+        responses=documented(*COMMON, streaming=True)
+        | {
+            200: {
+                "description": "Events `start`, `file`, `chunks`, then `done`, "
+                "`failed` or `cancelled`.",
+                "content": streamed("SSE events"),
+            }
+        },
+    )
     def events(job_id: str, who: Who) -> Response:
         found = jobs.get(job_id, who.user)
 
@@ -160,6 +220,16 @@ def _add_uploads(
     docent: Docent, jobs: Jobs, who: Caller, name: str, received: list[Upload]
 ) -> dict[str, Any]:
     placement = docent.save_uploads(name, received, user=who.user)
+    if not placement.staged:
+        from ingest.loaders import SUFFIXES
+
+        # No job for nothing: the client learns at once why each file was refused.
+        reasons = "; ".join(f"`{n}`: {r}" for n, r in placement.refused[:5])
+        raise ApiError(
+            400,
+            f"None of the files can be added ({reasons}).",
+            "send documents of these types: " + ", ".join(sorted(SUFFIXES)),
+        )
 
     def run(progress: Progress) -> IngestReport:
         return docent.ingest_uploads(placement, name, progress=progress, user=who.user)

@@ -7,11 +7,13 @@ schema is in the OpenAPI document, and ``answer`` builds it from the chain's ``A
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.answer_record import AnswerRecord
+from rag.store import _NAME as _COLLECTION_NAME
 
 if TYPE_CHECKING:
     from ingest.report import IngestReport
@@ -21,6 +23,18 @@ if TYPE_CHECKING:
     from rag.types import DocumentRecord
 
 _TEXT = 4000
+_NAME_RULE: dict[str, Any] = {"pattern": _COLLECTION_NAME.pattern, "minLength": 3, "maxLength": 63}
+
+# The rule is declared, not enforced here: `validate_collection_name` answers a bad name
+# with a 400 that says the rule, as the CLI does.
+CollectionName = Annotated[
+    str,
+    Path(
+        description="A collection: 3-63 lowercase letters, digits, '-' or '_', starting and "
+        "ending with a letter or digit.",
+        json_schema_extra=_NAME_RULE,
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -59,7 +73,7 @@ class SummarizeIn(Strict):
 class CollectionIn(Strict):
     """A collection to create."""
 
-    name: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=63, json_schema_extra=_NAME_RULE)
 
 
 def answer(result: Answer) -> AnswerRecord:

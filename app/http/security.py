@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.accounts import AccountError, User
 from app.auth.audit import AuditLog
@@ -116,7 +117,17 @@ class Authenticator:
         return Caller(user, token)
 
 
-def current_caller(request: Request) -> Caller:
+# Declares the Bearer scheme in the OpenAPI document; the Authenticator reads the header.
+_BEARER = HTTPBearer(
+    scheme_name="Bearer",
+    description="An API token: `docent tokens create USER` prints one.",
+    auto_error=False,
+)
+
+
+def current_caller(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+) -> Caller:
     """The request's caller, by the application's ``Authenticator`` (a dependency)."""
     authenticator: Authenticator = request.app.state.auth
     return authenticator(request)

@@ -31,10 +31,21 @@ def error_event(error: Exception) -> bytes:
     return event("error", body(failure, 500))
 
 
+class EventStream(StreamingResponse):
+    """Server-Sent Events (the route's ``response_class`` documents the media type)."""
+
+    media_type = "text/event-stream"
+
+
+def streamed(what: str) -> dict[str, Any]:
+    """The OpenAPI content of an SSE response: events as ``what`` says."""
+    return {"text/event-stream": {"schema": {"type": "string", "description": what}}}
+
+
 def sse(events: Iterator[bytes]) -> StreamingResponse:
     """A streaming response of SSE events (no caching, no proxy buffering)."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(pumped(events), media_type="text/event-stream", headers=headers)
+    return EventStream(pumped(events), headers=headers)
 
 
 async def pumped(events: Iterator[bytes]) -> AsyncIterator[bytes]:
