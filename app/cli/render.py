@@ -216,6 +216,16 @@ def summary(result: Summary) -> str:
     )
 
 
+def _state(report: ModelsReport) -> str:
+    """The backend's state once: its preflight's error, or ready with what it adds."""
+    if report.problem:
+        return report.problem
+    detail = report.backend.get("state", "")
+    if not detail or detail.startswith("ready"):
+        return detail or "ready"
+    return f"ready ({detail})"
+
+
 def models(report: ModelsReport) -> str:
     """The model catalog, the configured backend and a recommendation."""
     rows = (
@@ -230,13 +240,13 @@ def models(report: ModelsReport) -> str:
         ]
         for e in report.catalog
     )
-    backend = ", ".join(f"{k}: {v}" for k, v in report.backend.items())
+    backend = ", ".join(f"{k}: {v}" for k, v in report.backend.items() if k != "state")
     best = report.recommended
     lines = [
         table(["OLLAMA MODEL", "PARAMS", "QUANT", "DOWNLOAD", "RAM", "CONTEXT", "NOTES"], rows),
         "",
         f"Configured: {backend}",
-        f"  state: {report.problem or 'ready'}",
+        f"  state: {_state(report)}",
         f"Recommended for this machine ({report.ram_bytes / 2**30:.0f} GiB RAM): {best.tag}",
         f"  ollama pull {best.tag}",
         f"  DOCENT_CHAT_BACKEND=ollama DOCENT_CHAT_MODEL={best.tag}",

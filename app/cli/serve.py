@@ -40,14 +40,16 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("user")
 @click.option("--name", default="api", show_default=True, help="What the token is for.")
-@click.option("--days", type=int, help="Lifetime in days; default the `api_token_days` setting.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Lifetime in days, at least 1; default the `api_token_days` setting.",
+)
 @click.pass_context
 def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) -> int:
     """Make an API token acting as USER; it is shown this once."""
     docent = docent_for_account(ctx, user)
-    lifetime = timedelta(days=days or docent.settings.api_token_days)
-    if lifetime <= timedelta(0):
-        raise click.BadParameter("must be at least 1", param_hint="--days")
+    lifetime = timedelta(days=docent.settings.api_token_days if days is None else days)
     secret, token = docent.create_token(user, name, lifetime)
     click.echo(secret)
     click.echo(
