@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.layout import debris, kind
+from rag.layout import debris, inline, kind
 from rag.lexical_terms import STOPWORDS, indexed_form
 from rag.retrieve import passage_of
 from rag.sentences import Sentence, split_passage, word_count
@@ -334,6 +334,10 @@ class Extractor:
             extra = boost(candidates)
             scores = [s + e if e > 0 else -1.0 for s, e in zip(scores, extra, strict=True)]
         order = sorted(range(len(candidates)), key=lambda i: -scores[i])
+        headings = sorted(
+            (h for c in part.chunks for h in c.headings if part.start <= h.offset < part.end),
+            key=lambda h: h.offset,
+        )
         taken: list[int] = []
         units: list[Unit] = []
         for i in order:
@@ -346,10 +350,12 @@ class Extractor:
                 continue
             if unit.quote.rstrip().endswith(":"):
                 continue  # a lead-in whose list or code could not be shown with it
+            if any(unit.doc_start < h.offset < unit.doc_end for h in headings):
+                continue  # it runs on into the next section
             taken.append(i)
             units.append(unit)
         shown = sorted(zip(taken, units, strict=True), key=lambda pair: pair[1].doc_start)
-        return [_point(unit) for _, unit in shown]
+        return [_point(unit, _question(headings, unit.doc_start)) for _, unit in shown]
 
     def _vector(self, text: str) -> dict[str, float]:
         counts = Counter(_terms(text))
@@ -382,9 +388,19 @@ def prose(text: str) -> bool:
     return words >= PROSE_SHARE * len(tokens)
 
 
-def _point(unit: Unit) -> Point:
+def _question(headings: Sequence[Heading], offset: int) -> str:
+    """The question heading a point stands under (an FAQ's), or "": a point that answers
+    it ("Yes. The coding style ... is PEP 8.") means nothing without it."""
+    above = [h for h in headings if h.offset <= offset]
+    return above[-1].text if above and above[-1].text.rstrip().endswith("?") else ""
+
+
+def _point(unit: Unit, question: str = "") -> Point:
     page = unit.passages[0].page
-    return Point(unit.markdown, page, unit.quote, unit.doc_start, unit.doc_end)
+    text = (
+        f"*{inline(' '.join(question.split()))}*\n\n{unit.markdown}" if question else unit.markdown
+    )
+    return Point(text, page, unit.quote, unit.doc_start, unit.doc_end)
 
 
 def _terms(text: str) -> list[str]:

@@ -188,3 +188,29 @@ def test_a_focus_keeps_the_parts_near_it() -> None:
     assert focused(parts, [0.2, 0.7, 0.65], gate=0.4, most=5) == parts[1:]
     assert focused(parts, [0.2, 0.7, 0.5], gate=0.4, most=5) == [parts[1]]
     assert focused(parts, [0.2, 0.3, 0.1], gate=0.4, most=5) == []
+
+
+def test_an_faqs_points_carry_their_question_and_stay_in_their_section() -> None:
+    faq: Sectioned = [
+        (1, "Python FAQ", ""),
+        (2, "General", ""),
+        (3, "Is Python free to use?", "Yes. Python is free to use and distribute, even for "
+         "commercial products, under an open source licence."),
+        (3, "Is there a style guide?", "Yes. The coding style required for standard library "
+         "modules is documented as PEP 8, which most projects follow."),
+        (2, "Library", "The standard library covers files, networking, dates and text "
+         "processing, so most programs need few other packages."),
+    ]  # fmt: skip
+    chunks = document(faq)
+    parts = outline(chunks)
+    extractor = Extractor()
+    extractor.learn(parts)
+    general = extractor.points(parts[0], 2)
+    assert [p.text.split("\n")[0] for p in general] == [
+        "*Is Python free to use?*",
+        "*Is there a style guide?*",
+    ]
+    questions = [h.offset for c in chunks for h in c.headings]
+    for point in general:
+        assert not any(point.start < offset < point.end for offset in questions)
+    assert not extractor.points(parts[1], 1)[0].text.startswith("*")
