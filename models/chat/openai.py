@@ -3,16 +3,20 @@
 ``langchain_openai.ChatOpenAI`` does the talking. Its ``openai`` client would retry every
 5xx, also a 500 that fails the same way each time, so it does not retry: ``GuardedChatModel``
 retries what may pass on a second try (a busy server's 429 or 503, a connection reset
-before the first token), as for Ollama.
+before the first token), as for Ollama. ``choose`` holds the output to a schema with
+``response_format: json_schema``; a server that takes a schema only as ``json_object``
+(llama-cpp-python's) is asked once more in that form, and so from then on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import openai
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
@@ -35,6 +39,8 @@ class OpenAIBackend(ServerBackend):
 
     kind = "openai"
     default_url = DEFAULT_URL
+    # Whether this server takes a schema only as `json_object` (learned on the first refusal).
+    _json_object_only = False
 
     def preflight(self) -> None:
         """Check that the server answers ``GET /models`` and lists the model.
@@ -79,7 +85,25 @@ class OpenAIBackend(ServerBackend):
             extra_body={"max_tokens": self.config.max_answer_tokens},
         )
 
+    def choose(self, messages: Sequence[BaseMessage], schema: dict[str, Any]) -> str:
+        """The answer held to ``schema``: as ``json_schema``, or as ``json_object`` with
+        the schema for a server that takes only that (llama-cpp-python's), remembered once
+        it refused the first form.
+
+        Raises:
+            DocentError: The backend failed, or refused both forms.
+        """
+        try:
+            return super().choose(messages, schema)
+        except ChatBackendError as error:
+            if self._json_object_only or not _form_refused(error):
+                raise
+        self._json_object_only = True
+        return super().choose(messages, schema)
+
     def _constrained(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self._json_object_only:
+            return {"response_format": {"type": "json_object", "schema": schema}}
         choice = {"name": "choice", "schema": schema, "strict": True}
         return {"response_format": {"type": "json_schema", "json_schema": choice}}
 
@@ -136,6 +160,18 @@ class OpenAIBackend(ServerBackend):
             f"Model `{self.model_name}` not found on the chat server at {self.base_url}.",
             hint=f"set {setting('model')} to one it serves: {listed}",
         )
+
+
+def _form_refused(error: ChatBackendError) -> bool:
+    """Whether the server refused the ``json_schema`` form of ``response_format``.
+
+    llama-cpp-python's server answers it with a 500 whose message lists the types it
+    takes ("Input should be 'text' or 'json_object'").
+    """
+    cause = error.__cause__
+    if not isinstance(cause, openai.APIStatusError) or cause.status_code in (429, 503):
+        return False
+    return "json_object" in str(cause)
 
 
 def _broken(error: Exception) -> bool:
