@@ -32,6 +32,12 @@ _BY_SUFFIX: dict[str, tuple[str, str]] = {
     ".txt": ("text", "load_text"),
     ".text": ("text", "load_text"),
     ".rst": ("text", "load_rst"),
+    ".xlsx": ("xlsx", "load_xlsx"),
+    ".xlsm": ("xlsx", "load_xlsx"),
+    ".csv": ("delimited", "load_delimited"),
+    ".tsv": ("delimited", "load_delimited"),
+    ".pptx": ("pptx", "load_pptx"),
+    ".eml": ("eml", "load_eml"),
 }
 
 SUFFIXES = frozenset(_BY_SUFFIX)
@@ -64,7 +70,14 @@ def __getattr__(name: str) -> Any:
 SNIFF_BYTES = 1024
 """How much of a file's start is read to recognise its real type."""
 
-_EXPECTED = {".pdf": "pdf", ".docx": "zip"}
+_EXPECTED = {".pdf": "pdf", ".docx": "zip", ".xlsx": "zip", ".xlsm": "zip", ".pptx": "zip"}
+# The Office packages: what each is called, and the program that saves it again.
+_PACKAGES = {
+    ".docx": ("a Word .docx package", "Word"),
+    ".xlsx": ("an Excel .xlsx workbook", "Excel"),
+    ".xlsm": ("an Excel .xlsm workbook", "Excel"),
+    ".pptx": ("a PowerPoint .pptx presentation", "PowerPoint"),
+}
 _LOOKS_LIKE = {
     "pdf": "a PDF",
     "zip": "a ZIP/Office file",
@@ -143,15 +156,15 @@ def _check_content(suffix: str, head: bytes) -> None:
     kind = sniff(head)
     expected = _EXPECTED.get(suffix)
     if expected is not None and kind != expected:
-        if suffix == ".docx" and kind == "ole":
+        name, program = _PACKAGES.get(suffix, ("a PDF", ""))
+        if program and kind == "ole":
             raise LoaderError(
-                "this .docx file is not a Word .docx package (its content looks like "
-                f"{_LOOKS_LIKE['ole']}); open it in Word or LibreOffice and save it as an "
-                "unprotected .docx"
+                f"this {suffix} file is not {name} (its content looks like "
+                f"{_LOOKS_LIKE['ole']}); open it in {program} or LibreOffice and save it "
+                f"again without a password as {suffix}"
             )
-        name = "PDF" if expected == "pdf" else "Word .docx package"
         raise LoaderError(
-            f"this {suffix} file is not a {name} (its content looks like {_describe(head)}); "
+            f"this {suffix} file is not {name} (its content looks like {_describe(head)}); "
             "rename it with the right extension or re-export it"
         )
     # Text may quote "%PDF-" in its first lines; only a PDF starts with it.
