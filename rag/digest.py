@@ -66,6 +66,8 @@ FOCUS_PASSAGES = 3
 # A sentence that carries a part has this many words, this share of them plain words.
 MIN_PROSE_WORDS = 6
 PROSE_SHARE = 0.7
+# A sentence that points at what follows it, which its unit must then hold.
+_POINTS_ON = re.compile(r"\b(?:the following|as follows|below|these steps)\b", re.IGNORECASE)
 # A table flattened into "name: value; name: value" pairs, not a sentence.
 _LABEL = re.compile(r"\b\w+:\s")
 LABELS_MOST = 3
@@ -352,6 +354,8 @@ class Extractor:
                 continue  # a lead-in whose list or code could not be shown with it
             if any(unit.doc_start < h.offset < unit.doc_end for h in headings):
                 continue  # it runs on into the next section
+            if _points_on_nothing(candidates[i].sentence, unit):
+                continue  # "you issue the following command ..." without the command
             taken.append(i)
             units.append(unit)
         shown = sorted(zip(taken, units, strict=True), key=lambda pair: pair[1].doc_start)
@@ -386,6 +390,15 @@ def prose(text: str) -> bool:
         return False
     words = sum(1 for token in tokens if _PLAIN.match(token))
     return words >= PROSE_SHARE * len(tokens)
+
+
+def _points_on_nothing(sentence: Sentence, unit: Unit) -> bool:
+    """Whether a sentence points at what follows it ("the following command") and neither
+    it nor its unit holds that."""
+    found = _POINTS_ON.search(sentence.text)
+    if found is None or "\n" in sentence.text[found.end() :].strip():
+        return False
+    return unit.doc_end <= sentence.doc_end + 1
 
 
 def _question(headings: Sequence[Heading], offset: int) -> str:

@@ -214,3 +214,16 @@ def test_an_faqs_points_carry_their_question_and_stay_in_their_section() -> None
     for point in general:
         assert not any(point.start < offset < point.end for offset in questions)
     assert not extractor.points(parts[1], 1)[0].text.startswith("*")
+
+
+def test_a_sentence_pointing_at_what_follows_is_not_shown_without_it() -> None:
+    body = (
+        "You install the package with the following command which also refreshes the "
+        "package lists of every archive.\n\n"
+        "Packages are installed from the archives listed in the sources file of the system."
+    )
+    parts = outline(document([(1, "A", body), (1, "B", "Other words about other things.")]))
+    extractor = Extractor()
+    extractor.learn(parts)
+    shown = extractor.points(parts[0], 2)
+    assert [p.quote.split()[0] for p in shown] == ["Packages"]
