@@ -152,7 +152,8 @@ def regions(text: str) -> list[tuple[int, int, bool]]:
     """The text cut at its heading lines: (start, end, is_heading), in order.
 
     A weak heading (a short line) counts only where a sentence has just ended. A table
-    row is a region of its own: each row can answer alone (with its header).
+    row is a region of its own: each row can answer alone (with its header); the first
+    row of a table, its header, counts as a heading.
     """
     runs: list[tuple[int, int, bool]] = []
     body_start: int | None = None
@@ -161,9 +162,15 @@ def regions(text: str) -> list[tuple[int, int, bool]]:
     for number, line in enumerate(lines):
         a, b = offset, offset + len(line)
         offset = b + 1
-        kind = _heading_kind(line, lines[number + 1] if number + 1 < len(lines) else "")
+        following = lines[number + 1] if number + 1 < len(lines) else ""
+        kind = _heading_kind(line, following)
         heading = kind == "strong" or (kind == "weak" and _ends_sentence(text, body_start, a))
-        if heading or TABLE_ROW.search(line):
+        row = bool(TABLE_ROW.search(line))
+        if row and not (number and TABLE_ROW.search(lines[number - 1])):
+            # A table's first row, with rows under it, is its header: it answers nothing
+            # alone (each row below is shown with it).
+            heading = heading or bool(TABLE_ROW.search(following))
+        if heading or row:
             if body_start is not None:
                 runs.append((body_start, _rstrip(text, body_start, a), False))
                 body_start = None
