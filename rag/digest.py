@@ -45,6 +45,15 @@ PARTS = {"short": 5, "medium": 10, "detailed": 60}
 POINTS = {"short": 1, "medium": 2, "detailed": 3}
 # With many parts, ``detailed`` shows fewer points in each (about this many in all).
 DETAILED_POINTS = 60
+# A part with fewer words than this is a heading with no text of its own.
+MIN_PART_WORDS = 12
+# Front and back matter count for this share of their length when parts are chosen.
+MATTER_WEIGHT = 0.25
+_MATTER = re.compile(
+    r"^(?:[A-Z]\.?\s+|\d+\.?\s+)?(?:appendix|appendices|index|glossary|bibliography|references|"
+    r"licen[cs]e|copyright|contents|table of contents|acknowledg|colophon|about this)",
+    re.IGNORECASE,
+)
 # A document without headings is cut into runs of about this many words.
 RUN_WORDS = 1500
 # Text before the first top-level heading is a part of its own when it is this long.
@@ -179,7 +188,9 @@ def outline(chunks: Sequence[Chunk], title: str = "") -> list[Part]:
     for here, after in zip(starts, [*starts[1:], None], strict=True):
         part = Part(here.text, here.level, here.offset, after.offset if after else end)
         _fill(part, chunks)
-        if part.chunks:
+        # A heading with no text of its own ("THREE" above "Binary packages", both set
+        # large) is no part of the outline.
+        if part.chunks and part.words >= MIN_PART_WORDS:
             parts.append(part)
     return parts
 
@@ -248,12 +259,20 @@ def _run(chunks: list[Chunk]) -> Part:
 
 
 def chosen(parts: Sequence[Part], length: str) -> list[Part]:
-    """The parts a summary of this length shows: the largest, in document order."""
+    """The parts a summary of this length shows, in document order: the first (what the
+    document is), then the largest; front and back matter (contents, index, licence,
+    references, appendices) only when there is room for them."""
     most = PARTS.get(length, PARTS["medium"])
     if len(parts) <= most:
         return list(parts)
-    largest = sorted(range(len(parts)), key=lambda i: -parts[i].words)[:most]
-    return [parts[i] for i in sorted(largest)]
+
+    def weight(i: int) -> float:
+        matter = _MATTER.match(parts[i].heading.strip())
+        return parts[i].words * (MATTER_WEIGHT if matter else 1.0)
+
+    first = next((i for i in range(len(parts)) if not _MATTER.match(parts[i].heading)), 0)
+    rest = sorted((i for i in range(len(parts)) if i != first), key=lambda i: -weight(i))
+    return [parts[i] for i in sorted([first, *rest[: most - 1]])]
 
 
 def points_per_part(length: str, parts: int) -> int:

@@ -117,13 +117,13 @@ def test_a_document_without_headings_is_cut_into_runs() -> None:
     assert len(parts) == 3 and parts[0].heading == "" and parts[0].label == "Page 1"
 
 
-def test_short_shows_the_largest_parts_in_document_order() -> None:
+def test_short_shows_the_first_part_then_the_largest_in_document_order() -> None:
     sections: Sectioned = [(1, f"Part {i}", "Words here. " * (10 + i % 4 * 20)) for i in range(8)]
     parts = outline(document(sections))
     shown = chosen(parts, "short")
-    assert len(shown) == 5
+    assert len(shown) == 5 and shown[0] is parts[0]  # what the document is
     assert all(shown[i].start < shown[i + 1].start for i in range(4))
-    assert min(p.words for p in shown) >= sorted(p.words for p in parts)[-5]
+    assert min(p.words for p in shown[1:]) >= sorted(p.words for p in parts[1:])[-4]
     assert len(chosen(parts, "detailed")) == 8
     assert points_per_part("detailed", 40) == 1 and points_per_part("short", 5) == 1
 
@@ -227,3 +227,19 @@ def test_a_sentence_pointing_at_what_follows_is_not_shown_without_it() -> None:
     extractor.learn(parts)
     shown = extractor.points(parts[0], 2)
     assert [p.quote.split()[0] for p in shown] == ["Packages"]
+
+
+def test_headings_without_text_and_back_matter_do_not_crowd_out_the_chapters() -> None:
+    chapter = "The archive holds the packages and their sources, signed by the project. " * 8
+    # Three times the length of a chapter: a chapter still counts for more.
+    appendix = "Old packaging manual text kept for reference in this appendix of the book. " * 24
+    sections: Sectioned = [
+        (1, "Introduction", chapter),
+        (1, "THREE", "Three"),  # a chapter number set as large as a title: no part
+        *[(1, f"Chapter {n}", chapter) for n in range(4, 9)],
+        (1, "Appendix A. Old manual", appendix),
+    ]
+    parts = outline(document(sections))
+    assert "THREE" not in [p.heading for p in parts]
+    shown = [p.heading for p in chosen(parts, "short")]
+    assert shown[0] == "Introduction" and "Appendix A. Old manual" not in shown
