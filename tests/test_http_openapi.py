@@ -160,6 +160,7 @@ def test_schemathesis_finds_nothing_against_a_running_server(
             capture_output=True,
             text=True,
             timeout=300,
+            cwd=tmp_path,  # its cache folder goes there, not into the checkout
         )
 
     report = run.stdout
