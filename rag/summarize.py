@@ -46,6 +46,7 @@ from rag.digest import (
     outline,
     part_vectors,
     points_per_part,
+    prose,
 )
 from rag.filters import Filters
 from rag.layout import inline
@@ -366,11 +367,15 @@ class Summarizer:
         result = self.checker.check(note, [text])
         where = f" ({part.pages})" if part.pages else ""
         summary.unsupported += [f"{point}{where}" for point in result.unsupported]
-        if not result.kept:
+        # A line of code or a heading the model copied holds against the text, but says
+        # nothing of the part: a point is a sentence.
+        kept = [point for point in result.kept if prose(point)]
+        summary.unsupported += [f"{p}{where}" for p in result.kept if p not in kept]
+        if not kept:
             part.fallback = True
             return
         page = part.first_page
-        part.points = [Point(inline(point), page, kind="model") for point in result.kept]
+        part.points = [Point(inline(point), page, kind="model") for point in kept]
 
     def _write(self, messages: list[BaseMessage], beat: Callable[[], None] | None) -> str:
         """The model's reply, streamed; ``beat`` is called every half second meanwhile.
