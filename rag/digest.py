@@ -47,8 +47,7 @@ POINTS = {"short": 1, "medium": 2, "detailed": 3}
 DETAILED_POINTS = 60
 # A part with fewer words than this is a heading with no text of its own.
 MIN_PART_WORDS = 12
-# Front and back matter count for this share of their length when parts are chosen.
-MATTER_WEIGHT = 0.25
+# Front matter, never taken for the part that says what the document is.
 _MATTER = re.compile(
     r"^(?:[A-Z]\.?\s+|\d+\.?\s+)?(?:appendix|appendices|index|glossary|bibliography|references|"
     r"licen[cs]e|copyright|contents|table of contents|acknowledg|colophon|about this)",
@@ -259,20 +258,15 @@ def _run(chunks: list[Chunk]) -> Part:
 
 
 def chosen(parts: Sequence[Part], length: str) -> list[Part]:
-    """The parts a summary of this length shows, in document order: the first (what the
-    document is), then the largest; front and back matter (contents, index, licence,
-    references, appendices) only when there is room for them."""
+    """The parts a summary of this length shows, in document order: the largest, and the
+    first (what the document is, unless it is front matter such as a contents or a
+    licence) when it is not among them."""
     most = PARTS.get(length, PARTS["medium"])
     if len(parts) <= most:
         return list(parts)
-
-    def weight(i: int) -> float:
-        matter = _MATTER.match(parts[i].heading.strip())
-        return parts[i].words * (MATTER_WEIGHT if matter else 1.0)
-
+    largest = sorted(range(len(parts)), key=lambda i: -parts[i].words)[:most]
     first = next((i for i in range(len(parts)) if not _MATTER.match(parts[i].heading)), 0)
-    rest = sorted((i for i in range(len(parts)) if i != first), key=lambda i: -weight(i))
-    return [parts[i] for i in sorted([first, *rest[: most - 1]])]
+    return [parts[i] for i in sorted({first, *largest})]
 
 
 def points_per_part(length: str, parts: int) -> int:
