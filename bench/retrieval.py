@@ -29,7 +29,10 @@ unanswerable ones (the R FAQ's questions against an index of the Python FAQ only
 threshold is the lowest that refuses at least 90% of the unanswerable questions; it is
 written to ``bench/results/gate.json``.
 
-Run: ``.venv/bin/python bench/retrieval.py [--quick] [--scale N] [--work DIR]``. Results
+Leave-one-corpus-out tuning of fusion on the answer benchmark's six corpora is
+``bench/fusion.py`` (``--loo`` runs it instead).
+
+Run: ``.venv/bin/python bench/retrieval.py [--quick] [--scale N] [--work DIR] [--loo]``. Results
 are printed and written to ``bench/results/retrieval-<timestamp>.json``. ``--work`` keeps
 the indexes (``DIR/data``, the scaled copy in ``DIR/data-scale``) for the next run, which
 then skips the minutes of building the scaled copy.
@@ -59,10 +62,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.api import Docent
 from app.settings import Settings
 from bench import synthetic
-from bench.gold import PYTHON_FAQ, R_FAQ, GoldQuestion, python_faq, r_faq, relevant_chunks, words
+from bench.gold import PYTHON_FAQ, R_FAQ, GoldQuestion, python_faq, r_faq, relevant_chunks
 from bench.results import RESULTS, in_work_folder, save
 from models.embedder import Embedder
-from rag.metrics import ranking_scores
+from rag.metrics import ranking_scores, words
 from rag.retrieve import Filters, Mode, Retriever
 from rag.store import Collection
 
@@ -405,7 +408,18 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the indexes in this folder and reuse them on the next run (the ingest "
         "is incremental; the scaled copy is rebuilt only if --scale or the corpus changed)",
     )
+    parser.add_argument(
+        "--loo",
+        action="store_true",
+        help="instead: tune fusion leave-one-corpus-out on the answer benchmark's corpora "
+        "(bench/fusion.py; --quick then keeps a part of the two largest manuals)",
+    )
     args = parser.parse_args(argv)
+    if args.loo:
+        from bench import fusion
+
+        forwarded = ["--quick"] if args.quick else []
+        return fusion.main(forwarded + (["--work", str(args.work)] if args.work else []))
     os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"})
     results = in_work_folder(args.work, "docent-retrieval-", lambda work: run(args, work))
     print(render(results))

@@ -39,12 +39,15 @@ EXACT_LIMIT = 1000
 _UNFILTERED = Filters()
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
-    """Fuse rankings: each id scores the sum of ``1 / (k + rank)`` (rank from 1), best first."""
+def reciprocal_rank_fusion(
+    rankings: list[list[str]], k: int, weights: list[float] | None = None
+) -> dict[str, float]:
+    """Fuse rankings: each id scores the sum of ``weight / (k + rank)`` (rank from 1; every
+    weight 1 unless given, one per ranking), best first."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, found in enumerate(ranking, start=1):
-            scores[found] = scores.get(found, 0.0) + 1.0 / (k + rank)
+            scores[found] = scores.get(found, 0.0) + weight / (k + rank)
     return dict(sorted(scores.items(), key=lambda item: item[1], reverse=True))
 
 
@@ -67,6 +70,7 @@ class Retriever:
         rrf_k: Reciprocal rank fusion constant; larger flattens the rank weights.
         mmr_lambda: Weight of relevance against novelty in maximal marginal relevance
             (1.0 keeps the fused order and only drops near-duplicates).
+        lexical_weight: Weight of the lexical ranking in the fusion (the dense one's is 1).
         dedup_threshold: Cosine between two chunk vectors above which the later one is
             dropped as a near-duplicate.
     """
@@ -75,17 +79,19 @@ class Retriever:
         self,
         index: Index,
         *,
-        # Tuned by bench/retrieval.py on half of the FAQ questions (the figures:
-        # docs/architecture.md, "Decisions").
+        # Chosen by bench/fusion.py by the worst of six corpora, leave-one-corpus-out
+        # (the figures: bench/README.md, "Retrieval"): dense leads, lexical lifts.
         candidates: int = 20,
-        rrf_k: int = 10,
+        rrf_k: int = 5,
         mmr_lambda: float = 1.0,
+        lexical_weight: float = 0.5,
         dedup_threshold: float = 0.95,
     ) -> None:
         self.index = index
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.mmr_lambda = mmr_lambda
+        self.lexical_weight = lexical_weight
         self.dedup_threshold = dedup_threshold
 
     def retrieve(
@@ -111,8 +117,11 @@ class Retriever:
         target = self.index.collection(collection)
         vector = np.asarray(self.index.embedder.embed_query(query), dtype=np.float32)
         dense, bm25, rows = self._read(target, query, vector, filters, mode)
-        rankings = [ranking for ranking in (dense, list(bm25)) if ranking]
-        found = _candidates(reciprocal_rank_fusion(rankings, self.rrf_k), rows)
+        weighted = [(r, w) for r, w in ((dense, 1.0), (list(bm25), self.lexical_weight)) if r]
+        fused = reciprocal_rank_fusion(
+            [r for r, _ in weighted], self.rrf_k, [w for _, w in weighted]
+        )
+        found = _candidates(fused, rows)
         if not found.ids:
             return []
         similarity = np.einsum("ij,j->i", found.vectors, vector)
