@@ -79,6 +79,7 @@ _POINTS_ON = re.compile(r"\b(?:the following|as follows|below|these steps)\b", r
 # A table flattened into "name: value; name: value" pairs, not a sentence.
 _LABEL = re.compile(r"\b\w+:\s")
 LABELS_MOST = 3
+_NUMBER = re.compile(r"^[(]?\d+(?:[.,:]\d+)*[%)]?[.,;:]?$")
 _CAPITAL = re.compile(r"^[\"'“‘(]?[A-Z]")
 _PLAIN = re.compile(r"^[(\"'“‘]?[^\W\d_][^\W\d_'’-]*[)\"'”’.,;:!?]*$")
 _URL = re.compile(r"\b(?:https?|ftp)\s*:\s*//|\bwww\.", re.IGNORECASE)
@@ -401,8 +402,10 @@ def prose(text: str) -> bool:
         return False
     if len(_LABEL.findall(text)) >= LABELS_MOST:  # "Git command: ...; function: ..."
         return False
-    words = sum(1 for token in tokens if _PLAIN.match(token))
-    return words >= PROSE_SHARE * len(tokens)
+    # Numbers count as words ("27 days"); a lone mark a PDF spaced out ("1 .") does not count.
+    counted = [token for token in tokens if any(c.isalnum() for c in token)]
+    words = sum(1 for token in counted if _PLAIN.match(token) or _NUMBER.match(token))
+    return words >= PROSE_SHARE * len(counted)
 
 
 def _points_on_nothing(sentence: Sentence, unit: Unit) -> bool:

@@ -6,7 +6,6 @@ test_chain_logic.py, the summary's in test_summarize.py.
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 from pathlib import Path
@@ -81,16 +80,14 @@ def test_filters_restrict_the_evidence(library: Docent) -> None:
 def test_summary_reads_the_whole_document_in_order(tmp_path: Path, embedder: Embedder) -> None:
     share = tmp_path / "share"
     share.mkdir()
+    names = ["Delivery", "Payment", "Warranty", "Liability"]
+    names += ["Termination", "Notices", "Disputes", "Signatures"]
     pages = [
-        (f"Clause {n}", f"Clause {n} sets the delivery duty number {n}. " * 40) for n in range(1, 9)
+        (name, f"Clause {n} sets the delivery duty number {n}. " * (30 + n))
+        for n, name in enumerate(names, start=1)
     ]
     docgen.make_pdf(share / "contract.pdf", pages=pages, title="Supply Contract")
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        chat_context_tokens=1024,
-        chat_max_answer_tokens=96,
-        chat_temperature=0.0,
-    )
+    settings = Settings(data_dir=tmp_path / "data", chat_temperature=0.0)
     docent = Docent(settings, embedder=embedder)
     docent.ingest([share], "docs")
     steps: list[tuple[int, int, str]] = []
@@ -99,17 +96,20 @@ def test_summary_reads_the_whole_document_in_order(tmp_path: Path, embedder: Emb
         "docs", "contract.pdf", length="short", progress=lambda *s: steps.append(s)
     )
 
-    assert summary.parts >= 3
-    first_pages = [int(p.split()[-1].split("-")[0]) for p in summary.part_pages]
-    last_pages = [int(p.split("-")[-1].split()[-1]) for p in summary.part_pages]
-    assert first_pages[0] == 1 and last_pages[-1] == 8
-    assert first_pages == sorted(first_pages)
-    assert summary.calls > summary.parts  # every part was read, then combined
-    assert summary.text
-    assert all(note.endswith(")") and "p" in note for note in summary.notes)
-    # Each step is reported when it starts, and again while the model writes.
-    started = [n for n, _ in itertools.groupby(s[0] for s in steps)]
-    assert started[: summary.parts] == list(range(1, summary.parts + 1))
+    # Every clause is a part of the outline; short shows the five largest and the first.
+    assert summary.outline_parts == 8 and summary.parts == 6, summary.text
+    shown = [names[0], *names[3:]]
+    assert [s.heading for s in summary.sections] == shown
+    assert summary.part_pages == ["p. 1", "p. 4", "p. 5", "p. 6", "p. 7", "p. 8"]
+    # The packaged model is not asked: each point is the clause's own sentence, quoted.
+    assert summary.calls == 0 and summary.mode == "quotes"
+    for section in summary.sections:
+        number = names.index(section.heading) + 1
+        assert section.points[0].text.startswith(f"Clause {number} sets the delivery duty")
+        assert section.points[0].page == number
+    # Each step once, in order: the outline, then each part.
+    assert [s[0] for s in steps] == list(range(1, summary.parts + 2))
+    assert len(set(steps)) == len(steps)
 
 
 class Stopped(Exception):
