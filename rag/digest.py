@@ -46,7 +46,7 @@ POINTS = {"short": 1, "medium": 2, "detailed": 3}
 # With many parts, ``detailed`` shows fewer points in each (about this many in all).
 DETAILED_POINTS = 60
 # A part with fewer words than this is a heading with no text of its own.
-MIN_PART_WORDS = 12
+MIN_PART_WORDS = 3
 # Front matter, never taken for the part that says what the document is.
 _MATTER = re.compile(
     r"^(?:[A-Z]\.?\s+|\d+\.?\s+)?(?:appendix|appendices|index|glossary|bibliography|references|"

@@ -47,7 +47,7 @@ def outcome(report: IngestReport) -> dict[str, object]:
 def test_an_unchanged_run_settles_from_the_copy_as_it_would_from_chroma(
     docent: Docent, corpus: Path
 ) -> None:
-    (corpus / "slides.pptx").write_bytes(b"PK\x03\x04 not read")  # skipped by type
+    (corpus / "slides.key").write_bytes(b"PK\x03\x04 not read")  # skipped by type
     docent.ingest([corpus], "docs")
     (corpus / "faq.html").rename(corpus.parent / "faq.html")  # gone, reported as missing
     assert copy_file(docent).is_file()
