@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,9 @@ MIN_PROSE_WORDS = 6
 PROSE_SHARE = 0.7
 # A sentence that points at what follows it, which its unit must then hold.
 _POINTS_ON = re.compile(r"\b(?:the following|as follows|below|these steps)\b", re.IGNORECASE)
+# A running header a PDF left inside the text: "Chapter 7: Reading data from files 34".
+_RUNNING = re.compile(r"^(?:chapter|appendix|section)\s+[\w.]+:\s.{3,80}?\s\d{1,4}\b", re.I)
+SYMBOLS_MOST = 2
 # A table flattened into "name: value; name: value" pairs, not a sentence.
 _LABEL = re.compile(r"\b\w+:\s")
 LABELS_MOST = 3
@@ -393,8 +397,10 @@ def prose(text: str) -> bool:
     path or layout debris (those reach a summary inside the unit of the sentence that
     introduces them)."""
     first = text.strip().split("\n", 1)[0]
-    if _ASIDE.match(first):
+    if _ASIDE.match(first) or _RUNNING.match(first):
         return False
+    if sum(unicodedata.category(c) == "So" for c in text) >= SYMBOLS_MOST:
+        return False  # a PDF's ornaments (☛ ✟) around a running header or a box
     if debris(text) or kind(first) != "text" or len(_URL.findall(text)) > 1:
         return False
     tokens = text.split()

@@ -165,6 +165,8 @@ def test_headings_tables_and_debris_never_carry_a_part() -> None:
     assert not prose(
         "Git command: git init; function: create the repository Git command: git clone URL"
     )
+    assert not prose("Chapter 7: Reading data from files 34 Input file form without labels.")
+    assert not prose("The data are read ☛ ✟ from the file by the read.table function.")
 
 
 def test_the_summary_shows_each_part_with_its_points_and_pages() -> None:
