@@ -175,7 +175,7 @@ def outline(chunks: Sequence[Chunk], title: str = "") -> list[Part]:
     """The document's top-level parts, in order, each with its chunks and pages."""
     if not chunks:
         return []
-    headings = _headings(chunks)
+    headings = outline_headings(chunks)
     top = _top_level(headings, title)
     starts = [h for h in headings if h.level == top] if top is not None else []
     if not starts:
@@ -199,7 +199,7 @@ def outline(chunks: Sequence[Chunk], title: str = "") -> list[Part]:
     return parts
 
 
-def _headings(chunks: Sequence[Chunk]) -> list[Heading]:
+def outline_headings(chunks: Sequence[Chunk]) -> list[Heading]:
     """The document's headings in order: as stored, or from each chunk's heading."""
     # Several headings may open at one offset (a chapter's, then its first section's):
     # all are kept, in their order.
@@ -301,6 +301,8 @@ class Extractor:
     def __init__(self, unit_words: int = 80) -> None:
         self.config = UnitConfig(words=unit_words)
         self._idf: dict[str, float] = {}
+        # Each part's candidates, found once: ``learn`` reads them all, ``points`` again.
+        self._found: dict[int, list[Candidate]] = {}
 
     def learn(self, parts: Sequence[Part]) -> None:
         """Count the document's words over all its parts' sentences (the IDF)."""
@@ -314,6 +316,11 @@ class Extractor:
 
     def candidates(self, part: Part) -> list[Candidate]:
         """The part's quotable sentences, each once (chunks overlap), in order."""
+        if id(part) not in self._found:
+            self._found[id(part)] = self._candidates(part)
+        return self._found[id(part)]
+
+    def _candidates(self, part: Part) -> list[Candidate]:
         found: dict[int, Candidate] = {}
         passages = [passage_of(chunk) for chunk in part.chunks]
         for i, passage in enumerate(passages):

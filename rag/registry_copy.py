@@ -137,9 +137,7 @@ def damage(index_dir: Path) -> str:
     if not database.is_file():
         return ""
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
-        ) as connection:
+        with _read_only(database, timeout=30) as connection:
             found = connection.execute("PRAGMA quick_check(1)").fetchone()
             connection.execute("SELECT COUNT(*) FROM collections").fetchone()
     except sqlite3.Error as error:
@@ -155,9 +153,7 @@ def _held(index_dir: Path, name: str, collection_id: str, registry_suffix: str) 
     if not collection_id or not database.is_file():
         return None
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
-        ) as connection:
+        with _read_only(database, timeout=5) as connection:
             known = connection.execute(
                 "SELECT 1 FROM collections WHERE id = ? AND name = ?", (collection_id, name)
             ).fetchone()
@@ -172,6 +168,13 @@ def _held(index_dir: Path, name: str, collection_id: str, registry_suffix: str) 
     except sqlite3.Error:
         return None
     return int(found[0]) if found else None
+
+
+def _read_only(database: Path, timeout: float) -> contextlib.closing[sqlite3.Connection]:
+    """A read-only connection to Chroma's database, closed when the block ends."""
+    return contextlib.closing(
+        sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=timeout)
+    )
 
 
 def _sync_dir(folder: Path) -> None:

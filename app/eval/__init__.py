@@ -75,7 +75,8 @@ class Evaluation:
         (``app.eval.removed``), spread over the documents."""
         from dataclasses import replace
 
-        from app.eval.removed import outline_of, section_span
+        from app.eval.removed import section_span
+        from rag.digest import outline_headings
 
         chunks = stored_chunks(self.docent, collection)
         by_source: dict[str, list[Chunk]] = {}
@@ -89,7 +90,7 @@ class Evaluation:
             span = section_span(mine, question.section) if question.section else None
             if span is None or question.note == "definition":
                 continue
-            inside = [h for h in outline_of(mine) if span[0] < h.offset < span[1]]
+            inside = [h for h in outline_headings(mine) if span[0] < h.offset < span[1]]
             if inside:  # cutting a parent would cut its sub-sections' answers too
                 continue
             asked = replace(question, removed=True, id="")

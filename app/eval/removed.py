@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.digest import outline_headings
 from rag.filters import Filters
 from rag.metrics import relevant_ids, words
-from rag.types import Chunk, Heading
+from rag.types import Chunk
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -63,24 +64,11 @@ def cut_name(collection: str) -> str:
     return collection[: _NAME_MOST - len(CUT_SUFFIX)].rstrip("-_") + CUT_SUFFIX
 
 
-def outline_of(chunks: Sequence[Chunk]) -> list[Heading]:
-    """A document's headings in order: as stored, or where a chunk's heading changes."""
-    stored = [h for chunk in chunks for h in chunk.headings if h.text.strip()]
-    if stored:
-        return sorted(dict.fromkeys(stored), key=lambda h: h.offset)
-    found: list[Heading] = []
-    for chunk in sorted(chunks, key=lambda c: c.position):
-        heading = " ".join(chunk.heading.split())
-        if heading and (not found or found[-1].text != heading):
-            found.append(Heading(chunk.char_start, 1, heading))
-    return found
-
-
 def section_span(chunks: Sequence[Chunk], heading: str) -> tuple[int, int] | None:
     """The span of the section under ``heading`` in one document's text: from the heading
     to the next heading of the same or a higher level (None: no such heading)."""
     wanted = _folded(heading)
-    headings = outline_of(chunks)
+    headings = outline_headings(sorted(chunks, key=lambda c: c.position))
     for index, found in enumerate(headings):
         if _folded(found.text) != wanted:
             continue
