@@ -49,6 +49,18 @@ class DocumentOperations(DocentParts):
         """
         self._require_adding(collection, labels, False, user, "upload")
 
+    def check_sync(self, collection: str, *, user: User | None = None) -> None:
+        """Refuse a re-sync of the shared folder the ingest would refuse, before it starts.
+
+        A re-sync prunes what left the folder, which only administrators may do: a
+        writer's grant lets them add documents, not take out the share's.
+
+        Raises:
+            AccessError: ``user`` may not prune ``collection`` (audited).
+            DocentError: The collection name is not valid.
+        """
+        self._require_adding(collection, (), True, user, "sync")
+
     def create_collection(self, name: str, *, user: User | None = None) -> None:
         """Create an empty collection (administrators only).
 

@@ -20,7 +20,6 @@ from app.http.jobs import Jobs
 from app.http.security import Caller, Who
 from app.http.streams import EventStream, event, sse, streamed
 from app.uploads import Upload
-from rag.store import validate_collection_name
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -89,16 +88,17 @@ def router(docent: Docent, jobs: Jobs) -> APIRouter:
     @api.post(
         "/collections/{name}/sync",
         status_code=202,
-        summary="Re-sync the shared folder",
+        summary="Re-sync the shared folder (administrators)",
         responses=documented(409),
     )
     def sync(name: schemas.CollectionName, who: Who) -> dict[str, Any]:
+        # Refused before a job exists: a job that can only fail is no answer to a reader.
+        docent.check_sync(name, user=who.user)
         folder = docent.settings.sync_folder
         if folder is None:
             raise ApiError(
                 409, "No shared folder is configured.", "set `sync_folder` in the settings"
             )
-        validate_collection_name(name)
 
         def run(progress: Progress) -> IngestReport:
             return docent.ingest([folder], name, prune=True, progress=progress, user=who.user)
