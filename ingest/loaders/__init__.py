@@ -38,6 +38,9 @@ _BY_SUFFIX: dict[str, tuple[str, str]] = {
     ".tsv": ("delimited", "load_delimited"),
     ".pptx": ("pptx", "load_pptx"),
     ".eml": ("eml", "load_eml"),
+    ".odt": ("odt", "load_odt"),
+    ".ods": ("ods", "load_ods"),
+    ".odp": ("odp", "load_odp"),
 }
 
 SUFFIXES = frozenset(_BY_SUFFIX)
@@ -71,12 +74,16 @@ SNIFF_BYTES = 1024
 """How much of a file's start is read to recognise its real type."""
 
 _EXPECTED = {".pdf": "pdf", ".docx": "zip", ".xlsx": "zip", ".xlsm": "zip", ".pptx": "zip"}
+_EXPECTED |= {".odt": "zip", ".ods": "zip", ".odp": "zip"}
 # The Office packages: what each is called, and the program that saves it again.
 _PACKAGES = {
     ".docx": ("a Word .docx package", "Word"),
     ".xlsx": ("an Excel .xlsx workbook", "Excel"),
     ".xlsm": ("an Excel .xlsm workbook", "Excel"),
     ".pptx": ("a PowerPoint .pptx presentation", "PowerPoint"),
+    ".odt": ("an OpenDocument .odt text", "Writer"),
+    ".ods": ("an OpenDocument .ods spreadsheet", "Calc"),
+    ".odp": ("an OpenDocument .odp presentation", "Impress"),
 }
 _LOOKS_LIKE = {
     "pdf": "a PDF",

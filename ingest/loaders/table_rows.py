@@ -10,6 +10,7 @@ header.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 MAX_ROWS = 20_000
 """Rows read from one sheet (empty rows included); the rest is left out and noted."""
@@ -67,3 +68,39 @@ def table_text(rows: Sequence[Sequence[str]]) -> str:
 def _width(row: Sequence[str]) -> int:
     """The number of cells up to the last filled one."""
     return max((i + 1 for i, cell in enumerate(row) if cell), default=0)
+
+
+@dataclass
+class SheetTally:
+    """What was left out while reading a workbook, for the notes."""
+
+    cells: int = 0
+    hidden_sheets: list[str] = field(default_factory=list)
+    hidden_rows: int = 0
+    hidden_columns: set[tuple[str, int]] = field(default_factory=set)
+    capped_sheets: list[str] = field(default_factory=list)
+    unread_sheets: list[str] = field(default_factory=list)
+
+    def notes(self, max_rows: int, max_cells: int) -> list[str]:
+        """The report's notes, naming the row and cell limits the loader read under."""
+        notes: list[str] = []
+        if self.hidden_sheets:
+            names = ", ".join(self.hidden_sheets)
+            notes.append(f"{_count(len(self.hidden_sheets), 'hidden sheet')} left out: {names}")
+        if self.hidden_rows or self.hidden_columns:
+            parts = [_count(self.hidden_rows, "hidden row")] if self.hidden_rows else []
+            if self.hidden_columns:
+                parts.append(_count(len(self.hidden_columns), "hidden column"))
+            notes.append(f"{' and '.join(parts)} with text left out")
+        for name in self.capped_sheets:
+            notes.append(f"sheet {name!r}: only its first {max_rows:,} rows were read")
+        if self.unread_sheets:
+            notes.append(
+                f"the workbook holds more than {max_cells:,} filled cells; sheets not read: "
+                + ", ".join(self.unread_sheets)
+            )
+        return notes
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'s' * (number != 1)}"

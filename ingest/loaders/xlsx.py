@@ -16,7 +16,6 @@ Very large sheets are bounded instead of hung on: at most ``MAX_ROWS`` rows a sh
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,43 +25,12 @@ from lxml import etree
 
 from ingest.document import LoaderError, ParsedDocument, Section
 from ingest.loaders.package import check_package
-from ingest.loaders.table_rows import MAX_CELLS, MAX_ROWS, cell_text, table_text
+from ingest.loaders.table_rows import MAX_CELLS, MAX_ROWS, SheetTally, cell_text, table_text
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ROW, _COL = f"{{{_MAIN}}}row", f"{{{_MAIN}}}col"
 _TRUE = {"1", "true"}
 _FIX = "open it in Excel or LibreOffice and save it again as .xlsx (or re-export it)"
-
-
-@dataclass
-class _Tally:
-    """What was left out while reading, for the notes."""
-
-    cells: int = 0
-    hidden_sheets: list[str] = field(default_factory=list)
-    hidden_rows: int = 0
-    hidden_columns: set[tuple[str, int]] = field(default_factory=set)
-    capped_sheets: list[str] = field(default_factory=list)
-    unread_sheets: list[str] = field(default_factory=list)
-
-    def notes(self) -> list[str]:
-        notes: list[str] = []
-        if self.hidden_sheets:
-            names = ", ".join(self.hidden_sheets)
-            notes.append(f"{_count(len(self.hidden_sheets), 'hidden sheet')} left out: {names}")
-        if self.hidden_rows or self.hidden_columns:
-            parts = [_count(self.hidden_rows, "hidden row")] if self.hidden_rows else []
-            if self.hidden_columns:
-                parts.append(_count(len(self.hidden_columns), "hidden column"))
-            notes.append(f"{' and '.join(parts)} with text left out")
-        for name in self.capped_sheets:
-            notes.append(f"sheet {name!r}: only its first {MAX_ROWS:,} rows were read")
-        if self.unread_sheets:
-            notes.append(
-                f"the workbook holds more than {MAX_CELLS:,} filled cells; sheets not read: "
-                + ", ".join(self.unread_sheets)
-            )
-        return notes
 
 
 def load_xlsx(path: Path) -> ParsedDocument:
@@ -88,7 +56,7 @@ def load_xlsx(path: Path) -> ParsedDocument:
         raise LoaderError(
             f"the Excel file is damaged or not a workbook: {exc or type(exc).__name__}; {_FIX}"
         ) from exc
-    tally = _Tally()
+    tally = SheetTally()
     sections: list[Section] = []
     try:
         with zipfile.ZipFile(path) as archive:
@@ -111,11 +79,13 @@ def load_xlsx(path: Path) -> ParsedDocument:
         raise LoaderError(
             f"the workbook has no cells with text or numbers{hidden}; nothing to index"
         )
-    return ParsedDocument(title=title, sections=sections, pages=pages, notes=tally.notes())
+    return ParsedDocument(
+        title=title, sections=sections, pages=pages, notes=tally.notes(MAX_ROWS, MAX_CELLS)
+    )
 
 
 def _read_sheet(
-    workbook: Any, sheet: Any, archive: zipfile.ZipFile, tally: _Tally
+    workbook: Any, sheet: Any, archive: zipfile.ZipFile, tally: SheetTally
 ) -> Section | None:
     """One sheet as a section, or None when it is hidden, empty or past the cell limit."""
     name = str(sheet.title)
@@ -203,7 +173,3 @@ def _text(value: object) -> str:
     if isinstance(value, timedelta):
         return str(value)
     return cell_text(str(value))
-
-
-def _count(number: int, thing: str) -> str:
-    return f"{number} {thing}{'s' * (number != 1)}"
