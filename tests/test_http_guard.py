@@ -7,6 +7,7 @@ to a real uvicorn server, as an attacker would.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from app.api import Docent
 from models.embedder import Embedder
 from tests.fake_ollama import FakeOllama
+from tests.http_server import running
 from tests.http_setup import api_docent, bearer, client, token_for
 
 pytestmark = pytest.mark.slow
@@ -53,3 +55,50 @@ def test_only_administrators_start_a_sync_and_a_refused_one_starts_no_job(
         ("reader", "sync"),
         ("stranger", "sync"),
     }
+
+
+# Each probe: a request line and headers that announce a body the client never sends.
+UNREAD = {
+    "upload, no token": (
+        "POST /api/v1/collections/legal/documents",
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n",
+    ),
+    "upload, forged token": (
+        "POST /api/v1/collections/legal/documents",
+        "Authorization: Bearer dct_0123456789ab_" + "A" * 43 + "\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n",
+    ),
+    "upload, chunked, not a bearer": (
+        "POST /api/v1/collections/legal/documents",
+        "Authorization: Basic cm9vdDp4\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+        "Transfer-Encoding: chunked\r\n",
+    ),
+    "ask, no token": (
+        "POST /api/v1/collections/legal/ask",
+        "Content-Type: application/json\r\nContent-Length: 200000\r\n",
+    ),
+    "chat, malformed token, chunked": (
+        "POST /v1/chat/completions",
+        "Authorization: Bearer nonsense\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("probe", list(UNREAD))
+def test_a_request_without_a_valid_token_is_refused_before_its_body_is_read(
+    tmp_path: Path, embedder: Embedder, answering_ollama: FakeOllama, probe: str
+) -> None:
+    docent = api_docent(tmp_path, embedder, answering_ollama.url)
+    target, headers = UNREAD[probe]
+    with running(docent) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(f"{target} HTTP/1.1\r\nHost: docent\r\n{headers}\r\n".encode())
+            raw.sendall(b"5\r\n--x\r\n" if "chunked" in headers else b"--x\r\n")
+            try:
+                answer = raw.recv(4096).decode("latin-1")
+            except TimeoutError:
+                pytest.fail(f"{probe}: the server waited for the body instead of refusing")
+    assert answer.startswith("HTTP/1.1 401"), answer
+    assert "WWW-Authenticate: Bearer" in answer.replace("www-authenticate", "WWW-Authenticate")

@@ -235,7 +235,7 @@ def test_the_rate_limit_answers_429_with_retry_after(
 def test_probes_docs_and_schema_need_no_token_and_name_no_outside_address(
     served: tuple[Docent, TestClient],
 ) -> None:
-    _, http = served
+    docent, http = served
     assert http.get("/healthz").json() == {"status": "ok"}
     ready = http.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"index": True, "model": True}
@@ -243,7 +243,10 @@ def test_probes_docs_and_schema_need_no_token_and_name_no_outside_address(
         text = http.get(path).text
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
     assert "/v1/chat/completions" in http.get("/docs").text
-    assert http.get("/redoc").status_code == 404
+    # No ReDoc page; without a token no route, existing or not, is told apart.
+    assert http.get("/redoc").status_code == 401
+    redoc = http.get("/redoc", headers=bearer(token_for(docent, "alice")))
+    assert redoc.status_code == 404
 
 
 @pytest.mark.slow

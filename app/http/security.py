@@ -4,6 +4,10 @@ Every route but the liveness and readiness probes and the API's own description
 (``/healthz``, ``/readyz``, ``/openapi.json``, ``/docs``, which hold no documents)
 requires ``Authorization: Bearer <token>``. The token acts as its user as the accounts
 file holds them now, so a removed account or a revoked token stops at the next request.
+
+The token is checked at the door (``Guard``), before a byte of the body is read: a
+client without a valid token cannot make the server read a 50 MB upload or hold a
+connection open by sending one slowly.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.accounts import AccountError, User
 from app.auth.audit import AuditLog
 from app.auth.tokens import ApiToken, ApiTokens, TokenError
-from app.http.errors import ApiError, body
+from app.http.errors import ApiError, body, response, status_of
+from models.errors import DocentError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -128,7 +134,10 @@ _BEARER = HTTPBearer(
 def current_caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 ) -> Caller:
-    """The request's caller, by the application's ``Authenticator`` (a dependency)."""
+    """The request's caller, as the ``Guard`` found it at the door (a dependency)."""
+    found: Caller | None = request.scope.get("docent", {}).get("who")
+    if found is not None:
+        return found
     authenticator: Authenticator = request.app.state.auth
     return authenticator(request)
 
@@ -137,18 +146,23 @@ Who = Annotated[Caller, Depends(current_caller)]
 
 
 class Guard:
-    """ASGI middleware: refuses oversized bodies before the app reads them, audits calls.
+    """ASGI middleware: the token checked and oversized bodies refused before the app reads
+    a body; one ``api`` audit record per request (probes aside).
 
     Args:
         app: The application.
-        audit: The audit log; one ``api`` record per request (probes aside).
+        audit: The audit log.
+        auth: Who a request's token is.
         max_body: Largest body, in bytes, outside uploads.
         max_upload: Largest body of an upload request.
     """
 
-    def __init__(self, app: ASGIApp, audit: AuditLog, max_body: int, max_upload: int) -> None:
+    def __init__(
+        self, app: ASGIApp, audit: AuditLog, auth: Authenticator, max_body: int, max_upload: int
+    ) -> None:
         self.app = app
         self.audit = audit
+        self.auth = auth
         self.max_body = max_body
         self.max_upload = max_upload
 
@@ -156,6 +170,12 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"] not in PUBLIC:
+            refused = await run_in_threadpool(self._authenticate, scope)
+            if refused is not None:
+                await response(refused)(scope, receive, send)
+                self._record(scope, status_of(refused))
+                return
         uploads = scope["method"] == "POST" and scope["path"].endswith("/documents")
         limit = self.max_upload if uploads else self.max_body
         headers = dict(scope.get("headers", []))
@@ -182,6 +202,14 @@ class Guard:
         finally:
             if scope["path"] not in PUBLIC:
                 self._record(scope, status[0])
+
+    def _authenticate(self, scope: Scope) -> DocentError | None:
+        """Find the caller (kept in the scope for the routes), or the refusal."""
+        try:
+            scope.setdefault("docent", {})["who"] = self.auth(Request(scope))
+        except DocentError as error:
+            return error
+        return None
 
     def _record(self, scope: Scope, status: int) -> None:
         seen = scope.get("docent", {})

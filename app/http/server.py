@@ -56,6 +56,7 @@ def create_app(docent: Docent) -> FastAPI:
     app.add_middleware(
         Guard,  # type: ignore[arg-type]
         audit=docent.audit,
+        auth=auth,
         max_body=settings.api_max_body_kb * 1024,
         max_upload=upload_bytes,
     )
