@@ -15,6 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api import Docent
+from app.auth.audit import AuditLog
+from app.http.security import RefusalLog
 from models.embedder import Embedder
 from tests.fake_ollama import FakeOllama
 from tests.http_server import running
@@ -102,3 +104,50 @@ def test_a_request_without_a_valid_token_is_refused_before_its_body_is_read(
                 pytest.fail(f"{probe}: the server waited for the body instead of refusing")
     assert answer.startswith("HTTP/1.1 401"), answer
     assert "WWW-Authenticate: Bearer" in answer.replace("www-authenticate", "WWW-Authenticate")
+
+
+def test_bad_tokens_in_a_loop_write_two_audit_records_not_one_each(
+    tmp_path: Path, embedder: Embedder, answering_ollama: FakeOllama
+) -> None:
+    docent = api_docent(tmp_path, embedder, answering_ollama.url)
+    good = bearer(token_for(docent, "root", admin=True))
+    forged = ["", "Bearer", "Bearer dct_0123456789ab_" + "B" * 43, "Basic cm9vdDp4", "Bearer x"]
+    with client(docent) as http:
+        for attempt in range(300):
+            headers = {"Authorization": forged[attempt % len(forged)]}
+            assert http.get("/api/v1/collections", headers=headers).status_code == 401
+            if attempt == 150:
+                assert http.get("/api/v1/collections", headers=good).status_code == 200
+    # The server has stopped: the folded count is written.
+
+    records = [r for r in docent.audit.export() if r["event"] == "api"]
+    refused = [r for r in records if r["status"] == 401]
+    assert len(refused) == 2, refused
+    assert "repeated" not in refused[0] and refused[1]["repeated"] == 299
+    assert {r["client"] for r in refused} == {"testclient"}
+    assert [r["user"] for r in records if r["status"] == 200] == ["root"]
+
+
+def test_refusals_are_folded_per_client_and_window(tmp_path: Path) -> None:
+    moment = [0.0]
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    log = RefusalLog(audit, window=60.0, clock=lambda: moment[0])
+    request = {"method": "GET", "path": "/v1/models", "token": ""}
+    for second in range(0, 150):
+        moment[0] = float(second)
+        log.flush()
+        log.refused("10.0.0.7", "anonymous", 401, request)
+        log.refused("10.0.0.8", "anonymous", 401, request)
+    log.refused("10.0.0.7", "alice", 429, request)
+    log.flush(everything=True)
+
+    records = [r for r in audit.export() if r["event"] == "api"]
+    by_client = [(r["client"], r["user"], r["status"], r.get("repeated")) for r in records]
+    assert by_client.count(("10.0.0.7", "anonymous", 401, None)) == 3  # one per window
+    assert [c[3] for c in by_client if c[:3] == ("10.0.0.8", "anonymous", 401) and c[3]] == [
+        59,
+        59,
+        29,
+    ]
+    assert ("10.0.0.7", "alice", 429, None) in by_client
+    assert len(records) == 13

@@ -7,7 +7,9 @@ file holds them now, so a removed account or a revoked token stops at the next r
 
 The token is checked at the door (``Guard``), before a byte of the body is read: a
 client without a valid token cannot make the server read a 50 MB upload or hold a
-connection open by sending one slowly.
+connection open by sending one slowly. Requests refused at the door (401, 429) are
+audited folded: the first of a client's in a minute, then one record with how many
+followed, so a client sending bad tokens in a loop cannot fill the disk with the log.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
+_FOLD_SECONDS = 60.0  # refusals of one client folded into one record per window
+_FOLD_CLIENTS = 1000  # clients followed at once; past this, all others share one record
 
 
 @dataclass(frozen=True)
@@ -145,9 +149,59 @@ def current_caller(
 Who = Annotated[Caller, Depends(current_caller)]
 
 
+class RefusalLog:
+    """The ``api`` records of requests refused at the door, folded per client and window.
+
+    The first refusal of a client (address, user, status) is written at once; the ones
+    that follow within ``window`` seconds are counted and written as one record with
+    ``repeated`` when the window has passed (at the next request) or the server stops.
+
+    Args:
+        audit: The audit log.
+        window: Seconds one folded record covers.
+        clock: Seconds, monotonic (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        audit: AuditLog,
+        window: float = _FOLD_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.audit = audit
+        self.window = window
+        self.clock = clock
+        self._open: dict[tuple[str, str, int], list[Any]] = {}  # key -> [start, count, fields]
+        self._lock = threading.Lock()
+
+    def refused(self, client: str, user: str, status: int, fields: dict[str, Any]) -> None:
+        """Record a refusal: written if it is the client's first in the window, else counted."""
+        key = (client, user, status)
+        with self._lock:
+            if key not in self._open and len(self._open) >= _FOLD_CLIENTS:
+                key = ("others", "anonymous", status)
+            fold = self._open.get(key)
+            if fold is not None:
+                fold[1] += 1
+                return
+            self._open[key] = [self.clock(), 0, fields]
+        self.audit.append("api", key[1], client=key[0], status=status, **fields)
+
+    def flush(self, *, everything: bool = False) -> None:
+        """Write the folded records whose window has passed (all of them at shutdown)."""
+        now = self.clock()
+        with self._lock:
+            due = [k for k, f in self._open.items() if everything or now - f[0] >= self.window]
+            folds = [(k, self._open.pop(k)) for k in due]
+        for (client, user, status), (start, count, fields) in folds:
+            if count:
+                over = {"repeated": count, "seconds": round(now - start, 1)}
+                self.audit.append("api", user, client=client, status=status, **over, **fields)
+
+
 class Guard:
     """ASGI middleware: the token checked and oversized bodies refused before the app reads
-    a body; one ``api`` audit record per request (probes aside).
+    a body; one ``api`` audit record per request (probes aside, refusals folded).
 
     Args:
         app: The application.
@@ -163,13 +217,18 @@ class Guard:
         self.app = app
         self.audit = audit
         self.auth = auth
+        self.refusals = RefusalLog(audit)
         self.max_body = max_body
         self.max_upload = max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.refusals.flush()
         if scope["path"] not in PUBLIC:
             refused = await run_in_threadpool(self._authenticate, scope)
             if refused is not None:
@@ -211,16 +270,23 @@ class Guard:
             return error
         return None
 
+    def _closing(self, send: Send) -> Send:
+        async def closing(message: Message) -> None:
+            if message["type"].startswith("lifespan.shutdown"):
+                self.refusals.flush(everything=True)
+            await send(message)
+
+        return closing
+
     def _record(self, scope: Scope, status: int) -> None:
         seen = scope.get("docent", {})
-        self.audit.append(
-            "api",
-            seen.get("caller", "anonymous"),
-            method=scope["method"],
-            path=scope["path"][:300],
-            status=status,
-            token=seen.get("token", ""),
-        )
+        user = seen.get("caller", "anonymous")
+        fields = {"method": scope["method"], "path": scope["path"][:300]}
+        if status in {401, 429}:
+            client = (scope.get("client") or ("unknown",))[0]
+            self.refusals.refused(client, user, status, fields | {"token": seen.get("token", "")})
+            return
+        self.audit.append("api", user, **fields, status=status, token=seen.get("token", ""))
 
 
 async def _read_upto(receive: Receive, limit: int) -> bytes | None:
