@@ -7,9 +7,11 @@ to a real uvicorn server, as an attacker would.
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -151,3 +153,76 @@ def test_refusals_are_folded_per_client_and_window(tmp_path: Path) -> None:
     ]
     assert ("10.0.0.7", "alice", 429, None) in by_client
     assert len(records) == 13
+
+
+# A valid body of every route that reads JSON; each string in it is made not Unicode in turn.
+BODIES: dict[str, dict[str, Any]] = {
+    "/api/v1/collections": {"name": "minutes"},
+    "/api/v1/collections/{name}/ask": {
+        "question": "How many days of leave?",
+        "history": [{"question": "Who approves leave?", "answer": "The manager."}],
+        "labels": ["legal"],
+    },
+    "/api/v1/collections/{name}/summarize": {"source": "handbook.md", "focus": "leave"},
+    "/v1/chat/completions": {
+        "model": "docent:legal",
+        "messages": [
+            {"role": "system", "content": "Answer briefly."},
+            {"role": "user", "content": [{"type": "text", "text": "How many days of leave?"}]},
+        ],
+        "user": "portal",
+    },
+}
+
+
+def _strings(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, str):
+        yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items if isinstance(value, dict | list) else ():
+        yield from _strings(item, (*path, key))
+
+
+def _with(value: Any, path: tuple[Any, ...], text: str) -> Any:
+    if not path:
+        return text
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _with(value[path[0]], path[1:], text)
+    return copy
+
+
+def test_text_that_is_not_unicode_is_a_400_naming_the_field_on_every_json_route(
+    served: tuple[Docent, TestClient],
+) -> None:
+    docent, http = served
+    admin = bearer(token_for(docent, "root", admin=True)) | {"Content-Type": "application/json"}
+    schema = http.get("/openapi.json").json()["paths"]
+    reading_json = {
+        path
+        for path, operations in schema.items()
+        for spec in operations.values()
+        if "application/json" in spec.get("requestBody", {}).get("content", {})
+    }
+    assert reading_json == set(BODIES), "every route that reads JSON is probed"
+
+    for template, valid in BODIES.items():
+        url = template.replace("{name}", "legal")
+        variants = [
+            _with(valid, path, text)
+            for path in _strings(valid)
+            for text in ("\ud800" + "x", "x" + "\udfff", "\udbff\udbff")
+        ]
+        variants.append(valid | {"\ud83d": 1})
+        for variant in variants:
+            # json.dumps writes each surrogate as an escape, as a client's JSON would.
+            sent = http.post(url, content=json.dumps(variant).encode(), headers=admin)
+            assert sent.status_code == 400, (url, variant, sent.text)
+            error = sent.json()["error"]
+            assert "lone surrogate" in error["message"] and "UTF-8" in error["hint"]
+    paired = {"question": "Is \ud83d\ude00 leave?"}  # a pair is one character: fine
+    answered = http.post(
+        "/api/v1/collections/legal/ask", content=json.dumps(paired).encode(), headers=admin
+    )
+    assert answered.status_code != 400 and answered.status_code < 500
+    quoted = http.get("/api/v1/collections/legal/documents/%ED%A0%80.md/original", headers=admin)
+    assert 400 <= quoted.status_code < 500

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from app.answer_record import AnswerRecord
 from app.http import schemas
+from app.http.bodies import TextRoute
 from app.http.errors import COMMON, ApiError, documented
 from app.http.security import Who
 from app.http.streams import Emit, error_event, event, run_with_progress, sse, streamed
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 def router(docent: Docent) -> APIRouter:
     """The ask and summarize routes over ``docent``."""
-    api = APIRouter(prefix="/api/v1", responses=documented(*COMMON, 504))
+    api = APIRouter(prefix="/api/v1", responses=documented(*COMMON, 504), route_class=TextRoute)
 
     @api.post(
         "/collections/{name}/ask",

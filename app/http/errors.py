@@ -225,7 +225,8 @@ def install(app: FastAPI) -> None:
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = allowed(request) or headers.get("Allow", "")
-        return response(ApiError(error.status_code, message, "see the API docs at /docs", headers))
+        hint = getattr(error, "hint", "") or "see the API docs at /docs"
+        return response(ApiError(error.status_code, message, hint, headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

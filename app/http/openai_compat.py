@@ -42,6 +42,7 @@ from pydantic import BaseModel, Field
 from app.answer_record import AnswerRecord
 from app.http import schemas
 from app.http.answers import final, model_failure, stream_answer
+from app.http.bodies import TextRoute
 from app.http.errors import COMMON, ApiError, body, documented, status_of
 from app.http.openai_request import ChatIn, conversation, refuse_unsupported
 from app.http.security import Who
@@ -95,7 +96,7 @@ def extension(collection: str, answer: Answer) -> dict[str, Any]:
 
 def router(docent: Docent) -> APIRouter:
     """The ``/v1`` routes over ``docent``."""
-    api = APIRouter(prefix="/v1", responses=documented(*COMMON))
+    api = APIRouter(prefix="/v1", responses=documented(*COMMON), route_class=TextRoute)
 
     @api.get("/models", summary="One model per collection the caller may read")
     def models(who: Who) -> dict[str, Any]:

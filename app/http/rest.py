@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from app.http import schemas
+from app.http.bodies import TextRoute
 from app.http.errors import COMMON, ApiError, documented
 from app.http.jobs import Jobs
 from app.http.security import Caller, Who
@@ -32,7 +33,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 def router(docent: Docent, jobs: Jobs) -> APIRouter:
     """The ``/api/v1`` routes over ``docent``."""
-    api = APIRouter(prefix="/api/v1", responses=documented(*COMMON))
+    api = APIRouter(prefix="/api/v1", responses=documented(*COMMON), route_class=TextRoute)
 
     @api.get("/status", summary="Index, collections the caller may read, embedder")
     def status(who: Who) -> dict[str, Any]:
