@@ -50,7 +50,7 @@ def test_sniff_names_real_types() -> None:
 def test_supported_is_case_insensitive_and_limited() -> None:
     assert supported(Path("Report.PDF"))
     assert supported(Path("notes.markdown"))
-    assert not supported(Path("old.doc"))
+    assert not supported(Path("old.wpd"))
     assert not supported(Path("README"))
 
 

@@ -41,6 +41,10 @@ _BY_SUFFIX: dict[str, tuple[str, str]] = {
     ".odt": ("odt", "load_odt"),
     ".ods": ("ods", "load_ods"),
     ".odp": ("odp", "load_odp"),
+    ".doc": ("legacy", "load_legacy"),
+    ".xls": ("legacy", "load_legacy"),
+    ".ppt": ("legacy", "load_legacy"),
+    ".rtf": ("legacy", "load_legacy"),
 }
 
 SUFFIXES = frozenset(_BY_SUFFIX)
@@ -75,6 +79,7 @@ SNIFF_BYTES = 1024
 
 _EXPECTED = {".pdf": "pdf", ".docx": "zip", ".xlsx": "zip", ".xlsm": "zip", ".pptx": "zip"}
 _EXPECTED |= {".odt": "zip", ".ods": "zip", ".odp": "zip"}
+_EXPECTED |= {".doc": "ole", ".xls": "ole", ".ppt": "ole"}
 # The Office packages: what each is called, and the program that saves it again.
 _PACKAGES = {
     ".docx": ("a Word .docx package", "Word"),
@@ -84,6 +89,9 @@ _PACKAGES = {
     ".odt": ("an OpenDocument .odt text", "Writer"),
     ".ods": ("an OpenDocument .ods spreadsheet", "Calc"),
     ".odp": ("an OpenDocument .odp presentation", "Impress"),
+    ".doc": ("a Word 97-2003 .doc document", ""),
+    ".xls": ("an Excel 97-2003 .xls workbook", ""),
+    ".ppt": ("a PowerPoint 97-2003 .ppt presentation", ""),
 }
 _LOOKS_LIKE = {
     "pdf": "a PDF",

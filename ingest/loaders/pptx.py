@@ -15,6 +15,7 @@ from typing import Any
 
 import pptx
 from pptx.enum.shapes import PP_PLACEHOLDER
+from pptx.oxml.ns import qn
 
 from ingest.document import LoaderError, ParsedDocument, Section
 from ingest.loaders.package import check_package
@@ -23,6 +24,7 @@ from ingest.loaders.table_rows import cell_text, table_text
 _FIX = "open it in PowerPoint or LibreOffice and save it again as .pptx (or re-export it)"
 _TITLES = {PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE, PP_PLACEHOLDER.VERTICAL_TITLE}
 _POINTS = {PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT, PP_PLACEHOLDER.VERTICAL_BODY}
+_MARKERS = {qn("a:buChar"), qn("a:buAutoNum")}
 
 
 def load_pptx(path: Path) -> ParsedDocument:
@@ -91,7 +93,7 @@ def _slide_text(slide: Any) -> tuple[str, list[str]]:
         elif shape.has_text_frame:
             lines = [" ".join(p.text.split()) for p in shape.text_frame.paragraphs]
             lines = [line for line in lines if line]
-            if len(lines) > 1 and kind in _POINTS:
+            if len(lines) > 1 and (kind in _POINTS or _bulleted(shape)):
                 lines = [f"- {line}" for line in lines]
             if lines:
                 blocks.append("\n".join(lines))
@@ -100,6 +102,17 @@ def _slide_text(slide: Any) -> tuple[str, list[str]]:
         if spoken:
             blocks.append(f"Notes: {spoken}")
     return title, blocks
+
+
+def _bulleted(shape: Any) -> bool:
+    """Whether a text box's paragraphs carry their own bullets or numbers (as a body
+    placeholder's do through the master; LibreOffice writes them on plain text boxes)."""
+    return any(
+        marker.tag in _MARKERS
+        for paragraph in shape.text_frame.paragraphs
+        if (props := paragraph._p.pPr) is not None
+        for marker in props
+    )
 
 
 def _shapes(shapes: Iterable[Any]) -> Iterator[Any]:
