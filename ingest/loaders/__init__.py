@@ -45,6 +45,7 @@ _BY_SUFFIX: dict[str, tuple[str, str]] = {
     ".xls": ("legacy", "load_legacy"),
     ".ppt": ("legacy", "load_legacy"),
     ".rtf": ("legacy", "load_legacy"),
+    ".mbox": ("mbox", "load_mbox"),
 }
 
 SUFFIXES = frozenset(_BY_SUFFIX)

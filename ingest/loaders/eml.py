@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -35,26 +37,61 @@ def load_eml(path: Path) -> ParsedDocument:
     with path.open("rb") as handle:
         message = BytesParser(policy=policy.default).parse(handle)
     assert isinstance(message, EmailMessage)  # the default policy makes EmailMessage
-    header_lines = [f"{name}: {_header(message, name)}" for name in _FIELDS]
-    header_lines = [line for line in header_lines if not line.endswith(": ")]
-    if not any(line.startswith(("From:", "To:", "Subject:")) for line in header_lines):
+    read = read_message(message)
+    if read is None:
         raise LoaderError(
             "the file is not an e-mail message (no From, To or Subject header); save the "
             "message again from the mail program as .eml"
         )
+    notes = list(read.notes)
+    if read.attachments:
+        notes.append(attachments_note(read.attachments))
+    return ParsedDocument(
+        title=read.subject or path.stem, sections=[Section(read.text)], notes=notes
+    )
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message as text: its header lines, a blank line and its body.
+
+    Attributes:
+        text: "From: ...\nTo: ...\nDate: ...\nSubject: ...", then the body.
+        subject: The subject on one line ("" when there is none).
+        attachments: The names (or types) of its attachments.
+        notes: What the report should say about it (hidden text of an HTML body, no body).
+    """
+
+    text: str
+    subject: str
+    attachments: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def read_message(message: EmailMessage) -> Message | None:
+    """A parsed message as text, or None when it has no From, To or Subject header."""
+    header_lines = [f"{name}: {_header(message, name)}" for name in _FIELDS]
+    header_lines = [line for line in header_lines if not line.endswith(": ")]
+    if not any(line.startswith(("From:", "To:", "Subject:")) for line in header_lines):
+        return None
     notes: list[str] = []
     body = _body(message, notes)
     if not body:
         notes.append("the message has no text body")
     attachments = [part.get_filename() or part.get_content_type() for part in _attached(message)]
-    if attachments:
-        notes.append(
-            f"{len(attachments)} attachment{'s' * (len(attachments) > 1)} not read "
-            f"({', '.join(attachments)}): attachments are not yet parsed as documents"
-        )
     text = "\n".join(header_lines) + (f"\n\n{body}" if body else "")
-    subject = _header(message, "Subject")
-    return ParsedDocument(title=subject or path.stem, sections=[Section(text)], notes=notes)
+    return Message(text, _header(message, "Subject"), tuple(attachments), tuple(notes))
+
+
+def attachments_note(names: Sequence[str], shown: int = 10) -> str:
+    """The report's note on attachments, which are not yet read (``shown`` named)."""
+    listed = ", ".join(names[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
+    return (
+        f"{len(names)} attachment{'s' * (len(names) > 1)} not read "
+        f"({listed}): attachments are not yet parsed as documents"
+    )
 
 
 def _header(message: EmailMessage, name: str) -> str:
