@@ -31,11 +31,12 @@ Chroma (nor imports it).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -49,9 +50,9 @@ from ingest.progress import Progress as Progress
 from ingest.progress import WorkProgress
 from ingest.quality import quality_note
 from ingest.report import FileOutcome, IngestReport, Outcomes, Status
-from ingest.scan import SourceFile, roots, scan
+from ingest.scan import Folders
+from ingest.source import Readable, Source, SourceFile, SourceUnavailable
 from models.embedder import Embedder
-from models.weights import sha256_file
 from rag.registry_rows import RegistryRows
 from rag.store import Collection, CollectionError, Index
 from rag.types import Chunk, DocumentRecord, chunk_id
@@ -101,11 +102,16 @@ class IngestConfig:
 
 @dataclass(slots=True)
 class _Plan:
-    """A file that needs parsing, and what the registry knew of it."""
+    """A file that needs parsing, its bytes, and what the registry knew of it."""
 
     file: SourceFile
-    doc_id: str
+    readable: Readable
     previous: DocumentRecord | None
+
+    @property
+    def doc_id(self) -> str:
+        """The sha256 of the bytes being parsed."""
+        return self.readable.doc_id
 
     @property
     def status(self) -> Status:
@@ -137,6 +143,7 @@ class _Survey:
         settled: Every file's outcome when each is settled by its ``stat`` (skipped, or
             unchanged with the same labels); None as soon as one is not.
         unseen: Registry rows under the roots whose files were not found.
+        unreadable: Files the source's permissions let no mapped principal read.
     """
 
     files: int = 0
@@ -144,10 +151,12 @@ class _Survey:
     work_bytes: int = 0
     settled: Outcomes | None = field(default_factory=Outcomes)
     unseen: int = 0
+    unreadable: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _Run:
+    source: Source
     collection: Collection | None
     records: RegistryRows
     report: IngestReport
@@ -198,7 +207,7 @@ class Ingestor:
 
     def ingest(
         self,
-        paths: Sequence[Path],
+        paths: Sequence[Path] | Source,
         collection: str,
         *,
         labels: Sequence[str] = (),
@@ -209,52 +218,84 @@ class Ingestor:
         """Sync files into a collection and report what happened to each.
 
         Args:
-            paths: Folders (ingest roots) and files.
+            paths: Folders (ingest roots) and files, or another source of files (an SMB
+                share: ``ingest.smb.SmbShare``), closed when the run ends.
             collection: The collection, created if missing (unless ``dry_run``).
             labels: Access labels given to the documents ingested in this run.
             prune: Remove documents whose files are gone from the given folders.
             dry_run: Decide and report, but parse, embed and write nothing.
             progress: Receives progress events.
 
+        A source that stops answering mid-run (``SourceUnavailable``) ends the run with
+        ``report.interrupted`` saying so: no file is taken for gone and no document of a
+        file not yet read is changed.
+
         Raises:
             DocentError: A path is missing, the collection is unusable, or the index is
                 locked by another writer.
         """
         started = time.perf_counter()
-        scan(paths)  # every path must exist before anything is opened
+        source = paths if not isinstance(paths, Sequence) else Folders(paths)
         report = IngestReport(collection=collection, dry_run=dry_run)
-        if dry_run:
-            target = self._open_if_exists(collection)
-            rows = RegistryRows(target.iter_records() if target else ())
-            try:
-                self._sync(paths, target, report, progress, labels, prune, rows)
-            finally:
-                rows.close()
-        else:
-            with self.index.writer_lock():
-                copy = self.index.registry_copy(collection)
-                written: Collection | None = None
-                try:
-                    settled, survey = self._settle_unchanged(
-                        copy, paths, report, progress, labels, prune
-                    )
-                    if not settled:
-                        written = self.index.collection(collection, create=True)
-                        self._sync_index(
-                            paths, written, report, progress, labels, prune, survey, copy
-                        )
-                finally:
-                    if copy is not None:
-                        copy.close()
-                if written is not None:
-                    # Read afresh, a page at a time, once the run's rows are let go.
-                    self.index.keep_registry_copy(written)
+        try:
+            if dry_run:
+                self._dry_run(source, collection, report, progress, labels, prune)
+            else:
+                self._write_run(source, collection, report, progress, labels, prune)
+        finally:
+            source.close()
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
+    def _dry_run(
+        self,
+        source: Source,
+        collection: str,
+        report: IngestReport,
+        progress: Progress | None,
+        labels: Sequence[str],
+        prune: bool,
+    ) -> None:
+        target = self._open_if_exists(collection)
+        rows = RegistryRows(target.iter_records() if target else ())
+        try:
+            self._sync(source, target, report, progress, labels, prune, rows)
+        except SourceUnavailable as error:
+            report.interrupted = _interrupted(error)
+        finally:
+            rows.close()
+
+    def _write_run(
+        self,
+        source: Source,
+        collection: str,
+        report: IngestReport,
+        progress: Progress | None,
+        labels: Sequence[str],
+        prune: bool,
+    ) -> None:
+        with self.index.writer_lock():
+            copy = self.index.registry_copy(collection)
+            written: Collection | None = None
+            try:
+                settled, survey = self._settle_unchanged(
+                    copy, source, report, progress, labels, prune
+                )
+                if not settled:
+                    written = self.index.collection(collection, create=True)
+                    self._sync_index(source, written, report, progress, labels, prune, survey, copy)
+            except SourceUnavailable as error:
+                report.interrupted = _interrupted(error)
+            finally:
+                if copy is not None:
+                    copy.close()
+            if written is not None:
+                # Read afresh, a page at a time, once the run's rows are let go.
+                self.index.keep_registry_copy(written)
+
     def _sync_index(
         self,
-        paths: Sequence[Path],
+        source: Source,
         target: Collection,
         report: IngestReport,
         progress: Progress | None,
@@ -270,44 +311,44 @@ class Ingestor:
         try:
             report.recovered = recover(target, rows)
             target.sync_lexical()
-            self._sync(paths, target, report, progress, labels, prune, rows, survey)
+            self._sync(source, target, report, progress, labels, prune, rows, survey)
         finally:
             if copy is None:
                 rows.close()
 
     def _survey(
         self,
-        paths: Sequence[Path],
+        source: Source,
         records: RegistryRows,
         labels: list[str],
     ) -> _Survey:
         """Walk the files once, reading only their ``stat`` (see ``_Survey``)."""
         survey = _Survey()
-        for file in scan(paths):
+        for file in source.files():
             survey.files += 1
             record = records.find(file.key, _SURVEYED)
             if reason := self._skip_reason(file):
                 if survey.settled is not None:
-                    survey.settled.append(
-                        FileOutcome(str(file.path), file.source, "skipped", reason)
-                    )
+                    survey.settled.append(FileOutcome(file.path, file.source, "skipped", reason))
                 continue
+            if file.labels == ():
+                survey.unreadable.append(file.source)
             same = record is not None and _same_stat(record, file)
             if not same:
                 survey.work_files += 1
                 survey.work_bytes += file.size
-            if same and record is not None and sorted(record.labels) == labels:
+            if same and record is not None and sorted(record.labels) == _labels(labels, file):
                 if survey.settled is not None:
-                    survey.settled.append(FileOutcome(str(file.path), file.source, "unchanged"))
+                    survey.settled.append(FileOutcome(file.path, file.source, "unchanged"))
             else:
                 survey.settled = None
-        survey.unseen = records.count_unseen(roots(paths), _SURVEYED)
+        survey.unseen = records.count_unseen(source.roots(), _SURVEYED)
         return survey
 
     def _settle_unchanged(
         self,
         records: RegistryRows | None,
-        paths: Sequence[Path],
+        source: Source,
         report: IngestReport,
         progress: Progress | None,
         labels: Sequence[str],
@@ -331,7 +372,7 @@ class Ingestor:
         if records is None or records.any_half_done():
             return False, None
         chosen = sorted(set(labels))
-        survey = self._survey(paths, records, chosen)
+        survey = self._survey(source, records, chosen)
         if survey.settled is None or (prune and survey.unseen):
             return False, survey
         if progress:
@@ -342,7 +383,8 @@ class Ingestor:
             report.files += survey.settled
         else:
             report.files = survey.settled  # no second copy of 100k outcomes
-        report.missing += [r.source for r in records.unseen(roots(paths), _SURVEYED)]
+        report.missing += [r.source for r in records.unseen(source.roots(), _SURVEYED)]
+        report.unreadable += survey.unreadable
         return True, survey
 
     def _skip_reason(self, file: SourceFile) -> str:
@@ -351,7 +393,7 @@ class Ingestor:
             return "symbolic link, not followed (ingest the folder it points to)"
         if file.special:
             return f"{file.special}, not a regular file: not read"
-        suffix = file.path.suffix.lower()
+        suffix = PurePosixPath(file.source).suffix.lower()
         if suffix not in self.loaders:
             kinds = ", ".join(sorted(self.loaders))
             return f"unsupported file type `{suffix or 'none'}` (Docent reads {kinds})"
@@ -375,7 +417,7 @@ class Ingestor:
 
     def _sync(
         self,
-        paths: Sequence[Path],
+        source: Source,
         collection: Collection | None,
         report: IngestReport,
         progress: Progress | None,
@@ -384,18 +426,19 @@ class Ingestor:
         rows: RegistryRows,
         survey: _Survey | None = None,
     ) -> None:
-        run = _Run(collection, rows, report, progress, sorted(set(labels)), roots(paths))
+        run = _Run(source, collection, rows, report, progress, sorted(set(labels)), source.roots())
         if survey is None:
-            survey = self._survey(paths, rows, run.labels)
+            survey = self._survey(source, rows, run.labels)
         if progress:
             progress.start(survey.files)
         # The survey's walk counted the files; this one decides them (a file may have
         # changed in between: what is found now is what counts).
-        plans = (plan for file in scan(paths) if (plan := self._triage(run, file)) is not None)
+        plans = (plan for file in source.files() if (plan := self._triage(run, file)) is not None)
         if collection is None or report.dry_run:
             for plan in plans:
+                plan.readable.discard()
                 status: Status = "updated" if plan.previous else "added"
-                run.outcome(FileOutcome(str(plan.file.path), plan.file.source, status))
+                run.outcome(FileOutcome(plan.file.path, plan.file.source, status))
         else:
             self._flow(run, collection, plans, survey)
             self._write_touched(run)
@@ -405,55 +448,71 @@ class Ingestor:
         """Settle a file without parsing when possible; else return what to parse."""
 
         def settle(status: Status, reason: str = "") -> None:
-            run.outcome(FileOutcome(str(file.path), file.source, status, reason))
+            run.outcome(FileOutcome(file.path, file.source, status, reason))
 
         previous = run.records.find(file.key, _FOUND)
         if reason := self._skip_reason(file):
             settle("skipped", reason)
             return None
+        if file.labels == ():
+            run.report.unreadable.append(file.source)
         if previous and _same_stat(previous, file):
             self._keep(run, previous, file)
             return None
         try:
-            doc_id = sha256_file(file.path)
+            readable = run.source.read(file)
         except OSError as error:
-            settle("failed", f"cannot read the file ({error.strerror}); check its permissions")
+            why = error.strerror or str(error)
+            settle("failed", f"cannot read the file ({why}); check its permissions")
             return None
+        doc_id = readable.doc_id
         if previous and previous.doc_id == doc_id:
+            readable.discard()
             self._touch(run, previous, file)
             self._keep(run, previous, file)
             return None
         if doc_id in run.planned:
+            readable.discard()
             settle("skipped", f"same content as {run.planned[doc_id]}, indexed in this run")
             return None
         twin = run.records.by_content(doc_id)
         if twin is not None:
-            if (Path(twin.root) / twin.source).exists():
+            readable.discard()
+            if run.source.exists(twin.root, twin.source):
                 settle("skipped", f"same content as {twin.source}, which is already indexed")
                 return None
             self._move(run, twin, file)
             settle("updated", f"moved from {twin.source}; no re-embedding needed")
             return None
         run.planned[doc_id] = file.source
-        return _Plan(file, doc_id, previous)
+        return _Plan(file, readable, previous)
 
     def _keep(self, run: _Run, record: DocumentRecord, file: SourceFile) -> None:
-        """Settle an unchanged file; relabel it when this run gives it other access labels.
+        """Settle an unchanged file; relabel it when it has other access labels now."""
+        if self._relabel(run, record, file):
+            labels = _labels(run.labels, file)
+            reason = f"access labels now {', '.join(labels) or 'none'}; no re-embedding needed"
+            run.outcome(FileOutcome(file.path, file.source, "updated", reason))
+        else:
+            run.outcome(FileOutcome(file.path, file.source, "unchanged"))
 
-        The labels of a run are the document's labels from then on: the chunks are updated
-        in place (Chroma and BM25), then the registry row, so a crash in between is redone
-        by the next run.
+    @staticmethod
+    def _relabel(run: _Run, record: DocumentRecord, file: SourceFile) -> bool:
+        """Give an indexed document the file's labels now, if they differ; whether they did.
+
+        The labels of a run (or those its source's permissions give the file) are the
+        document's labels from then on: the chunks are updated in place (Chroma and BM25),
+        then the registry row, so a crash in between is redone by the next run.
         """
-        if sorted(record.labels) == run.labels:
-            run.outcome(FileOutcome(str(file.path), file.source, "unchanged"))
-            return
+        labels = _labels(run.labels, file)
+        if sorted(record.labels) == labels:
+            return False
         if run.collection is not None and not run.report.dry_run:
-            run.collection.relabel_document(record.doc_id, run.labels)
-            record.labels = list(run.labels)
+            run.collection.relabel_document(record.doc_id, labels)
+            record.labels = list(labels)
             run.collection.put_record(record)
             run.records.put(record, _FOUND)
-        reason = f"access labels now {', '.join(run.labels) or 'none'}; no re-embedding needed"
-        run.outcome(FileOutcome(str(file.path), file.source, "updated", reason))
+        return True
 
     def _touch(self, run: _Run, record: DocumentRecord, file: SourceFile) -> None:
         """Record a new mtime for identical content, so the fast path works next time.
@@ -476,14 +535,14 @@ class Ingestor:
         run.touched = []
 
     def _move(self, run: _Run, twin: DocumentRecord, file: SourceFile) -> None:
-        """Point an indexed document at its new path (a rename or move)."""
+        """Point an indexed document at its new path (a rename or move), with its labels."""
         if run.collection is None or run.report.dry_run:
             return
         run.collection.move_document(twin.doc_id, file.source)
         moved = replace(
             twin,
             key=file.key,
-            root=str(file.root),
+            root=file.root,
             source=file.source,
             size=file.size,
             mtime_ns=file.mtime_ns,
@@ -493,6 +552,7 @@ class Ingestor:
         run.collection.delete_record(twin.key)
         run.records.delete(twin.key)
         run.records.put(moved, _FOUND)
+        self._relabel(run, moved, file)
 
     def _flow(
         self, run: _Run, collection: Collection, plans: Iterable[_Plan], survey: _Survey
@@ -515,7 +575,13 @@ class Ingestor:
                     # Warm the model while the first files parse; a run with nothing to
                     # parse never loads it.
                     self.embedder.start_loading()
-                    flow = Flow(self._prepare, _chunk_count, self._embed, workers, _EMBED_WINDOW)
+                    flow = Flow(
+                        functools.partial(self._prepare, source=run.source),
+                        _chunk_count,
+                        self._embed,
+                        workers,
+                        _EMBED_WINDOW,
+                    )
                 while flow.in_flight > workers and (
                     flow.in_flight >= _IN_FLIGHT_FILES
                     or run.in_flight_bytes + plan.file.size > _IN_FLIGHT_BYTES
@@ -533,9 +599,13 @@ class Ingestor:
             if flow is not None:
                 flow.stop()
 
-    def _prepare(self, plan: _Plan) -> _Prepared:
-        parsed = self._parse(plan.file.path)
-        if not isinstance(parsed, LoaderError) and _changed(plan):
+    def _prepare(self, plan: _Plan, source: Source) -> _Prepared:
+        try:
+            parsed = self._parse(plan)
+            changed = not isinstance(parsed, LoaderError) and source.changed(plan.file)
+        finally:
+            plan.readable.discard()
+        if changed:
             # Text of one version must never be stored under another version's hash (the
             # next run would take the file for unchanged): the next run reads it again.
             parsed = LoaderError(
@@ -545,10 +615,10 @@ class Ingestor:
         pieces = [] if isinstance(parsed, LoaderError) else self.chunker.split(parsed)
         return _Prepared(plan, parsed, pieces, plan.status)
 
-    def _parse(self, path: Path) -> ParsedDocument | LoaderError:
-        loader = self.loaders[path.suffix.lower()]
+    def _parse(self, plan: _Plan) -> ParsedDocument | LoaderError:
+        loader = self.loaders[PurePosixPath(plan.file.source).suffix.lower()]
         try:
-            return parse_isolated(path, loader, self.limits)
+            return parse_isolated(plan.readable.path, loader, self.limits)
         except LoaderError as error:
             return error
 
@@ -608,9 +678,7 @@ class Ingestor:
     def _pending(run: _Run, prepared: _Prepared) -> DocumentRecord:
         """The file's registry row, marked as being written (step 1 of the journal)."""
         plan, file = prepared.plan, prepared.plan.file
-        record = plan.previous or DocumentRecord(
-            key=file.key, root=str(file.root), source=file.source
-        )
+        record = plan.previous or DocumentRecord(key=file.key, root=file.root, source=file.source)
         record.pending = plan.doc_id
         run.records.put(record, _FOUND)
         return record
@@ -625,7 +693,7 @@ class Ingestor:
         record.size, record.mtime_ns, record.title = file.size, file.mtime_ns, prepared.parsed.title
         record.pages, record.chunks = prepared.parsed.pages, len(prepared.pieces)
         record.ingested_at = run.now
-        record.notes, record.labels = "; ".join(_notes(prepared.parsed)), run.labels
+        record.notes, record.labels = "; ".join(_notes(prepared.parsed)), _labels(run.labels, file)
         run.records.put(record, _FOUND)
 
     @staticmethod
@@ -633,15 +701,15 @@ class Ingestor:
         parsed, file, status = prepared.parsed, prepared.plan.file, prepared.status
         kept = "; the previously indexed version is kept" if status == "updated" else ""
         if isinstance(parsed, LoaderError):
-            return FileOutcome(str(file.path), file.source, "failed", f"{parsed}{kept}")
+            return FileOutcome(file.path, file.source, "failed", f"{parsed}{kept}")
         notes = _notes(parsed)
         if not prepared.pieces:
             reason = "no extractable text" + (f" ({notes[-1]})" if parsed.empty_pages else "")
-            return FileOutcome(str(file.path), file.source, "failed", reason + kept, notes=notes)
+            return FileOutcome(file.path, file.source, "failed", reason + kept, notes=notes)
         run.report.pages += parsed.pages
         chunks = len(prepared.pieces)
         return FileOutcome(
-            str(file.path), file.source, status, chunks=chunks, pages=parsed.pages, notes=notes
+            file.path, file.source, status, chunks=chunks, pages=parsed.pages, notes=notes
         )
 
     @staticmethod
@@ -660,7 +728,7 @@ class Ingestor:
             heading=piece.heading,
             char_start=piece.char_start,
             char_end=piece.char_end,
-            labels=tuple(run.labels),
+            labels=tuple(_labels(run.labels, file)),
             ingested_at=run.now,
             headings=piece.headings,
         )
@@ -708,18 +776,15 @@ def _notes(parsed: ParsedDocument) -> list[str]:
     return notes
 
 
-def _changed(plan: _Plan) -> bool:
-    """Whether the file was written to since it was found (so maybe since it was hashed):
-    its size, mtime or ctime moved. The ctime moves with any write, also one that puts
-    the old mtime back, and no one can set it."""
-    file = plan.file
-    try:
-        now = file.path.stat()
-    except OSError:
-        return True
-    if (now.st_size, now.st_mtime_ns) != (file.size, file.mtime_ns):
-        return True
-    return bool(file.ctime_ns) and now.st_ctime_ns != file.ctime_ns
+def _labels(labels: list[str], file: SourceFile) -> list[str]:
+    """The labels a file's document gets: its source's (from the share's permissions), or
+    else the run's."""
+    return list(file.labels) if file.labels is not None else labels
+
+
+def _interrupted(error: SourceUnavailable) -> str:
+    """What a report says of a run its source stopped."""
+    return str(error)
 
 
 def _same_stat(record: DocumentRecord, file: SourceFile) -> bool:

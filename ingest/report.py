@@ -193,6 +193,10 @@ class IngestReport:
     files: Outcomes = field(default_factory=Outcomes)
     pruned: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # Files the source's permissions let no mapped principal read (indexed for no one).
+    unreadable: list[str] = field(default_factory=list)
+    # Why the run stopped before its end (its source went away); "" when it did not.
+    interrupted: str = ""
     recovered: int = 0
     chunks_written: int = 0
     chunks_embedded: int = 0
@@ -217,7 +221,9 @@ class IngestReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every file went well, 2 when some failed."""
+        """0 when every file went well, 1 when the run was stopped, 2 when some failed."""
+        if self.interrupted:
+            return 1
         return 2 if self.failed else 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,34 +2,64 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat as statmode
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.source import Readable, SourceFile
 from models.errors import DocentError
+from models.weights import sha256_file
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    """A file found under an ingest root."""
+class Folders:
+    """Local folders and files as an ingest's source (``ingest.source.Source``).
 
-    root: Path
-    path: Path
-    source: str
-    size: int
-    mtime_ns: int
-    link: bool = False
-    special: str = ""
-    # Changes with any write, even one that restores the mtime (0: not known).
-    ctime_ns: int = 0
+    Files are read in place: the parser reads the file itself, and a file written to
+    while it was read is read again at the next run (``changed``).
 
-    @property
-    def key(self) -> str:
-        """The registry key: the file's identity within a collection."""
-        return hashlib.sha256(f"{self.root}\0{self.source}".encode()).hexdigest()[:32]
+    Args:
+        paths: Folders (ingest roots) and files.
+
+    Raises:
+        DocentError: A path does not exist.
+    """
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        scan(paths)  # every path must exist before anything is opened
+        self.paths = list(paths)
+
+    def files(self) -> Iterator[SourceFile]:
+        """Every file under the paths (see ``scan``)."""
+        return scan(self.paths)
+
+    def roots(self) -> set[str]:
+        """The folders among the paths."""
+        return roots(self.paths)
+
+    def read(self, file: SourceFile) -> Readable:
+        """The file in place and its sha256."""
+        path = Path(file.path)
+        return Readable(sha256_file(path), path)
+
+    def exists(self, root: str, source: str) -> bool:
+        """Whether a registry row's file is on disk."""
+        return (Path(root) / source).exists()
+
+    def changed(self, file: SourceFile) -> bool:
+        """Whether the file was written to since it was found (so maybe since it was hashed):
+        its size, mtime or ctime moved. The ctime moves with any write, also one that puts
+        the old mtime back, and no one can set it."""
+        try:
+            now = Path(file.path).stat()
+        except OSError:
+            return True
+        if (now.st_size, now.st_mtime_ns) != (file.size, file.mtime_ns):
+            return True
+        return bool(file.ctime_ns) and now.st_ctime_ns != file.ctime_ns
+
+    def close(self) -> None:
+        """Nothing is held."""
 
 
 def scan(paths: Sequence[Path]) -> Iterator[SourceFile]:
@@ -58,8 +88,8 @@ def _found(paths: list[Path]) -> Iterator[SourceFile]:
     # parsing three times each (join, relative_to, the Path itself).
     for given in paths:
         resolved = given.resolve()
-        root = resolved if resolved.is_dir() else resolved.parent
-        prefix = os.path.join(str(root), "")
+        root = str(resolved if resolved.is_dir() else resolved.parent)
+        prefix = os.path.join(root, "")
         for name in _walk(str(resolved)):
             stat = os.lstat(name)
             link = statmode.S_ISLNK(stat.st_mode)
@@ -67,7 +97,7 @@ def _found(paths: list[Path]) -> Iterator[SourceFile]:
             source = name[len(prefix) :]
             yield SourceFile(
                 root,
-                Path(name),
+                name,
                 source,
                 stat.st_size,
                 stat.st_mtime_ns,

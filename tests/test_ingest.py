@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from app.api import Docent
-from ingest import pipeline
+from ingest import pipeline, scan
 from ingest.chunker import Chunker
 from ingest.loaders import load
 from ingest.pipeline import IngestConfig, Ingestor
@@ -359,7 +359,7 @@ def test_files_are_decided_as_the_writes_keep_up_never_the_whole_share_at_once(
         )
     monkeypatch.setattr(pipeline, "_IN_FLIGHT_FILES", 6)
     hashed, stored_files, most = [0], [0], [0]
-    real_hash = pipeline.sha256_file
+    real_hash = scan.sha256_file
 
     def counting_hash(path: Path) -> str:
         hashed[0] += 1
@@ -376,7 +376,7 @@ def test_files_are_decided_as_the_writes_keep_up_never_the_whole_share_at_once(
         def chunks_done(self, count: int) -> None:
             pass
 
-    monkeypatch.setattr(pipeline, "sha256_file", counting_hash)
+    monkeypatch.setattr(scan, "sha256_file", counting_hash)
     workers = Docent(
         docent.settings.model_copy(update={"parse_workers": 2}), embedder=docent.embedder
     )
