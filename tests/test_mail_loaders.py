@@ -110,3 +110,16 @@ def test_a_mailbox_of_entries_without_headers_is_refused(tmp_path: Path) -> None
 
 def test_mbox_is_supported() -> None:
     assert supported(Path("Inbox.MBOX"))
+
+
+def test_an_html_body_declaring_its_charset_keeps_its_letters(tmp_path: Path) -> None:
+    message = _message("Café")
+    message.set_content(
+        '<html><head><meta charset="windows-1252"></head><body>'
+        "<p>The café opens at 06:30.</p></body></html>",
+        subtype="html",
+        charset="windows-1252",
+    )
+    (tmp_path / "cafe.eml").write_bytes(message.as_bytes())
+
+    assert load(tmp_path / "cafe.eml").sections[0].text.endswith("The café opens at 06:30.")

@@ -46,6 +46,7 @@ _BY_SUFFIX: dict[str, tuple[str, str]] = {
     ".ppt": ("legacy", "load_legacy"),
     ".rtf": ("legacy", "load_legacy"),
     ".mbox": ("mbox", "load_mbox"),
+    ".msg": ("msg", "load_msg"),
 }
 
 SUFFIXES = frozenset(_BY_SUFFIX)
@@ -80,7 +81,7 @@ SNIFF_BYTES = 1024
 
 _EXPECTED = {".pdf": "pdf", ".docx": "zip", ".xlsx": "zip", ".xlsm": "zip", ".pptx": "zip"}
 _EXPECTED |= {".odt": "zip", ".ods": "zip", ".odp": "zip"}
-_EXPECTED |= {".doc": "ole", ".xls": "ole", ".ppt": "ole"}
+_EXPECTED |= {".doc": "ole", ".xls": "ole", ".ppt": "ole", ".msg": "ole"}
 # The Office packages: what each is called, and the program that saves it again.
 _PACKAGES = {
     ".docx": ("a Word .docx package", "Word"),
@@ -93,6 +94,7 @@ _PACKAGES = {
     ".doc": ("a Word 97-2003 .doc document", ""),
     ".xls": ("an Excel 97-2003 .xls workbook", ""),
     ".ppt": ("a PowerPoint 97-2003 .ppt presentation", ""),
+    ".msg": ("an Outlook .msg message", ""),
 }
 _LOOKS_LIKE = {
     "pdf": "a PDF",

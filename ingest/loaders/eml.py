@@ -116,22 +116,23 @@ def _body(message: EmailMessage, notes: list[str]) -> str:
     if not isinstance(content, str):
         return ""
     if part.get_content_subtype() == "html":
-        return _html_text(content, notes)
-    return _tidy(content)
+        return html_body_text(content, notes)
+    return tidy(content)
 
 
-def _html_text(html: str, notes: list[str]) -> str:
+def html_body_text(html: str, notes: list[str]) -> str:
     """An HTML body's visible text, headings kept as lines, through the HTML loader."""
     with tempfile.TemporaryDirectory(prefix="docent-mail-") as folder:
         page = Path(folder) / "body.html"
-        page.write_text(html, encoding="utf-8")
+        # The body is text already: the byte-order mark outranks the charset it declares.
+        page.write_text(html, encoding="utf-8-sig")
         document = load_html(page)
     notes.extend(f"HTML body: {note}" for note in document.notes)
     blocks = [
         "\n".join([*(heading for _, heading in section.opens), section.text])
         for section in document.sections
     ]
-    return _tidy("\n\n".join(blocks))
+    return tidy("\n\n".join(blocks))
 
 
 def _attached(message: EmailMessage) -> list[EmailMessage]:
@@ -139,7 +140,7 @@ def _attached(message: EmailMessage) -> list[EmailMessage]:
     return [part for part in message.iter_attachments() if isinstance(part, EmailMessage)]
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
     """Lines trimmed at their ends, runs of blank lines made one."""
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
