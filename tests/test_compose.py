@@ -173,13 +173,59 @@ def test_everything_but_the_front_and_the_model_fetch_is_on_the_internal_network
     networks = compose["networks"]
     found = services(compose)
 
-    for name in ("ollama", "chroma", "chroma-auth", "app", "api", "ingest"):
+    for name in ("ollama", "app", "api", "ingest"):
         assert found[name]["networks"] == ["backend"], name
     assert networks["backend"]["internal"] is True
     assert set(found["front"]["networks"]) == {"frontend", "backend"}
     assert found["ollama-pull"]["networks"] == ["egress"]
     for routed in ("frontend", "egress"):
         assert not (networks[routed] or {}).get("internal"), routed
+
+
+def test_only_the_token_proxy_shares_a_network_with_chroma(compose: dict[str, Any]) -> None:
+    found = services(compose)
+    chroma_networks = set(found["chroma"]["networks"])
+
+    assert chroma_networks == {"index"} and compose["networks"]["index"]["internal"] is True
+    beside = {n for n, spec in found.items() if chroma_networks & set(spec["networks"])}
+    assert beside == {"chroma", "chroma-auth"}
+    assert set(found["chroma-auth"]["networks"]) == {"backend", "index"}
+
+
+# nginx's master changes to its worker user and owns its cache folders; nothing else
+# needs a capability (every port is over 1024, root owns what Chroma and Ollama write).
+CAPABILITIES = {
+    "chroma-auth": {"CHOWN", "SETGID", "SETUID"},
+    "front": {"CHOWN", "SETGID", "SETUID"},
+}
+
+
+def test_every_container_drops_all_capabilities_and_gains_no_privileges(
+    compose: dict[str, Any],
+) -> None:
+    for name, spec in services(compose).items():
+        assert spec["cap_drop"] == ["ALL"], name
+        assert set(spec.get("cap_add", [])) == CAPABILITIES.get(name, set()), name
+        assert spec["security_opt"] == ["no-new-privileges:true"], name
+
+
+def test_secrets_and_backups_stay_out_of_git() -> None:
+    lines = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    patterns = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+    # `.env` as a name matches that file only: `.env.example` stays versioned.
+    assert {".env", "backup/"} <= patterns
+
+
+def test_the_readme_backup_writes_archives_only_their_owner_reads() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Backup and restore", 1)[1].split("###", 1)[0]
+    block = section.split("```bash", 1)[1].split("```", 1)[0]
+
+    assert "mkdir -p -m 700 backup" in block
+    assert "umask 077 && tar -czf" in block, "archives 0600: they hold keys and hashes"
+    for secret in ("audit key", "session key", "API token", "password hashes"):
+        assert secret in section, f"the README does not say the backup holds the {secret}"
 
 
 def test_the_front_proxy_passes_the_ui_with_its_websocket_and_the_api(

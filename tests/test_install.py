@@ -170,9 +170,13 @@ def assert_isolated(stack: Compose) -> dict[str, str]:
         assert run("podman", "port", stack.container(service)).strip() == "", service
     front = run("podman", "port", stack.container("front"))
     assert "8501/tcp" in front and "8502/tcp" in front, front
-    for name, port in (("chroma-auth", 8000), ("chroma", 8000), ("ollama", 11434)):
+    for name, port in (("chroma-auth", 8000), ("ollama", 11434)):
         reply = stack.exec("app", "python", "-c", PROBE, name, str(port))
         assert reply.startswith("connected"), f"the app did not reach {name}:{port}: {reply}"
+    # Chroma checks no token: only its proxy, on the network `index` with it, reaches it.
+    for service in ("app", "api", "ollama"):
+        reply = stack.exec(service, "python", "-c", PROBE, "chroma", "8000")
+        assert reply.startswith("refused"), f"{service} reached chroma past its proxy: {reply}"
 
     seen: dict[str, str] = {}
     with socket.socket() as listener:
@@ -223,7 +227,7 @@ def assert_gateway_closed(stack: Compose, port: str) -> dict[str, str]:
         closed = stack.exec("app", "python", "-c", PROBE, gateway, port).strip()
         seen[f"app to the backend gateway {gateway}:{port}, closed"] = closed
         assert closed.startswith("refused"), f"the rules left {gateway}:{port} open: {closed}"
-        by_name = stack.exec("app", "python", "-c", PROBE, "chroma", "8000").strip()
+        by_name = stack.exec("app", "python", "-c", PROBE, "chroma-auth", "8000").strip()
         assert by_name.startswith("connected"), f"the rules stopped DNS: {by_name}"
     finally:
         for rule in reversed(added):
@@ -240,10 +244,13 @@ def tar(volume: str, mount: str, *args: str) -> None:
 def backup(stack: Compose, folder: Path) -> None:
     """README's backup: stop the writers, tar both volumes, start again."""
     stack("stop", "app", "api", "chroma-auth", "chroma")
-    folder.mkdir()
+    folder.mkdir(mode=0o700)
     for volume in ("chroma-data", "docent-data"):
-        tar(f"{stack.name}_{volume}:/from:ro", f"{folder}:/to",
-            "-czf", f"/to/{volume}.tgz", "-C", "/from", ".")  # fmt: skip
+        run("podman", "run", "--rm", "--entrypoint", "sh", "-v",
+            f"{stack.name}_{volume}:/from:ro", "-v", f"{folder}:/to", install_stack.DEBIAN_IMAGE,
+            "-c", f"umask 077 && tar -czf /to/{volume}.tgz -C /from .")  # fmt: skip
+        # The keys, token and password hashes inside: readable by their owner only.
+        assert (folder / f"{volume}.tgz").stat().st_mode & 0o777 == 0o600, volume
     stack("up", "-d", "--no-build")
 
 
