@@ -145,8 +145,8 @@ def test_cli_manages_users_without_passwords_on_the_command_line(
     assert argument.exit_code == 2 and "No such option" in argument.output
     assert mismatch.exit_code != 0
     assert json.loads(listed.output) == [
-        {"name": "bob", "role": "user", "groups": []},
-        {"name": "root", "role": "admin", "groups": []},
+        {"name": "bob", "role": "user", "groups": [], "source": "local", "disabled": False},
+        {"name": "root", "role": "admin", "groups": [], "source": "local", "disabled": False},
     ]
     accounts = Accounts(tmp_path / "data" / "users.json")
     assert accounts.authenticate("bob", PASSWORD).role == "user"

@@ -22,11 +22,11 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -35,6 +35,8 @@ from models.errors import DocentError
 
 Role = Literal["admin", "user"]
 ROLES: tuple[Role, ...] = ("admin", "user")
+Source = Literal["local", "directory"]
+Changed = TypeVar("Changed")
 MIN_PASSWORD = 8
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
@@ -59,11 +61,16 @@ class User:
         name: The sign-in name.
         role: ``admin`` (sees and manages everything) or ``user`` (sees what is granted).
         groups: Groups the user belongs to; grants to ``@group`` apply to its members.
+        source: ``local`` (a password kept here) or ``directory`` (the site's LDAP
+            directory checks the password and holds the groups; ``app.auth.directory``).
+        disabled: The directory no longer has the person enabled (listed, never signed in).
     """
 
     name: str
     role: Role = "user"
     groups: tuple[str, ...] = ()
+    source: Source = "local"
+    disabled: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -196,7 +203,32 @@ class Accounts:
     @staticmethod
     def _user(name: str, row: dict[str, Any]) -> User:
         role: Role = "admin" if row.get("role") == "admin" else "user"
-        return User(name, role, tuple(row.get("groups", ())))
+        source: Source = "directory" if row.get("source") == "directory" else "local"
+        groups = tuple(row.get("groups", ()))
+        return User(name, role, groups, source, bool(row.get("disabled_at")))
+
+    def _local(self, rows: dict[str, dict[str, Any]], name: str, what: str) -> dict[str, Any]:
+        row = self._row(rows, name)
+        if row.get("source") == "directory":
+            raise AccountError(
+                f"`{name}` signs in through the directory: its {what} are kept there.",
+                hint="change them in the site's directory; `docent directory sync` brings "
+                "the change here",
+            )
+        return row
+
+    def is_local(self, name: str) -> bool:
+        """Whether ``name`` is an account whose password Docent keeps (not the directory's)."""
+        row = self._rows().get(name)
+        return row is not None and row.get("source") != "directory"
+
+    def update(self, change: Callable[[dict[str, dict[str, Any]]], Changed]) -> Changed:
+        """Run ``change`` on every account's row under the lock, then save the rows."""
+        with locked(self.path):
+            rows = self._rows()
+            changed = change(rows)
+            self._save(rows)
+        return changed
 
     def add(
         self, name: str, password: str, *, role: Role = "user", groups: tuple[str, ...] = ()
@@ -221,8 +253,8 @@ class Accounts:
                 "hash": digest,
                 "role": role,
                 "groups": sorted(set(groups)),
-                "created_at": _now(),
-                "changed_at": _now(),
+                "created_at": now_text(),
+                "changed_at": now_text(),
             }
             self._save(rows)
         return self._user(name, rows[name])
@@ -242,13 +274,18 @@ class Accounts:
         return [self._user(name, rows[name]) for name in sorted(rows)]
 
     def get(self, name: str) -> User:
-        """The account ``name``.
+        """The account ``name``, if it may be used.
 
         Raises:
-            AccountError: There is no such account.
+            AccountError: There is no such account, or the directory disabled it.
         """
-        rows = self._rows()
-        return self._user(name, self._row(rows, name))
+        user = self._user(name, self._row(self._rows(), name))
+        if user.disabled:
+            raise AccountError(
+                f"The account `{name}` is disabled in the directory.",
+                hint="it works again once the directory enables it and the person signs in",
+            )
+        return user
 
     def edit(
         self, name: str, *, role: Role | None = None, groups: tuple[str, ...] | None = None
@@ -258,12 +295,12 @@ class Accounts:
             validate_name(group, "group name")
         with locked(self.path):
             rows = self._rows()
-            row = self._row(rows, name)
+            row = self._row(rows, name) if groups is None else self._local(rows, name, "groups")
             if role is not None:
                 row["role"] = role
             if groups is not None:
                 row["groups"] = sorted(set(groups))
-            row["changed_at"] = _now()
+            row["changed_at"] = now_text()
             self._save(rows)
         return self._user(name, row)
 
@@ -273,8 +310,8 @@ class Accounts:
         digest = self.hasher.hash(password)
         with locked(self.path):
             rows = self._rows()
-            row = self._row(rows, name)
-            row["hash"], row["changed_at"] = digest, _now()
+            row = self._local(rows, name, "password")
+            row["hash"], row["changed_at"] = digest, now_text()
             self._save(rows)
 
     def remove(self, name: str) -> None:
@@ -324,7 +361,8 @@ class Accounts:
         """
         row = self._rows().get(session.user.name)
         changed = datetime.fromisoformat(str(row["changed_at"])) if row else None
-        if not session.valid(now) or changed is None or changed > session.issued_at:
+        disabled = bool(row and row.get("disabled_at"))
+        if not session.valid(now) or changed is None or changed > session.issued_at or disabled:
             raise SessionExpired("Your session has ended.", hint="sign in again")
         return self._user(session.user.name, row or {})
 
@@ -347,5 +385,6 @@ class Accounts:
                 self._save(rows)
 
 
-def _now() -> str:
+def now_text() -> str:
+    """The time now (UTC) as the accounts file writes it."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
