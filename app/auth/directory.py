@@ -26,6 +26,7 @@ import math
 import re
 import ssl
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -263,13 +264,15 @@ class Directory:
         for dn, (_, members) in groups.items():
             for member in members:
                 parents.setdefault(member, set()).add(dn)
+        counts = Counter(_first(entry, config.user_attribute).lower() for entry in entries)
         found = []
         for entry in entries:
             name = _first(entry, config.user_attribute).lower()
-            if _usable(name):
+            # Two entries of one name: neither is that account (as at sign-in).
+            if _usable(name) and counts[name] == 1:
                 held = _closure(_key(entry["dn"]), parents)
-                names = tuple(sorted({n for dn in held if (n := groups[dn][0])}))
-                found.append(self._made(entry, names))
+                member_of = tuple(sorted({n for dn in held if (n := groups[dn][0])}))
+                found.append(self._made(entry, member_of))
         return found, len(groups)
 
     def _made(self, entry: dict[str, Any], groups: tuple[str, ...]) -> DirectoryPerson:

@@ -155,8 +155,18 @@ class DirectoryAccounts:
                 raise
             self._settle(self.accounts.update(lambda rows: disable_row(rows, name, now_text())))
             raise
+        if not self._owns(person, name):
+            raise SignInError("Wrong user name or password.")
         self._mirror([person], complete=False)
-        return self.accounts.get(person.name)
+        return self.accounts.get(name)
+
+    def _owns(self, person: DirectoryPerson, name: str) -> bool:
+        """Whether ``person`` is the account ``name``: their own name, and not a local one.
+
+        An entry found by another of its names (a second ``uid``) must not open the
+        account of its first, and no directory person may open a local account.
+        """
+        return person.name == name and not self.accounts.is_local(name)
 
     def _no_longer_enabled(self, name: str) -> bool:
         """Whether ``name`` is an enabled directory account the directory no longer admits."""
@@ -174,6 +184,11 @@ class DirectoryAccounts:
             DirectoryUnavailable: The directory could not be asked.
         """
         person = self.directory.person(name)
+        if person is not None and not self._owns(person, name):
+            raise AccountError(
+                f"`{name}` is a local account or another name of a directory person.",
+                hint="make the token for the person's own directory name",
+            )
         if person is None:
             self._settle(self.accounts.update(lambda rows: disable_row(rows, name, now_text())))
             raise AccountError(
