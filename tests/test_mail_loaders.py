@@ -1,5 +1,6 @@
-"""Mailboxes (.mbox) written by the standard library's mailbox module, as mail programs
-export a folder: each message a page with its From, To, Date and Subject."""
+"""Mailboxes (.mbox) and messages (.eml) written by the standard library's mailbox and
+email modules, as mail programs save them: each message of a mailbox a page with its From,
+To, Date and Subject; a message's attachments of supported types read under their names."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from ingest.document import LoaderError
-from ingest.loaders import load, supported
+from ingest.isolation import ParseLimits, parse_isolated
+from ingest.loaders import load, loader_for, supported
+from tests import docgen
 
 
 def _message(subject: str, sender: str = "Dana Whitfield <dana@example.org>") -> EmailMessage:
@@ -123,3 +126,65 @@ def test_an_html_body_declaring_its_charset_keeps_its_letters(tmp_path: Path) ->
     (tmp_path / "cafe.eml").write_bytes(message.as_bytes())
 
     assert load(tmp_path / "cafe.eml").sections[0].text.endswith("The café opens at 06:30.")
+
+
+def test_attachments_of_supported_types_follow_the_message_under_their_names(
+    tmp_path: Path,
+) -> None:
+    docgen.make_docx(
+        tmp_path / "policy.docx",
+        [("Keys", "Keys are signed out at the front desk."), ("Visitors", "Visitors wait.")],
+        title="Key policy",
+    )
+    message = _message("Key policy attached")
+    message.set_content("Please read the attached policy.\n")
+    message.add_attachment(
+        (tmp_path / "policy.docx").read_bytes(),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="Key policy.docx",
+    )
+    message.add_attachment(
+        b"Ward,Beds\nWard 4,12\n", maintype="text", subtype="csv", filename="beds.csv"
+    )
+    message.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename="logo.png")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="old.pdf")
+    message.add_attachment(_message("Fwd"), filename="earlier.eml")
+    (tmp_path / "keys.eml").write_bytes(message.as_bytes())
+
+    document = load(tmp_path / "keys.eml")
+
+    assert [(s.heading, s.level, s.opens) for s in document.sections] == [
+        ("", 0, ()),
+        ("Keys", 2, ((1, "Key policy.docx"), (2, "Keys"))),
+        ("Visitors", 2, ((2, "Visitors"),)),
+        ("beds.csv", 1, ((1, "beds.csv"),)),
+    ]
+    assert document.sections[1].text.startswith("Keys are signed out at the front desk.")
+    assert document.sections[3].text == "Ward | Beds\nWard 4 | 12"
+    assert document.notes[:2] == [
+        "2 attachments read: Key policy.docx, beds.csv",
+        "1 attachment not read (logo.png): not a supported type",
+    ]
+    assert document.notes[2].startswith("attachment old.pdf not read: the PDF is damaged")
+    assert document.notes[3] == (
+        "attachment earlier.eml not read: a message attached to a message is not read; save "
+        "it from the mail program as a file of its own"
+    )
+
+
+@pytest.mark.slow
+def test_the_parser_worker_reads_a_message_with_its_attachment(tmp_path: Path) -> None:
+    message = _message("Beds")
+    message.set_content("Today's beds are attached.\n")
+    message.add_attachment(
+        b"Ward,Beds\nWard 4,12\n", maintype="text", subtype="csv", filename="beds.csv"
+    )
+    (tmp_path / "beds.eml").write_bytes(message.as_bytes())
+    loader = loader_for(".eml")
+    assert loader is not None
+
+    document = parse_isolated(tmp_path / "beds.eml", loader, ParseLimits(timeout_seconds=60))
+
+    assert [s.heading for s in document.sections] == ["", "beds.csv"]
+    assert document.sections[1].text == "Ward | Beds\nWard 4 | 12"

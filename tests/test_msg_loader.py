@@ -13,6 +13,7 @@ import pytest
 from ingest.document import LoaderError
 from ingest.isolation import ParseLimits, parse_isolated
 from ingest.loaders import load, loader_for, supported
+from tests import docgen
 from tests.outlook import attachment, binary, properties, string8, unicode, write_msg
 
 SENT = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
@@ -30,26 +31,33 @@ def _headers(subject: str = "Handover time moves") -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_a_message_has_its_headers_then_its_body_and_lists_its_attachments(
-    tmp_path: Path,
-) -> None:
+def test_a_message_has_its_headers_then_its_body_then_its_attachments(tmp_path: Path) -> None:
+    plan = docgen.make_docx(
+        tmp_path / "plan.docx", [("Night cover", "Two nurses cover Ward 7 at night.")]
+    )
     path = write_msg(
         tmp_path / "handover.msg",
         {**_headers(), **unicode("1000", "From Monday the handover starts at 7.15 am.\r\n")},
-        [attachment("rota.pdf", b"%PDF-1.4"), attachment("Ward 7 – plan.docx", b"PK")],
+        [attachment("Ward 7 – plan.docx", plan.read_bytes()), attachment("logo.png", b"\x89PNG")],
     )
 
     document = load(path)
 
     assert document.title == "Handover time moves"
-    assert [section.text for section in document.sections] == [
+    message, cover = document.sections
+    assert message.text == (
         "From: Dana Whitfield <dana@example.org>\nTo: Ward 7; Priya Natarajan\nCc: Estates\n"
         "Date: Mon, 15 Jan 2024 09:00:00 +0000\nSubject: Handover time moves\n\n"
         "From Monday the handover starts at 7.15 am."
-    ]
+    )
+    assert (cover.heading, cover.opens) == (
+        "Night cover",
+        ((1, "Ward 7 – plan.docx"), (2, "Night cover")),
+    )
+    assert cover.text.startswith("Two nurses cover Ward 7 at night.")
     assert document.notes == [
-        "2 attachments not read (rota.pdf, Ward 7 – plan.docx): attachments are not yet "
-        "parsed as documents"
+        "1 attachment read: Ward 7 – plan.docx",
+        "1 attachment not read (logo.png): not a supported type",
     ]
 
 

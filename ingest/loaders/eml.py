@@ -2,7 +2,8 @@
 
 The plain-text body is preferred; a message with only an HTML body is read through the
 HTML loader, so its hidden text is left out and counted as in any web page. Attachments
-are listed in the notes; they are not yet parsed as documents of their own.
+of supported types follow as sections under their names (``ingest.loaders.attachments``);
+the others are listed in the notes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from ingest.document import LoaderError, ParsedDocument, Section
+from ingest.loaders.attachments import read_attachments
 from ingest.loaders.html import load_html
 
 _FIELDS = ("From", "To", "Cc", "Date", "Subject")
@@ -43,11 +45,11 @@ def load_eml(path: Path) -> ParsedDocument:
             "the file is not an e-mail message (no From, To or Subject header); save the "
             "message again from the mail program as .eml"
         )
-    notes = list(read.notes)
-    if read.attachments:
-        notes.append(attachments_note(read.attachments))
+    attached = read_attachments(attached_files(message))
     return ParsedDocument(
-        title=read.subject or path.stem, sections=[Section(read.text)], notes=notes
+        title=read.subject or path.stem,
+        sections=[Section(read.text), *attached.sections],
+        notes=[*read.notes, *attached.report()],
     )
 
 
@@ -133,6 +135,16 @@ def html_body_text(html: str, notes: list[str]) -> str:
         for section in document.sections
     ]
     return tidy("\n\n".join(blocks))
+
+
+def attached_files(message: EmailMessage) -> list[tuple[str, bytes]]:
+    """Each attachment's file name (else its content type) and decoded bytes."""
+    files = []
+    for part in _attached(message):
+        payload = part.get_payload(decode=True)
+        name = part.get_filename() or part.get_content_type()
+        files.append((name, payload if isinstance(payload, bytes) else b""))
+    return files
 
 
 def _attached(message: EmailMessage) -> list[EmailMessage]:

@@ -7,7 +7,8 @@ Docent's Apache-2.0 licence cannot take in.
 
 The text is laid out as a saved .eml's is (``ingest.loaders.eml``): the plain body is
 preferred, an HTML-only body is read as a web page (hidden text left out and counted).
-A message with only an RTF body fails with the fix. Attachments are listed in the notes.
+A message with only an RTF body fails with the fix. Attachments of supported types follow
+as sections under their names (``ingest.loaders.attachments``); the others are listed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 import olefile
 
 from ingest.document import LoaderError, ParsedDocument, Section
-from ingest.loaders.eml import attachments_note, html_body_text, tidy
+from ingest.loaders.attachments import read_attachments
+from ingest.loaders.eml import html_body_text, tidy
 
 _FIX = "open it in Outlook and save it again (as .msg, or as .eml or .pdf)"
 _UNICODE, _STRING8, _BINARY = "001F", "001E", "0102"
@@ -29,7 +31,7 @@ _SUBJECT, _SENDER_NAME, _SENDER_ADDRESS, _SENDER_SMTP = "0037", "0C1A", "0C1F", 
 _DISPLAY_TO, _DISPLAY_CC, _BODY, _HTML, _RTF = "0E04", "0E03", "1000", "1013", "1009"
 _CODEPAGE, _INTERNET_CODEPAGE = 0x3FFD, 0x3FDE
 _SENT, _DELIVERED = 0x0039, 0x0E06
-_ATTACH_LONG_NAME, _ATTACH_NAME, _ATTACH_DISPLAY = "3707", "3704", "3001"
+_ATTACH_LONG_NAME, _ATTACH_NAME, _ATTACH_DISPLAY, _ATTACH_DATA = "3707", "3704", "3001", "3701"
 _PT_SYSTIME, _PT_LONG = 0x0040, 0x0003
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _MAX_STREAM = 64 * 1024 * 1024  # a body or name larger than this is not read
@@ -66,10 +68,13 @@ def load_msg(path: Path) -> ParsedDocument:
         raise LoaderError(f"the Outlook file is damaged ({exc}); {_FIX}") from exc
     finally:
         ole.close()
-    if attachments:
-        notes.append(attachments_note(attachments))
+    attached = read_attachments(attachments)
     text = "\n".join(fields) + (f"\n\n{body}" if body else "")
-    return ParsedDocument(title=subject or path.stem, sections=[Section(text)], notes=notes)
+    return ParsedDocument(
+        title=subject or path.stem,
+        sections=[Section(text), *attached.sections],
+        notes=notes + attached.report(),
+    )
 
 
 class _Properties:
@@ -175,13 +180,13 @@ def _html_encoding(html: bytes, fallback: str) -> str:
     return candidate
 
 
-def _attachments(ole: olefile.OleFileIO) -> list[str]:
-    """The names of the message's attachments, in order."""
+def _attachments(ole: olefile.OleFileIO) -> list[tuple[str, bytes]]:
+    """Each attachment's file name and bytes, in order (no bytes for an attached message)."""
     storages = sorted(
         {entry[0] for entry in ole.listdir(streams=True, storages=True)
          if entry[0].startswith("__attach_version1.0_#")}
     )  # fmt: skip
-    names = []
+    files = []
     for storage in storages:
         part = _Properties(ole, [storage])
         name = (
@@ -190,5 +195,5 @@ def _attachments(ole: olefile.OleFileIO) -> list[str]:
             or part.text(_ATTACH_DISPLAY)
             or "an attachment"
         )
-        names.append(name)
-    return names
+        files.append((name, part.raw(_ATTACH_DATA, _BINARY) or b""))
+    return files
