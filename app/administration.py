@@ -1,4 +1,5 @@
-"""Administration: the local accounts, who may read and add to which collection, API tokens.
+"""Administration: the accounts, who may read and add to which collection, API tokens, and
+the site's directory.
 
 Part of ``app.api.Docent``; each change is audited here, whichever face (or integrator)
 asked for it. ``user`` None is the local administrator at the CLI.
@@ -11,6 +12,8 @@ from datetime import timedelta
 from app.auth.access import Grant
 from app.auth.accounts import Role, User
 from app.auth.audit import actor
+from app.auth.directory import DirectoryError
+from app.auth.directory_accounts import DirectorySync
 from app.auth.tokens import ApiToken, ApiTokens
 from app.parts import DocentParts
 
@@ -82,17 +85,45 @@ class Administration(DocentParts):
     ) -> tuple[str, ApiToken]:
         """Make an API token acting as ``owner``; return its secret (shown once) and its row.
 
+        An owner who signs in through the directory is looked up there first: a token is
+        made only for a person it has enabled, with their groups as they are now.
+
         Raises:
-            AccountError: ``owner`` is not an account.
+            AccountError: ``owner`` is not an account (nor an enabled directory person).
+            DirectoryUnavailable: The directory could not be asked.
         """
         self._require_admin(user, "create API tokens")
-        self.accounts.get(owner)
+        directory = self.gate.directory
+        if directory is not None and not self.accounts.is_local(owner):
+            directory.refresh(owner)
+        else:
+            self.accounts.get(owner)
         secret, token = ApiTokens(self.settings.tokens_path()).create(owner, name, lifetime)
         expires = str(token.expires_at)
         self.audit.append(
             "token_create", actor(user), token=token.id, owner=owner, expires_at=expires
         )
         return secret, token
+
+    def sync_directory(self, *, user: User | None = None) -> DirectorySync:
+        """Mirror the directory's enabled people and their groups into the accounts (audited).
+
+        Directory accounts it no longer has enabled are disabled: their sessions end and
+        their API tokens are revoked.
+
+        Raises:
+            DirectoryError: No directory is configured.
+            DirectoryUnavailable: The directory could not be asked (nothing changed).
+        """
+        self._require_admin(user, "sync the directory")
+        directory = self.gate.directory
+        if directory is None:
+            raise DirectoryError(
+                "No directory is configured.",
+                hint="set `ldap_url`, `ldap_bind_dn` and `ldap_user_base` (README, "
+                "Directory sign-in)",
+            )
+        return directory.sync(actor(user))
 
     def revoke_token(self, token_id: str, *, user: User | None = None) -> ApiToken:
         """Revoke an API token by its id; it stops at once."""

@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.errors import DocentError
@@ -26,6 +26,7 @@ from rag.types import GATE_THRESHOLD
 # The rooms' config classes come with their rooms (chromadb, LangChain): imported where a
 # config is built, so reading the settings stays light (the UI's sign-in page needs them).
 if TYPE_CHECKING:
+    from app.auth.directory import DirectoryConfig
     from app.upload_limits import UploadLimits
     from ingest.pipeline import IngestConfig
     from models.chat import ChatConfig
@@ -121,6 +122,23 @@ CONFIG_SOURCES: dict[str, dict[str, Sources]] = {
         "mode": "summary_mode",
         "unit_words": "summary_unit_words",
         "focus_gate": "summary_focus_gate",
+    },
+    "DirectoryConfig": {
+        "url": "ldap_url",
+        "ca_file": "ldap_ca_file",
+        "insecure": "ldap_insecure",
+        "bind_dn": "ldap_bind_dn",
+        "bind_password": ("ldap_bind_password",),
+        "bind_password_file": "ldap_bind_password_file",
+        "user_base": "ldap_user_base",
+        "user_filter": "ldap_user_filter",
+        "user_attribute": "ldap_user_attribute",
+        "id_attribute": "ldap_id_attribute",
+        "group_base": "ldap_group_base",
+        "group_filter": "ldap_group_filter",
+        "group_name_attribute": "ldap_group_name_attribute",
+        "member_attribute": "ldap_member_attribute",
+        "timeout_seconds": "ldap_timeout_seconds",
     },
     "IngestConfig": {
         "chunk_tokens": "chunk_tokens",
@@ -237,6 +255,27 @@ class Settings(BaseSettings):
         2048, ge=128, description="Memory one file's parser may use before it is failed."
     )
     max_file_mb: float = Field(256.0, gt=0, description="Larger files are skipped with the reason.")
+    smb_credentials_file: Path | None = Field(
+        None,
+        description="File of the account that reads SMB shares (`username=`, `password=`, "
+        "`domain=` lines, as `smbclient -A` reads); else `smb_username` / `smb_password`.",
+    )
+    smb_username: str = Field("", description="Account that reads SMB shares.")
+    smb_password: SecretStr = Field(
+        SecretStr(""),
+        description="Its password, from the environment (`DOCENT_SMB_PASSWORD`); never "
+        "given on the command line.",
+    )
+    smb_domain: str = Field("", description="Its domain (NTLM), if any.")
+    smb_principals: dict[str, str] = Field(
+        default_factory=dict,
+        description="SIDs of a share's ACLs (or well-known names such as `Everyone`) mapped "
+        "to Docent principals (`@group` or a user name); when set, documents from a share "
+        "are labelled by who may read them there.",
+    )
+    smb_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long opening a connection to an SMB server may take."
+    )
     write_batch_chunks: int = Field(
         64,
         ge=1,
@@ -483,6 +522,83 @@ class Settings(BaseSettings):
         90, ge=1, le=3650, description="Default lifetime of a new API token, in days."
     )
 
+    ldap_url: str = Field(
+        "",
+        description="The site's LDAP / Active Directory server, `ldaps://host` or "
+        "`ldap://host` (StartTLS before any bind); empty: local accounts only.",
+    )
+    ldap_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the directory server's certificate; "
+        "default the system's CAs. The certificate and its name are always checked.",
+    )
+    ldap_insecure: bool = Field(
+        False,
+        description="Speak plain LDAP, without StartTLS, to an `ldap://` server: passwords "
+        "cross the network readable. Only for a test directory.",
+    )
+    ldap_bind_dn: str = Field(
+        "", description="DN of the service account that searches people and groups."
+    )
+    ldap_bind_password: SecretStr = Field(
+        SecretStr(""),
+        description="The service account's password, from the environment "
+        "(`DOCENT_LDAP_BIND_PASSWORD`); or use `ldap_bind_password_file`.",
+    )
+    ldap_bind_password_file: Path | None = Field(
+        None,
+        description="A file holding the service account's password (a container secret); "
+        "read at each connection, so a changed password needs no restart.",
+    )
+    ldap_user_base: str = Field(
+        "", description="Where people are searched (e.g. `ou=people,dc=example,dc=org`)."
+    )
+    ldap_user_filter: str = Field(
+        "(objectClass=inetOrgPerson)",
+        description="Which entries are people who may sign in; leave out disabled accounts "
+        "here (Active Directory: `(&(objectCategory=person)(objectClass=user)"
+        "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))`).",
+    )
+    ldap_user_attribute: str = Field(
+        "uid",
+        description="The attribute holding the sign-in name (Active Directory: "
+        "`sAMAccountName`); it becomes the Docent user name, lowercase.",
+    )
+    ldap_id_attribute: str = Field(
+        "entryUUID",
+        description="A stable id of each person (Active Directory: `objectGUID`): a name "
+        "taken over by another entry is a new account, with none of the old grants.",
+    )
+    ldap_group_base: str = Field(
+        "", description="Where groups are searched; empty: directory people have no groups."
+    )
+    ldap_group_filter: str = Field(
+        "(objectClass=groupOfNames)",
+        description="Which entries are groups (Active Directory: `(objectClass=group)`).",
+    )
+    ldap_group_name_attribute: str = Field(
+        "cn",
+        description="The attribute a Docent group name is made from (lowercase, other "
+        "characters as `-`: `Board Members` is `@board-members`).",
+    )
+    ldap_member_attribute: str = Field(
+        "member",
+        description="The group attribute that holds its members' DNs (people and groups; "
+        "nested groups are followed).",
+    )
+    ldap_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Longest wait for the directory to connect or answer."
+    )
+
+    @model_validator(mode="after")
+    def _directory_complete(self) -> Settings:
+        if self.ldap_url:
+            if not self.ldap_url.startswith(("ldap://", "ldaps://")):
+                raise ValueError("ldap_url must start with ldaps:// or ldap://")
+            if not (self.ldap_bind_dn and self.ldap_user_base):
+                raise ValueError("ldap_url needs ldap_bind_dn and ldap_user_base")
+        return self
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
@@ -574,6 +690,17 @@ class Settings(BaseSettings):
         from rag.summarize import SummaryConfig
 
         return SummaryConfig(**self._copied("SummaryConfig"))
+
+    def directory_config(self) -> DirectoryConfig | None:
+        """The site's directory (None: ``ldap_url`` is not set, local accounts only)."""
+        if not self.ldap_url:
+            return None
+        from app.auth.directory import DirectoryConfig
+
+        return DirectoryConfig(
+            **self._copied("DirectoryConfig"),
+            bind_password=self.ldap_bind_password.get_secret_value(),
+        )
 
     def accounts_path(self) -> Path:
         """The local accounts file."""

@@ -62,6 +62,7 @@ def test_empty_hash_accepts_a_custom_model() -> None:
 
 def config_classes() -> list[type]:
     """Every config dataclass the settings build, nested ones included."""
+    from app.auth.directory import DirectoryConfig
     from ingest.pipeline import IngestConfig
     from models.chat import ChatConfig
     from models.embedder import EmbedderConfig
@@ -80,6 +81,7 @@ def config_classes() -> list[type]:
         RankWeights,
         IngestConfig,
         SummaryConfig,
+        DirectoryConfig,
     ]
 
 

@@ -1,4 +1,4 @@
-"""The way in: local accounts, sign-in sessions, and the audit log that records them.
+"""The way in: local accounts, the site's directory, sign-in sessions, and the audit log.
 
 Kept apart from ``Docent`` (which brings the index client and the models) so that what
 the UI needs before anyone has signed in loads in a fraction of a second: the sign-in
@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from app.auth.accounts import AccountError, Accounts, Session, SignInError
 from app.auth.audit import AuditLog
 from app.auth.sessions import SessionStore
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.auth.directory_accounts import DirectoryAccounts
 
 
 class Gate:
@@ -41,6 +45,19 @@ class Gate:
         """The open sessions, resumed from the browser's cookie."""
         return SessionStore(self.settings.accounts_path().parent)
 
+    @cached_property
+    def directory(self) -> DirectoryAccounts | None:
+        """The site's LDAP directory as accounts (None: ``ldap_url`` is not set)."""
+        config = self.settings.directory_config()
+        if config is None:
+            return None
+        from app.auth.directory import Directory
+        from app.auth.directory_accounts import DirectoryAccounts
+
+        return DirectoryAccounts(
+            Directory(config), self.accounts, self.settings.data_dir, self.audit
+        )
+
     def sign_out(self, session: Session) -> None:
         """End ``session`` on the server (its cookie opens nothing after); audited."""
         self.sessions.end(session.token)
@@ -49,17 +66,30 @@ class Gate:
     def sign_in(self, name: str, password: str) -> Session:
         """Check a name and password and open a session of ``session_minutes``; audited.
 
+        A local account's password is checked here, without asking the directory, so a
+        local administrator signs in when the directory is down; any other name is
+        checked by the directory, where one is configured.
+
         Raises:
-            SignInError: Unknown user or wrong password (one message for both).
+            SignInError: Unknown user or wrong password (one message for both), or the
+                directory could not be asked (``DirectoryUnavailable``).
         """
         lifetime = timedelta(minutes=self.settings.session_minutes)
+        directory = None if self.accounts.is_local(name) else self.directory
+        via = {"provider": "ldap"} if directory else {}
         try:
-            session = self.accounts.sign_in(name, password, lifetime)
-        except SignInError:
+            if directory is None:
+                session = self.accounts.sign_in(name, password, lifetime)
+            else:
+                session = Session.start(directory.sign_in(name, password), lifetime)
+        except SignInError as error:
             # The name is whatever was typed: bounded, so guessing cannot flood the log.
-            self.audit.append("sign_in", name[:64], ok=False)
+            reason = {"reason": error.message} if directory else {}
+            self.audit.append("sign_in", name[:64], ok=False, **via, **reason)
             raise
-        self.audit.append("sign_in", name, ok=True, expires_at=session.expires_at.isoformat())
+        expires = session.expires_at.isoformat()
+        extra = {"groups": list(session.user.groups)} if directory else {}
+        self.audit.append("sign_in", name, ok=True, expires_at=expires, **via, **extra)
         return session
 
     def sign_in_verified(self, name: str, provider: str) -> Session:

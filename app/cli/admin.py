@@ -1,4 +1,4 @@
-"""CLI commands for administrators: users, grants and the audit log.
+"""CLI commands for administrators: users, grants, the site's directory and the audit log.
 
 Passwords are never taken as arguments (they would stay in the shell history and be
 visible to every local user in the process list): they are typed at a prompt, twice, or
@@ -17,12 +17,14 @@ import click
 from app.auth.access import Grant
 from app.auth.accounts import Role, User
 from app.auth.audit import canonical
+from app.auth.directory_accounts import DirectorySync
 from app.cli import render
 from app.cli.common import (
     EXIT_FATAL,
     EXIT_OK,
     docent_for_account,
     docent_of,
+    emit_json,
     json_option,
     show,
     yes_option,
@@ -95,8 +97,11 @@ def users_list(ctx: click.Context, as_json: bool) -> int:
 
 
 def _users_table(accounts: list[User]) -> str:
-    rows = [[u.name, u.role, ", ".join(u.groups)] for u in accounts]
-    return render.table(["user", "role", "groups"], rows) if rows else "No accounts."
+    rows = [
+        [u.name, u.role, ", ".join(u.groups), u.source + (" (disabled)" if u.disabled else "")]
+        for u in accounts
+    ]
+    return render.table(["user", "role", "groups", "from"], rows) if rows else "No accounts."
 
 
 @users.command("edit")
@@ -193,8 +198,9 @@ def grants(ctx: click.Context, as_json: bool) -> int:
 
 def _grants_table(held: list[Grant]) -> str:
     may = {False: "read", True: "read, add"}
-    rows = [[g.principal, g.collection, g.label, may[g.write]] for g in held]
-    return render.table(["who", "collection", "label", "may"], rows) if rows else "No grants."
+    rows = [[g.principal, g.collection, g.label, may[g.write], g.origin or "by hand"] for g in held]
+    headers = ["who", "collection", "label", "may", "from"]
+    return render.table(headers, rows) if rows else "No grants."
 
 
 @click.group()
@@ -256,4 +262,45 @@ def audit_export(ctx: click.Context, since: datetime | None) -> int:
     return EXIT_OK
 
 
-COMMANDS = (users, grant, revoke, grants, audit)
+@click.group()
+def directory() -> None:
+    """Sign-in and groups from the site's LDAP / Active Directory (`ldap_*` settings)."""
+
+
+@directory.command("sync")
+@json_option
+@click.pass_context
+def directory_sync(ctx: click.Context, as_json: bool) -> int:
+    """Bring every directory person's account and groups up to date (schedule it, e.g. hourly).
+
+    Accounts of people the directory no longer has enabled are disabled: their sessions
+    end and their API tokens are revoked. Local accounts are left as they are.
+    """
+    outcome = docent_of(ctx).sync_directory()
+    if as_json:
+        emit_json(outcome.to_dict())
+    else:
+        click.echo(_sync_text(outcome))
+    return EXIT_OK
+
+
+def _sync_text(outcome: DirectorySync) -> str:
+    changes = outcome.changes
+    lines = [
+        f"{outcome.people} people and {outcome.groups} groups in the directory "
+        f"({outcome.seconds:.1f} s)."
+    ]
+    for what, names in (
+        ("added", changes.added),
+        ("groups changed", changes.changed),
+        ("enabled again", changes.enabled),
+        ("taken over by another entry (grants and tokens dropped)", changes.replaced),
+        ("disabled (sessions ended, tokens revoked)", changes.disabled),
+        ("kept as local accounts (a local account has the name)", changes.local_kept),
+    ):
+        if names:
+            lines.append(f"{what.capitalize()}: {', '.join(names)}.")
+    return "\n".join(lines)
+
+
+COMMANDS = (users, grant, revoke, grants, directory, audit)

@@ -6,7 +6,8 @@ new tab resumes it; each run checks it against the accounts file, so an expired 
 a changed password or a removed account sends the person back here. Signing out ends
 the session on the server. Where the site configured Streamlit's OIDC sign-in
 (an ``[auth]`` section in ``secrets.toml``), the identity provider's verified user name
-maps to the local account of the same name, with its role and groups.
+maps to the local account of the same name, with its role and groups. Where the site set
+``ldap_url``, people sign in with their directory name and password (``Gate.sign_in``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def require_user(gate: Gate) -> User:
         "Docent answers questions from your organisation's own documents and shows the "
         "page each answer comes from. Nothing you ask leaves this building."
     )
-    st.caption("No account yet? Ask your Docent administrator (usually the IT service desk).")
-    if not gate.accounts.users():
+    if gate.directory is not None:
+        st.caption("Sign in with your organisation's user name and password.")
+    else:
+        st.caption("No account yet? Ask your Docent administrator (usually the IT service desk).")
+    if not gate.accounts.users() and gate.directory is None:
         st.warning("Docent has no accounts yet.", icon=":material/person_off:")
         st.info(
             "Fix: an administrator creates the first one on the server: "
