@@ -20,10 +20,13 @@ from app.administration import Administration
 from app.auth import access
 from app.auth.accounts import User
 from app.auth.audit import actor, answer_fields, ingest_fields, summary_fields
+from app.sources import open_share
 from app.status import ModelsReport, Status, StatusReports
-from app.uploads import Placement, UploadedFile, stage_uploads
+from app.uploads import Indexed, Placement, UploadedFile, stage_uploads
+from ingest.acl import PrincipalMap
 from ingest.pipeline import Ingestor, Progress
 from ingest.report import FileOutcome, IngestReport, Outcomes
+from ingest.smb import SmbShare
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -197,7 +200,7 @@ class Docent(StatusReports, Administration):
 
     def ingest(
         self,
-        paths: Sequence[Path],
+        paths: Sequence[Path | str],
         collection: str,
         *,
         labels: Sequence[str] = (),
@@ -206,20 +209,33 @@ class Docent(StatusReports, Administration):
         progress: Progress | None = None,
         user: User | None = None,
     ) -> IngestReport:
-        """Sync files and folders into a collection (see ``Ingestor.ingest``).
+        """Sync files and folders, or an SMB share (``smb://server/share/folder``), into a
+        collection (see ``Ingestor.ingest``).
 
-        Documents get ``labels``, or else the collection's name as their label. A user
-        who is not an administrator may only add documents with labels granted to them,
-        and may not prune.
+        Documents get ``labels``, or else the collection's name as their label; with
+        ``smb_principals`` set, a share's documents get the labels of the principals its
+        permissions let read them, and each principal is granted its label (a grant from
+        the share). A user who is not an administrator may only add documents with labels
+        granted to them, and may not prune.
 
         Raises:
             AccessError: ``user`` is not granted every label, or prunes.
+            DocentError: A share cannot be opened, or ``labels`` are given for a share
+                whose permissions label its documents.
         """
         chosen = self._require_adding(collection, labels, prune, user, "ingest")
+        share = open_share(paths, self.settings)
+        if share is not None and share.principals is not None and labels:
+            share.close()
+            raise DocentError(
+                "A share's documents are labelled by its permissions (smb_principals).",
+                hint="leave out --label, or empty smb_principals to label the share by hand",
+            )
         ingestor = Ingestor(self.index, self.settings.ingest_config())
         try:
+            source: Sequence[Path] | SmbShare = share or [Path(p) for p in paths]
             report = ingestor.ingest(
-                paths, collection, labels=chosen, prune=prune, dry_run=dry_run, progress=progress
+                source, collection, labels=chosen, prune=prune, dry_run=dry_run, progress=progress
             )
         except Exception as error:
             if not _store_failure(error):
@@ -227,7 +243,20 @@ class Docent(StatusReports, Administration):
             raise self._write_failed(error) from error
         if not dry_run:
             self.audit.append("ingest", actor(user), **ingest_fields(report, chosen))
+            if share is not None and share.principals is not None:
+                self._grant_share(collection, share.address.root, share.principals)
         return report
+
+    def _grant_share(self, collection: str, root: str, principals: PrincipalMap) -> None:
+        """Grant each mapped principal its label in ``collection``, as coming from ``root``."""
+        held = {grant.key for grant in self.grants.all()}
+        for principal, label in principals.labels().items():
+            if (principal, collection, label) not in held:
+                self.grants.grant(principal, collection, label, origin=root)
+                self.audit.append(
+                    "grant", actor(None), principal=principal, collection=collection,
+                    label=label, origin=root,
+                )  # fmt: skip
 
     def save_uploads(
         self, collection: str, files: Sequence[UploadedFile], *, user: User | None = None
@@ -236,7 +265,9 @@ class Docent(StatusReports, Administration):
 
         The grant is checked before anything is written: an upload the ingest would
         refuse must not replace another collection's original on the way. Files of an
-        unsupported type or over the size limit are not written (``Placement.refused``).
+        unsupported type or over the size limit, or with the bytes of a document already
+        in the collection, are not written (``Placement.refused``); one named like a
+        document from elsewhere (a shared folder) is kept under a marked name of its own.
 
         Raises:
             AccessError: ``user`` may not add documents to ``collection``.
@@ -244,7 +275,20 @@ class Docent(StatusReports, Administration):
         """
         self.check_upload(collection, user=user)
         limits = self.settings.upload_limits()
-        return stage_uploads(self._uploads(collection), files, limits, actor(user))
+        folder = self._uploads(collection)
+        held = self._indexed(collection, folder)
+        placement = stage_uploads(folder, files, limits, actor(user), held)
+        if placement.refused and held.contents and self._allowed(collection, user) is not None:
+            readable = {r.source for r in self.documents(collection, user=user)}
+            placement.refused = [(n, _unnamed_reason(r, readable)) for n, r in placement.refused]
+        return placement
+
+    def _indexed(self, collection: str, folder: Path) -> Indexed:
+        """What uploads into ``collection`` must not stand in for (nothing in a new one)."""
+        try:
+            return Indexed.of(self.index.collection(collection).records(), folder)
+        except DocentError:
+            return Indexed()
 
     def ingest_uploads(
         self,
@@ -307,10 +351,14 @@ def _unnamed(outcome: FileOutcome, readable: set[str]) -> FileOutcome:
     An upload of the exact bytes of such a document is told that its content is already
     indexed (the uploader holds those bytes), never under which name.
     """
+    return replace(outcome, reason=_unnamed_reason(outcome.reason, readable))
+
+
+def _unnamed_reason(reason: str, readable: set[str]) -> str:
+    """An upload's reason without the name of a document its uploader may not read."""
     for lead, tail in (("same content as ", ", which is already indexed"), ("moved from ", ";")):
-        if outcome.reason.startswith(lead) and tail in outcome.reason:
-            named = outcome.reason[len(lead) : outcome.reason.index(tail)]
+        if reason.startswith(lead) and tail in reason:
+            named = reason[len(lead) : reason.index(tail)]
             if named not in readable:
-                hidden = "a document of this collection you may not read"
-                return replace(outcome, reason=outcome.reason.replace(named, hidden, 1))
-    return outcome
+                return reason.replace(named, "a document of this collection you may not read", 1)
+    return reason

@@ -5,6 +5,13 @@ supported types only, at most ``upload_max_mb`` each and the daily caps per user
 safe name in ``<data_dir>/uploads/<collection>``. An upload is written whole under a
 hidden name first; it takes its place for the ingest, and stays only if the ingest
 accepted it: a refused or failed upload never replaces the earlier file of that name.
+
+An upload never stands in for a document that came from elsewhere (a shared folder): one
+named like such a document is kept under a marked name of its own ("handbook-4be1c9.pdf"),
+so citations, originals and deletes name one document each; and one with the bytes of a
+document already in the collection is refused, so its uploader cannot take that document
+over (an ingest would move a twin whose file it does not see into the uploads folder,
+under the uploader's labels).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ _MB = 1024 * 1024
 # Letters and digits of any script stay (after NFC), with "._ -"; the rest is replaced.
 _UNSAFE_NAME = re.compile(r"[^\w. -]+")
 MAX_NAME = 120
+_INDEXED = "which is already indexed"
 
 
 class UploadedFile(Protocol):
@@ -63,6 +71,32 @@ class Upload:
     def getvalue(self) -> bytes:
         """Its content."""
         return self._data
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """What a collection holds that uploads into it must not stand in for.
+
+    Attributes:
+        elsewhere: Source paths of its documents from outside the uploads folder.
+        contents: Each document's content (sha256) and its source path.
+    """
+
+    elsewhere: frozenset[str] = frozenset()
+    contents: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, records: Iterable[DocumentRecord], folder: Path) -> Indexed:
+        """What ``records`` hold, with ``folder`` the collection's uploads folder."""
+        uploads = folder.resolve()
+        elsewhere: set[str] = set()
+        contents: dict[str, str] = {}
+        for record in records:
+            if Path(record.root).resolve() != uploads:
+                elsewhere.add(record.source)
+            if record.doc_id:
+                contents.setdefault(record.doc_id, record.source)
+        return cls(frozenset(elsewhere), contents)
 
 
 def upload_folder(data_dir: Path, collection: str) -> Path:
@@ -137,9 +171,21 @@ def _kept_earlier(outcome: FileOutcome, targets: set[Path]) -> FileOutcome:
 
 
 def stage_uploads(
-    folder: Path, files: Sequence[UploadedFile], limits: UploadLimits, user: str
+    folder: Path,
+    files: Sequence[UploadedFile],
+    limits: UploadLimits,
+    user: str,
+    indexed: Indexed | None = None,
 ) -> Placement:
     """Write uploads into ``folder`` under hidden temporary names; refuse the unfit ones.
+
+    Args:
+        folder: The collection's uploads folder.
+        files: The uploads.
+        limits: The size limit and the daily caps.
+        user: Who uploads (for the caps).
+        indexed: What the collection holds: an upload named like a document from
+            elsewhere is kept under a marked name; one with a document's bytes is refused.
 
     Raises:
         UploadLimitError: ``user`` would pass a daily cap with these files.
@@ -147,9 +193,10 @@ def stage_uploads(
     from ingest.loaders import supported
 
     placement, fit = Placement(), []
+    indexed = indexed or Indexed()
     for upload in files:
         try:
-            target = upload_target(folder, upload.name)
+            target = upload_target(folder, upload.name, taken=indexed.elsewhere)
         except ValueError:
             placement.refused.append((upload.name, "the file name has no usable characters"))
             continue
@@ -161,8 +208,14 @@ def stage_uploads(
             placement.refused.append((upload.name, reason))
         else:
             fit.append((upload, target))
+    # A twin counts toward the caps, as it did when the ingest itself skipped it.
     limits.reserve(user, len(fit), sum(upload.size for upload, _ in fit))
     for upload, target in fit:
+        twin = indexed.contents.get(hashlib.sha256(upload.getvalue()).hexdigest())
+        if twin is not None and twin != target.name:
+            # Said as the ingest says it; the name is hidden from who may not read it.
+            placement.refused.append((upload.name, f"same content as {twin}, {_INDEXED}"))
+            continue
         folder.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
         partial.write_bytes(upload.getvalue())
@@ -198,13 +251,14 @@ def _base(name: str) -> str:
     return unicodedata.normalize("NFC", re.split(r"[\\/]", name.replace("\0", ""))[-1])
 
 
-def upload_target(folder: Path, name: str) -> Path:
+def upload_target(folder: Path, name: str, taken: frozenset[str] = frozenset()) -> Path:
     """Where an uploaded file is written: ``folder/<safe name>``, never outside ``folder``.
 
     A name that had to be changed to be safe ("a&b.md", "a#b.md") gets a short mark of
     the name as it was ("a_b-1f0c2e.md"), so two uploads of different names never take
-    each other's place; the same name always lands in the same place (it replaces the
-    earlier upload of that name).
+    each other's place; so does a name in ``taken`` (a document from elsewhere: a shared
+    folder's "handbook.pdf" stays the only document of that name). The same name always
+    lands in the same place (it replaces the earlier upload of that name).
 
     Raises:
         ValueError: The name has nothing usable left.
@@ -212,7 +266,7 @@ def upload_target(folder: Path, name: str) -> Path:
     safe = safe_file_name(name)
     if not safe:
         raise ValueError(f"unusable file name {name!r}")
-    if safe != _base(name):
+    if safe != _base(name) or safe in taken:
         mark = hashlib.sha256(_base(name).encode()).hexdigest()[:6]
         stem, dot, suffix = safe.rpartition(".")
         safe = f"{stem}-{mark}.{suffix}" if dot and stem else f"{safe}-{mark}"
