@@ -17,6 +17,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
@@ -39,6 +40,7 @@ NS = {
 }
 
 
+@cache
 def q(name: str) -> str:
     """The Clark name of a prefixed ODF name: "text:p" -> "{urn:...:text:1.0}p"."""
     prefix, local = name.split(":")
@@ -47,7 +49,7 @@ def q(name: str) -> str:
 
 _P, _H, _SPAN, _LIST = q("text:p"), q("text:h"), q("text:span"), q("text:list")
 _S, _TAB, _BREAK = q("text:s"), q("text:tab"), q("text:line-break")
-_HIDDEN_TEXT = q("text:hidden-text")
+_HIDDEN_TEXT, _HIDDEN_PARAGRAPH = q("text:hidden-text"), q("text:hidden-paragraph")
 # Not body text: comments, footnotes, alt text, ruby readings, the tracked-changes log.
 _NOT_TEXT = frozenset(
     map(
@@ -59,6 +61,7 @@ _NOT_TEXT = frozenset(
     )
 )  # fmt: skip
 _SPACES = re.compile(r"[ \t\r\n]+")
+_LINE_ENDS, _NEWLINES = re.compile(r"[ \t]*\n[ \t]*"), re.compile(r"\n{2,}")
 _MIN_POINTS = 2.5
 _CLOSE = 0x18  # as in Word files: text this close to its ground cannot be read
 _XML = etree.XMLParser(
@@ -261,19 +264,22 @@ def paragraph_text(
     follow on lines of their own. ``ground`` is the colour it stands on ("" for the page).
     """
     ground = styles.page if ground == "" else ground
-    if styles.hides("paragraph", element.get(q("text:style-name")), ground) or _hidden_paragraph(
-        element
-    ):
+    hides = styles.hides("paragraph", element.get(q("text:style-name")), ground)
+    if not hides and not len(element):  # plain text, as most cells and many paragraphs are
+        return _SPACES.sub(" ", element.text or "").strip()
+    if hides or _hidden_paragraph(element):
         hidden.dropped += bool("".join(element.itertext()).strip())
         return ""
     parts: list[str] = []
     _walk(element, styles, hidden, parts, ground)
-    text = re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(parts))
-    return re.sub(r"\n{2,}", "\n", text).strip()
+    text = "".join(parts)
+    if "\n" in text:
+        text = _NEWLINES.sub("\n", _LINE_ENDS.sub("\n", text))
+    return text.strip()
 
 
 def _hidden_paragraph(element: etree._Element) -> bool:
-    field_ = element.find("text:hidden-paragraph", NS)
+    field_ = element.find(_HIDDEN_PARAGRAPH)
     return field_ is not None and field_.get(q("text:is-hidden"), "true") == "true"
 
 
