@@ -4,6 +4,7 @@ that speaks Ollama's HTTP API (Ollama itself cannot run here)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -381,11 +382,12 @@ def test_loop_guard_stops_a_real_looping_generation(smollm: LlamaCppBackend) -> 
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python -m llama_cpp.server`` serving the packaged GGUF as ``smollm2`` on loopback."""
+    """llama-cpp-python's server as the README starts it (``python -m models.llama_server``),
+    serving the packaged GGUF as ``smollm2`` on loopback."""
     port = closed_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     command = [
-        sys.executable, "-m", "tests.llama_server", "--model", str(packaged_chat_model()),
+        sys.executable, "-m", "models.llama_server", "--model", str(packaged_chat_model()),
         "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "2048",
     ]  # fmt: skip
@@ -429,6 +431,32 @@ def test_openai_backend_streams_from_a_real_server(
     assert answer.strip()
     # max_answer_tokens reaches the llama.cpp server (it ignores max_completion_tokens).
     assert smollm.count_tokens(answer) <= 8
+
+
+@pytest.mark.slow
+def test_choose_works_against_the_real_llama_cpp_server(llama_server: str) -> None:
+    # llama-cpp-python's server refuses `json_schema`; the backend asks as `json_object`.
+    config = ChatConfig(backend="openai", model="smollm2", base_url=llama_server)
+    backend = chat_backend(replace(config, max_answer_tokens=40, temperature=0.0))
+    schema = {
+        "type": "object",
+        "properties": {"sentences": {"type": "array", "items": {"type": "integer"}, "maxItems": 3}},
+        "required": ["sentences"],
+    }
+    picked = json.loads(backend.choose([HumanMessage("Pick sentences 1 and 3.")], schema))
+    assert isinstance(picked["sentences"], list) and len(picked["sentences"]) <= 3
+    assert isinstance(backend, OpenAIBackend) and backend._json_object_only
+
+
+def test_the_hint_and_the_readme_start_llama_cpp_server_as_these_tests_do() -> None:
+    command = "python -m models.llama_server --model"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert command in readme and "python -m llama_cpp.server" not in readme
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    backend = chat_backend(ChatConfig(backend="openai", model="m", base_url=url, retries=0))
+    with pytest.raises(ChatUnreachableError) as caught:
+        backend.preflight()
+    assert command in caught.value.hint
 
 
 @pytest.mark.slow

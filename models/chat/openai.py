@@ -127,7 +127,7 @@ class OpenAIBackend(ServerBackend):
         if isinstance(error, openai.APIConnectionError | httpx.ConnectError):
             return ChatUnreachableError(
                 f"Cannot reach the OpenAI-compatible server at {self.base_url}.",
-                hint="start it (e.g. `python -m llama_cpp.server --model FILE.gguf` or "
+                hint="start it (e.g. `python -m models.llama_server --model FILE.gguf` or "
                 f"`vllm serve MODEL`), or set {setting('base_url')}",
             )
         if isinstance(error, openai.APIStatusError):
