@@ -300,14 +300,25 @@ def test_disabled_and_removed_people_lose_sessions_and_tokens_at_the_next_sync(
 
 @pytest.mark.slow
 def test_a_disabled_person_loses_session_and_token_at_their_next_sign_in(
-    server: Slapd, tmp_path: Path, embedder: Embedder
+    server: Slapd,
+    tmp_path: Path,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from tests.http_setup import bearer, client
 
-    docent = Docent(directory_settings(server, tmp_path), embedder=embedder)
+    settings = directory_settings(server, tmp_path)
+    docent = Docent(settings, embedder=embedder)
     gate = docent.gate
+    # A token for a person who never signed in: the directory is asked first.
+    code, token, err = _cli(settings, monkeypatch, capsys)("tokens", "create", "bob")
+    assert code == 0 and "Token" in err, err
+    token = token.strip()
+    assert docent.accounts.get("bob").groups == ("everyone", "staff")
     cookie = gate.sessions.keep(gate.sign_in("bob", PASSWORDS["bob"]))
-    token = docent.create_token("bob", "t", timedelta(days=1))[0]
+    with client(docent) as http:
+        assert http.get("/api/v1/collections", headers=bearer(token)).is_success
     server.disable("bob")
 
     with pytest.raises(SignInError):
@@ -317,6 +328,8 @@ def test_a_disabled_person_loses_session_and_token_at_their_next_sign_in(
         gate.sessions.resume(cookie, gate.accounts)
     with client(docent) as http:
         assert http.get("/api/v1/collections", headers=bearer(token)).status_code == 401
+    # A disabled account can still be removed (its grants with it).
+    assert _cli(settings, monkeypatch, capsys)("users", "rm", "bob", "--yes")[0] == 0
 
 
 @pytest.mark.slow

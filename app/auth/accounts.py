@@ -273,13 +273,21 @@ class Accounts:
         rows = self._rows()
         return [self._user(name, rows[name]) for name in sorted(rows)]
 
+    def find(self, name: str) -> User:
+        """The account ``name``, disabled or not (to remove it, say).
+
+        Raises:
+            AccountError: There is no such account.
+        """
+        return self._user(name, self._row(self._rows(), name))
+
     def get(self, name: str) -> User:
         """The account ``name``, if it may be used.
 
         Raises:
             AccountError: There is no such account, or the directory disabled it.
         """
-        user = self._user(name, self._row(self._rows(), name))
+        user = self.find(name)
         if user.disabled:
             raise AccountError(
                 f"The account `{name}` is disabled in the directory.",

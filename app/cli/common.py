@@ -43,7 +43,7 @@ def docent_for_account(ctx: click.Context, name: str) -> Docent:
         AccountError: There is no such account.
     """
     docent = docent_of(ctx)
-    docent.accounts.get(name)
+    docent.accounts.find(name)
     return docent
 
 

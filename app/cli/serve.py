@@ -13,7 +13,7 @@ import click
 
 from app.auth.tokens import ApiTokens
 from app.cli import render
-from app.cli.common import EXIT_OK, docent_for_account, docent_of, emit_json, json_option
+from app.cli.common import EXIT_OK, docent_of, emit_json, json_option
 
 
 @click.command()
@@ -47,8 +47,11 @@ def tokens() -> None:
 )
 @click.pass_context
 def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) -> int:
-    """Make an API token acting as USER; it is shown this once."""
-    docent = docent_for_account(ctx, user)
+    """Make an API token acting as USER; it is shown this once.
+
+    A USER who signs in through the site's directory is looked up there first.
+    """
+    docent = docent_of(ctx)
     lifetime = timedelta(days=docent.settings.api_token_days if days is None else days)
     secret, token = docent.create_token(user, name, lifetime)
     click.echo(secret)
