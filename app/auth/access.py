@@ -49,12 +49,14 @@ class Grant:
         collection: The collection.
         label: The access label read (and, with ``write``, given to added documents).
         write: The holder may also add documents with this label.
+        origin: The SMB share whose permissions gave it ("" for a grant given by hand).
     """
 
     principal: str
     collection: str
     label: str
     write: bool = False
+    origin: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -139,18 +141,36 @@ class Grants:
         data = read_json(self.path)
         before_split = data.get("version", 1) == 1
         return sorted(
-            Grant(str(r[0]), str(r[1]), str(r[2]), before_split or bool(r[3:4] and r[3]))
+            Grant(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                before_split or bool(r[3:4] and r[3]),
+                str(r[4]) if r[4:5] else "",
+            )
             for r in data.get("grants", [])
         )
 
     def _save(self, grants: Iterable[Grant]) -> None:
-        rows = [[g.principal, g.collection, g.label, g.write] for g in sorted(set(grants))]
+        rows = [
+            [g.principal, g.collection, g.label, g.write, *([g.origin] if g.origin else [])]
+            for g in sorted(set(grants))
+        ]
         write_private_json(self.path, {"version": 2, "grants": rows})
 
     def grant(
-        self, principal: str, collection: str, label: str | None = None, *, write: bool = False
+        self,
+        principal: str,
+        collection: str,
+        label: str | None = None,
+        *,
+        write: bool = False,
+        origin: str = "",
     ) -> Grant:
         """Grant ``label`` (default: the collection's own label) of ``collection``.
+
+        ``origin`` names the share whose permissions gave the grant (``docent grants``
+        shows it).
 
         A grant of the same label replaces the one held, so ``write=False`` takes the
         right to add away again and leaves reading.
@@ -160,7 +180,7 @@ class Grants:
         """
         validate_principal(principal)
         validate_collection_name(collection)
-        given = Grant(principal, collection, validate_label(label or collection), write)
+        given = Grant(principal, collection, validate_label(label or collection), write, origin)
         with locked(self.path):
             self._save([*(g for g in self.all() if g.key != given.key), given])
         return given

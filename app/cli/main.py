@@ -23,6 +23,7 @@ from app.cli.common import (
 from app.cli.progress import TerminalProgress
 from app.doctor import report, run_checks
 from app.settings import Settings
+from app.sources import is_share
 from app.ui.launch import serve as serve_ui
 from app.ui.launch import streamlit_command
 from models.errors import DocentError
@@ -41,7 +42,7 @@ def cli(config: str | None) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @collection_option
 @click.option(
     "--label",
@@ -55,19 +56,25 @@ def cli(config: str | None) -> None:
 @click.pass_context
 def ingest(
     ctx: click.Context,
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     collection: str | None,
     labels: tuple[str, ...],
     prune: bool,
     dry_run: bool,
     as_json: bool,
 ) -> int:
-    """Index files and folders into a collection (incremental: unchanged files are skipped)."""
+    """Index files and folders into a collection (incremental: unchanged files are skipped).
+
+    A path may be an SMB share, smb://server/share/folder: its account comes from
+    smb_credentials_file or DOCENT_SMB_USERNAME and DOCENT_SMB_PASSWORD, never from the
+    command line.
+    """
     docent = docent_of(ctx)
     name = collection or docent.settings.collection
+    locations = [p if is_share(p) else Path(p) for p in paths]
     with TerminalProgress() as progress:
         report = docent.ingest(
-            list(paths), name, labels=labels, prune=prune, dry_run=dry_run, progress=progress
+            locations, name, labels=labels, prune=prune, dry_run=dry_run, progress=progress
         )
     if as_json:
         emit_json_text(report.iter_json())

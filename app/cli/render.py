@@ -76,11 +76,17 @@ def ingest_report(report: IngestReport) -> str:
         f"  {_at(o.source, o.reason)}" for o in report.files if o.status == "updated" and o.reason
     ]
     lines += _capped("Notes", moved + notes)
+    lines += _capped(
+        "Indexed for no one (the share lets no mapped principal read them)",
+        [f"  {shown(source)}" for source in report.unreadable],
+    )
     lines += _capped("Removed (files gone)", [f"  {shown(source)}" for source in report.pruned])
     lines += _capped(
         "Gone from disk but still indexed (run again with --prune to remove)",
         [f"  {shown(source)}" for source in report.missing],
     )
+    if report.interrupted:
+        lines.append(f"Stopped: {shown(report.interrupted)}")
     return "\n".join(lines)
 
 
