@@ -16,9 +16,12 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
+from app.api import Docent
+from app.settings import Settings
 from ingest.document import LoaderError, ParsedDocument
 from ingest.isolation import ParseLimits, parse_isolated
 from ingest.loaders import load, loader_for, supported
+from models.embedder import Embedder
 from tests.libreoffice import convert
 from tests.test_office_loaders import make_presentation, make_workbook
 
@@ -222,3 +225,34 @@ def test_a_password_protected_file_names_the_fix(tmp_path: Path) -> None:
 def test_the_opendocument_formats_are_supported() -> None:
     for name in ("a.odt", "a.ODS", "a.odp"):
         assert supported(Path(name)), name
+
+
+@pytest.mark.slow
+def test_a_share_of_these_files_is_ingested_and_a_row_answers_citing_its_sheet(
+    made: dict[str, Path], tmp_path: Path, embedder: Embedder
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    for name in ("rota.ods", "winter.odp", "policy.odt"):
+        (share / name).write_bytes(made[name].read_bytes())
+    # An old Word file too damaged for LibreOffice: it fails alone, with the fix.
+    (share / "minutes.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8)
+    docent = Docent(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+
+    report = docent.ingest([share], "docs")
+
+    outcome = {o.source: o for o in report.files}
+    assert {name: outcome[name].status for name in outcome} == {
+        "rota.ods": "added",
+        "winter.odp": "added",
+        "policy.odt": "added",
+        "minutes.doc": "failed",
+    }
+    assert "save it again as .docx" in outcome["minutes.doc"].reason
+    assert report.exit_code == 2
+
+    answer = docent.ask("docs", "How many registered nurses work nights on Ward 4?")
+
+    assert answer.status == "answered", answer.text
+    assert ("rota.ods", 1) in {(c.source, c.page) for c in answer.citations}
+    assert "| Ward 4 | Night | 2 registered nurses | Priya Natarajan |" in answer.text
