@@ -32,7 +32,8 @@ class Check:
     """The outcome of one check.
 
     Attributes:
-        name: The component checked (``index``, ``embedder``, ``chat``, ``cpu``, ``disk``).
+        name: The component checked (``index``, ``embedder``, ``chat``, ``cpu``, ``disk``,
+            ``directory``).
         ok: Whether it is ready.
         detail: What was found.
         fix: What to do about it (empty when ``ok``).
@@ -45,7 +46,8 @@ class Check:
 
 
 def run_checks(settings: Settings, *, min_free_bytes: int = MIN_FREE_BYTES) -> list[Check]:
-    """Check the index, the embedder weights, the chat backend and the free disk space.
+    """Check the index, the embedder weights, the chat backend, the free disk space, and the
+    site's directory where one is configured.
 
     Args:
         settings: The deployment's settings.
@@ -57,8 +59,23 @@ def run_checks(settings: Settings, *, min_free_bytes: int = MIN_FREE_BYTES) -> l
         check_chat(settings),
         check_cpu(settings),
         check_disk(settings.data_dir, min_free_bytes),
+        check_directory(settings),
     ]
     return [check for check in checks if check is not None]
+
+
+def check_directory(settings: Settings) -> Check | None:
+    """The site's directory takes the service account over TLS and holds the search bases."""
+    config = settings.directory_config()
+    if config is None:
+        return None
+    from app.auth.directory import Directory
+
+    try:
+        Directory(config).check()
+    except DocentError as error:
+        return Check("directory", False, error.message, error.hint or "")
+    return Check("directory", True, f"{config.url}: the service account signs in and searches")
 
 
 def check_index(config: IndexConfig) -> Check:

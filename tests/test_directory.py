@@ -24,6 +24,7 @@ from app.auth.accounts import AccountError, SessionExpired, SignInError
 from app.auth.directory import Directory, DirectoryPerson, DirectoryUnavailable, group_name
 from app.auth.directory_accounts import mirror_rows
 from app.auth.gate import Gate
+from app.doctor import Check
 from app.settings import Settings
 from models.embedder import Embedder
 from tests import ldap_server
@@ -395,3 +396,19 @@ def test_the_sign_in_page_signs_a_directory_person_in_without_any_local_account(
 
     assert not at.exception and at.title[0].value != "Sign in to Docent"
     assert "Signed in as **alice** (user)" in [c.value for c in at.sidebar.caption]
+
+
+@pytest.mark.slow
+def test_the_doctor_checks_the_directory_and_names_the_fix(tmp_path: Path) -> None:
+    from app.doctor import check_directory
+
+    assert check_directory(Settings(data_dir=tmp_path)) is None
+    with ldap_server.slapd(tmp_path / "slapd") as running:
+        settings = directory_settings(running, tmp_path)
+        assert check_directory(settings) == Check(
+            "directory", True, f"{running.url}: the service account signs in and searches"
+        )
+        wrong = check_directory(settings.model_copy(update={"ldap_group_base": "ou=x,o=y"}))
+        assert wrong is not None and not wrong.ok and wrong.fix == "check `ldap_group_base`"
+    down = check_directory(settings)
+    assert down is not None and not down.ok and "Local accounts still sign in" in down.fix

@@ -216,6 +216,29 @@ class Directory:
             "(tests only). Local accounts still sign in",
         )
 
+    def check(self) -> None:
+        """Bind as the service account and read the entries the searches start from.
+
+        Raises:
+            DirectoryError: A base entry does not exist, or the service account is refused.
+            DirectoryUnavailable: The server could not be reached or refused TLS.
+        """
+        from ldap3 import BASE
+        from ldap3.core.exceptions import LDAPNoSuchObjectResult
+
+        with self._connection() as connection:
+            for setting, base in (
+                ("ldap_user_base", self.config.user_base),
+                ("ldap_group_base", self.config.group_base),
+            ):
+                try:
+                    if base:
+                        connection.search(base, "(objectClass=*)", BASE, attributes=[])
+                except LDAPNoSuchObjectResult:
+                    raise DirectoryError(
+                        f"The directory has no entry `{base}`.", hint=f"check `{setting}`"
+                    ) from None
+
     def authenticate(self, name: str, password: str) -> DirectoryPerson:
         """The person whose name and password these are, with their groups.
 
