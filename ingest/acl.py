@@ -162,8 +162,8 @@ def _sid_of(key: str, resolve: SidResolver | None) -> str:
     if sid is None:
         raise DocentError(
             f"smb_principals: `{key}` is not a SID and cannot be resolved to one.",
-            hint="give its SID (S-1-5-21-...; `smbcacls --numeric` shows them), "
-            "or configure the directory so names are looked up",
+            hint="give its SID (S-1-5-21-...; `smbcacls --numeric` shows them); "
+            "only well-known names (Everyone, BUILTIN\\Users) are known without one",
         )
     return sid
 

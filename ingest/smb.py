@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -166,7 +167,7 @@ class SmbShare:
                 connection_cache=self._cache,
                 auth_protocol="ntlm",
             )
-            smbclient.stat(self.address.unc(), **self._kw)
+            top = smbclient.stat(self.address.unc(), **self._kw)
         except Exception as error:
             self.close()
             raise DocentError(
@@ -174,6 +175,12 @@ class SmbShare:
                 hint="check the address, that the server answers, and the account in "
                 "smb_credentials_file (or DOCENT_SMB_USERNAME / DOCENT_SMB_PASSWORD)",
             ) from error
+        if not stat.S_ISDIR(top.st_mode):
+            self.close()
+            raise DocentError(
+                f"{self.address.root} is a file; Docent ingests a share's folders.",
+                hint="give the folder that holds it (smb://server/share/folder)",
+            )
 
     def files(self) -> Iterator[SourceFile]:
         """Every file below the folder, hidden files and folders left out, in name order."""
@@ -245,11 +252,20 @@ class SmbShare:
 
     def _walk(self, folder: str) -> Iterator[SourceFile]:
         import smbclient
+        from smbprotocol.exceptions import SMBOSError
 
         unc = self.address.unc(folder)
-        entries = self._call(
-            lambda: sorted(smbclient.scandir(unc, **self._kw), key=lambda e: e.name)
-        )
+        try:
+            entries = self._call(
+                lambda: sorted(smbclient.scandir(unc, **self._kw), key=lambda e: e.name)
+            )
+        except SMBOSError as error:
+            # Its files would look deleted: the run stops rather than take them for gone.
+            raise SourceUnavailable(
+                f"Cannot list {self.address.root}/{folder} ({_said(error)}); the run stopped "
+                "and nothing was taken for deleted.",
+                hint="let the share's account list and read every folder to be indexed",
+            ) from error
         for entry in entries:
             if entry.name.startswith("."):
                 continue

@@ -16,8 +16,11 @@ import pytest
 
 from app.api import Docent
 from app.auth.accounts import User
+from app.cli.admin import _grants_table
 from ingest.report import FileOutcome
+from ingest.smb import ShareAddress
 from models.embedder import Embedder
+from models.errors import DocentError
 from rag.retrieve import Filters
 from tests.samba_server import ADDRESS, HR, LEGAL, PASSWORD, Samba
 
@@ -85,6 +88,16 @@ def test_a_share_syncs_like_a_folder(docent: Docent, samba: Samba) -> None:
     assert changed.pruned == ["pay/salaries.md"]
     assert {r.source for r in share.documents("legal")} == {"lease.md", "notes.txt"}
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("docent-smb-*/*"))
+    with pytest.raises(DocentError, match="is a file"):
+        share.ingest([f"{samba.url}/notes.txt"], "legal")
+
+
+def test_an_address_never_carries_the_password() -> None:
+    with pytest.raises(DocentError, match="must not carry a user or password"):
+        ShareAddress.parse("smb://clerk:secret@fileserver/legal")
+    address = ShareAddress.parse("smb://fileserver/legal/Contracts%202024")
+    assert address.root == "smb://fileserver/legal/Contracts 2024"
+    assert address.unc("a/b.pdf") == "\\\\fileserver\\legal\\Contracts 2024\\a\\b.pdf"
 
 
 def test_a_share_that_stops_mid_run_leaves_the_index_as_it_was(
@@ -132,6 +145,7 @@ def test_labels_come_from_the_share_acls_and_follow_their_changes(
     assert first.unreadable == ["notes.txt"]
     origins = {(g.principal, g.label): g.origin for g in share.grants.all()}
     assert origins == {("@legal", "nt:legal"): samba.url, ("@hr", "nt:hr"): samba.url}
+    assert samba.url in _grants_table(share.grants.all())
     # A reader never retrieves a chunk of a file the share denies them.
     retriever = share.answers.retriever
     lawyer, nurse = User("lena", groups=("legal",)), User("nils", groups=("hr",))
