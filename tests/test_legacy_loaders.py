@@ -4,6 +4,7 @@ tables, sheets, slides and hidden text come out as they do from .docx, .xlsx and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -125,10 +126,38 @@ def test_without_libreoffice_the_file_names_the_package_to_install(
     )
 
 
-def test_a_zip_named_doc_is_refused_before_conversion(tmp_path: Path) -> None:
-    path = tmp_path / "report.doc"
-    path.write_bytes(b"PK\x03\x04" + bytes(100))
-    with pytest.raises(LoaderError, match=r"not a Word 97-2003 \.doc document .* ZIP"):
+@pytest.mark.parametrize(
+    ("name", "make"), [("rota.xls", make_workbook), ("winter.ppt", make_presentation)]
+)
+def test_a_newer_file_under_the_old_name_is_read_as_what_it_is(
+    tmp_path: Path, name: str, make: Callable[[Path], None]
+) -> None:
+    modern = tmp_path / f"{name}x"
+    make(modern)
+    (tmp_path / name).write_bytes(modern.read_bytes())
+
+    document = load(tmp_path / name)
+
+    assert _outline(document) == _outline(load(modern))
+    assert document.title == {"rota.xls": "rota", "winter.ppt": "Winter readiness"}[name]
+    suffix = Path(name).suffix
+    assert f"the file is a {suffix}x saved under a {suffix} name; read as {suffix}x" in (
+        document.notes
+    )
+
+
+@pytest.mark.slow
+def test_rtf_under_a_doc_name_is_read_as_rtf(made: dict[str, Path], tmp_path: Path) -> None:
+    path = tmp_path / "policy.doc"
+    path.write_bytes(made["policy.rtf"].read_bytes())
+
+    assert _outline(load(path)) == _outline(load(made["policy.docx"]))
+
+
+def test_a_text_file_named_xls_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_text("Name\tBeds\nWard 4\t12\n", encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"not an Excel 97-2003 workbook .* rename it"):
         load(path)
 
 

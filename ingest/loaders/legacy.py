@@ -7,8 +7,11 @@ reads the copy: headings, lists, tables, sheets and slides come out as they do f
 the modern files, hidden text and rows left out alike.
 
 LibreOffice is told the format to read: left to guess, it takes a damaged file for
-plain text and writes its bytes out as words. Files older than these formats (Word 6
-and 95, Excel 5 and 95) are refused with the fix, to save them again in a current one.
+plain text and writes its bytes out as words. The file's first bytes say which: an old
+Office file, RTF under a .doc name (as Word long saved it), or a newer .docx, .xlsx or
+.pptx under the old name, which is read as what it is without LibreOffice. Files older
+than these formats (Word 6 and 95, Excel 5 and 95) are refused with the fix, to save
+them again in a current one.
 
 The conversion runs inside the parser worker, so it is bounded by the same memory cap
 and killed with the worker's process group when the file's time runs out. Each call
@@ -30,6 +33,10 @@ from ingest.document import LoaderError, ParsedDocument
 from ingest.loaders.docx import load_docx
 from ingest.loaders.pptx import load_pptx
 from ingest.loaders.xlsx import load_xlsx
+
+_SNIFF_BYTES = 16
+_OLE, _ZIP, _RTF = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PK\x03\x04", b"{\\rtf"
+_RTF_LEAD = b"\xef\xbb\xbf \t\r\n"
 
 CONVERT_SECONDS = 100.0
 """Time LibreOffice may take to convert one file (under the worker's default 120 s)."""
@@ -108,9 +115,23 @@ def load_legacy(path: Path) -> ParsedDocument:
             password-protected, or not that format), or took too long.
     """
     suffix = path.suffix.lower()
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
     kind = _KINDS[suffix]
-    if suffix == ".rtf":
-        _check_rtf(path)
+    if head.startswith(_ZIP) and suffix != ".rtf":
+        return _read_as_modern(path, kind)
+    if head.lstrip(_RTF_LEAD).startswith(_RTF) and suffix in (".doc", ".rtf"):
+        kind = _KINDS[".rtf"]  # Word long saved RTF under a .doc name
+    elif suffix == ".rtf":
+        raise LoaderError(
+            "this .rtf file is not RTF (it does not start with {\\rtf); rename it with the "
+            "extension of its real type"
+        )
+    elif not head.startswith(_OLE):
+        raise LoaderError(
+            f"this {suffix} file is not an {kind.name} (its content is neither an old nor a "
+            "new Office file); rename it with the extension of its real type"
+        )
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise LoaderError(
@@ -130,15 +151,20 @@ def load_legacy(path: Path) -> ParsedDocument:
     return document
 
 
-def _check_rtf(path: Path) -> None:
-    """Refuse a .rtf file that does not start as RTF does, before LibreOffice guesses."""
-    with path.open("rb") as handle:
-        head = handle.read(16)
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
-        raise LoaderError(
-            "this .rtf file is not RTF (it does not start with {\\rtf); rename it with the "
-            "extension of its real type"
-        )
+def _read_as_modern(path: Path, kind: _Kind) -> ParsedDocument:
+    """Read a newer Office file saved under the old name (a .docx named .doc) as it is."""
+    with tempfile.TemporaryDirectory(prefix="docent-convert-") as folder:
+        # Its reader goes by the extension (openpyxl refuses a workbook named .xls).
+        copy = Path(folder) / f"source{kind.suffix}"
+        shutil.copyfile(path, copy)
+        document = kind.loader(copy)
+    if document.title == copy.stem:
+        document.title = path.stem
+    document.notes.append(
+        f"the file is a {kind.suffix} saved under a {path.suffix.lower()} name; read as "
+        f"{kind.suffix}"
+    )
+    return document
 
 
 def _convert(soffice: str, source: Path, kind: _Kind, work: Path) -> Path:
