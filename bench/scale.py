@@ -334,17 +334,17 @@ def grow_worker(share: Path, data: Path, count: int) -> Result:
             for file in base:
                 if total >= count:
                     break
-                original = records[file.source]
-                n = int(file.path.stem[3:]) + copy * step
+                original, origin = records[file.source], Path(file.path)
+                n = int(origin.stem[3:]) + copy * step
                 target = _folder(share, n)
                 target.mkdir(parents=True, exist_ok=True)
-                path = target / f"doc{n:06d}{file.path.suffix}"
-                tail = f"\n%copy {copy}\n" if file.path.suffix == ".pdf" else f"\n\nCopy {copy}.\n"
-                path.write_bytes(file.path.read_bytes() + tail.encode())
+                path = target / f"doc{n:06d}{origin.suffix}"
+                tail = f"\n%copy {copy}\n" if origin.suffix == ".pdf" else f"\n\nCopy {copy}.\n"
+                path.write_bytes(origin.read_bytes() + tail.encode())
                 stat = path.stat()
                 source = path.relative_to(share).as_posix()
                 doc_id = sha256_file(path)
-                key = SourceFile(file.root, path, source, stat.st_size, stat.st_mtime_ns).key
+                key = SourceFile(file.root, str(path), source, stat.st_size, stat.st_mtime_ns).key
                 batch[0].append(
                     dataclasses.replace(
                         original, key=key, source=source, doc_id=doc_id,
