@@ -256,3 +256,20 @@ def test_a_share_of_these_files_is_ingested_and_a_row_answers_citing_its_sheet(
     assert answer.status == "answered", answer.text
     assert ("rota.ods", 1) in {(c.source, c.page) for c in answer.citations}
     assert "| Ward 4 | Night | 2 registered nurses | Priya Natarajan |" in answer.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["policy.odt", "rota.ods", "winter.odp"])
+def test_a_damaged_compressed_part_fails_with_the_fix(
+    made: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    data = bytearray(made[name].read_bytes())
+    with zipfile.ZipFile(made[name]) as archive:
+        part = archive.getinfo("content.xml")
+    # The part's compressed bytes start after its local header, name and extra field.
+    start = part.header_offset + 30 + len(part.filename) + len(part.extra)
+    data[start + 10 : start + 40] = bytes(range(30))
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    with pytest.raises(LoaderError, match=r"damaged .* save it again as \.od"):
+        load(path)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -64,6 +65,8 @@ _SPACES = re.compile(r"[ \t\r\n]+")
 _LINE_ENDS, _NEWLINES = re.compile(r"[ \t]*\n[ \t]*"), re.compile(r"\n{2,}")
 _MIN_POINTS = 2.5
 _CLOSE = 0x18  # as in Word files: text this close to its ground cannot be read
+DAMAGE = (KeyError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, etree.XMLSyntaxError)
+"""What reading a damaged package raises (a broken deflate stream, a bad CRC, bad XML)."""
 _XML = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True
 )
@@ -98,7 +101,10 @@ def open_package(path: Path, kind: str, mimetype: str, fix: str) -> zipfile.ZipF
         LoaderError: Not a ZIP, a zip bomb, another kind, password-protected or damaged.
     """
     check_package(path, kind, "content.xml", fix)
-    archive = zipfile.ZipFile(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except DAMAGE as exc:
+        raise damaged(kind, fix, exc) from exc
     try:
         names = set(archive.namelist())
         stated = (
@@ -121,11 +127,12 @@ def open_package(path: Path, kind: str, mimetype: str, fix: str) -> zipfile.ZipF
                 f"the {kind} is password-protected; open it in LibreOffice and save it again "
                 "without a password"
             )
-    except (LoaderError, zipfile.BadZipFile, KeyError, OSError) as exc:
+    except LoaderError:
         archive.close()
-        if isinstance(exc, LoaderError):
-            raise
-        raise LoaderError(f"the {kind} is damaged ({exc}); {fix}") from exc
+        raise
+    except (*DAMAGE, OSError) as exc:
+        archive.close()
+        raise damaged(kind, fix, exc) from exc
     return archive
 
 

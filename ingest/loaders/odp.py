@@ -16,6 +16,7 @@ from lxml import etree
 
 from ingest.document import LoaderError, ParsedDocument, Section
 from ingest.loaders.odf import (
+    DAMAGE,
     NS,
     Hidden,
     Styles,
@@ -63,7 +64,7 @@ def load_odp(path: Path) -> ParsedDocument:
             styles = Styles.of(*(root for root in (named, content) if root is not None))
             styles.page = None  # slides paint their own grounds: colour tells nothing here
             core_title = meta_title(archive)
-        except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
+        except DAMAGE as exc:
             raise damaged(_KIND, _FIX, exc) from exc
     slides = content.findall("office:body/office:presentation/draw:page", NS)
     hidden = Hidden()

@@ -21,6 +21,7 @@ from lxml import etree
 
 from ingest.document import LoaderError, ParsedDocument, Section
 from ingest.loaders.odf import (
+    DAMAGE,
     Hidden,
     Styles,
     cell_value,
@@ -83,7 +84,7 @@ def load_ods(path: Path) -> ParsedDocument:
             )
             sections, pages, hidden = _read_sheets(archive, styles, tally)
             title = meta_title(archive)
-        except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
+        except DAMAGE as exc:
             raise damaged(_KIND, _FIX, exc) from exc
     if not sections:
         why = " (all its sheets with content are hidden)" if tally.hidden_sheets else ""

@@ -17,6 +17,7 @@ from lxml import etree
 
 from ingest.document import HeadingTrail, LoaderError, ParsedDocument, Section
 from ingest.loaders.odf import (
+    DAMAGE,
     NS,
     Hidden,
     Styles,
@@ -147,7 +148,7 @@ def load_odt(path: Path) -> ParsedDocument:
             content = parse_part(archive, "content.xml")
             styles = Styles.of(_styles_root(archive), content)
             title = meta_title(archive)
-        except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
+        except DAMAGE as exc:
             raise damaged(_KIND, _FIX, exc) from exc
     body = content.find("office:body/office:text", NS)
     if body is None:

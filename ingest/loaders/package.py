@@ -38,7 +38,8 @@ def check_package(path: Path, kind: str, part: str, fix: str) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
-    except zipfile.BadZipFile as exc:
+    # A damaged central directory can also hold a name that is not UTF-8.
+    except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
         raise LoaderError(
             f"the {suffix} file is not a valid ZIP package ({exc}); it is damaged or not "
             f"an {kind}: {fix}"
