@@ -434,3 +434,13 @@ def test_the_first_start_creates_the_administrator_once(
     accounts = Accounts(Settings(data_dir=tmp_path / "data").accounts_path())
     assert [(u.name, u.role) for u in accounts.users()] == [("admin", "admin")]
     assert accounts.authenticate("admin", "correct horse battery").name == "admin"
+    # The UI started after it never holds the password in its environment.
+    environment = subprocess.run(
+        [shell, flag, script.replace("exec docent users list", "exec env")],
+        env=env | {"FIRST_ADMIN_PASSWORD": "correct horse battery"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "FIRST_ADMIN_USER=admin" in environment
+    assert "FIRST_ADMIN_PASSWORD" not in environment and "correct horse" not in environment
