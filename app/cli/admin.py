@@ -198,8 +198,11 @@ def grants(ctx: click.Context, as_json: bool) -> int:
 
 def _grants_table(held: list[Grant]) -> str:
     may = {False: "read", True: "read, add"}
-    rows = [[g.principal, g.collection, g.label, may[g.write], g.origin or "by hand"] for g in held]
-    headers = ["who", "collection", "label", "may", "from"]
+    rows = [[g.principal, g.collection, g.label, may[g.write]] for g in held]
+    headers = ["who", "collection", "label", "may"]
+    if any(g.origin for g in held):  # a site with shares sees where each grant comes from
+        rows = [[*row, g.origin or "by hand"] for row, g in zip(rows, held, strict=True)]
+        headers.append("from")
     return render.table(headers, rows) if rows else "No grants."
 
 
