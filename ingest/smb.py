@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 import stat
 import tempfile
@@ -200,7 +201,9 @@ class SmbShare:
         import smbclient
 
         suffix = PurePosixPath(file.source).suffix
-        spooled = Path(tempfile.mkstemp(suffix=suffix, dir=self._spool)[1])
+        handle, name = tempfile.mkstemp(suffix=suffix, dir=self._spool)
+        os.close(handle)  # reopened by name below: one descriptor a file would pile up
+        spooled = Path(name)
         digest = hashlib.sha256()
 
         def copy() -> None:
