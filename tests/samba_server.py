@@ -101,11 +101,10 @@ class Samba:
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(OSError):
                 socket.create_connection((self.address, self.port), timeout=1).close()
                 return
-            except OSError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         raise AssertionError(f"smbd did not start: {(self.root / 'smbd.log').read_text()}")
 
     def stop(self) -> None:

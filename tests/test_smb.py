@@ -33,8 +33,8 @@ MAPPING = {LEGAL: "@legal", HR: "@hr"}
 @pytest.fixture
 def samba(tmp_path: Path) -> Iterator[Samba]:
     server = Samba(tmp_path / "samba")
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
