@@ -1,11 +1,13 @@
 """Page- and heading-aware chunking, measured in the embedder's own word pieces.
 
 A chunk never spans two pages (its page citation must be exact) and starts afresh at a
-heading unless the chunk in progress is still small (so a run of short sections does not
-become a run of tiny chunks). Chunks are packed from sentences; a sentence longer than a
+heading unless the chunk in progress is still small and holds whole sections only (so a
+run of short sections does not become a run of tiny chunks, and a section's tail never
+carries the next section). Chunks are packed from sentences; a sentence longer than a
 chunk is cut at word boundaries. What is embedded is the chunk led by a short header
-(title and heading), and the whole of it fits the embedder's window: the token count of
-every embedded text is checked, so nothing is ever silently truncated.
+(title and heading), with the heading of each section that opens inside it where that
+section begins, and the whole of it fits the embedder's window: the token count of every
+embedded text is checked, so nothing is ever silently truncated.
 
 Each heading a section opens (``Section.opens``) is given to one piece: the first whose
 span holds the offset where the section's text begins, so the pieces of a document hold
@@ -96,7 +98,7 @@ class Chunker:
         for group in _page_groups(document.sections):
             units = self._units(document, offsets, group, min(budgets[i] for i in group))
             for start, end, section in self._pack(units, budgets):
-                pieces.append(self._piece(text, start, end, document, section))
+                pieces.append(self._piece(text, start, end, document, section, offsets))
         return _with_headings(self._enforce_limit(pieces, document), _outline(document, offsets))
 
     def _header(self, title: str, heading: str) -> tuple[str, int]:
@@ -111,12 +113,28 @@ class Chunker:
         return header, min(len(offsets), limit)
 
     def _piece(
-        self, text: str, start: int, end: int, document: ParsedDocument, section: int
+        self,
+        text: str,
+        start: int,
+        end: int,
+        document: ParsedDocument,
+        section: int,
+        offsets: list[int],
     ) -> Piece:
         passage = text[start:end]
         heading = document.sections[section].heading
         header = self._header(document.title, heading)[0]
-        embed_text = f"{header}\n{passage}" if header else passage
+        # A section that opens inside the chunk is embedded under its own heading, where
+        # it begins: a short FAQ answer packed after another's end is found by its question.
+        body, at = [], start
+        for index, offset in enumerate(offsets):
+            opened = document.sections[index].opens
+            if start < offset < end and opened:
+                body += [text[at:offset], "\n".join(t for _, t in opened) + "\n"]
+                at = offset
+        body.append(text[at:end])
+        embedded = "".join(body)
+        embed_text = f"{header}\n{embedded}" if header else embedded
         page = document.sections[section].page
         return Piece(passage, embed_text, page, heading, start, end)
 
@@ -130,10 +148,20 @@ class Chunker:
             for a, b in _sentences(section_text):
                 spans.append((offsets[index] + a, offsets[index] + b, index))
                 texts.append(section_text[a:b])
+        # A section's first sentence carries its heading's tokens: embedded in the chunk
+        # when the section opens inside one (``_piece``).
+        opened = {i: "\n".join(t for _, t in document.sections[i].opens) for i in group}
+        heading_tokens = dict(
+            zip(opened, self.tokens.count([t or "-" for t in opened.values()]), strict=True)
+        )
         units: list[_Unit] = []
+        first_of: set[int] = set()
         for (start, end, section), sentence, count in zip(
             spans, texts, self.tokens.count(texts), strict=True
         ):
+            if section not in first_of:
+                first_of.add(section)
+                count += heading_tokens[section] + 1 if opened[section] else 0
             if count <= budget:
                 units.append(_Unit(start, end, count, section))
             else:
@@ -164,9 +192,18 @@ class Chunker:
         chunks: list[tuple[int, int, int]] = []
         current: list[_Unit] = []
         used = 0
+        opening: dict[int, int] = {}
+        for unit in units:
+            opening.setdefault(unit.section, unit.start)
         for unit in units:
             new_heading = bool(current) and unit.section != current[-1].section
-            small = used < self.chunk_tokens // 4
+            # Short sections are packed together, but never after the tail of a section
+            # that began in an earlier chunk: that chunk would be found by the wrong heading.
+            small = (
+                used < self.chunk_tokens // 4
+                and bool(current)
+                and opening[current[0].section] == current[0].start
+            )
             budget = budgets[current[0].section] if current else budgets[unit.section]
             if current and (used + unit.tokens > budget or (new_heading and not small)):
                 chunks.append((current[0].start, current[-1].end, current[0].section))
@@ -196,16 +233,15 @@ class Chunker:
         counts = self.tokens.count([p.embed_text for p in pieces])
         if all(count + _SPECIAL_TOKENS <= self.chunk_tokens for count in counts):
             return pieces
-        text, _ = document_text(document)
+        text, offsets = document_text(document)
         checked: list[Piece] = []
         for piece, count in zip(pieces, counts, strict=True):
             if count + _SPECIAL_TOKENS <= self.chunk_tokens:
                 checked.append(piece)
                 continue
-            header = piece.embed_text[: len(piece.embed_text) - len(piece.text)]
             middle = piece.char_start + len(piece.text) // 2
             halves = [
-                Piece(text[a:b], header + text[a:b], piece.page, piece.heading, a, b)
+                self._piece(text, a, b, document, bisect.bisect_right(offsets, a) - 1, offsets)
                 for a, b in ((piece.char_start, middle), (middle, piece.char_end))
             ]
             checked.extend(self._enforce_limit(halves, document))

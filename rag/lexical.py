@@ -132,7 +132,8 @@ class LexicalIndex:
                 ).fetchone()
                 counts.subtract(_remove_text(db, [rowid]))
                 text = indexed_form(chunk.text)
-                header = indexed_form(f"{chunk.title} {chunk.heading}")
+                opened = " ".join(h.text for h in chunk.headings)
+                header = indexed_form(f"{chunk.title} {chunk.heading} {opened}")
                 db.execute(
                     "INSERT INTO chunk_text (rowid, text, header) VALUES (?, ?, ?)",
                     (rowid, text, header),

@@ -400,6 +400,59 @@ def test_small_sections_on_one_page_are_merged_but_not_across_pages(chunker: Chu
     assert pieces[0].embed_text.startswith("FAQ — Printing\n")
 
 
+def test_a_short_section_after_a_long_ones_tail_starts_its_own_chunk(chunker: Chunker) -> None:
+    # The tail of a section already begun in an earlier chunk is small, but the next
+    # section is not packed after it: the chunk would be found by the wrong heading.
+    document = ParsedDocument(
+        "FAQ",
+        [
+            Section(
+                prose(24, 7),
+                1,
+                "7.5 Why do my matrices lose dimensions?",
+                2,
+                ((2, "7.5 Why do my matrices lose dimensions?"),),
+            ),
+            Section(
+                "Autoloading is rarely used since packages became lazy-loaded.",
+                1,
+                "7.6 How does autoloading work?",
+                2,
+                ((2, "7.6 How does autoloading work?"),),
+            ),
+        ],
+    )
+    _, offsets = document_text(document)
+
+    pieces = chunker.split(document)
+
+    assert len(pieces) >= 3
+    assert pieces[-1].heading == "7.6 How does autoloading work?"
+    assert pieces[-1].char_start == offsets[1]
+    assert all(p.char_end <= offsets[1] for p in pieces[:-1])
+
+
+def test_a_section_opening_inside_a_chunk_is_embedded_under_its_own_heading(
+    chunker: Chunker,
+) -> None:
+    document = ParsedDocument(
+        "Policy",
+        [
+            Section("Closes lists the bugs an upload closes.", 1, "Closes", 2, ((2, "Closes"),)),
+            Section("Distribution names the suite.", 1, "Distribution", 2, ((2, "Distribution"),)),
+        ],
+    )
+
+    [piece] = chunker.split(document)
+
+    assert piece.text == "Closes lists the bugs an upload closes.\n\nDistribution names the suite."
+    assert piece.embed_text == (
+        "Policy — Closes\nCloses lists the bugs an upload closes.\n\n"
+        "Distribution\nDistribution names the suite."
+    )
+    assert [h.text for h in piece.headings] == ["Closes", "Distribution"]
+
+
 def test_long_title_and_heading_are_capped_in_the_header(
     chunker: Chunker, tokens: TokenCounter
 ) -> None:
