@@ -176,7 +176,7 @@ def on_topic(
         p.id: p
         for p in earlier
         if (p.dense or 0.0) >= gate
-        and own <= set(indexed_form(f"{p.text} {p.heading} {p.title}").split())
+        and own <= set(indexed_form(f"{p.text} {p.named} {p.title}").split())
     }
     merged = [p if (p.dense or 0.0) >= gate else admitted.get(p.id, p) for p in found]
     kept = {p.id for p in merged}

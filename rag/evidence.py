@@ -113,7 +113,7 @@ def unmatched_terms(question: str, passages: Sequence[Passage]) -> list[str]:
     however close its other words come.
     """
     held = {
-        word for p in passages for word in indexed_form(f"{p.text} {p.heading} {p.title}").split()
+        word for p in passages for word in indexed_form(f"{p.text} {p.named} {p.title}").split()
     }
     words = dict.fromkeys(w for term in query_terms(question) for w in term.split())
     return [word for word in words if word not in held and word not in _GENERIC]
@@ -135,7 +135,10 @@ def heading_match(question: str, heading: str) -> float:
 
 def named_by_heading(question: str, passage: Passage) -> bool:
     """Whether the passage stands under a heading that names what the question asks."""
-    return heading_match(question, passage.heading) >= HEADING_MATCH
+    return any(
+        heading_match(question, heading) >= HEADING_MATCH
+        for heading in (passage.heading, *(h.text for h in passage.headings))
+    )
 
 
 def gated(question: str, passages: Sequence[Passage], gate: float) -> list[Passage]:
@@ -192,7 +195,7 @@ class SentenceRanker:
             {
                 w.lower()
                 for p in passages
-                for w in _PLAIN_WORD.findall(f"{p.heading} {p.text}")
+                for w in _PLAIN_WORD.findall(f"{p.named} {p.text}")
                 if indexed_form(w) not in _STOP_STEMS
             }
         )

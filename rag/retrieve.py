@@ -318,4 +318,5 @@ def passage_of(
         dense=dense,
         lexical=lexical,
         score=score,
+        headings=chunk.headings,
     )

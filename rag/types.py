@@ -119,6 +119,8 @@ class Passage:
         lexical: BM25 score, None when the lexical side did not find it.
         score: Fused (reciprocal rank fusion) score.
         also_in: Other sources holding the same text (``rag.duplicates``), cleaner first.
+        headings: The headings whose sections open inside the chunk (``Chunk.headings``):
+            a short section packed after another's end is named by its own heading.
     """
 
     id: str
@@ -135,3 +137,9 @@ class Passage:
     lexical: float | None
     score: float
     also_in: tuple[str, ...] = ()
+    headings: tuple[Heading, ...] = ()
+
+    @property
+    def named(self) -> str:
+        """Every heading the passage stands under or opens, as one text."""
+        return " ".join([self.heading, *(h.text for h in self.headings)])

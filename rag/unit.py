@@ -116,7 +116,8 @@ def build(
     passages, text = joined(sentence.passage, after)
     lines = _lines(text)
     start, end = sentence.start, sentence.end
-    start = _with_antecedent(sentence, start)
+    low, high, opens = _section_bounds(passages, text, start)
+    start = max(low, _with_antecedent(sentence, start)) if not opens else start
     at = _line_of(lines, start)
     start = _announced_by(lines, at, text, start)
     if kind(lines[at][2]) == "item":
@@ -131,11 +132,25 @@ def build(
             return Unit(passages, text, lines[header][0], end, False, shown)
     else:
         start, end = _paragraph(text, start, end, config.words)
-        if sentence.after_heading or sentence.index == 0:
+        if sentence.after_heading or sentence.index == 0 or opens:
             end = _section_end(text, end)
     end = _with_introduced(lines, text, start, end)
+    start = max(start, low)
+    end = max(sentence.end, min(end, len(text[:high].rstrip())))
     end, cut = _capped(text, start, end, config.words)
     return Unit(passages, text, start, end, cut, markdown(text[start:end], cut))
+
+
+def _section_bounds(passages: tuple[Passage, ...], text: str, at: int) -> tuple[int, int, bool]:
+    """The span of the section around offset ``at`` of ``text`` by the stored outline
+    (``Passage.headings``: a PDF's or DOCX's headings are not in the text), and whether
+    ``at`` opens it. Without an outline: the whole text, opening nothing."""
+    base = passages[0].char_start
+    offsets = sorted({h.offset - base for p in passages for h in p.headings} - {0})
+    low = max((o for o in offsets if 0 < o <= at), default=0)
+    high = min((o for o in offsets if o > at), default=len(text))
+    opens = low > 0 and not text[low:at].strip()
+    return low, high, opens
 
 
 def _paragraph(text: str, start: int, end: int, most: int) -> tuple[int, int]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from rag.evidence import named_by_heading
 from rag.layout import debris, markdown
 from rag.sentences import Sentence, split_passage
-from rag.types import Passage
+from rag.types import Heading, Passage
 from rag.unit import UnitConfig, build, overlaps, runs_on
 
 
@@ -280,3 +282,41 @@ def test_prose_that_opens_with_a_call_is_not_shown_as_code() -> None:
     prose = "join() is a string method because it tells the separator to iterate over a sequence."
     assert not markdown(prose).startswith("```")
     assert markdown("print(x)").startswith("```")
+
+
+# Two FAQ answers in one chunk of a PDF: the loader keeps no heading line between them, only
+# the stored outline says where the second begins.
+TWO_ANSWERS = (
+    "It should probably be rewritten with drop set to false.\n\n"
+    "Autoloading is rarely used since packages became lazy-loaded. R has a special "
+    "environment called the autoload environment. See the help page for autoload for an "
+    "example.\n\n"
+    "It is loaded again when the package is attached."
+)
+
+
+def _outlined(text: str, *openings: str) -> Passage:
+    offsets = [text.index(opening) for opening in openings]
+    headings = tuple(Heading(o, 2, f"7.{i} question") for i, o in enumerate(offsets, start=6))
+    return replace(passage(text), headings=headings)
+
+
+def test_a_unit_stays_inside_the_section_the_stored_outline_marks() -> None:
+    at = _outlined(TWO_ANSWERS, "Autoloading is", "It is loaded again")
+
+    opening = build(sentence(TWO_ANSWERS, "Autoloading is rarely", at))
+    closing = build(sentence(TWO_ANSWERS, "It is loaded again", at))
+
+    # The section's opening sentence grows to the section's end, and no further.
+    assert opening.quote.startswith("Autoloading is rarely")
+    assert opening.quote.endswith("for an example.")
+    # An opening "It ..." is not joined to the sentence before when a heading stands between.
+    assert closing.quote == "It is loaded again when the package is attached."
+
+
+def test_a_passage_is_named_by_every_heading_it_opens() -> None:
+    at = _outlined(TWO_ANSWERS, "Autoloading is")
+    at = replace(at, headings=(Heading(at.headings[0].offset, 2, "How does autoloading work?"),))
+
+    assert named_by_heading("How does autoloading work?", at)
+    assert not named_by_heading("How does autoloading work?", passage(TWO_ANSWERS))
