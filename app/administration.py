@@ -14,7 +14,7 @@ from app.auth.accounts import Role, User
 from app.auth.audit import actor
 from app.auth.directory import DirectoryError
 from app.auth.directory_accounts import DirectorySync
-from app.auth.tokens import ApiToken, ApiTokens
+from app.auth.tokens import ApiToken
 from app.parts import DocentParts
 
 
@@ -74,7 +74,7 @@ class Administration(DocentParts):
         self._require_admin(user, "remove users")
         self.accounts.remove(name)
         gone = self.grants.forget(name)
-        revoked = ApiTokens(self.settings.tokens_path()).revoke_user(name)
+        revoked = self.gate.tokens.revoke_user(name)
         grants = [[g.collection, g.label] for g in gone]
         tokens = [token.id for token in revoked]
         self.audit.append("user_rm", actor(user), name=name, grants=grants, tokens=tokens)
@@ -98,7 +98,7 @@ class Administration(DocentParts):
             directory.refresh(owner)
         else:
             self.accounts.get(owner)
-        secret, token = ApiTokens(self.settings.tokens_path()).create(owner, name, lifetime)
+        secret, token = self.gate.tokens.create(owner, name, lifetime)
         expires = str(token.expires_at)
         self.audit.append(
             "token_create", actor(user), token=token.id, owner=owner, expires_at=expires
@@ -128,7 +128,7 @@ class Administration(DocentParts):
     def revoke_token(self, token_id: str, *, user: User | None = None) -> ApiToken:
         """Revoke an API token by its id; it stops at once."""
         self._require_admin(user, "revoke API tokens")
-        token = ApiTokens(self.settings.tokens_path()).revoke(token_id)
+        token = self.gate.tokens.revoke(token_id)
         self.audit.append("token_revoke", actor(user), token=token.id, owner=token.user)
         return token
 

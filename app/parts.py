@@ -62,7 +62,7 @@ class DocentParts:
     @cached_property
     def grants(self) -> Grants:
         """Who may read which labels of which collection."""
-        return Grants(self.settings.grants_path())
+        return Grants(self.gate.state.document("grants"))
 
     @property
     def audit(self) -> AuditLog:

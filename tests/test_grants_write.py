@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from app.api import Docent
 from app.auth.access import AccessError, Grant, Grants
-from app.auth.accounts import User, write_private_json
+from app.auth.accounts import User
+from app.auth.state import write_private_json
 from app.cli import cli
 from models.embedder import Embedder
 from tests.fake_ollama import FakeModel, FakeOllama

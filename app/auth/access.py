@@ -11,7 +11,8 @@ A user may read, in a collection, the labels granted there to the user and to ea
 their groups; an administrator reads everything. These labels become
 ``Filters(labels=...)``, which the retriever applies inside the Chroma ``where`` clause
 and the BM25 SQL, so an ungranted chunk never leaves the store. Grants are kept in
-``<data_dir>/grants.json`` (0600, replaced atomically, like the accounts file).
+``<data_dir>/grants.json`` (0600, replaced atomically, like the accounts file), or in its
+row in PostgreSQL with ``state_url`` set.
 
 Reading and adding are separate: a grant lets its holder read a label, and only a grant
 given with ``--write`` lets them add documents carrying it. Grants written before this
@@ -22,12 +23,15 @@ unless it says otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from app.auth.accounts import User, locked, read_json, validate_name, write_private_json
+from app.auth.accounts import User, validate_name
+from app.auth.state import StateDocument, document_of
 from models.errors import DocentError
 from rag.retrieve import Filters
 from rag.store import CollectionError, validate_collection_name
@@ -127,36 +131,33 @@ def visible(
 
 
 class Grants:
-    """The grants file.
+    """The grants.
 
     Args:
-        path: The JSON file (``<data_dir>/grants.json``).
+        where: The JSON file (``<data_dir>/grants.json``) or the state's ``grants`` document.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, where: Path | StateDocument) -> None:
+        self.document = document_of(where)
 
     def all(self) -> list[Grant]:
         """Every grant, sorted (a version 1 file's grants read and write, as they did)."""
-        data = read_json(self.path)
-        before_split = data.get("version", 1) == 1
-        return sorted(
-            Grant(
-                str(r[0]),
-                str(r[1]),
-                str(r[2]),
-                before_split or bool(r[3:4] and r[3]),
-                str(r[4]) if r[4:5] else "",
-            )
-            for r in data.get("grants", [])
-        )
+        return _grants(self.document.read())
 
-    def _save(self, grants: Iterable[Grant]) -> None:
-        rows = [
-            [g.principal, g.collection, g.label, g.write, *([g.origin] if g.origin else [])]
-            for g in sorted(set(grants))
-        ]
-        write_private_json(self.path, {"version": 2, "grants": rows})
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[list[Grant]]:
+        """Every grant, stored when the block ends, no other change in between."""
+        with self.document.change() as data:
+            held = _grants(data)
+            yield held
+            if sorted(set(held)) == _grants(data):
+                return  # unchanged: the document stays as it was, version and all
+            rows = [
+                [g.principal, g.collection, g.label, g.write, *([g.origin] if g.origin else [])]
+                for g in sorted(set(held))
+            ]
+            data.clear()
+            data.update({"version": 2, "grants": rows})
 
     def grant(
         self,
@@ -181,8 +182,8 @@ class Grants:
         validate_principal(principal)
         validate_collection_name(collection)
         given = Grant(principal, collection, validate_label(label or collection), write, origin)
-        with locked(self.path):
-            self._save([*(g for g in self.all() if g.key != given.key), given])
+        with self._changing() as held:
+            held[:] = [*(g for g in held if g.key != given.key), given]
         return given
 
     def revoke(self, principal: str, collection: str, label: str | None = None) -> list[Grant]:
@@ -194,8 +195,7 @@ class Grants:
         Raises:
             AccessError: The principal held no such grant.
         """
-        with locked(self.path):
-            held = self.all()
+        with self._changing() as held:
             gone = [
                 g
                 for g in held
@@ -208,16 +208,14 @@ class Grants:
                     f"`{principal}` holds no grant on {what}`{collection}`.",
                     hint="see `docent grants`",
                 )
-            self._save(g for g in held if g not in gone)
+            held[:] = [g for g in held if g not in gone]
         return gone
 
     def forget(self, principal: str) -> list[Grant]:
         """Withdraw every grant of a user or group (its account was removed); return them."""
-        with locked(self.path):
-            held = self.all()
+        with self._changing() as held:
             gone = [g for g in held if g.principal == principal]
-            if gone:
-                self._save(g for g in held if g not in gone)
+            held[:] = [g for g in held if g not in gone]
         return gone
 
     def allowed(
@@ -251,3 +249,18 @@ class Grants:
             return None
         holders = {user.name, *(f"@{group}" for group in user.groups)}
         return {g.collection for g in self.all() if g.principal in holders}
+
+
+def _grants(data: dict[str, Any]) -> list[Grant]:
+    """The grants of a stored document, sorted (version 1's read and write, as they did)."""
+    before_split = data.get("version", 1) == 1
+    return sorted(
+        Grant(
+            str(r[0]),
+            str(r[1]),
+            str(r[2]),
+            before_split or bool(r[3:4] and r[3]),
+            str(r[4]) if r[4:5] else "",
+        )
+        for r in data.get("grants", [])
+    )

@@ -3,7 +3,8 @@
 Accounts live in one JSON file (``<data_dir>/users.json``), readable by its owner only
 (0600) and replaced atomically (written beside it, fsynced, renamed), so a reader sees
 the old file or the new one, never half of one. Writers take a lock file, so the CLI and
-the UI can change accounts at the same time without losing an update.
+the UI can change accounts at the same time without losing an update. With ``state_url``
+set, the same document is a row in PostgreSQL instead (``app.auth.state``).
 
 A fresh install has no account and no default password: the first administrator is made
 with ``docent users add NAME --admin``. Passwords are hashed with argon2id
@@ -16,12 +17,8 @@ does not tell which names exist.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
 import re
 import secrets
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +28,7 @@ from typing import Any, Literal, TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.auth.state import JsonFile, StateDocument, document_of
 from models.errors import DocentError
 
 Role = Literal["admin", "user"]
@@ -125,75 +123,31 @@ def _check_password(password: str) -> None:
         )
 
 
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock (``<path>.lock``) while a read-modify-write of ``path`` runs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """The JSON object stored at ``path``, or ``{}`` when the file does not exist yet.
-
-    Raises:
-        DocentError: The file exists but cannot be read as JSON.
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as error:
-        raise DocentError(
-            f"Cannot read {path}: {error}.", hint="restore the file from a backup"
-        ) from None
-    return data if isinstance(data, dict) else {}
-
-
-def write_private_json(path: Path, data: dict[str, Any]) -> None:
-    """Replace ``path`` atomically with ``data``, readable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            os.fchmod(file.fileno(), 0o600)
-            json.dump(data, file, indent=1, sort_keys=True)
-            file.flush()
-            os.fsync(file.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(temporary).unlink()
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
 class Accounts:
-    """The local accounts file.
+    """The local accounts.
 
     Args:
-        path: The JSON file (``<data_dir>/users.json``).
+        where: The JSON file (``<data_dir>/users.json``) or the state's ``users`` document.
         hasher: The argon2 hasher; default argon2-cffi's recommended parameters.
     """
 
-    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
-        self.path = path
+    def __init__(self, where: Path | StateDocument, hasher: PasswordHasher | None = None) -> None:
+        self.document = document_of(where)
+        self.path = self.document.path if isinstance(self.document, JsonFile) else None
         self.hasher = hasher or PasswordHasher()
         self._decoy = ""
 
     def _rows(self) -> dict[str, dict[str, Any]]:
-        return dict(read_json(self.path).get("users", {}))
+        return dict(self.document.read().get("users", {}))
 
-    def _save(self, rows: dict[str, dict[str, Any]]) -> None:
-        write_private_json(self.path, {"version": 1, "users": rows})
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[dict[str, dict[str, Any]]]:
+        """Every account's row, stored when the block ends, no other change in between."""
+        with self.document.change() as data:
+            rows = dict(data.get("users", {}))
+            yield rows
+            data.clear()
+            data.update({"version": 1, "users": rows})
 
     def _row(self, rows: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
         if name not in rows:
@@ -224,10 +178,8 @@ class Accounts:
 
     def update(self, change: Callable[[dict[str, dict[str, Any]]], Changed]) -> Changed:
         """Run ``change`` on every account's row under the lock, then save the rows."""
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             changed = change(rows)
-            self._save(rows)
         return changed
 
     def add(
@@ -243,8 +195,7 @@ class Accounts:
             validate_name(group, "group name")
         _check_password(password)
         digest = self.hasher.hash(password)
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             if name in rows:
                 raise AccountError(
                     f"User `{name}` exists already.", hint=f"`docent users passwd {name}`"
@@ -256,7 +207,6 @@ class Accounts:
                 "created_at": now_text(),
                 "changed_at": now_text(),
             }
-            self._save(rows)
         return self._user(name, rows[name])
 
     def created(self, name: str) -> datetime | None:
@@ -301,26 +251,22 @@ class Accounts:
         """Change an account's role and/or groups (None leaves it as it is)."""
         for group in groups or ():
             validate_name(group, "group name")
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             row = self._row(rows, name) if groups is None else self._local(rows, name, "groups")
             if role is not None:
                 row["role"] = role
             if groups is not None:
                 row["groups"] = sorted(set(groups))
             row["changed_at"] = now_text()
-            self._save(rows)
         return self._user(name, row)
 
     def passwd(self, name: str, password: str) -> None:
         """Set a new password; sessions signed in before the change end."""
         _check_password(password)
         digest = self.hasher.hash(password)
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             row = self._local(rows, name, "password")
             row["hash"], row["changed_at"] = digest, now_text()
-            self._save(rows)
 
     def remove(self, name: str) -> None:
         """Delete an account.
@@ -328,11 +274,9 @@ class Accounts:
         Raises:
             AccountError: There is no such account.
         """
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             self._row(rows, name)
             del rows[name]
-            self._save(rows)
 
     def authenticate(self, name: str, password: str) -> User:
         """The user whose name and password these are.
@@ -386,11 +330,9 @@ class Accounts:
         return self._decoy
 
     def _rehash(self, name: str, password: str) -> None:
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             if name in rows:
                 rows[name]["hash"] = self.hasher.hash(password)
-                self._save(rows)
 
 
 def now_text() -> str:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from app.auth.access import Grants
 from app.auth.accounts import AccountError, Accounts, SignInError, User, now_text
 from app.auth.audit import AuditLog
 from app.auth.directory import Directory, DirectoryPerson
+from app.auth.state import StateStore
 from app.auth.tokens import ApiTokens
 from models.errors import DocentError
 
@@ -125,17 +125,17 @@ class DirectoryAccounts:
     Args:
         directory: The site's directory.
         accounts: The accounts file.
-        data_dir: The data folder (grants and API tokens of replaced or disabled accounts).
+        state: Where the grants and API tokens of replaced or disabled accounts live.
         audit: The audit log.
     """
 
     def __init__(
-        self, directory: Directory, accounts: Accounts, data_dir: Path, audit: AuditLog
+        self, directory: Directory, accounts: Accounts, state: StateStore, audit: AuditLog
     ) -> None:
         self.directory = directory
         self.accounts = accounts
-        self.grants = Grants(data_dir / "grants.json")
-        self.tokens = ApiTokens(data_dir / "tokens.json")
+        self.grants = Grants(state.document("grants"))
+        self.tokens = ApiTokens(state.document("tokens"))
         self.audit = audit
 
     def sign_in(self, name: str, password: str) -> User:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from app.auth.accounts import AccountError, Accounts, Session, SignInError
 from app.auth.audit import AuditLog
 from app.auth.sessions import SessionStore
+from app.auth.state import FileState, StateStore
+from app.auth.tokens import ApiTokens
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,9 +33,19 @@ class Gate:
         self.settings = settings
 
     @cached_property
+    def state(self) -> StateStore:
+        """Where accounts, grants, tokens and sessions live: the data folder's files."""
+        return FileState(self.settings.data_dir)
+
+    @cached_property
     def accounts(self) -> Accounts:
         """The local accounts."""
-        return Accounts(self.settings.accounts_path())
+        return Accounts(self.state.document("users"))
+
+    @cached_property
+    def tokens(self) -> ApiTokens:
+        """The API tokens."""
+        return ApiTokens(self.state.document("tokens"))
 
     @cached_property
     def audit(self) -> AuditLog:
@@ -43,7 +55,7 @@ class Gate:
     @cached_property
     def sessions(self) -> SessionStore:
         """The open sessions, resumed from the browser's cookie."""
-        return SessionStore(self.settings.accounts_path().parent)
+        return SessionStore(self.state)
 
     @cached_property
     def directory(self) -> DirectoryAccounts | None:
@@ -54,9 +66,7 @@ class Gate:
         from app.auth.directory import Directory
         from app.auth.directory_accounts import DirectoryAccounts
 
-        return DirectoryAccounts(
-            Directory(config), self.accounts, self.settings.data_dir, self.audit
-        )
+        return DirectoryAccounts(Directory(config), self.accounts, self.state, self.audit)
 
     def sign_out(self, session: Session) -> None:
         """End ``session`` on the server (its cookie opens nothing after); audited."""

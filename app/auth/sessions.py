@@ -4,46 +4,35 @@ The browser holds only a cookie: a random token and its HMAC-SHA256 signature un
 key of this installation (``<data_dir>/session.key``, 0600). The server keeps, per
 session, the SHA-256 of the token with its user and times (``<data_dir>/sessions.json``,
 0600), so a stolen sessions file opens nothing, and signing out deletes the entry:
-the cookie then opens nothing either, wherever it was copied.
+the cookie then opens nothing either, wherever it was copied. With ``state_url`` set, the
+key and the sessions live in PostgreSQL instead (``app.auth.state``), so a sign-in opens
+every replica and survives the loss of the one that made it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.auth.accounts import AccountError, Accounts, Session, SessionExpired, locked, read_json
-from app.auth.accounts import write_private_json as _write
+from app.auth.accounts import AccountError, Accounts, Session, SessionExpired
+from app.auth.state import FileState, StateStore
 
 
 class SessionStore:
     """The open sessions of one installation.
 
     Args:
-        folder: The data folder.
+        state: The data folder, or the installation's state.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / "sessions.json"
-        self.key_path = folder / "session.key"
+    def __init__(self, state: Path | StateStore) -> None:
+        self.state = FileState(state) if isinstance(state, Path) else state
+        self.document = self.state.document("sessions")
 
     def _key(self) -> bytes:
-        try:
-            return self.key_path.read_bytes()
-        except FileNotFoundError:
-            self.key_path.parent.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_bytes(32)
-            try:
-                descriptor = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return self.key_path.read_bytes()  # another process made it first
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(key)
-            return key
+        return self.state.secret("session")
 
     def _sign(self, token: str) -> str:
         return hmac.new(self._key(), token.encode(), hashlib.sha256).hexdigest()
@@ -51,18 +40,15 @@ class SessionStore:
     def keep(self, session: Session) -> str:
         """Record ``session``; return the cookie value that resumes it."""
         now = datetime.now(UTC)
-        with locked(self.path):
-            rows = {
-                digest: row
-                for digest, row in read_json(self.path).items()
-                if datetime.fromisoformat(str(row["expires_at"])) > now
-            }
+        with self.document.change() as rows:
+            for digest, row in list(rows.items()):
+                if datetime.fromisoformat(str(row["expires_at"])) <= now:
+                    del rows[digest]
             rows[_digest(session.token)] = {
                 "user": session.user.name,
                 "issued_at": session.issued_at.isoformat(),
                 "expires_at": session.expires_at.isoformat(),
             }
-            _write(self.path, rows)
         return f"{session.token}.{self._sign(session.token)}"
 
     def resume(self, cookie: str, accounts: Accounts) -> Session:
@@ -75,7 +61,7 @@ class SessionStore:
         token, _, signature = cookie.partition(".")
         if not token or not hmac.compare_digest(signature, self._sign(token)):
             raise SessionExpired("Your session has ended.", hint="sign in again")
-        row = read_json(self.path).get(_digest(token))
+        row = self.document.read().get(_digest(token))
         if not isinstance(row, dict):
             raise SessionExpired("Your session has ended.", hint="sign in again")
         try:
@@ -93,10 +79,8 @@ class SessionStore:
 
     def end(self, token: str) -> None:
         """Forget a session: its cookie opens nothing from now on."""
-        with locked(self.path):
-            rows = read_json(self.path)
-            if rows.pop(_digest(token), None) is not None:
-                _write(self.path, rows)
+        with self.document.change() as rows:
+            rows.pop(_digest(token), None)
 
 
 def _digest(token: str) -> str:

@@ -2,7 +2,8 @@
 
 A token reads ``dct_<id>_<secret>``: ``id`` (12 hex digits) names it in listings, the
 audit log and ``docent tokens revoke``; ``secret`` is 32 random bytes. The tokens file
-(``<data_dir>/tokens.json``, 0600, replaced atomically like the accounts file) keeps
+(``<data_dir>/tokens.json``, 0600, replaced atomically like the accounts file, or its row
+in PostgreSQL with ``state_url`` set) keeps
 only the sha256 of the whole token, its user, name, and times. A plain hash is enough
 here, unlike for passwords: the secret is random and long, so there is nothing to guess
 and no need for a slow hash on every request.
@@ -13,16 +14,18 @@ and groups); removing the account or revoking the token ends it at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.auth.accounts import locked, read_json, write_private_json
+from app.auth.state import StateDocument, document_of
 from models.errors import DocentError
 
 PREFIX = "dct_"
@@ -74,20 +77,26 @@ def _when(value: Any) -> datetime | None:
 
 
 class ApiTokens:
-    """The tokens file.
+    """The API tokens.
 
     Args:
-        path: The JSON file (``<data_dir>/tokens.json``).
+        where: The JSON file (``<data_dir>/tokens.json``) or the state's ``tokens`` document.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, where: Path | StateDocument) -> None:
+        self.document = document_of(where)
 
     def _rows(self) -> dict[str, dict[str, Any]]:
-        return dict(read_json(self.path).get("tokens", {}))
+        return dict(self.document.read().get("tokens", {}))
 
-    def _save(self, rows: dict[str, dict[str, Any]]) -> None:
-        write_private_json(self.path, {"version": 1, "tokens": rows})
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[dict[str, dict[str, Any]]]:
+        """Every token's row, stored when the block ends, no other change in between."""
+        with self.document.change() as data:
+            rows = dict(data.get("tokens", {}))
+            yield rows
+            data.clear()
+            data.update({"version": 1, "tokens": rows})
 
     @staticmethod
     def _token(token_id: str, row: dict[str, Any]) -> ApiToken:
@@ -116,10 +125,8 @@ class ApiTokens:
             "expires_at": (created + lifetime).isoformat(),
             "revoked_at": None,
         }
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             rows[token_id] = row
-            self._save(rows)
         return secret, self._token(token_id, row)
 
     def tokens(self, user: str | None = None) -> list[ApiToken]:
@@ -134,27 +141,22 @@ class ApiTokens:
         Raises:
             TokenError: No token has that id.
         """
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             if token_id not in rows:
                 raise TokenError(f"No API token `{token_id}`.", hint="see `docent tokens list`")
             row = rows[token_id]
             row["revoked_at"] = row.get("revoked_at") or (now or datetime.now(UTC)).isoformat()
-            self._save(rows)
         return self._token(token_id, row)
 
     def revoke_user(self, user: str, now: datetime | None = None) -> list[ApiToken]:
         """Revoke every token that acts as ``user`` (their account is gone); return them."""
         when = (now or datetime.now(UTC)).isoformat()
-        with locked(self.path):
-            rows = self._rows()
+        with self._changing() as rows:
             mine = [
                 i for i, row in rows.items() if row["user"] == user and not row.get("revoked_at")
             ]
             for token_id in mine:
                 rows[token_id]["revoked_at"] = when
-            if mine:
-                self._save(rows)
         return [self._token(token_id, rows[token_id]) for token_id in mine]
 
     def verify(self, secret: str, now: datetime | None = None) -> ApiToken:

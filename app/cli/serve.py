@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from app.auth.tokens import ApiTokens
 from app.cli import render
 from app.cli.common import EXIT_OK, docent_of, emit_json, json_option
 
@@ -69,7 +68,7 @@ def tokens_create(ctx: click.Context, user: str, name: str, days: int | None) ->
 @click.pass_context
 def tokens_list(ctx: click.Context, user: str | None, as_json: bool) -> int:
     """List API tokens (ids, users, expiry; never the secrets)."""
-    found = ApiTokens(docent_of(ctx).settings.tokens_path()).tokens(user)
+    found = docent_of(ctx).gate.tokens.tokens(user)
     if as_json:
         emit_json([t.to_dict() for t in found])
         return EXIT_OK

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from app.auth.tokens import ApiTokens
 from app.http import answers, errors, openai_compat, rest
 from app.http.jobs import Jobs
 from app.http.security import Authenticator, Guard, RateLimit
@@ -44,7 +43,7 @@ def create_app(docent: Docent) -> FastAPI:
     )
     errors.install(app)
     limit = RateLimit(settings.api_rate_per_minute)
-    auth = Authenticator(ApiTokens(settings.tokens_path()), docent.accounts, limit)
+    auth = Authenticator(docent.gate.tokens, docent.accounts, limit)
     jobs = Jobs(docent)
     app.include_router(rest.router(docent, jobs))
     app.include_router(answers.router(docent))

@@ -17,7 +17,7 @@ FILE_NAME = "ui-last-collection.json"
 
 def recalled(data_dir: Path, user: str) -> str | None:
     """The collection ``user`` chose last, or None (never chose, or the file is unreadable)."""
-    from app.auth.accounts import read_json
+    from app.auth.state import read_json
 
     try:
         chosen = read_json(data_dir / FILE_NAME).get(user)
@@ -29,7 +29,7 @@ def recalled(data_dir: Path, user: str) -> str | None:
 def remember(data_dir: Path, user: str, collection: str) -> None:
     """Keep ``collection`` as the one ``user`` chose last (best effort: a read-only disk
     only means the next sign-in opens on the first collection)."""
-    from app.auth.accounts import locked, read_json, write_private_json
+    from app.auth.state import locked, read_json, write_private_json
 
     path = data_dir / FILE_NAME
     with contextlib.suppress(OSError, DocentError), locked(path):
