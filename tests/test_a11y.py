@@ -126,6 +126,8 @@ def test_every_page_passes_axe_signed_out_and_in(
         timeout=60_000
     )
     problems["source viewer"] = violations(page)
+    page.keyboard.press("Escape")  # the viewer is modal: closed before the sidebar is used
+    expect(page.locator(".st-key-source-panel")).to_have_count(0, timeout=60_000)
     for name, heading in (
         ("Summarize", "Summarize a document"),
         ("Library", "Library"),
@@ -205,6 +207,8 @@ def test_the_readers_pages_use_plain_words(ui_server: UiServer, browser_page: Pa
     page.get_by_role("button", name="[1]", exact=True).first.click()
     expect(page.locator(".st-key-source-panel")).to_be_visible(timeout=60_000)
     seen["source viewer"] = page.locator("body").inner_text()
+    page.keyboard.press("Escape")
+    expect(page.locator(".st-key-source-panel")).to_have_count(0, timeout=60_000)
     for name, heading in (("Summarize", "Summarize a document"), ("Library", "Library")):
         open_page(page, name)
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)

@@ -82,6 +82,8 @@ def test_upload_ask_cite_and_summarize_in_chromium(
             expect(panel).to_contain_text("27 days of annual leave")
             expect(panel.get_by_role("button", name="Download the original")).to_be_visible()
             page.screenshot(path=artifacts / "04-citation.png", full_page=True)
+            panel.get_by_role("button", name="Close").click()
+            expect(panel).to_have_count(0, timeout=60_000)
 
             open_page(page, "Summarize")
             page.get_by_test_id("stButtonGroup").get_by_text("short", exact=True).click()

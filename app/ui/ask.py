@@ -38,14 +38,9 @@ def page() -> None:
         return
     chat.chat_box(docent, talk)
     shown = sources.viewing(collection)
-    if shown is None:
-        _conversation(docent, collection, talk)
-        return
-    answers, beside = st.columns([3, 2], gap="medium")  # the source opens beside the answer
-    with beside:
+    if shown is not None:  # a panel over the page, where the reader is
         sources.viewer(docent, shown)
-    with answers:
-        _conversation(docent, collection, talk)
+    _conversation(docent, collection, talk)
 
 
 def _nothing_to_ask(docent: Docent, collection: str) -> str:

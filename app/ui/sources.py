@@ -1,13 +1,14 @@
-"""The source viewer: a citation opens its document beside the answer, at the quote.
+"""The source viewer: a citation opens its document at the quote, where the reader is.
 
 Clicking a citation (the chip under an answer, or the number after a quote) opens a
-panel beside the conversation. For a PDF it shows the cited page as an image with the
-quoted sentence boxed (``app.ui.sources_pdf``), with page forward/back; for HTML, Word
-and text files the passage in context with the quote marked. The quote is always also
-given as text (the image's words are not readable to a screen reader), with the other
-documents holding the same passage ("also in") and the download of the original.
-Keyboard focus moves into the panel when it opens, so a keyboard or screen-reader user
-lands on what they asked for.
+panel over the right of the page (a modal drawer, full height, at the top of the screen
+wherever the conversation is scrolled to; the whole width of a phone). For a PDF it shows
+the cited page at its natural size, as a PDF reader at 100 %, with the quoted sentence
+boxed (``app.ui.sources_pdf``) and scrolled into view, with page forward/back; for HTML,
+Word and text files the passage in context with the quote marked. The quote is always
+also given as text (the image's words are not readable to a screen reader), with the
+other documents holding the same passage ("also in") and the download of the original.
+Keyboard focus moves into the panel when it opens; Escape or Close closes it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import html
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import streamlit as st
 
@@ -26,10 +27,13 @@ from app.ui import present, resources
 
 if TYPE_CHECKING:
     from app.api import Docent
+    from app.ui.sources_pdf import PageView
     from rag.answer import Answer, Citation
 
 VIEWER_KEY = "source-viewer"
 PANEL_KEY = "source-panel"
+PANEL_MARGIN = 96
+"""Room in the panel beside a page at its natural size (its padding and a scroll bar)."""
 # Moves focus to the panel once it is on the page (Streamlit draws it a moment later).
 _FOCUS = """<script>
 (() => {
@@ -37,13 +41,42 @@ _FOCUS = """<script>
   const focus = () => {
     const panel = document.querySelector(".st-key-source-panel");
     if (!panel) { if (tries++ < 50) setTimeout(focus, 100); return; }
-    const heading = panel.querySelector("h1, h2, h3") || panel;
+    const dialog = panel.closest('[role="dialog"]') || panel;
+    const heading = dialog.querySelector("h1, h2, h3") || panel;
     heading.setAttribute("tabindex", "-1");
-    heading.focus();
+    heading.focus({preventScroll: true});
   };
   focus();
 })();
 </script>"""
+# Scrolls the page so the quote's box is in view: centred when it fits the screen, its
+# first line at the top when it does not; on a screen narrower than the page, its start
+# at the left. Page %d; the number makes each page's script new, so it runs again.
+_SCROLL = """<script>
+(() => {
+  let tries = 0;
+  const scroll = () => {
+    const page = document.querySelector(".st-key-source-panel .docent-page");
+    const box = page && page.querySelector(".docent-quote-box");
+    const image = page && page.querySelector("img");
+    if (!page || (box && !(image && image.complete))) {
+      if (tries++ < 50) setTimeout(scroll, 100);
+      return;
+    }
+    const target = box || page;
+    const fits = target.getBoundingClientRect().height < window.innerHeight * 0.6;
+    target.scrollIntoView({block: box && fits ? "center" : "start", inline: "start"});
+  };
+  setTimeout(scroll, 50);
+})(/* page %d */);
+</script>"""
+_PAGE_STYLE = """<style>
+.docent-page { max-width: 100%; overflow-x: auto; }
+.docent-page:focus-visible { outline: 2px solid #262730; outline-offset: 2px; }
+.docent-sheet { position: relative; }
+.docent-sheet img { display: block; width: 100%; height: 100%; max-width: none; }
+.docent-quote-box { position: absolute; pointer-events: none; scroll-margin: 1rem; }
+</style>"""
 
 
 @dataclass
@@ -117,13 +150,28 @@ def viewing(collection: str) -> Viewing | None:
 
 
 def viewer(docent: Docent, shown: Viewing) -> None:
-    """The panel: where the quote stands, the page or passage, also in, the original."""
+    """Open the panel: where the quote stands, the page or passage, also in, the original.
+
+    A PDF's panel is as wide as its page at its natural size (narrower screens scroll the
+    page sideways); other sources take a panel of reading width.
+    """
     cited = shown.citation
-    with st.container(border=True, key=PANEL_KEY):
-        st.subheader(present.escape(f"Source {cited.number}: {cited.title or cited.source}"))
+    path = docent.document_file(shown.collection, cited.source, user=resources.current_user())
+    pdf = path is not None and path.suffix.lower() == ".pdf" and bool(cited.page)
+    width: int | Literal["medium"] = "medium"
+    if path is not None and pdf:
+        view = _render(str(path), path.stat().st_mtime, shown.page, _quote_on(shown))
+        width = view.natural_size[0] + PANEL_MARGIN
+    title = present.escape(f"Source {cited.number}: {cited.title or cited.source}")
+    panel = st.dialog(title, width=width, position="right", on_dismiss=_close)(_panel)
+    panel(shown, path, pdf=pdf)
+
+
+def _panel(shown: Viewing, path: Path | None, *, pdf: bool) -> None:
+    cited = shown.citation
+    with st.container(key=PANEL_KEY):
         st.caption(present.escape(where(cited.title, cited.source, cited.page)))
-        path = docent.document_file(shown.collection, cited.source, user=resources.current_user())
-        if path is not None and path.suffix.lower() == ".pdf" and cited.page:
+        if path is not None and pdf:
             _pdf_page(path, shown)
         else:
             st.html(f'<div class="docent-passage">{shown.passage}</div>')
@@ -132,31 +180,38 @@ def viewer(docent: Docent, shown: Viewing) -> None:
             names = ", ".join(cited.also_in)
             st.markdown(present.escape(f"The same passage is also in: {names}"))
         _downloads(path, cited)
-        st.button("Close", icon=":material/close:", key="close-source", on_click=_close)
+        if st.button("Close", icon=":material/close:", key="close-source"):
+            _close()
+            st.rerun()
     if shown.focus:
         shown.focus = False
         st.html(_FOCUS, unsafe_allow_javascript=True)
 
 
+def _quote_on(shown: Viewing) -> str:
+    """The quote to box on the page shown: only the cited page has it."""
+    return shown.citation.quote if shown.page == shown.citation.page else ""
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def _render(path: str, modified: float, page: int, quote: str) -> tuple[bytes, int, int, bool]:
+def _render(path: str, modified: float, page: int, quote: str) -> PageView:
     from app.ui.sources_pdf import page_view
 
-    view = page_view(Path(path), page, quote)
-    return view.png, view.page, view.pages, view.found
+    return page_view(Path(path), page, quote)
 
 
 def _pdf_page(path: Path, shown: Viewing) -> None:
-    """The page as an image, the quote boxed on the cited page; previous and next."""
+    """The page at its natural size, the quote boxed on the cited page and scrolled to."""
+    from app.ui.sources_pdf import page_figure
+
     cited = shown.citation
-    quote = cited.quote if shown.page == cited.page else ""
-    png, page, pages, found = _render(str(path), path.stat().st_mtime, shown.page, quote)
-    shown.page = page
+    view = _render(str(path), path.stat().st_mtime, shown.page, _quote_on(shown))
+    shown.page = page = view.page
+    pages = view.pages
     if shown.page == cited.page:
-        note = "The quoted sentence is boxed." if found else "The quote is on this page."
+        note = "The quoted sentence is boxed." if view.found else "The quote is on this page."
     else:
         note = f"The quote is on page {cited.page}."
-    st.image(png, alt=f"Page {page} of {cited.title or cited.source}. {note}", output_format="PNG")
     st.caption(f"Page {page} of {pages}. {note}")
     with st.container(horizontal=True):
         st.button(
@@ -175,6 +230,9 @@ def _pdf_page(path: Path, shown: Viewing) -> None:
             on_click=_turn_page,
             args=(1,),
         )
+    alt = f"Page {page} of {cited.title or cited.source}. {note}"
+    st.html(_PAGE_STYLE + page_figure(view, alt))
+    st.html(_SCROLL % page, unsafe_allow_javascript=True)
 
 
 def _downloads(path: Path | None, cited: Citation) -> None:

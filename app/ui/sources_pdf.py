@@ -8,11 +8,18 @@ PDFium's character indices one to one; its letters and digits do. So the quote i
 on its page by its letters and digits alone (each glyph NFKC-normalized, so "ﬁ" is "fi"),
 and those glyphs' boxes, joined line by line, are the highlight. Rendering and glyph
 boxes both come from PDFium (pypdfium2), the library the text was read with.
+
+The page is shown at its natural size, as a PDF reader shows it at 100 % (a point is 4/3
+of a CSS pixel), so its type reads at the size it was set in; it is rendered at twice that
+for sharp type on phones and high-density screens. ``page_figure`` gives it as HTML with
+the quote's place marked, so the viewer can scroll the quote into view.
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
+import html
 import io
 import unicodedata
 from dataclasses import dataclass
@@ -25,8 +32,10 @@ HIGHLIGHT_EDGE = (180, 83, 9, 255)
 """The highlight's outline, #B45309: 5.0:1 against a white page (at least 3:1 needed)."""
 HIGHLIGHT_FILL = (253, 224, 71, 80)
 """A light wash under the quote that keeps its text readable."""
-SCALE = 1.5
-"""Pixels per PDF point of the page image (108 dpi)."""
+SCALE = 2.0
+"""Pixels per PDF point of the page image (144 dpi)."""
+CSS_PX_PER_POINT = 96 / 72
+"""A page shown at its natural size: a PDF point is 1/72 inch, a CSS pixel 1/96."""
 
 Box = tuple[float, float, float, float]
 """Left, top, right, bottom in PDF points from the page's top-left corner."""
@@ -41,12 +50,21 @@ class PageView:
         page: The 1-based page shown.
         pages: How many pages the document has.
         found: The quote was found on this page and is boxed.
+        size: The page's width and height in PDF points.
+        boxes: Where the quote's lines are, in PDF points from the top-left corner.
     """
 
     png: bytes
     page: int
     pages: int
     found: bool
+    size: tuple[float, float] = (0.0, 0.0)
+    boxes: tuple[Box, ...] = ()
+
+    @property
+    def natural_size(self) -> tuple[int, int]:
+        """The page's width and height in CSS pixels at its natural size (100 %)."""
+        return round(self.size[0] * CSS_PX_PER_POINT), round(self.size[1] * CSS_PX_PER_POINT)
 
 
 def _letters(text: str) -> str:
@@ -125,6 +143,36 @@ def page_view(path: Path, page: int, quote: str = "", scale: float = SCALE) -> P
             )
         out = io.BytesIO()
         image.save(out, format="PNG")
-        return PageView(out.getvalue(), shown, len(document), bool(boxes))
+        size = (pdf_page.get_width(), pdf_page.get_height())
+        return PageView(out.getvalue(), shown, len(document), bool(boxes), size, tuple(boxes))
     finally:
         document.close()
+
+
+def page_figure(view: PageView, alt: str) -> str:
+    """The page as HTML at its natural size, the quote's place marked for scrolling.
+
+    The image is inline (a data URI), so nothing outside the page is fetched. The mark
+    (``docent-quote-box``) covers every line of the quote; it is empty and hidden from
+    screen readers, which read the quote as text beside the page.
+    """
+    width, height = view.natural_size
+    data = base64.b64encode(view.png).decode("ascii")
+    mark = ""
+    if view.boxes:
+        pad = 2
+        left = min(b[0] for b in view.boxes) * CSS_PX_PER_POINT - pad
+        top = min(b[1] for b in view.boxes) * CSS_PX_PER_POINT - pad
+        right = max(b[2] for b in view.boxes) * CSS_PX_PER_POINT + pad
+        bottom = max(b[3] for b in view.boxes) * CSS_PX_PER_POINT + pad
+        mark = (
+            f'<span class="docent-quote-box" aria-hidden="true" style="left:{left:.0f}px;'
+            f'top:{top:.0f}px;width:{right - left:.0f}px;height:{bottom - top:.0f}px"></span>'
+        )
+    return (
+        f'<div class="docent-page" tabindex="0" role="group" '
+        f'aria-label="Page {view.page} at its natural size">'
+        f'<div class="docent-sheet" style="width:{width}px;height:{height}px">'
+        f'<img src="data:image/png;base64,{data}" width="{width}" height="{height}" '
+        f'alt="{html.escape(alt)}">{mark}</div></div>'
+    )
