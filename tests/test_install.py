@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,9 +69,9 @@ def write_env(path: Path, password: str) -> Path:
     return path
 
 
-def ui_port(env_file: Path) -> int:
-    """The host port the env file publishes the UI on (through `front`)."""
-    found = re.search(r"^UI_PUBLISH_PORT=(\d+)$", env_file.read_text(), re.MULTILINE)
+def ui_port(env_file: Path, face: str = "UI") -> int:
+    """The host port the env file publishes the UI (or the API) on, through `front`."""
+    found = re.search(rf"^{face}_PUBLISH_PORT=(\d+)$", env_file.read_text(), re.MULTILINE)
     assert found
     return int(found.group(1))
 
@@ -100,6 +101,25 @@ def ask_in_chromium(port: int, password: str, artifacts: Path) -> str:
             raise
         finally:
             browser.close()
+
+
+def assert_front_answers(env_file: Path, within: float = 120) -> None:
+    """The UI and the API answer 200 through `front`'s published ports (not 502)."""
+    deadline = time.monotonic() + within
+    for url in (
+        f"http://127.0.0.1:{ui_port(env_file)}/_stcore/health",
+        f"http://127.0.0.1:{ui_port(env_file, 'API')}/healthz",
+    ):
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as reply:
+                    status: object = reply.status
+            except OSError as error:  # a 502 from `front` too
+                status = error
+            if status == 200:
+                break
+            assert time.monotonic() < deadline, f"{url}: {status}"
+            time.sleep(2)
 
 
 def snapshot(stack: Compose) -> dict[str, object]:
@@ -252,6 +272,7 @@ def backup(stack: Compose, folder: Path) -> None:
         # The keys, token and password hashes inside: readable by their owner only.
         assert (folder / f"{volume}.tgz").stat().st_mode & 0o777 == 0o600, volume
     stack("up", "-d", "--no-build")
+    stack("restart", "front")  # it looks the restarted app and API up again
 
 
 def restore(stack: Compose, folder: Path) -> None:
@@ -266,6 +287,7 @@ def restore(stack: Compose, folder: Path) -> None:
         tar(f"{stack.name}_{volume}:/to", f"{folder}:/from:ro",
             "-xzf", f"/from/{volume}.tgz", "-C", "/to")  # fmt: skip
     stack("up", "-d", "--no-build")
+    stack("restart", "front")
 
 
 def test_a_site_install_runs_survives_a_restart_and_restores_from_its_backup(
@@ -309,9 +331,11 @@ def test_a_site_install_runs_survives_a_restart_and_restores_from_its_backup(
 
             backup(site, tmp_path / "backup")
             site.wait_healthy(HEALTHY)
+            assert_front_answers(env_file)  # a stale address in `front` answers 502
             site("down", "-v")
             restore(fresh, tmp_path / "backup")
             fresh.wait_healthy(HEALTHY)
+            assert_front_answers(env_file)
             assert snapshot(fresh) == before
             cited_answer(fresh)
         finally:
