@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from app.schedule import FORMS, Schedule, ScheduledSource, ScheduleError
 from models.errors import DocentError
 from models.weights import CHAT_SHA256, EMBEDDER_MAX_TOKENS, EMBEDDER_SHA256
 from rag.types import GATE_THRESHOLD
@@ -502,6 +503,19 @@ class Settings(BaseSettings):
         "re-sync into the current collection (unset: no re-sync button).",
     )
 
+    sources: tuple[ScheduledSource, ...] = Field(
+        (),
+        description="Folders and SMB shares `docent scheduler` syncs, each a TOML "
+        "`[[sources]]` table (JSON in the environment) with `name`, `path`, `schedule` "
+        "(`every 30m`, `hourly`, `daily 02:00`) and optionally `collection`, `labels` and "
+        "`prune`.",
+    )
+    directory_sync_schedule: str = Field(
+        "",
+        description="When `docent scheduler` runs `docent directory sync` (`every 1h`, "
+        "`daily 02:00`); empty: it does not.",
+    )
+
     api_host: str = Field(
         "127.0.0.1",
         description="Address `docent serve` (the HTTP API) listens on: loopback by default; "
@@ -597,6 +611,22 @@ class Settings(BaseSettings):
                 raise ValueError("ldap_url must start with ldaps:// or ldap://")
             if not (self.ldap_bind_dn and self.ldap_user_base):
                 raise ValueError("ldap_url needs ldap_bind_dn and ldap_user_base")
+        return self
+
+    @model_validator(mode="after")
+    def _schedules_readable(self) -> Settings:
+        names = [source.name for source in self.sources]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"sources: the name `{twice[0]}` is given to two sources")
+        if self.directory_sync_schedule:
+            try:
+                Schedule.parse(self.directory_sync_schedule)
+            except ScheduleError as error:
+                raise ValueError(
+                    f"directory_sync_schedule: {error.message} Write it as {FORMS}"
+                ) from None
+            if not self.ldap_url:
+                raise ValueError("directory_sync_schedule needs ldap_url (the directory)")
         return self
 
     @model_validator(mode="after")

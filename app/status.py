@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from app.auth.accounts import User
 from app.documents import DocumentOperations
+from app.sync_runs import RUNS_FILE, SyncRun, SyncRuns
 from models.errors import DocentError
 from models.weights import EMBEDDER_WEIGHTS_FILE, verify_weights
 from rag.store import CollectionInfo
@@ -32,6 +33,7 @@ class Status:
     embedder_weights: str
     versions: dict[str, str]
     chat_runtime: dict[str, str]
+    scheduled: list[SyncRun]
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,14 @@ class StatusReports(DocumentOperations):
             embedder_weights=weights,
             versions=versions,
             chat_runtime=self._chat_runtime(),
+            scheduled=self.scheduled_runs(user=user),
         )
+
+    def scheduled_runs(self, *, user: User | None = None) -> list[SyncRun]:
+        """The last run of each source ``docent scheduler`` syncs (administrators only)."""
+        if user is not None and not user.is_admin:
+            return []
+        return SyncRuns(self.settings.data_dir / RUNS_FILE).last()
 
     def _chat_runtime(self) -> dict[str, str]:
         """The embedded model's CPU and llama.cpp kernels (empty for a server backend)."""

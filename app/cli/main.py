@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from app.cli import admin, answers, evaluate, render, serve
+from app.cli import admin, answers, evaluate, render, scheduler, serve
 from app.cli.common import (
     EXIT_FATAL,
     EXIT_OK,
@@ -181,7 +181,9 @@ def ui(ctx: click.Context, port: int | None) -> int:
     return serve_ui(streamlit_command(settings.ui_host, chosen, settings.upload_max_mb), config)
 
 
-for _command in answers.COMMANDS + admin.COMMANDS + serve.COMMANDS + evaluate.COMMANDS:
+for _command in (
+    answers.COMMANDS + admin.COMMANDS + serve.COMMANDS + evaluate.COMMANDS + scheduler.COMMANDS
+):
     cli.add_command(_command)
 
 

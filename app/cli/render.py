@@ -12,6 +12,7 @@ from rag.store import CollectionInfo
 from rag.types import DocumentRecord
 
 if TYPE_CHECKING:
+    from app.sync_runs import SyncRun
     from rag.answer import Answer
     from rag.summarize import Summary
 
@@ -149,7 +150,23 @@ def status(state: Status) -> str:
     if state.chat_runtime:
         lines.append("Chat runtime: embedded llama.cpp")
         lines += [f"  {name + ':':<18}{value}" for name, value in state.chat_runtime.items()]
+    if state.scheduled:
+        lines.append(f"Scheduled:    {len(state.scheduled)} (last run of each, docent scheduler)")
+        lines += [f"  {scheduled_run(run)}" for run in state.scheduled]
     return "\n".join(lines)
+
+
+def scheduled_run(run: SyncRun) -> str:
+    """A scheduled run in a line or two: what, when, what it came to, and when next."""
+    into = f" -> {run.collection}" if run.collection else ""
+    head = f"{run.source} ({run.kind} {shown(run.target)}{into}): {run.result}"
+    when = f"started {run.started_at}" + (f", ended {run.finished_at}" if run.finished_at else "")
+    line = f"{head}, {when}"
+    if tally := run.tally():
+        line += f"; {tally}"
+    if run.next_run:
+        line += f"; next {run.next_run}"
+    return line + (f"\n    {shown(run.error)}" if run.error else "")
 
 
 def _quote(text: str, limit: int = 160) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.sync_runs import SyncRun
 from app.ui import feedback, present, resources
 from models.errors import DocentError
 
@@ -31,6 +32,9 @@ def page() -> None:
         st.dataframe(present.collection_rows(state.collections), hide_index=True)
     else:
         st.info("The index is empty: add documents on the Library page.")
+    if state.scheduled:
+        st.subheader("Scheduled sync")
+        st.dataframe([scheduled_row(run) for run in state.scheduled], hide_index=True)
     feedback.status_section(docent)
     st.subheader("Models")
     st.markdown(present.escape(f"Embedder: {state.embedder} ({state.embedder_backend})"))
@@ -47,3 +51,18 @@ def page() -> None:
         [{"component": name, "version": version} for name, version in state.versions.items()],
         hide_index=True,
     )
+
+
+def scheduled_row(run: SyncRun) -> dict[str, str]:
+    """A row of the Scheduled sync table: the last run of one source."""
+    return {
+        "source": run.source,
+        "from": run.target,
+        "collection": run.collection,
+        "last run": run.result,
+        "started": run.started_at,
+        "ended": run.finished_at,
+        "files": run.tally(),
+        "error": run.error,
+        "next": run.next_run,
+    }
