@@ -9,6 +9,7 @@ servers on an internal network only, and settings that exist.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -31,7 +32,17 @@ GPU = ROOT / "docker-compose.gpu.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 HADOLINT = Path(sys.executable).with_name("hadolint")
 WHEELHOUSE = ROOT / "deploy" / "wheelhouse.sh"
-SERVICES = {"ollama", "ollama-pull", "chroma", "chroma-auth", "app", "api", "front", "ingest"}
+SERVICES = {
+    "ollama",
+    "ollama-pull",
+    "chroma",
+    "chroma-auth",
+    "app",
+    "api",
+    "front",
+    "ingest",
+    "scheduler",
+}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -89,6 +100,24 @@ def test_services_and_the_ingest_profile(compose: dict[str, Any]) -> None:
     assert found["ingest"]["profiles"] == ["ingest"]
     assert found["ingest"]["entrypoint"][:3] == ["docent", "ingest", "/inbox"]
     assert "profiles" not in found["app"]
+
+
+def test_the_scheduler_profile_syncs_the_inbox_beside_the_app(compose: dict[str, Any]) -> None:
+    scheduler = services(compose)["scheduler"]
+    env = scheduler["environment"]
+    # The sources as docker compose hands them over with the defaults of .env.example.
+    given = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", env["DOCENT_SOURCES"])
+    inbox = Settings(sources=json.loads(given))
+
+    assert scheduler["profiles"] == ["scheduler"]
+    assert scheduler["command"] == ["docent", "scheduler"]
+    assert [(s.name, s.path, s.schedule) for s in inbox.sources] == [
+        ("inbox", "/inbox", "every 30m")
+    ]
+    assert "docent-data:/var/lib/docent" in scheduler["volumes"]
+    assert any(v.endswith(":/inbox:ro") for v in scheduler["volumes"])
+    assert scheduler["networks"] == ["backend"]
+    assert env["HF_HUB_OFFLINE"] == "1" and env["DOCENT_INDEX_HOST"] == "chroma-auth"
 
 
 def test_every_image_is_pinned_and_chroma_matches_the_client(compose: dict[str, Any]) -> None:
@@ -377,7 +406,7 @@ def test_local_images_pass_hadolint() -> None:
 def test_the_install_test_override_swaps_images_only() -> None:
     override = services(load(ROOT / "tests" / "compose.install.yml"))
 
-    assert set(override) == SERVICES - {"ingest"}
+    assert set(override) == SERVICES - {"ingest", "scheduler"}
     for name, spec in override.items():
         assert set(spec) <= {"image", "entrypoint", "command", "volumes", "healthcheck"}, name
     for name in ("app", "api"):
