@@ -248,3 +248,32 @@ def test_a_stop_ends_the_run_between_files_and_the_next_run_finishes_it(
     assert finished.result == "ok"
     assert finished.counts["added"] + finished.counts["unchanged"] == 4
     assert len(docent.documents("notes")) == 4
+
+
+@pytest.mark.slow
+def test_the_status_page_shows_each_sources_last_run_to_administrators_only(
+    data_dir: Path,
+) -> None:
+    from tests.test_ui_pages import page
+
+    ended = SyncRun(
+        "legal", "share", "smb://files/legal", "legal", "2026-03-01T02:00:00+00:00",
+        "2026-03-01T02:03:10+00:00", "failed files", 2, {"added": 3, "failed": 1},
+        "scan.pdf: damaged", "2026-03-02T02:00:00+00:00",
+    )  # fmt: skip
+    SyncRuns(data_dir / RUNS_FILE).record(ended)
+
+    at = page("status").run()
+
+    assert not at.exception
+    assert "Scheduled sync" in [h.value for h in at.subheader]
+    table = next(d.value for d in at.dataframe if "source" in d.value.columns)
+    row = table.iloc[0]
+    assert (row["source"], row["from"], row["last run"]) == (
+        "legal",
+        "smb://files/legal",
+        "failed files",
+    )
+    assert row["files"] == "3 added, 1 failed" and row["error"] == "scan.pdf: damaged"
+    reader = page("status", "reader", "user").run()
+    assert "Scheduled sync" not in [h.value for h in reader.subheader]
