@@ -107,7 +107,8 @@ class Scheduler:
         """Refuse settings the scheduler cannot work from, naming the setting.
 
         Raises:
-            DocentError: Nothing is configured, or a source's folder does not exist.
+            DocentError: Nothing is configured, a source's folder does not exist, or a
+                share labelled by its permissions is given labels.
         """
         if not self.jobs:
             raise DocentError(
@@ -116,7 +117,14 @@ class Scheduler:
                 hint="add a [[sources]] table (name, path, schedule) to the settings file "
                 "(README, Scheduled sync)",
             )
-        for source in self.docent.settings.sources:
+        settings = self.docent.settings
+        for source in settings.sources:
+            if is_share(source.path) and source.labels and settings.smb_principals:
+                raise DocentError(
+                    f"sources: source `{source.name}` gives `labels` to a share whose "
+                    "permissions label its documents (smb_principals).",
+                    hint=f"leave out `labels` in the [[sources]] table named `{source.name}`",
+                )
             if not is_share(source.path) and not Path(source.path).is_dir():
                 raise DocentError(
                     f"sources: the path `{source.path}` of source `{source.name}` is not a folder.",

@@ -81,7 +81,7 @@ def test_bad_schedule_or_source_settings_are_refused_naming_the_setting(
     assert named in caught.value.message
 
 
-def test_the_scheduler_refuses_a_missing_folder_and_an_empty_configuration(
+def test_the_scheduler_refuses_a_missing_folder_no_sources_and_labels_on_a_labelled_share(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gone = tmp_path / "gone"
@@ -97,6 +97,16 @@ def test_the_scheduler_refuses_a_missing_folder_and_an_empty_configuration(
 
     assert code == 1
     assert "the `sources` setting is empty" in err
+
+    share = _toml(
+        tmp_path,
+        'smb_principals = { Everyone = "@staff" }\n[[sources]]\nname = "hr"\n'
+        'path = "smb://files/hr"\nlabels = ["hr"]\nschedule = "hourly"\n',
+    )
+    code, _, err = run(capsys, "--config", str(share), "scheduler", "--once")
+
+    assert code == 1
+    assert "source `hr` gives `labels` to a share whose permissions label" in err
 
 
 def test_a_run_missed_while_down_is_due_at_start_once(tmp_path: Path) -> None:
