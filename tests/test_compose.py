@@ -324,6 +324,25 @@ def test_env_example_documents_every_variable_the_compose_files_read() -> None:
     assert documented - used == {"COMPOSE_PROJECT_NAME"}
 
 
+@pytest.mark.slow
+def test_the_chat_backend_is_read_from_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "site.env"
+    env_file.write_text("DOCENT_INDEX_TOKEN=0123abcd\nDOCENT_CHAT_BACKEND=llamacpp\n")
+    require("docker-compose", "docker-compose")
+    resolved = subprocess.run(
+        ["docker-compose", "--env-file", str(env_file), "-f", str(COMPOSE), "config"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    stack = yaml.safe_load(resolved.stdout)["services"]
+    for name in ("app", "api", "ingest"):
+        assert stack[name]["environment"]["DOCENT_CHAT_BACKEND"] == "llamacpp", name
+
+
 def test_the_chroma_proxy_checks_the_bearer_token(compose: dict[str, Any]) -> None:
     auth = services(compose)["chroma-auth"]
     source = auth["volumes"][0].split(":")[0]
