@@ -183,6 +183,13 @@ class Settings(BaseSettings):
         "compose file's auth proxy checks it); empty sends none.",
     )
     index_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
+    state_url: str = Field(
+        "",
+        pattern=r"^(postgres(ql)?://.*)?$",
+        description="PostgreSQL holding accounts, groups, grants, API tokens and sign-in "
+        "sessions (`postgresql://user@host/db`), so every replica shares them; empty keeps "
+        "them in `data_dir`'s files.",
+    )
     collection: str = Field(
         "default", description="Collection used when a command is not given `--collection`."
     )

@@ -34,8 +34,12 @@ class Gate:
 
     @cached_property
     def state(self) -> StateStore:
-        """Where accounts, grants, tokens and sessions live: the data folder's files."""
-        return FileState(self.settings.data_dir)
+        """Where accounts, grants, tokens and sessions live: files, or ``state_url``'s database."""
+        if not self.settings.state_url:
+            return FileState(self.settings.data_dir)
+        from app.auth.state_postgres import PostgresState
+
+        return PostgresState.shared(self.settings.state_url)
 
     @cached_property
     def accounts(self) -> Accounts:
