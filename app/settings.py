@@ -190,6 +190,12 @@ class Settings(BaseSettings):
         "sessions (`postgresql://user@host/db`), so every replica shares them; empty keeps "
         "them in `data_dir`'s files.",
     )
+    redis_url: str = Field(
+        "",
+        pattern=r"^(rediss?://.*)?$",
+        description="Redis counting the HTTP API's rate limits (`redis://host:6379/0`), so "
+        "replicas share each token's budget; empty counts them in each process.",
+    )
     collection: str = Field(
         "default", description="Collection used when a command is not given `--collection`."
     )

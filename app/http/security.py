@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,6 +48,14 @@ class Caller:
 
     user: User
     token: ApiToken
+
+
+class Limit(Protocol):
+    """Requests counted per API token: in process, or in Redis shared by replicas."""
+
+    def take(self, key: str) -> None:
+        """Spend one request of ``key``, or raise ``ApiError`` (429) when none is left."""
+        ...
 
 
 class RateLimit:
@@ -90,7 +98,7 @@ class RateLimit:
 class Authenticator:
     """Turns the ``Authorization`` header into a ``Caller`` (a FastAPI dependency)."""
 
-    def __init__(self, tokens: ApiTokens, accounts: Any, limit: RateLimit) -> None:
+    def __init__(self, tokens: ApiTokens, accounts: Any, limit: Limit) -> None:
         self.tokens = tokens
         self.accounts = accounts
         self.limit = limit

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.http import answers, errors, openai_compat, rest
 from app.http.jobs import Jobs
-from app.http.security import Authenticator, Guard, RateLimit
+from app.http.security import Authenticator, Guard, Limit, RateLimit
 from models.errors import DocentError
 
 if TYPE_CHECKING:
@@ -42,7 +42,11 @@ def create_app(docent: Docent) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    limit = RateLimit(settings.api_rate_per_minute)
+    limit: Limit = RateLimit(settings.api_rate_per_minute)
+    if settings.redis_url:
+        from app.http.rate_redis import RedisRateLimit
+
+        limit = RedisRateLimit(settings.redis_url, settings.api_rate_per_minute)
     auth = Authenticator(docent.gate.tokens, docent.accounts, limit)
     jobs = Jobs(docent)
     app.include_router(rest.router(docent, jobs))
