@@ -320,3 +320,28 @@ def test_a_passage_is_named_by_every_heading_it_opens() -> None:
 
     assert named_by_heading("How does autoloading work?", at)
     assert not named_by_heading("How does autoloading work?", passage(TWO_ANSWERS))
+
+
+def test_a_short_section_is_shown_whole_from_its_opening_sentence() -> None:
+    text = (
+        "Save the workspace before you quit.\n\n"
+        "The command save.image() writes every object to the file .RData in the startup "
+        "folder.\n\n"
+        "Packages are loaded with library()."
+    )
+    at = replace(
+        passage(text),
+        headings=(
+            Heading(0, 2, "7.2 How can I save my workspace?"),
+            Heading(text.index("Packages"), 2, "7.3 How do I load a package?"),
+        ),
+    )
+
+    unit = build(sentence(text, "Save the workspace", at))
+
+    assert unit.quote.startswith("Save the workspace")
+    assert unit.quote.endswith("in the startup folder.")
+    # Without an outline (chunks stored before outlines were kept) a blank line ends it.
+    assert (
+        build(sentence(text, "Save the workspace")).quote == "Save the workspace before you quit."
+    )
