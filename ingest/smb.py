@@ -150,6 +150,7 @@ class SmbShare:
     ) -> None:
         import smbclient
 
+        _wait_by_poll()
         self.address = ShareAddress.parse(url)
         self.principals = principals
         self._cache: dict[str, Any] = {}  # this source's own connections, closed by close()
@@ -365,3 +366,30 @@ def _ns(moment: datetime) -> int:
 
 def _said(error: BaseException) -> str:
     return str(error) or type(error).__name__
+
+
+class _PollSelect:
+    """``select.select`` for smbprotocol's socket, waited on with ``poll``: ``select``
+    refuses a descriptor numbered 1024 or above ("filedescriptor out of range in
+    select()"), which a long-running process holding many files open (the server, the
+    scheduler) reaches, and then no share could be read."""
+
+    @staticmethod
+    def select(
+        rlist: list[Any], wlist: list[Any], xlist: list[Any], timeout: float | None = None
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        import select
+
+        poller = select.poll()
+        for sock in rlist:
+            poller.register(sock, select.POLLIN | select.POLLPRI)
+        ready = {fd for fd, _ in poller.poll(None if timeout is None else timeout * 1000)}
+        # A hang-up or error counts as readable: the read that follows sees it.
+        return [sock for sock in rlist if sock.fileno() in ready], [], []
+
+
+def _wait_by_poll() -> None:
+    """Make smbprotocol wait on its socket with ``poll`` (``_PollSelect``)."""
+    from smbprotocol import transport
+
+    transport.select = _PollSelect  # type: ignore[assignment]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,24 @@ def test_a_share_syncs_like_a_folder(docent: Docent, samba: Samba) -> None:
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("docent-smb-*/*"))
     with pytest.raises(DocentError, match="is a file"):
         share.ingest([f"{samba.url}/notes.txt"], "legal")
+
+
+def test_a_share_is_read_by_a_process_holding_many_files_open(docent: Docent, samba: Samba) -> None:
+    # A long-running server or scheduler may hold more than 1024 descriptors: the share's
+    # socket then gets a number select() refuses ("filedescriptor out of range").
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"the descriptor limit here is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        _fill(samba)
+        report = _docent(docent, samba).ingest([samba.url], "legal")
+        assert report.exit_code == 0 and report.counts()["added"] == 3
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_an_address_never_carries_the_password() -> None:
