@@ -372,7 +372,9 @@ class Extractor:
                 break
             if any(_cosine(vectors[i], vectors[j]) > SAME for j in taken):
                 continue
-            unit = build(candidates[i].sentence, candidates[i].after, self.config)
+            unit = build(
+                candidates[i].sentence, candidates[i].after, self.config, whole_section=False
+            )
             if any(overlaps(unit, other) for other in units) or not unit.markdown.strip():
                 continue
             if unit.quote.rstrip().endswith(":"):

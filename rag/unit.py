@@ -109,9 +109,15 @@ def joined(passage: Passage, after: Passage | None) -> tuple[tuple[Passage, ...]
 
 
 def build(
-    sentence: Sentence, after: Passage | None = None, config: UnitConfig | None = None
+    sentence: Sentence,
+    after: Passage | None = None,
+    config: UnitConfig | None = None,
+    *,
+    whole_section: bool = True,
 ) -> Unit:
-    """The answer unit of a chosen sentence (see the module's docstring)."""
+    """The answer unit of a chosen sentence (see the module's docstring); with
+    ``whole_section``, a section that fits the cap is shown whole from its opening
+    sentence (an answer), else the opening paragraph (a summary's point)."""
     config = config or UnitConfig()
     passages, text = joined(sentence.passage, after)
     lines = _lines(text)
@@ -134,7 +140,8 @@ def build(
         start, end = _paragraph(text, start, end, config.words)
         if sentence.after_heading or sentence.index == 0 or opens:
             outlined = any(p.headings for p in passages)
-            end = _section_end(text, start, end, high if outlined else -1, config.words)
+            most = config.words if whole_section else 0
+            end = _section_end(text, start, end, high if outlined else -1, most)
     end = _with_introduced(lines, text, start, end)
     start = max(start, low)
     end = max(sentence.end, min(end, len(text[:high].rstrip())))
