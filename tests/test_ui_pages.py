@@ -247,13 +247,16 @@ def test_ask_streams_a_verified_answer_with_a_cited_passage(in_library: Path) ->
     marker = next(b for b in at.button if b.label == "\\[1\\]")
     marker.click().run()
     assert not at.exception
-    # The sidebar has its own ("Conversations"); the answer names one source.
-    assert [h.value for h in at.main.subheader] == ["Source 1\\: Staff Handbook"]
+    # The source opens in its panel (a dialog titled "Source 1: Staff Handbook"): what is
+    # quoted, and a way to close it.
+    assert [m.value for m in at.markdown if m.value.startswith("**Quoted:**")], "no panel"
+    assert any(b.label == "Close" for b in at.button)
     labels = [d.proto.label for d in at.get("download_button")]
-    # Beside the quote, the page alone as a PDF of its own, one click away; in the viewer
-    # the whole original and the page.
-    assert labels[:3] == [
+    # Beside the quote, the page alone as a PDF of its own, one click away (the
+    # conversation's export follows it); in the panel the whole original and the page.
+    assert labels == [
         "Page 2 alone (PDF)",
+        "Export as Markdown",
         "Download the original",
         "Page 2 alone (PDF)",
     ], labels
