@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
@@ -174,6 +175,9 @@ class Answer:
             ``not_found``; "" when there is none.
         timings: Seconds spent per step (retrieve, rank, first_token, generate, verify,
             first_text, total).
+        model_tokens: When the model was asked: the tokens it read (``prompt``) and wrote
+            (``completion``), counted by its backend (``ChatBackend.count_tokens``: the
+            model's own tokenizer when embedded); empty when no model was asked.
     """
 
     question: str
@@ -191,6 +195,7 @@ class Answer:
     fallback: str = ""
     fallback_kind: FallbackKind = ""
     timings: dict[str, float] = field(default_factory=dict)
+    model_tokens: dict[str, int] = field(default_factory=dict)
 
 
 def checked(parts: Iterator[str | Answer]) -> Iterator[str | Answer]:
@@ -303,8 +308,19 @@ class AnswerChain:
             return
         kind: FallbackKind = "failed" if fallback else ""
         final = self._quoted(asked, shown, clock, raw, fallback, kind=kind)
+        if raw:
+            read = choose.messages(asked.question, ranked[: choose.CANDIDATES])
+            final.model_tokens = self._tokens(read, raw)
         yield final.text
         yield final
+
+    def _tokens(self, read: Sequence[BaseMessage], wrote: str) -> dict[str, int]:
+        """The model's count of the tokens of the messages it read and of its reply."""
+        count = self.backend.count_tokens
+        return {
+            "prompt": sum(count(str(message.content)) for message in read),
+            "completion": count(wrote),
+        }
 
     def _chosen(
         self, question: str, ranked: list[RankedSentence], chosen: list[RankedSentence]
@@ -408,7 +424,9 @@ class AnswerChain:
             lead = leads.check(self.checker, raw, read, asked.question)
         clock.lap("verify")
         why, kind = _no_lead(raw) if not lead.text else ("", "")
-        yield self._quoted(asked, shown, clock, raw, why, lead, kind)
+        final = self._quoted(asked, shown, clock, raw, why, lead, kind)
+        final.model_tokens = self._tokens(ANSWER.invoke(inputs).to_messages(), raw)
+        yield final
 
     def _finish(
         self,

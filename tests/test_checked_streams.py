@@ -10,6 +10,7 @@ stream with an error after the quotes; the kind of fallback is in every record.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -196,3 +197,22 @@ def test_a_question_without_words_is_a_400_on_both_faces(scripted: TestClient) -
     openai = scripted.post("/v1/chat/completions", json=body)
 
     assert rest.status_code == openai.status_code == 400, (rest.text, openai.text)
+
+
+def test_usage_counts_what_the_model_read_and_wrote(
+    scripted: TestClient, scripted_chat: Script
+) -> None:
+    reply = _openai(scripted).chat.completions.create(
+        model="docent:docs",
+        messages=[{"role": "user", "content": QUESTION}],  # type: ignore[list-item]
+    )
+
+    # The scripted backend counts as remote backends do (ChatBackend.count_tokens).
+    def count(text: str) -> int:
+        return math.ceil(len(text) / 3.5)
+
+    [read] = scripted_chat.prompts
+    assert reply.usage is not None
+    assert reply.usage.prompt_tokens == sum(count(str(m.content)) for m in read)
+    assert reply.usage.completion_tokens == count(UNCHECKED)
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens

@@ -4,8 +4,10 @@ Each collection the caller may read is a model, ``docent:<collection>``. The las
 message is the question, earlier user/assistant pairs are the conversation (system
 messages are ignored: the answer's rules are Docent's); a RAG-style prompt is asked as
 the text after its final ``Question:`` label, and options Docent cannot honour are
-refused (``app.http.openai_request``). ``usage`` counts the question's and the reply's
-word pieces by the embedder's tokenizer. The reply's text ends with the
+refused (``app.http.openai_request``). ``usage`` counts what a model read and wrote when
+one was asked (its prompt and reply, by its backend's count: the model's own tokenizer when
+embedded), else the question's and the reply's word pieces by the embedder's tokenizer
+(the quotes are Docent's, no model wrote them). The reply's text ends with the
 citations as a numbered list, for clients that show only text; the whole answer record
 (``app.answer_record.AnswerRecord``: units, lead, citations with page and span, status,
 fallback), with the collection asked, travels in the extension field ``docent`` of the
@@ -143,19 +145,24 @@ def router(docent: Docent) -> APIRouter:
 
 
 class Usage:
-    """The ``usage`` of a reply, counted by the embedder's tokenizer (word pieces).
+    """The ``usage`` of a reply.
 
-    The prompt is the question Docent asked (the client's instructions and context are
-    not read); the completion is the text the client receives, answer and Sources list.
+    When a model was asked (``Answer.model_tokens``): the tokens it read and wrote, as its
+    backend counts them. Else by the embedder's tokenizer (word pieces): the prompt is the
+    question Docent asked (the client's instructions and context are not read), the
+    completion the text the client receives, answer and Sources list.
     """
 
     def __init__(self, tokens: TokenCounter, question: str) -> None:
         self.tokens = tokens
         self.question = question
 
-    def of(self, content: str) -> dict[str, int]:
+    def of(self, content: str, answer: Answer | None = None) -> dict[str, int]:
         """``prompt_tokens``, ``completion_tokens`` and ``total_tokens`` for ``content``."""
-        prompt, completion = self.tokens.count([self.question, content])
+        if answer is not None and answer.model_tokens:
+            prompt, completion = answer.model_tokens["prompt"], answer.model_tokens["completion"]
+        else:
+            prompt, completion = self.tokens.count([self.question, content])
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
@@ -178,7 +185,7 @@ class _Reply:
         message = {"role": "assistant", "content": content}
         return self._head("chat.completion") | {
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": self.usage.of(content),
+            "usage": self.usage.of(content, answer),
             "docent": extension(self.collection, answer),
         }
 
@@ -198,7 +205,7 @@ class _Reply:
                     if failure := model_failure(part):
                         yield _data(body(failure, status_of(failure)))
                     elif usage:
-                        counts = {"choices": [], "usage": self.usage.of(text)}
+                        counts = {"choices": [], "usage": self.usage.of(text, part)}
                         yield _data(self._head("chat.completion.chunk") | counts)
         except Exception as error:
             failure = error if isinstance(error, DocentError) else DocentError("Docent failed.")
