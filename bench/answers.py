@@ -64,7 +64,14 @@ from bench.unanswerable import IN_DOMAIN
 from bench.wording import paraphrases
 from rag import quotes, unit
 from rag.answer import AnswerConfig
-from rag.evidence import RankedSentence, RankWeights, SentenceRanker, gated, score
+from rag.evidence import (
+    RankedSentence,
+    RankWeights,
+    SentenceRanker,
+    gated,
+    opening_first,
+    score,
+)
 from rag.markup import neutralize
 from rag.metrics import words
 from rag.quotes import QuoteConfig
@@ -161,7 +168,7 @@ def _prepare(docent: Docent, cases: list[Case], config: AnswerConfig) -> list[Pr
 
 
 def _chosen(item: Prepared, weights: RankWeights, config: QuoteConfig) -> list[RankedSentence]:
-    ranked = score(item.features, weights)
+    ranked = opening_first(item.case[1], score(item.features, weights))
     if quotes.refusal(item.case[1], item.passages, ranked, config, item.missing):
         return []
     return quotes.choose(ranked, config)

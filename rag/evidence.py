@@ -51,6 +51,11 @@ from rag.unit import build as build_unit
 MIN_NEW_WORDS = 1
 # Share of content words a heading and a question must have in common to name one topic.
 HEADING_MATCH = 0.75
+# A question this close to the heading of the best sentence's section asks what that
+# section is about: the section's opening answers it (``opening_first``).
+OPENS_MATCH = 0.5
+# How many of the best-ranked sentences' sections are looked at for the one it names.
+OPENS_WINDOW = 5
 _SECTION_NUMBER = re.compile(r"^\s*(?:[A-Z]\.)?\d+(?:\.\d+)*\.?\s+")
 # Words that talk about the question instead of answering it ("The answer to this
 # question, according to the document, is ..."), in their stemmed form.
@@ -139,6 +144,50 @@ def named_by_heading(question: str, passage: Passage) -> bool:
         heading_match(question, heading) >= HEADING_MATCH
         for heading in (passage.heading, *(h.text for h in passage.headings))
     )
+
+
+def section_of(sentence: Sentence) -> tuple[str, int, bool]:
+    """The section a sentence stands in by its passage's stored outline: its heading, the
+    heading's offset in the document (-1: the section opened before the passage), and
+    whether the sentence opens it (only blank space between)."""
+    passage = sentence.passage
+    opened = [h for h in passage.headings if h.offset <= sentence.doc_start]
+    if not opened:
+        return passage.heading, -1, False
+    # Of headings opened at one offset (a chapter's and its first question's), the last.
+    own = max(reversed(opened), key=lambda h: h.offset)
+    gap = passage.text[own.offset - passage.char_start : sentence.start]
+    return own.text, own.offset, not gap.strip()
+
+
+def opening_first(
+    question: str, ranked: list[RankedSentence], window: int = OPENS_WINDOW
+) -> list[RankedSentence]:
+    """The ranked sentences, a section's opening first when the question names that
+    section by its heading (``OPENS_MATCH``).
+
+    A question that is a section's title ("Contrasts", "How can add-on packages be
+    used?") asks what the section says, and a section states that first: its best-
+    matching later sentence ("Second, the whole behavior can be changed ...") is a
+    detail of it. Of the sections the ``window`` best sentences stand in, the one whose
+    heading names the question best is taken (a chapter's "Control files and their
+    fields" gives way to its "Syntax of control files"), when its opening is a candidate.
+    """
+    openings: dict[tuple[str, str], RankedSentence] = {}
+    for candidate in ranked:
+        heading, _, opens = section_of(candidate.sentence)
+        key = (candidate.sentence.passage.doc_id, heading)
+        if opens and key not in openings:
+            openings[key] = candidate
+    best: tuple[float, RankedSentence] | None = None
+    for candidate in ranked[:window]:
+        key = (candidate.sentence.passage.doc_id, section_of(candidate.sentence)[0])
+        match = heading_match(question, key[1])
+        if key in openings and match >= OPENS_MATCH and (best is None or match > best[0]):
+            best = (match, openings[key])
+    if best is None or best[1] is ranked[0]:
+        return ranked
+    return [best[1], *(r for r in ranked if r is not best[1])]
 
 
 def gated(question: str, passages: Sequence[Passage], gate: float) -> list[Passage]:
@@ -230,11 +279,12 @@ class SentenceRanker:
         return found
 
     def rank(self, question: str, passages: Sequence[Passage]) -> list[RankedSentence]:
-        """Every candidate sentence, best first."""
+        """Every candidate sentence, best first (a named section's opening before its
+        later sentences: ``opening_first``)."""
         sentences = self.candidates(question, passages)
         if not sentences:
             return []
-        return score(self.features(question, sentences), self.weights)
+        return opening_first(question, score(self.features(question, sentences), self.weights))
 
     def _unit_cosines(self, query: np.ndarray, sentences: list[Sentence]) -> list[float]:
         """Each sentence's answer unit's similarity to the question (a unit shared by

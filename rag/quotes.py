@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.context import Source
-from rag.evidence import RankedSentence, named_by_heading, unmatched_terms
+from rag.evidence import RankedSentence, named_by_heading, section_of, unmatched_terms
 from rag.retrieve import Passage
 from rag.unit import Unit
 
@@ -86,9 +86,16 @@ def choose(ranked: Sequence[RankedSentence], config: QuoteConfig) -> list[Ranked
         return []
     first = ranked[0]
     chosen = [first]
+    # The first may be a named section's opening put before better-scored sentences of
+    # its section (``rag.evidence.opening_first``): they are its detail, not more quotes.
+    bar = max(r.score for r in ranked) - config.margin
+    section = (first.sentence.passage.doc_id, section_of(first.sentence)[0])
     for candidate in ranked[1:]:
-        if len(chosen) >= config.most or candidate.score < first.score - config.margin:
+        if len(chosen) >= config.most or candidate.score < bar:
             break
+        within = (candidate.sentence.passage.doc_id, section_of(candidate.sentence)[0])
+        if first.score < bar and within == section:
+            continue
         chosen.append(candidate)
     return chosen
 

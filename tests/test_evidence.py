@@ -16,10 +16,13 @@ from models.embedder import Embedder
 from rag.citations import CitationChecker, SourceText
 from rag.evidence import (
     HEADING_MATCH,
+    OPENS_MATCH,
     SentenceRanker,
     gated,
     heading_match,
     restates,
+    score,
+    section_of,
     unmatched_terms,
 )
 from rag.layout import markdown
@@ -27,6 +30,7 @@ from rag.prompts import NOT_FOUND
 from rag.quotes import QuoteConfig, refusal, units_text
 from rag.retrieve import Passage
 from rag.sentences import split_passage
+from rag.types import Heading
 from tests import docgen
 from tests.indexed import indexed
 
@@ -179,3 +183,47 @@ def test_two_words_no_passage_holds_refuse_however_close_it_comes(embedder: Embe
     ):
         ranked = SentenceRanker(embedder).rank(question, held)
         assert bool(refusal(question, held, ranked, config)) is refused, question
+
+
+CONTRASTS = (
+    "We need at least some idea how the model formulae specify the columns of the model "
+    "matrix. Factors with k levels are coded by k - 1 columns.\n\n"
+    "First, contrasts for ordered factors default to polynomials. Second, contrasts as a "
+    "whole can be changed by the options setting for contrasts."
+)
+
+
+def _sectioned(text: str, heading: str) -> Passage:
+    """A passage whose stored outline opens ``heading`` where its text begins."""
+    return Passage("m:00011", text, "m", "manual.pdf", "Manual", 57, "11.1 Formulae", 900,
+                   900 + len(text), 11, 0.5, None, 0.1,
+                   headings=(Heading(900, 2, heading),))  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_question_naming_a_section_is_answered_by_its_opening(embedder: Embedder) -> None:
+    held = [_sectioned(CONTRASTS, "11.1.1 Contrasts")]
+    ranker = SentenceRanker(embedder)
+    unordered = score(
+        ranker.features("Contrasts", ranker.candidates("Contrasts", held)), ranker.weights
+    )
+    assert not unordered[0].sentence.text.startswith("We need")  # what the opening undoes
+    assert section_of(unordered[0].sentence) == ("11.1.1 Contrasts", 900, False)
+    ranked = ranker.rank("Contrasts", held)
+    assert ranked[0].sentence.text.startswith("We need at least some idea")
+    assert section_of(ranked[0].sentence) == ("11.1.1 Contrasts", 900, True)
+    # A question about one detail of the section is answered by the detail.
+    detail = "How do I change the contrasts used for every model?"
+    assert heading_match(detail, "11.1.1 Contrasts") < OPENS_MATCH
+    assert not ranker.rank(detail, held)[0].sentence.text.startswith("We need")
+
+
+def test_of_headings_opened_at_one_offset_a_sentence_stands_under_the_last() -> None:
+    text = "See the chapters titled Internet Protocols in the Library Reference."
+    chapter_and_question = Passage(
+        "f:00003", text, "f", "faq.html", "FAQ", 0, "Library", 400, 400 + len(text), 3,
+        0.5, None, 0.1,
+        headings=(Heading(400, 1, "Network Programming"), Heading(400, 2, "What WWW tools?")),
+    )  # fmt: skip
+    (sentence,) = split_passage(chapter_and_question)
+    assert section_of(sentence) == ("What WWW tools?", 400, True)
