@@ -127,9 +127,10 @@ class Chunker:
         # A section that opens inside the chunk is embedded under its own heading, where
         # it begins: a short FAQ answer packed after another's end is found by its question.
         body, at = [], start
-        for index, offset in enumerate(offsets):
-            opened = document.sections[index].opens
-            if start < offset < end and opened:
+        # Offsets rise with the sections: only those inside the chunk are looked at.
+        for index in range(bisect.bisect_right(offsets, start), bisect.bisect_left(offsets, end)):
+            offset, opened = offsets[index], document.sections[index].opens
+            if opened:
                 body += [text[at:offset], "\n".join(t for _, t in opened) + "\n"]
                 at = offset
         body.append(text[at:end])
