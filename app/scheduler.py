@@ -13,7 +13,6 @@ and written to the audit log.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from app.sources import is_share
 from app.sync_runs import RUNS_FILE, Result, SyncRun, SyncRuns
 from ingest.report import FileOutcome
 from models.errors import DocentError
-from rag.lock import IndexLockedError
+from rag.lock import IndexLockedError, give_back, take
 
 if TYPE_CHECKING:
     from app.api import Docent
@@ -239,26 +238,18 @@ class _SchedulerLock:
         self._fd: int | None = None
 
     def __enter__(self) -> _SchedulerLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
+        fd, holder = take(self.path)
+        if fd is None:
             raise SchedulerRunning(
                 f"A scheduler (PID {holder}) runs on the data folder {self.path.parent} already.",
                 hint="run one `docent scheduler` per data folder; stop that one first",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+            )
         self._fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)
+            give_back(self._fd)
             self._fd = None
 
 
