@@ -297,8 +297,9 @@ class AnswerChain:
         chosen = [] if refused else quotes.choose(ranked, self.config.quotes)
         clock.lap("rank")
         raw = fallback = ""
+        read: list[BaseMessage] = []
         if chosen and self.config.mode == "choose":
-            chosen, raw, fallback = self._chosen(asked.question, ranked, chosen)
+            chosen, raw, fallback, read = self._chosen(asked.question, ranked, chosen)
         shown = self.units(asked, chosen)
         if not shown:
             yield self._not_found(asked, passages, clock, refused, bool(strong) and not missing)
@@ -309,7 +310,6 @@ class AnswerChain:
         kind: FallbackKind = "failed" if fallback else ""
         final = self._quoted(asked, shown, clock, raw, fallback, kind=kind)
         if raw:
-            read = choose.messages(asked.question, ranked[: choose.CANDIDATES])
             final.model_tokens = self._tokens(read, raw)
         yield final.text
         yield final
@@ -324,13 +324,16 @@ class AnswerChain:
 
     def _chosen(
         self, question: str, ranked: list[RankedSentence], chosen: list[RankedSentence]
-    ) -> tuple[list[RankedSentence], str, str]:
-        """The model's choice among the ranked sentences; the ranked quotes if it fails."""
+    ) -> tuple[list[RankedSentence], str, str, list[BaseMessage]]:
+        """The model's choice among the ranked sentences (with its reply, why it failed,
+        and the messages it read); the ranked quotes if it fails."""
         try:
-            picked, reply = choose.choose(self.backend, question, ranked, self.config.quotes.most)
+            picked, reply, read = choose.choose(
+                self.backend, question, ranked, self.config.quotes.most
+            )
         except ChatBackendError as error:
-            return chosen, "", f"the model failed: {error}"
-        return picked, reply, ""
+            return chosen, "", f"the model failed: {error}", []
+        return picked, reply, "", read
 
     def _not_found(
         self, asked: Asked, passages: list[Passage], clock: _Clock, why: str, on_topic: bool

@@ -71,8 +71,9 @@ def parse(reply: str, count: int, most: int) -> list[int]:
 
 def choose(
     backend: ChatBackend, question: str, ranked: Sequence[RankedSentence], most: int
-) -> tuple[list[RankedSentence], str]:
-    """The sentences the model chooses for the question, and its reply as written.
+) -> tuple[list[RankedSentence], str, list[BaseMessage]]:
+    """The sentences the model chooses for the question, its reply as written, and the
+    messages it read (for counting its tokens).
 
     Raises:
         DocentError: The backend failed or cannot constrain its output.
@@ -80,5 +81,6 @@ def choose(
     """
     candidates = list(ranked[:CANDIDATES])
     schema = choice_schema(len(candidates), most)
-    reply = backend.choose(messages(question, candidates), schema)
-    return [candidates[n - 1] for n in parse(reply, len(candidates), most)], reply
+    read = messages(question, candidates)
+    reply = backend.choose(read, schema)
+    return [candidates[n - 1] for n in parse(reply, len(candidates), most)], reply, read
