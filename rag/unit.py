@@ -140,8 +140,7 @@ def build(
         start, end = _paragraph(text, start, end, config.words)
         if sentence.after_heading or sentence.index == 0 or opens:
             outlined = any(p.headings for p in passages)
-            most = config.words if whole_section else 0
-            end = _section_end(text, start, end, high if outlined else -1, most)
+            end = _section_end(text, start, end, high if outlined else -1, whole_section, config)
     end = _with_introduced(lines, text, start, end)
     start = max(start, low)
     end = max(sentence.end, min(end, len(text[:high].rstrip())))
@@ -197,21 +196,23 @@ def paragraph_break(text: str, at: int) -> int:
     return -1
 
 
-def _section_end(text: str, start: int, end: int, high: int, most: int) -> int:
-    """Where a unit that opens its section may run to: the whole section when it fits
-    ``most`` words (a short answer's second paragraph is often the one that answers),
-    else the next heading line or blank line, whichever comes first (a section states its
-    answer first and goes on with what completes it).
+def _section_end(
+    text: str, start: int, end: int, high: int, whole_section: bool, config: UnitConfig
+) -> int:
+    """Where a unit that opens its section may run to: with ``whole_section``, the whole
+    section when it fits the word cap (a short answer's second paragraph is often the one
+    that answers); else the next heading line or blank line, whichever comes first (a
+    section states its answer first and goes on with what completes it).
 
     The section ends at the next heading line or stored heading (``high``; -1 when the
     passages carry no outline). Loaders keep no heading line between the sections a
     chunk spans, only a blank line: without an outline (chunks stored before outlines
     were kept), the text past one may be the next question's answer."""
     following = [a for a, _, heading in regions(text) if heading and a >= end]
-    if high >= 0 or following:
+    if whole_section and (high >= 0 or following):
         section = min([*following, high if high >= 0 else len(text), len(text)])
         whole = len(text[:section].rstrip())
-        if whole > end and word_count(text[start:whole]) <= most:
+        if whole > end and word_count(text[start:whole]) <= config.words:
             return whole
     blank = paragraph_break(text, end)
     stop = min([*following, blank if blank >= 0 else len(text), len(text)])
