@@ -145,13 +145,13 @@ class Docent(StatusReports, Administration):
         Raises:
             CollectionError: ``user`` holds no grant in ``collection``.
         """
-        from app.eval.feedback import Feedback, FeedbackLog
+        from app.eval.feedback import Feedback
 
         self._allowed(collection, user)
         given = Feedback.of(
             answer, collection, actor(user), helpful=helpful, note=note, source=source, page=page
         )
-        FeedbackLog(self.settings.data_dir / "eval" / "feedback.jsonl").append(given)
+        self.feedback_store.append(given)
         fields = {"collection": collection, "feedback": given.id, "helpful": helpful}
         self.audit.append("feedback", actor(user), **fields)
         return given
@@ -164,10 +164,8 @@ class Docent(StatusReports, Administration):
         Raises:
             AccessError: ``user`` is not an administrator.
         """
-        from app.eval.feedback import FeedbackLog
-
         self._require_admin(user, "read readers' feedback")
-        return FeedbackLog(self.settings.data_dir / "eval" / "feedback.jsonl").entries(collection)
+        return self.feedback_store.entries(collection)
 
     def summarize(
         self,

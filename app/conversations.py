@@ -2,7 +2,9 @@
 
 Each person's conversations are kept in one SQLite file in the data folder
 (``<data_dir>/conversations.sqlite3``), created readable and writable by the service's
-account only (0600), as the accounts and sessions files are. A conversation holds its
+account only (0600), as the accounts and sessions files are; with ``state_url`` set, in
+the state database's tables, so every replica lists and reopens the same ones
+(``app.conversation_db``). A conversation holds its
 turns: the question, how it ended and the whole checked answer as its record
 (``app.answer_record``: units, citations, the passages' text), so a reopened conversation
 shows what was shown and a follow-up builds on it.
@@ -16,19 +18,16 @@ answers themselves are audited by ``Docent.stream_answer`` as before.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from app.auth.audit import AuditLog, actor
+from app.auth.audit import AuditTrail, actor
+from app.conversation_db import ConversationDb, Rows, SqliteConversations
 from ingest.report import shown
 from models.errors import DocentError
 
@@ -39,20 +38,6 @@ if TYPE_CHECKING:
 TITLE_MOST = 120
 # Listing deletes what is past the retention period, at most this often per process.
 PURGE_EVERY_SECONDS = 600.0
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY, owner TEXT NOT NULL, collection TEXT NOT NULL, title TEXT NOT NULL,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, turns INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS conversations_by_owner ON conversations (owner, updated_at);
-CREATE INDEX IF NOT EXISTS conversations_by_age ON conversations (updated_at);
-CREATE TABLE IF NOT EXISTS turns (
-    conversation TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL, question TEXT NOT NULL, state TEXT NOT NULL,
-    answer TEXT, partial TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (conversation, position)
-);
-"""
 
 
 class ConversationError(DocentError):
@@ -119,38 +104,21 @@ class Conversations:
     Args:
         config: Where and whether they are kept.
         audit: The audit log that records their changes.
+        db: Where they are kept; default the SQLite file at ``config.path``.
     """
 
-    def __init__(self, config: ConversationConfig, audit: AuditLog) -> None:
+    def __init__(
+        self, config: ConversationConfig, audit: AuditTrail, db: ConversationDb | None = None
+    ) -> None:
         self.config = config
         self.audit = audit
-        self._lock = threading.Lock()
-        self._ready = False
+        self.db = db or SqliteConversations(config.path)
         self._purged_at: float | None = None
 
     @property
     def saved(self) -> bool:
         """Whether conversations are saved (the administrator's switch)."""
         return self.config.saved
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        path = self.config.path
-        if not path.exists():
-            self._ready = False
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-        try:
-            connection.execute("PRAGMA foreign_keys = ON")
-            with self._lock:
-                if not self._ready:
-                    connection.executescript(_SCHEMA)
-                    self._ready = True
-            yield connection
-        finally:
-            connection.close()
 
     def save(
         self,
@@ -175,24 +143,24 @@ class Conversations:
             return None
         now = _now()
         owner = actor(user)
-        with self._db() as db, _transaction(db):
+        with self.db.writing() as db:
             if conversation is None:
                 conversation = secrets.token_urlsafe(12)
                 title = _title(turns[0].question)
-                db.execute(
+                db.run(
                     "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, 0)",
                     (conversation, owner, collection, title, now, now),
                 )
                 created = True
             else:
-                self._owned(db, conversation, owner)
+                self._owned(db, conversation, owner, lock=True)
                 created = False
-            db.execute("DELETE FROM turns WHERE conversation = ?", (conversation,))
-            db.executemany(
+            db.run("DELETE FROM turns WHERE conversation = ?", (conversation,))
+            db.many(
                 "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [_turn_row(conversation, n, turn) for n, turn in enumerate(turns)],
             )
-            db.execute(
+            db.run(
                 "UPDATE conversations SET updated_at = ?, turns = ? WHERE id = ?",
                 (now, len(turns), conversation),
             )
@@ -220,23 +188,22 @@ class Conversations:
             self._purged_at = now
             self.purge()
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with self._db() as db:
-            rows = db.execute(
+        with self.db.reading() as db:
+            rows = db.all(
                 "SELECT id, title, collection, created_at, updated_at, turns FROM conversations"
-                " WHERE owner = ? AND title LIKE ? ESCAPE '\\' ORDER BY updated_at DESC LIMIT ?",
-                (actor(user), pattern, -1 if limit is None else limit),
-            ).fetchall()
+                " WHERE owner = ? AND lower(title) LIKE lower(?) ESCAPE '\\'"
+                " ORDER BY updated_at DESC LIMIT ?",
+                (actor(user), pattern, self.db.no_limit if limit is None else limit),
+            )
         return [_summary(row) for row in rows]
 
     def count(self, *, user: User | None = None) -> int:
         """How many conversations ``user`` has saved."""
         if not self.saved:
             return 0
-        with self._db() as db:
-            found = db.execute(
-                "SELECT count(*) FROM conversations WHERE owner = ?", (actor(user),)
-            ).fetchone()
-        return int(found[0])
+        with self.db.reading() as db:
+            found = db.one("SELECT count(*) FROM conversations WHERE owner = ?", (actor(user),))
+        return int(found[0]) if found else 0
 
     def open(self, conversation: str, *, user: User | None = None) -> SavedConversation:
         """A saved conversation of ``user``'s with its turns.
@@ -244,13 +211,13 @@ class Conversations:
         Raises:
             ConversationError: It does not exist (or no longer), or is someone else's.
         """
-        with self._db() as db:
+        with self.db.reading() as db:
             summary = self._owned(db, conversation, actor(user))
-            rows = db.execute(
+            rows = db.all(
                 "SELECT question, state, answer, partial, error FROM turns"
                 " WHERE conversation = ? ORDER BY position",
                 (conversation,),
-            ).fetchall()
+            )
         from app.answer_record import answer_from_json  # the answer types load LangChain
 
         turns = [
@@ -268,9 +235,9 @@ class Conversations:
         kept = _title(title)
         if not kept:
             raise ConversationError("A conversation needs a title.", hint="type a title")
-        with self._db() as db, _transaction(db):
-            self._owned(db, conversation, actor(user))
-            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (kept, conversation))
+        with self.db.writing() as db:
+            self._owned(db, conversation, actor(user), lock=True)
+            db.run("UPDATE conversations SET title = ? WHERE id = ?", (kept, conversation))
         self.audit.append("conversation_rename", actor(user), conversation=conversation)
         return kept
 
@@ -280,21 +247,21 @@ class Conversations:
         Raises:
             ConversationError: It is not ``user``'s (or is gone already).
         """
-        with self._db() as db, _transaction(db):
-            self._owned(db, conversation, actor(user))
-            db.execute("DELETE FROM conversations WHERE id = ?", (conversation,))
+        with self.db.writing() as db:
+            self._owned(db, conversation, actor(user), lock=True)
+            db.run("DELETE FROM conversations WHERE id = ?", (conversation,))
         self.audit.append("conversation_delete", actor(user), conversation=conversation)
 
     def purge(self, now: datetime | None = None) -> int:
         """Delete every conversation untouched for the retention period; return how many."""
-        if not self.config.path.exists():
+        if not self.db.holds_any():
             return 0
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.config.retention_days)
-        with self._db() as db, _transaction(db):
-            removed = db.execute(
+        with self.db.writing() as db:
+            removed = db.run(
                 "DELETE FROM conversations WHERE updated_at < ?",
                 (cutoff.isoformat(timespec="microseconds"),),
-            ).rowcount
+            )
         if removed:
             days = self.config.retention_days
             self.audit.append("conversation_retention", "docent", deleted=removed, days=days)
@@ -320,13 +287,14 @@ class Conversations:
                 lines.append((turn.partial + "\n\n" if turn.partial else "") + "(Stopped.)")
         return "\n".join(lines) + "\n"
 
-    @staticmethod
-    def _owned(db: sqlite3.Connection, conversation: str, owner: str) -> ConversationSummary:
-        row = db.execute(
+    def _owned(
+        self, db: Rows, conversation: str, owner: str, *, lock: bool = False
+    ) -> ConversationSummary:
+        row = db.one(
             "SELECT id, title, collection, created_at, updated_at, turns FROM conversations"
-            " WHERE id = ? AND owner = ?",
+            " WHERE id = ? AND owner = ?" + (self.db.row_lock if lock else ""),
             (conversation, owner),
-        ).fetchone()
+        )
         if row is None:  # the same words whether it is gone or someone else's
             raise ConversationError(
                 "This conversation is no longer saved.",
@@ -351,17 +319,6 @@ def answer_markdown(answer: Answer) -> str:
     return text + "\n\n" + "\n".join(f"- {line}" for line in sources)
 
 
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
 def _turn_row(conversation: str, position: int, turn: SavedTurn) -> tuple[object, ...]:
     from app.answer_record import answer_to_json
 
@@ -369,10 +326,10 @@ def _turn_row(conversation: str, position: int, turn: SavedTurn) -> tuple[object
     return (conversation, position, turn.question, turn.state, answer, turn.partial, turn.error)
 
 
-def _summary(row: tuple[str, str, str, str, str, int]) -> ConversationSummary:
+def _summary(row: tuple[Any, ...]) -> ConversationSummary:
     id_, title, collection, created, updated, turns = row
     parse = datetime.fromisoformat
-    return ConversationSummary(id_, title, collection, parse(created), parse(updated), turns)
+    return ConversationSummary(id_, title, collection, parse(created), parse(updated), int(turns))
 
 
 def _title(text: str) -> str:

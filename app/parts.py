@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from app.auth import access
 from app.auth.access import Grants
 from app.auth.accounts import Accounts, User
-from app.auth.audit import AuditLog, actor
+from app.auth.audit import AuditTrail, actor
 from app.auth.gate import Gate
 from app.settings import Settings
 from app.uploads import upload_folder
@@ -25,6 +25,7 @@ from rag.store import Index, validate_collection_name
 if TYPE_CHECKING:
     # Imported where used: an ingest needs neither LangChain nor the chat models.
     from app.conversations import Conversations
+    from app.eval.feedback import FeedbackStore
     from models.chat import ChatBackend
     from rag.answer import AnswerChain
 
@@ -65,7 +66,7 @@ class DocentParts:
         return Grants(self.gate.state.document("grants"))
 
     @property
-    def audit(self) -> AuditLog:
+    def audit(self) -> AuditTrail:
         """The audit log."""
         return self.gate.audit
 
@@ -80,7 +81,25 @@ class DocentParts:
             settings.conversations_saved,
             settings.conversation_retention_days,
         )
-        return Conversations(config, self.audit)
+        if not settings.state_url:
+            return Conversations(config, self.audit)
+        from app.auth.state_postgres import PostgresState
+        from app.records_postgres import PostgresConversations
+
+        database = PostgresConversations(PostgresState.shared(settings.state_url))
+        return Conversations(config, self.audit, database)
+
+    @cached_property
+    def feedback_store(self) -> FeedbackStore:
+        """Readers' feedback: ``<data_dir>/eval/feedback.jsonl``, or ``state_url``'s database."""
+        from app.eval.feedback import FeedbackLog
+
+        if not self.settings.state_url:
+            return FeedbackLog(self.settings.data_dir / "eval" / "feedback.jsonl")
+        from app.auth.state_postgres import PostgresState
+        from app.records_postgres import PostgresFeedback
+
+        return PostgresFeedback(PostgresState.shared(self.settings.state_url))
 
     @cached_property
     def answers(self) -> AnswerChain:

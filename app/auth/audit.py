@@ -43,11 +43,11 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.auth.accounts import User
 from app.auth.audit_key import (
@@ -132,6 +132,32 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
     return int(seq), digest
 
 
+class AuditTrail(Protocol):
+    """The audit chain, wherever it is kept: ``AuditLog`` (a file) or, with ``state_url``
+    set, ``app.auth.audit_postgres.PostgresAuditLog`` (rows every replica appends to)."""
+
+    @property
+    def location(self) -> str:
+        """Where the chain is kept, for messages."""
+        ...
+
+    def append(self, event: str, user: str, **fields: Any) -> dict[str, Any]:
+        """Write one record after the last; return it as written."""
+        ...
+
+    def verify(self, checkpoint: str | None = None) -> Verification:
+        """Check every record's hash, its link to the one before, and its sequence number."""
+        ...
+
+    def checkpoint(self) -> str:
+        """``<seq>:<hash>`` of the last record, to keep outside the chain."""
+        ...
+
+    def export(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """The complete records written at or after ``since`` (all when None)."""
+        ...
+
+
 class AuditLog:
     """The audit log file and its key.
 
@@ -144,6 +170,11 @@ class AuditLog:
         self.key_path = key_path(path)
         self.marker_path = marker_path(path)
         self._lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        """The log file's path."""
+        return str(self.path)
 
     def append(self, event: str, user: str, **fields: Any) -> dict[str, Any]:
         """Write one record and fsync it; return the record as written.
@@ -210,7 +241,7 @@ class AuditLog:
         tail = os.pread(descriptor, size - end, end)
         expected = str(previous["hash"]) if previous else GENESIS
         seq = int(previous["seq"]) + 1 if previous else 1
-        problem, record = _check(tail, key, expected, seq)
+        problem, record = check_record(tail, key, expected, seq)
         fields: dict[str, Any] = {"dropped_bytes": 0, "completed_record": record.get("seq")}
         if problem:
             os.ftruncate(descriptor, end)
@@ -245,31 +276,7 @@ class AuditLog:
         """
         mark = parse_checkpoint(checkpoint) if checkpoint else None
         key = load_key(self.key_path)
-        marked = read_marker(self.marker_path)
-        chain = _Chain(key)
-        if marked is not None and (problem := _marker_problem(marked, key)):
-            return chain.failed(1, f"tampered: {problem}")
-        for number, raw in self.lines():
-            if not raw.endswith(b"\n"):
-                problem = "the last record is incomplete (no newline): a writer was stopped"
-                return chain.failed(number, problem, torn_tail=True)
-            problem = chain.add(raw[:-1])
-            if not problem and mark and mark[0] == chain.count and mark[1] != chain.last:
-                problem = f"record {mark[0]} is not the one the checkpoint names (rewritten)"
-            if problem:
-                return chain.failed(number, problem)
-        if chain.unkeyed == chain.count and (
-            (chain.count and key is not None) or marked is not None
-        ):
-            problem = "no record is keyed though the log has a key (rewritten without the key)"
-            return chain.failed(1, problem)
-        if mark and mark[0] > chain.count:
-            problem = (
-                f"the log ends at record {chain.count}, but the checkpoint names record "
-                f"{mark[0]}: records were cut from its end"
-            )
-            return chain.failed(chain.count + 1, problem)
-        return Verification(True, chain.count, chain.last, unkeyed=chain.unkeyed)
+        return verify_records(self.lines(), key, read_marker(self.marker_path), mark)
 
     def checkpoint(self) -> str:
         """``<seq>:<hash>`` of the last record, to keep outside the log.
@@ -277,14 +284,7 @@ class AuditLog:
         Raises:
             AuditError: The log does not verify, so it has nothing to vouch for.
         """
-        result = self.verify()
-        if not result.ok:
-            raise AuditError(
-                f"The audit log {self.path} does not verify (line {result.bad_line}: "
-                f"{result.problem}), so no checkpoint is given.",
-                hint="run `docent audit verify` and restore the log from the SIEM's copy",
-            )
-        return f"{result.records}:{result.last_hash}"
+        return checkpoint_of(self.verify(), self.location)
 
     def export(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         """The complete records written at or after ``since`` (all when None)."""
@@ -299,6 +299,62 @@ class AuditLog:
                 yield record
 
 
+def verify_records(
+    lines: Iterable[tuple[int, bytes]],
+    key: bytes | None,
+    marked: str | None,
+    mark: tuple[int, str] | None,
+    *,
+    keyed: bool = False,
+) -> Verification:
+    """Walk a chain's records in order and say where, if anywhere, it breaks.
+
+    Args:
+        lines: Each record's canonical JSON and its newline, with its 1-based position.
+        key: The chain's key (None: none was ever made).
+        marked: The id of the key the chain was keyed with, when it says so.
+        mark: A checkpoint's ``(seq, hash)``: that record must be there as it was.
+        keyed: Every record must be keyed (a chain begun after keys existed).
+    """
+    chain = _Chain(key, keyed=keyed)
+    if marked is not None and (problem := _marker_problem(marked, key)):
+        return chain.failed(1, f"tampered: {problem}")
+    for number, raw in lines:
+        if not raw.endswith(b"\n"):
+            problem = "the last record is incomplete (no newline): a writer was stopped"
+            return chain.failed(number, problem, torn_tail=True)
+        problem = chain.add(raw[:-1])
+        if not problem and mark and mark[0] == chain.count and mark[1] != chain.last:
+            problem = f"record {mark[0]} is not the one the checkpoint names (rewritten)"
+        if problem:
+            return chain.failed(number, problem)
+    if chain.unkeyed == chain.count and ((chain.count and key is not None) or marked is not None):
+        problem = "no record is keyed though the log has a key (rewritten without the key)"
+        return chain.failed(1, problem)
+    if mark and mark[0] > chain.count:
+        problem = (
+            f"the log ends at record {chain.count}, but the checkpoint names record "
+            f"{mark[0]}: records were cut from its end"
+        )
+        return chain.failed(chain.count + 1, problem)
+    return Verification(True, chain.count, chain.last, unkeyed=chain.unkeyed)
+
+
+def checkpoint_of(result: Verification, location: str) -> str:
+    """``<seq>:<hash>`` of a verified chain's last record.
+
+    Raises:
+        AuditError: The chain does not verify, so it has nothing to vouch for.
+    """
+    if not result.ok:
+        raise AuditError(
+            f"The audit log {location} does not verify (line {result.bad_line}: "
+            f"{result.problem}), so no checkpoint is given.",
+            hint="run `docent audit verify` and restore the log from the SIEM's copy",
+        )
+    return f"{result.records}:{result.last_hash}"
+
+
 def _marker_problem(marked: str, key: bytes | None) -> str:
     """What is wrong between a keyed log's marker and its key ("" when nothing)."""
     if key is None:
@@ -311,13 +367,13 @@ def _marker_problem(marked: str, key: bytes | None) -> str:
 class _Chain:
     """The state of a verify walk: records seen, the last hash, keyed or not so far."""
 
-    def __init__(self, key: bytes | None) -> None:
+    def __init__(self, key: bytes | None, *, keyed: bool = False) -> None:
         self.key = key
-        self.count, self.unkeyed, self.last, self.keyed = 0, 0, GENESIS, False
+        self.count, self.unkeyed, self.last, self.keyed = 0, 0, GENESIS, keyed
 
     def add(self, line: bytes) -> str:
         """Check the next record; what is wrong with it, "" when nothing."""
-        problem, record = _check(line, self.key, self.last, self.count + 1)
+        problem, record = check_record(line, self.key, self.last, self.count + 1)
         if problem:
             return problem
         if record.get("alg") != ALGORITHM:
@@ -334,14 +390,10 @@ class _Chain:
         )
 
 
-def _write(
-    descriptor: int,
-    key: bytes,
-    previous: dict[str, Any] | None,
-    event: str,
-    user: str,
-    fields: dict[str, Any],
+def next_record(
+    key: bytes, previous: dict[str, Any] | None, event: str, user: str, fields: dict[str, Any]
 ) -> dict[str, Any]:
+    """The record that follows ``previous`` (None: the first), stamped now and hashed."""
     record: dict[str, Any] = {
         **fields,
         "seq": int(previous["seq"]) + 1 if previous else 1,
@@ -352,6 +404,18 @@ def _write(
         "prev": str(previous["hash"]) if previous else GENESIS,
     }
     record["hash"] = record_hash(record, key)
+    return record
+
+
+def _write(
+    descriptor: int,
+    key: bytes,
+    previous: dict[str, Any] | None,
+    event: str,
+    user: str,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    record = next_record(key, previous, event, user, fields)
     line = canonical(record) + b"\n"
     written = 0
     while written < len(line):
@@ -403,7 +467,9 @@ def _parse_last(line: bytes, path: Path) -> dict[str, Any] | None:
     return dict(record)
 
 
-def _check(line: bytes, key: bytes | None, expected: str, seq: int) -> tuple[str, dict[str, Any]]:
+def check_record(
+    line: bytes, key: bytes | None, expected: str, seq: int
+) -> tuple[str, dict[str, Any]]:
     """What is wrong with one record ("" when nothing), and the record."""
     try:
         record = json.loads(line)

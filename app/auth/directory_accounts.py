@@ -24,7 +24,7 @@ from typing import Any
 
 from app.auth.access import Grants
 from app.auth.accounts import AccountError, Accounts, SignInError, User, now_text
-from app.auth.audit import AuditLog
+from app.auth.audit import AuditTrail
 from app.auth.directory import Directory, DirectoryPerson
 from app.auth.state import StateStore
 from app.auth.tokens import ApiTokens
@@ -130,7 +130,7 @@ class DirectoryAccounts:
     """
 
     def __init__(
-        self, directory: Directory, accounts: Accounts, state: StateStore, audit: AuditLog
+        self, directory: Directory, accounts: Accounts, state: StateStore, audit: AuditTrail
     ) -> None:
         self.directory = directory
         self.accounts = accounts

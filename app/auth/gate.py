@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from app.auth.accounts import AccountError, Accounts, Session, SignInError
-from app.auth.audit import AuditLog
+from app.auth.audit import AuditLog, AuditTrail
 from app.auth.sessions import SessionStore
 from app.auth.state import FileState, StateStore
 from app.auth.tokens import ApiTokens
@@ -52,9 +52,14 @@ class Gate:
         return ApiTokens(self.state.document("tokens"))
 
     @cached_property
-    def audit(self) -> AuditLog:
-        """The audit log."""
-        return AuditLog(self.settings.audit_path())
+    def audit(self) -> AuditTrail:
+        """The audit chain: the ``audit_log`` file, or rows of ``state_url``'s database."""
+        if not self.settings.state_url:
+            return AuditLog(self.settings.audit_path())
+        from app.auth.audit_postgres import PostgresAuditLog
+        from app.auth.state_postgres import PostgresState
+
+        return PostgresAuditLog(PostgresState.shared(self.settings.state_url))
 
     @cached_property
     def sessions(self) -> SessionStore:

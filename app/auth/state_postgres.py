@@ -44,6 +44,44 @@ MIGRATIONS: tuple[str, ...] = (
         value bytea NOT NULL
     );
     """,
+    # The audit chain (app.auth.audit_postgres), conversations (app.conversation_db),
+    # readers' feedback (app.records_postgres).
+    """
+    CREATE TABLE audit_records (
+        seq bigint PRIMARY KEY,
+        time timestamptz NOT NULL,
+        record text NOT NULL
+    );
+    CREATE INDEX audit_records_by_time ON audit_records (time);
+    CREATE TABLE conversations (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        collection text NOT NULL,
+        title text NOT NULL,
+        created_at text NOT NULL,
+        updated_at text NOT NULL,
+        turns integer NOT NULL DEFAULT 0
+    );
+    CREATE INDEX conversations_by_owner ON conversations (owner, updated_at);
+    CREATE INDEX conversations_by_age ON conversations (updated_at);
+    CREATE TABLE turns (
+        conversation text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        position integer NOT NULL,
+        question text NOT NULL,
+        state text NOT NULL,
+        answer text,
+        partial text NOT NULL DEFAULT '',
+        error text NOT NULL DEFAULT '',
+        PRIMARY KEY (conversation, position)
+    );
+    CREATE TABLE feedback (
+        position bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        collection text NOT NULL,
+        body jsonb NOT NULL
+    );
+    CREATE INDEX feedback_by_collection ON feedback (collection, position);
+    """,
 )
 _MIGRATION_LOCK = 4_510_001  # the advisory lock that lets one replica migrate at a time
 _POOL_SECONDS = 10.0

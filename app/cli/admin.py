@@ -235,10 +235,12 @@ def audit_verify(ctx: click.Context, checkpoint: str | None) -> int:
             "(chained with sha256 only); every later record is keyed."
         )
     if not result.ok:
-        click.echo(f"{log.path}: line {result.bad_line}: {result.problem}.", err=True)
+        click.echo(f"{log.location}: line {result.bad_line}: {result.problem}.", err=True)
         return EXIT_FATAL
     held = f"; checkpoint {checkpoint.strip()} held" if checkpoint else ""
-    click.echo(f"{log.path}: {result.records} records intact{held}; last hash {result.last_hash}.")
+    click.echo(
+        f"{log.location}: {result.records} records intact{held}; last hash {result.last_hash}."
+    )
     return EXIT_OK
 
 

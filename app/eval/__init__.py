@@ -191,14 +191,12 @@ class Evaluation:
             collection: Whose feedback and set.
             ids: Only these feedback ids (the reviewed ones); default all not yet imported.
         """
-        from app.eval.feedback import FeedbackLog
-
         have = {
             q.note.split()[1]
             for q in self.questions(collection).questions()
             if q.origin == "feedback"
         }
-        entries = FeedbackLog(self.root / "feedback.jsonl").entries(collection)
+        entries = self.docent.feedback_store.entries(collection)
         chosen = [f for f in entries if (not ids or f.id in ids) and f.id not in have]
         taught = [q for q in (f.as_question() for f in chosen) if q is not None]
         self.questions(collection).add(taught)

@@ -1,7 +1,9 @@
 """Readers' feedback on answers: helpful or not, a note, and where the answer really is.
 
 Stored in ``<data_dir>/eval/feedback.jsonl`` (owner-only), one JSON line per feedback,
-appended under an exclusive lock so the UI's processes write in turn. Each record keeps
+appended under an exclusive lock so the UI's processes write in turn; with ``state_url``
+set, as rows of the state database's ``feedback`` table, so an administrator on any
+replica reads what was given on every one (``app.records_postgres``). Each record keeps
 the question, the answer's text and status, its cited sources and pages, the reader and
 what they said. Only administrators read it (``Docent.feedback``); giving feedback is
 recorded in the audit log. ``docent eval questions import-feedback`` turns feedback that
@@ -17,7 +19,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.eval.questions import EvalQuestion
 
@@ -120,6 +122,18 @@ class Feedback:
             origin="feedback",
             note=f"feedback {self.id} from {self.user}" + (f": {self.note}" if self.note else ""),
         )
+
+
+class FeedbackStore(Protocol):
+    """Where feedback is kept: ``FeedbackLog`` (a file) or ``PostgresFeedback``."""
+
+    def append(self, feedback: Feedback) -> None:
+        """Store one feedback."""
+        ...
+
+    def entries(self, collection: str | None = None) -> list[Feedback]:
+        """Every feedback (of one collection), oldest first."""
+        ...
 
 
 class FeedbackLog:

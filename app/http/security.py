@@ -26,7 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.accounts import AccountError, User
-from app.auth.audit import AuditLog
+from app.auth.audit import AuditTrail
 from app.auth.tokens import ApiToken, ApiTokens, TokenError
 from app.http.errors import ApiError, body, response, status_of
 from models.errors import DocentError
@@ -172,7 +172,7 @@ class RefusalLog:
 
     def __init__(
         self,
-        audit: AuditLog,
+        audit: AuditTrail,
         window: float = _FOLD_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -220,7 +220,7 @@ class Guard:
     """
 
     def __init__(
-        self, app: ASGIApp, audit: AuditLog, auth: Authenticator, max_body: int, max_upload: int
+        self, app: ASGIApp, audit: AuditTrail, auth: Authenticator, max_body: int, max_upload: int
     ) -> None:
         self.app = app
         self.audit = audit
