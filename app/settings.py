@@ -186,9 +186,10 @@ class Settings(BaseSettings):
     state_url: str = Field(
         "",
         pattern=r"^(postgres(ql)?://.*)?$",
-        description="PostgreSQL holding accounts, groups, grants, API tokens and sign-in "
-        "sessions (`postgresql://user@host/db`), so every replica shares them; empty keeps "
-        "them in `data_dir`'s files.",
+        description="PostgreSQL holding accounts, groups, grants, API tokens, sign-in "
+        "sessions, the audit chain, saved conversations and readers' feedback "
+        "(`postgresql://user@host/db`), so every replica shares them; empty keeps them in "
+        "`data_dir`'s files (and the audit chain in `audit_log`).",
     )
     redis_url: str = Field(
         "",
