@@ -149,6 +149,7 @@ _DANGLING = re.compile(
     r"^(?:however|but|on the other hand|otherwise|therefore|thus|hence|also|instead|"
     r"alternatively|moreover|furthermore|consequently|nevertheless|in (?:any|that|this|"
     r"such a|either) cases?|as a result|in addition|besides|then|so|"
+    r"second(?:ly)?|third(?:ly)?|finally|lastly|conversely|in contrast|by contrast|"
     r"it|its|this|these|those|they|them|that|such|he|she|the latter|the former|"
     r"the same|both of these|each of these)\b",
     re.IGNORECASE,

@@ -30,6 +30,9 @@ from rag.types import Passage
 _CONNECTIVE = re.compile(
     r"^(?:however|but|on the other hand|otherwise|therefore|thus|hence|so|then|also|"
     r"instead|alternatively|moreover|furthermore|likewise|similarly|consequently|"
+    # One step of an enumeration in prose ("Second, the whole behavior can be changed").
+    r"second(?:ly)?|third(?:ly)?|fourth(?:ly)?|finally|lastly|conversely|again|"
+    r"in (?:contrast|particular|other words)|by contrast|that is|even so|"
     r"in (?:any|that|this|such a|either|both) cases?|as a result|for (?:example|instance)|"
     r"e\.g\.|i\.e\.|in addition|besides|nevertheless|still|yet|and|or|nor|"
     r"it|its|this|these|those|they|them|their|that|such|he|she|here|there it|"

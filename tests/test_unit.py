@@ -105,6 +105,20 @@ def test_a_sentence_opening_with_a_connective_gets_the_one_before() -> None:
     assert "two years" in unit.quote
 
 
+@pytest.mark.parametrize("opening", ["Second,", "Finally,", "In contrast,", "Conversely,"])
+def test_a_later_step_of_a_prose_enumeration_gets_the_one_before(opening: str) -> None:
+    text = (  # a paragraph longer than the cap: the unit is not the whole paragraph
+        "A factor with k levels is coded by k - 1 columns of the model matrix, and which "
+        "columns those are depends on the contrasts in force for it. "
+        * 4
+        + "First, contrasts for unordered factors default to treatment contrasts. "
+        f"{opening} the whole behaviour can be changed by the options setting for contrasts."
+    )
+    unit = build(sentence(text, "whole behaviour"))
+
+    assert unit.quote.startswith("First, contrasts for unordered factors")
+
+
 def test_a_table_row_is_shown_with_its_header_row() -> None:
     text = (
         "Name | Role | Bleep\n"
