@@ -82,7 +82,8 @@ from rag.retrieve import Passage, Retriever
 class Prepared:
     """One question's candidates, ranked once; configurations are applied offline.
 
-    ``missing`` holds the question's words no passage names, as the chain finds them.
+    ``missing`` holds the question's words no passage names, as the chain finds them, and
+    ``names`` those of them that name a thing.
     """
 
     case: Case
@@ -90,6 +91,7 @@ class Prepared:
     passages: list[Passage]
     features: list[RankedSentence]
     missing: list[str]
+    names: list[str]
 
 
 def _cases(
@@ -163,13 +165,14 @@ def _prepare(docent: Docent, cases: list[Case], config: AnswerConfig) -> list[Pr
         sentences = ranker.candidates(case[1], gated(case[1], passages, config.gate))
         features = ranker.features(case[1], sentences) if sentences else []
         missing = ranker.unmatched(case[1], passages) if features else []
-        prepared.append(Prepared(case, collection, passages, features, missing))
+        names = ranker.names(case[1], missing)
+        prepared.append(Prepared(case, collection, passages, features, missing, names))
     return prepared
 
 
 def _chosen(item: Prepared, weights: RankWeights, config: QuoteConfig) -> list[RankedSentence]:
     ranked = opening_first(item.case[1], score(item.features, weights))
-    if quotes.refusal(item.case[1], item.passages, ranked, config, item.missing):
+    if quotes.refusal(item.case[1], item.passages, ranked, config, item.missing, item.names):
         return []
     return quotes.choose(ranked, config)
 

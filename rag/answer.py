@@ -272,7 +272,10 @@ class AnswerChain:
         strong = gated(asked.query, asked.passages, self.config.gate)
         ranked = self.ranker.rank(asked.query, strong) if strong else []
         missing = self.ranker.unmatched(asked.query, asked.passages) if ranked else []
-        refused = quotes.refusal(asked.query, asked.passages, ranked, self.config.quotes, missing)
+        names = self.ranker.names(asked.query, missing)
+        refused = quotes.refusal(
+            asked.query, asked.passages, ranked, self.config.quotes, missing, names
+        )
         return strong, ranked, missing, refused
 
     def _stream_model(self, prompts: Iterator[PromptValue]) -> Iterator[str]:

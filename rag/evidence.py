@@ -69,6 +69,7 @@ _FILLER = frozenset(
 NEAR_WORD = 0.45
 _WORD_CACHE = 50_000
 _PLAIN_WORD = re.compile(r"[A-Za-z][a-z]{2,}")
+_TERM = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _BM25_K1 = 1.2
 _BM25_B = 0.75
 _HEADING_DECAY = 0.5
@@ -254,6 +255,38 @@ class SentenceRanker:
         near = (vectors[: len(asked)] @ vectors[len(asked) :].T).max(axis=1)
         close = {indexed_form(w) for w, best in zip(asked, near, strict=True) if best >= NEAR_WORD}
         return [stem for stem in missing if stem not in close]
+
+    def names(self, question: str, missing: Sequence[str]) -> list[str]:
+        """The question's words among ``missing`` (stems no passage holds) that name a
+        thing rather than say something: a product, package or person ("iPhone", "NumPy",
+        "ggplot2", "Gini", "reticulate"). Documents that never name it do not cover it,
+        however close their other words come, while a missing everyday word ("cram",
+        "hood") is often the asker's own wording for what the documents say otherwise.
+
+        A name is a word with a capital after its first letter and lower case too, a word
+        of letters and digits, a capitalized word not opening the question that the
+        embedder's vocabulary holds only in pieces, or a lower-case word it splits into
+        three or more (a coined term). All-capital abbreviations ("PC") are not names here.
+        """
+        if not missing:
+            return []
+        found = []
+        words = _TERM.findall(question)
+        pieces = dict(zip(words, self.embedder.tokens.count(words), strict=True)) if words else {}
+        for place, word in enumerate(words):
+            if indexed_form(word) not in missing:
+                continue
+            mixed = any(c.isupper() for c in word[1:]) and any(c.islower() for c in word)
+            coded = any(c.isdigit() for c in word)
+            capital = word[0].isupper() and word[1:].islower() and place > 0
+            if (
+                mixed
+                or coded
+                or (capital and pieces[word] >= 2)
+                or (word.islower() and pieces[word] >= 3)
+            ):
+                found.append(word)
+        return list(dict.fromkeys(found))
 
     def _words(self, words: list[str]) -> np.ndarray:
         """Unit vectors of single words, cached (a passage's words recur across questions)."""

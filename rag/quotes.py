@@ -8,8 +8,8 @@ in, so a reader sees the quote within its passage.
 
 ``refusal`` says when there is no answer to quote, by two signals beside the gate's
 passage similarity: the question's words (``QuoteConfig.unmatched_most`` of them that no
-retrieved passage holds, or one when no passage comes very close, name a topic the
-documents do not cover), and the best sentence's similarity (below
+retrieved passage holds, or one when no passage comes very close, or one that is a name
+such as "NumPy", name a topic the documents do not cover), and the best sentence's similarity (below
 ``QuoteConfig.refuse_below`` nothing answers, unless a passage's heading names the
 question's topic: a manual's section title is answered by a body that never repeats it).
 """
@@ -56,6 +56,7 @@ def refusal(
     ranked: Sequence[RankedSentence],
     config: QuoteConfig,
     missing: list[str] | None = None,
+    names: Sequence[str] = (),
 ) -> str:
     """Why the question gets no answer of quotes ("" when it gets one).
 
@@ -66,6 +67,8 @@ def refusal(
         config: The floors.
         missing: The question's words no passage names (``SentenceRanker.unmatched``,
             which forgives synonyms); by default ``unmatched_terms``'s, word for word.
+        names: Those of them that name a thing ("iPhone", "NumPy": ``SentenceRanker.
+            names``): one is enough to refuse.
     """
     if not ranked:
         return "no passage comes close to the question"
@@ -74,6 +77,8 @@ def refusal(
     best = max((p.dense or 0.0 for p in passages), default=0.0)
     if len(missing) >= config.unmatched_most or (missing and best < config.unmatched_below):
         return "no passage names " + ", ".join(missing)
+    if names:
+        return "no passage names " + ", ".join(names)
     named = any(named_by_heading(question, r.sentence.passage) for r in ranked)
     if not named and max(r.cosine for r in ranked) < config.refuse_below:
         return "no sentence comes close to the question"

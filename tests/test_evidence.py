@@ -227,3 +227,25 @@ def test_of_headings_opened_at_one_offset_a_sentence_stands_under_the_last() -> 
     )  # fmt: skip
     (sentence,) = split_passage(chapter_and_question)
     assert section_of(sentence) == ("What WWW tools?", 400, True)
+
+
+@pytest.mark.slow
+def test_one_name_no_passage_holds_refuses_where_one_everyday_word_does_not(
+    embedder: Embedder,
+) -> None:
+    ranker = SentenceRanker(embedder)
+    held = [passage(TOC, dense=0.9)]
+    config = QuoteConfig()
+    for question, names in (
+        ("Can I book annual leave through Workday?", ["Workday"]),
+        ("How many days of annual leave do employees get on the iPhone?", ["iPhone"]),
+        ("Is annual leave recorded with ggplot2 for employees?", ["ggplot2"]),
+        ("How many days of annual leave do employees get on a PC?", []),  # an abbreviation
+        ("How many days of annual leave do employees cram in a year?", []),  # everyday word
+    ):
+        missing = unmatched_terms(question, held)
+        assert missing, question  # each asks a word the passage does not hold
+        assert ranker.names(question, missing) == names, question
+        ranked = ranker.rank(question, held)
+        refused = refusal(question, held, ranked, config, missing, ranker.names(question, missing))
+        assert bool(refused) is bool(names), (question, refused)
