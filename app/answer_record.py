@@ -4,9 +4,9 @@
 field of an OpenAI-compatible completion) and saved conversations all write an
 ``AnswerRecord``, built from ``rag.answer.Answer`` by ``AnswerRecord.of``; the OpenAPI
 schema the server publishes is this model's. It holds what a reader is shown: the unit(s)
-with their citations (page and character span), the model's lead above them, the status,
-why the model's answer was not shown, and the passages the answer stands in (their text,
-not their retrieval scores).
+with their citations (page, a spreadsheet's sheet and cells, and character span), the
+model's lead above them, the status, why the model's answer was not shown, and the
+passages the answer stands in (their text, not their retrieval scores).
 
 Every string in it that comes from a document (quotes, passages, titles, file names) has
 gone through ``rag.markup.neutralize``, as the model's text has: a document can hold
@@ -65,6 +65,17 @@ class CitationRecord(_Record):
     also_in: list[str] = Field(
         default_factory=list, description="Other documents holding the same passage."
     )
+    sheet: str = Field(
+        default="",
+        description="The spreadsheet sheet the quote stands in (a CSV's file name without "
+        'its extension); "" for other formats.',
+    )
+    cells: str = Field(
+        default="",
+        description="The quote's cell range with its sheet, rows and columns numbered as in "
+        'the file (`Rota!A12:D12`; a table row shown under its header names the row); "" '
+        "when the quote is not in a sheet's rows or its index predates cell ranges.",
+    )
 
     @classmethod
     def of(cls, citation: Citation, verified: bool) -> CitationRecord:
@@ -80,6 +91,8 @@ class CitationRecord(_Record):
             span=(citation.char_start, citation.char_end),
             status="attributed" if citation.attributed else checked,
             also_in=[neutralize(source) for source in citation.also_in],
+            sheet=neutralize(citation.sheet),
+            cells=neutralize(citation.cells),
         )
 
     def citation(self) -> Citation:
@@ -98,6 +111,8 @@ class CitationRecord(_Record):
             end,
             attributed=self.status == "attributed",
             also_in=tuple(self.also_in),
+            sheet=self.sheet,
+            cells=self.cells,
         )
 
 

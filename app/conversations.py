@@ -313,7 +313,8 @@ def answer_markdown(answer: Answer) -> str:
     if not answer.citations:
         return text
     sources = [
-        f"[{c.number}] {where(c.title, c.source, c.page)}: \u201c{' '.join(c.quote.split())}\u201d"
+        f"[{c.number}] {where(c.title, c.source, c.page, c.cells)}: "
+        f"\u201c{' '.join(c.quote.split())}\u201d"
         for c in answer.citations
     ]
     return text + "\n\n" + "\n".join(f"- {line}" for line in sources)
@@ -345,8 +346,11 @@ def _shown(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def where(title: str, source: str, page: int) -> str:
-    """A document reference: title, file and page."""
+def where(title: str, source: str, page: int, cells: str = "") -> str:
+    """A document reference: title, file and page, or a spreadsheet's cells for its page
+    ("Rota!A12:D12")."""
     name = shown(title or source)
     text = f"{name} ({shown(source)})" if title and title != source else name
+    if cells:
+        return f"{text}, {shown(cells)}"
     return f"{text}, p. {page}" if page else text

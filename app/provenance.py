@@ -41,22 +41,31 @@ def pages(numbers: Sequence[int]) -> str:
 
 
 def places(citations: Sequence[Citation]) -> str:
-    """Where citations stand: each document's file name with its pages, in cited order.
+    """Where citations stand: each document's file name with its pages (a spreadsheet's
+    cells), in cited order.
 
-    "ward-policy.pdf, page 3"; "ward-policy.pdf, pages 3 and 5; rota.docx"; past
-    ``NAMED`` documents the others are counted ("and 2 other documents").
+    "ward-policy.pdf, page 3"; "ward-policy.pdf, pages 3 and 5; rota.docx";
+    "rota.xlsx, Rota!A12:D12"; past ``NAMED`` documents the others are counted ("and 2
+    other documents").
     """
-    by_source: dict[str, list[int]] = {}
+    by_source: dict[str, list[Citation]] = {}
     for citation in citations:
-        by_source.setdefault(citation.source, []).append(citation.page)
+        by_source.setdefault(citation.source, []).append(citation)
     named = [
-        ", ".join(x for x in (shown(PurePosixPath(source).name or source), pages(numbers)) if x)
-        for source, numbers in list(by_source.items())[:NAMED]
+        ", ".join(x for x in (shown(PurePosixPath(source).name or source), _within(cited)) if x)
+        for source, cited in list(by_source.items())[:NAMED]
     ]
     others = len(by_source) - len(named)
     if others:
         named.append(f"and {others} other document{'s' if others > 1 else ''}")
     return "; ".join(named)
+
+
+def _within(cited: Sequence[Citation]) -> str:
+    """Where in one document: its cell ranges when every citation has one, else pages."""
+    if all(c.cells for c in cited):
+        return shown(", ".join(dict.fromkeys(c.cells for c in cited)))
+    return pages([c.page for c in cited])
 
 
 def as_units(answer: Answer) -> bool:

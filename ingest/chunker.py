@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from ingest.document import ParsedDocument, Section
 from models.embedder import TokenCounter
-from rag.types import Heading
+from rag.types import Heading, SheetRow
 
 SECTION_JOINER = "\n\n"
 # [CLS] and [SEP] take two places in the embedder's window.
@@ -44,6 +44,7 @@ class Piece:
         char_start: Start offset in the document text.
         char_end: End offset in the document text.
         headings: The headings whose section starts in this piece and in no earlier one.
+        rows: The spreadsheet rows whose lines the piece holds, at document offsets.
     """
 
     text: str
@@ -53,6 +54,7 @@ class Piece:
     char_start: int
     char_end: int
     headings: tuple[Heading, ...] = ()
+    rows: tuple[SheetRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,8 @@ class Chunker:
         embedded = "".join(body)
         embed_text = f"{header}\n{embedded}" if header else embedded
         page = document.sections[section].page
-        return Piece(passage, embed_text, page, heading, start, end)
+        rows = _rows_within(document, offsets, start, end)
+        return Piece(passage, embed_text, page, heading, start, end, rows=rows)
 
     def _units(
         self, document: ParsedDocument, offsets: list[int], group: list[int], budget: int
@@ -247,6 +250,22 @@ class Chunker:
             ]
             checked.extend(self._enforce_limit(halves, document))
         return checked
+
+
+def _rows_within(
+    document: ParsedDocument, offsets: list[int], start: int, end: int
+) -> tuple[SheetRow, ...]:
+    """The spreadsheet rows whose lines meet the span [start, end), at document offsets."""
+    rows: list[SheetRow] = []
+    first = max(bisect.bisect_right(offsets, start) - 1, 0)
+    for index in range(first, bisect.bisect_left(offsets, end)):
+        base = offsets[index]
+        rows += [
+            replace(row, start=base + row.start, end=base + row.end)
+            for row in document.sections[index].rows
+            if base + row.start < end and start < base + row.end
+        ]
+    return tuple(rows)
 
 
 def _outline(document: ParsedDocument, offsets: list[int]) -> list[Heading]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rag.types import SheetRow
+
 
 class LoaderError(Exception):
     """A file cannot be read. The message names the problem and the fix for a person.
@@ -26,6 +28,8 @@ class Section:
             first, with those that had no text of their own (a chapter heading directly
             followed by its first sub-heading); () when the section continues the heading
             of the one before (the same heading on the next page).
+        rows: For a spreadsheet's sheet, the row each line of ``text`` stands in (offsets
+            in ``text``), so a citation can name its cells; () for other formats.
     """
 
     text: str
@@ -33,6 +37,7 @@ class Section:
     heading: str = ""
     level: int = 0
     opens: tuple[tuple[int, str], ...] = ()
+    rows: tuple[SheetRow, ...] = ()
 
 
 @dataclass

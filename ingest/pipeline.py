@@ -731,6 +731,7 @@ class Ingestor:
             labels=tuple(_labels(run.labels, file)),
             ingested_at=run.now,
             headings=piece.headings,
+            rows=piece.rows,
         )
 
     def _gone(self, run: _Run, prune: bool) -> None:

@@ -35,6 +35,7 @@ from models.chat import ChatBackend, ChatBackendError
 from rag import choose, quotes
 from rag import lead as leads
 from rag import unit as units
+from rag.cells import unit_cells
 from rag.citations import Citation as Citation  # its home is beside its checker
 from rag.citations import CitationChecker, SourceText
 from rag.condense import Turn, condense, on_topic, topic
@@ -476,6 +477,7 @@ def _unit_sources(shown: list[Unit]) -> list[Source]:
 
 def _unit_citation(source: Source, unit: Unit) -> Citation:
     passage = unit.passages[0]
+    sheet, cells = unit_cells(unit)
     return Citation(
         number=source.number,
         source=source.source,
@@ -486,6 +488,8 @@ def _unit_citation(source: Source, unit: Unit) -> Citation:
         char_start=unit.doc_start,
         char_end=unit.doc_end,
         also_in=passage.also_in,
+        sheet=sheet,
+        cells=cells,
     )
 
 

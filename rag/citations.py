@@ -39,6 +39,9 @@ class Citation:
         char_end: Document offset just after the quote.
         attributed: The model gave no (or a wrong) number; the check found this source.
         also_in: Other documents holding the same passage (``rag.duplicates``).
+        sheet: The spreadsheet sheet the quote stands in, "" for other formats.
+        cells: Its cell range with the sheet's name ("Rota!A12:D12", ``rag.cells``), ""
+            when the quote is not in a sheet's rows (or was indexed before rows were kept).
     """
 
     number: int
@@ -51,6 +54,8 @@ class Citation:
     char_end: int
     attributed: bool = False
     also_in: tuple[str, ...] = ()
+    sheet: str = ""
+    cells: str = ""
 
 
 CITATION = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")

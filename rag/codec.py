@@ -3,7 +3,9 @@
 Chroma keeps, beside a text and a vector, a flat dict of scalars (and lists of strings).
 ``chunk_metadata`` makes that dict from a ``Chunk`` and ``stored_chunk`` makes the
 ``Chunk`` back (without ``embed_text``, which is not stored; a chunk's headings are one
-JSON string, ``[[offset, level, text], ...]``, under ``outline``); ``record_metadata`` and
+JSON string, ``[[offset, level, text], ...]``, under ``outline``, and a spreadsheet chunk's
+rows one JSON object, ``{sheet: [[start, end, row, first, last, header], ...]}``, under
+``cells``); ``record_metadata`` and
 ``stored_record`` do the same for the document registry's rows. The BM25 index keeps a
 few of the chunk fields in columns of its own (``rag.lexical``).
 """
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from rag.types import Chunk, DocumentRecord, Heading
+from rag.types import Chunk, DocumentRecord, Heading, SheetRow
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
@@ -40,7 +42,29 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     if chunk.headings:
         rows = [[h.offset, h.level, h.text] for h in chunk.headings]
         meta["outline"] = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    if chunk.rows:
+        meta["cells"] = _cells_json(chunk.rows)
     return meta
+
+
+def _cells_json(rows: tuple[SheetRow, ...]) -> str:
+    """A chunk's spreadsheet rows as one compact JSON object, each sheet's name once."""
+    sheets: dict[str, list[list[int]]] = {}
+    for r in rows:
+        line = [r.start, r.end, r.row, r.first, r.last, int(r.header)]
+        sheets.setdefault(r.sheet, []).append(line)
+    return json.dumps(sheets, ensure_ascii=False, separators=(",", ":"))
+
+
+def _rows(cells: Any) -> tuple[SheetRow, ...]:
+    """The rows stored under ``cells`` (none when the chunk was stored without)."""
+    if not isinstance(cells, str) or not cells:
+        return ()
+    return tuple(
+        SheetRow(str(sheet), int(start), int(end), int(row), int(first), int(last), bool(header))
+        for sheet, lines in json.loads(cells).items()
+        for start, end, row, first, last, header in lines
+    )
 
 
 def stored_chunk(chunk_id: str, text: str, meta: Mapping[str, Any] | None) -> Chunk:
@@ -61,6 +85,7 @@ def stored_chunk(chunk_id: str, text: str, meta: Mapping[str, Any] | None) -> Ch
         labels=tuple(meta.get("labels") or ()),
         ingested_at=str(meta.get("ingested_at", "")),
         headings=_headings(meta.get("outline")),
+        rows=_rows(meta.get("cells")),
     )
 
 

@@ -44,7 +44,7 @@ from models.embedder import Embedder
 from rag.layout import debris
 from rag.lexical_terms import STOPWORDS, indexed_form, query_terms
 from rag.retrieve import Passage
-from rag.sentences import Sentence, split_passage
+from rag.sentences import TABLE_ROW, Sentence, split_passage
 from rag.unit import UnitConfig, introduces
 from rag.unit import build as build_unit
 
@@ -386,7 +386,10 @@ def _heading_of(sentence: Sentence) -> tuple[str, int]:
     siblings = split_passage(sentence.passage)
     for distance, earlier in enumerate(reversed(siblings[: sentence.index]), start=1):
         if earlier.after_heading:
-            return earlier.after_heading, distance
+            # Every row of a table stands under its header row, however many rows between.
+            rows = siblings[earlier.index : sentence.index + 1]
+            in_table = all(TABLE_ROW.search(row.text) for row in rows)
+            return earlier.after_heading, 0 if in_table else distance
     return sentence.passage.heading, sentence.index
 
 

@@ -319,4 +319,5 @@ def passage_of(
         lexical=lexical,
         score=score,
         headings=chunk.headings,
+        rows=chunk.rows,
     )

@@ -34,6 +34,30 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class SheetRow:
+    """Where a line of a document's text stands in a spreadsheet: one row of one sheet.
+
+    Attributes:
+        sheet: The sheet's name (a CSV or TSV file's stem).
+        start: Offset of the line in the text it belongs to (the section's, in a loader;
+            the document's, in a chunk).
+        end: End offset (exclusive) of the line.
+        row: The row's 1-based number in the file (hidden rows left out still count).
+        first: 1-based number of the first column the line holds.
+        last: 1-based number of the last column the line holds.
+        header: The line is the table's header row (or its copy leading a later block).
+    """
+
+    sheet: str
+    start: int
+    end: int
+    row: int
+    first: int
+    last: int
+    header: bool = False
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of a document, as embedded and stored.
 
@@ -55,6 +79,8 @@ class Chunk:
         headings: The headings whose section starts in this chunk and in no earlier one of
             its document (chunks overlap): together, the chunks of a document hold its
             outline, each heading once.
+        rows: The spreadsheet rows the chunk's lines stand in (document offsets); () for
+            other formats and for chunks stored before rows were kept.
     """
 
     id: str
@@ -71,6 +97,7 @@ class Chunk:
     labels: tuple[str, ...] = ()
     ingested_at: str = ""
     headings: tuple[Heading, ...] = ()
+    rows: tuple[SheetRow, ...] = ()
 
 
 @dataclass(slots=True)
@@ -121,6 +148,7 @@ class Passage:
         also_in: Other sources holding the same text (``rag.duplicates``), cleaner first.
         headings: The headings whose sections open inside the chunk (``Chunk.headings``):
             a short section packed after another's end is named by its own heading.
+        rows: The spreadsheet rows of the chunk (``Chunk.rows``).
     """
 
     id: str
@@ -138,6 +166,7 @@ class Passage:
     score: float
     also_in: tuple[str, ...] = ()
     headings: tuple[Heading, ...] = ()
+    rows: tuple[SheetRow, ...] = ()
 
     @property
     def named(self) -> str:

@@ -254,7 +254,8 @@ def test_a_share_of_these_files_is_ingested_and_a_row_answers_citing_its_sheet(
     answer = docent.ask("docs", "How many registered nurses work nights on Ward 4?")
 
     assert answer.status == "answered", answer.text
-    assert ("rota.ods", 1) in {(c.source, c.page) for c in answer.citations}
+    cited = {(c.source, c.page, c.cells) for c in answer.citations}
+    assert ("rota.ods", 1, "Rota!A4:D4") in cited, cited
     assert "| Ward 4 | Night | 2 registered nurses | Priya Natarajan |" in answer.text
 
 

@@ -323,8 +323,8 @@ def test_a_question_answered_by_one_row_cites_its_sheet(tmp_path: Path, embedder
     answer = docent.ask("docs", "How many registered nurses work nights on Ward 4?")
 
     assert answer.status == "answered", answer.text
-    cited = {(c.source, c.page) for c in answer.citations}
-    assert ("rota.xlsx", 1) in cited, cited
+    cited = {(c.source, c.page, c.cells) for c in answer.citations}
+    assert ("rota.xlsx", 1, "Rota!A4:D4") in cited, cited
     assert "| Ward | Shift | Staff on duty | Nurse in charge |" in answer.text
     assert "| Ward 4 | Night | 2 registered nurses | Priya Natarajan |" in answer.text
     assert "Tomasz" not in answer.text

@@ -174,8 +174,10 @@ def _quote(text: str, limit: int = 160) -> str:
     return f"“{flat[:limit]}…”" if len(flat) > limit else f"“{flat}”"
 
 
-def _where(title: str, source: str, page: int) -> str:
-    return f"{shown(title)} ({shown(source)})" + (f", page {page}" if page else "")
+def _where(title: str, source: str, page: int, cells: str = "") -> str:
+    """Title, file and place: a sheet's cells ("Rota!A12:D12") where known, else the page."""
+    place = f", {shown(cells)}" if cells else f", page {page}" if page else ""
+    return f"{shown(title)} ({shown(source)}){place}"
 
 
 def quoted_answer(answer: Answer) -> str:
@@ -192,7 +194,7 @@ def quoted_answer(answer: Answer) -> str:
         lines.append(f"[{cited.number}] {shown_lines[0] if shown_lines else ''}")
         lines += [f"    {line}" for line in shown_lines[1:]]
         span = f"chars {cited.char_start}-{cited.char_end}"
-        lines.append(f"    {_where(cited.title, cited.source, cited.page)}, {span}")
+        lines.append(f"    {_where(cited.title, cited.source, cited.page, cited.cells)}, {span}")
         if cited.also_in:
             lines.append(f"    also in: {', '.join(cited.also_in)}")
     return "\n".join(lines)
@@ -221,7 +223,8 @@ def answer_footer(answer: Answer) -> str:
         return "\n".join(lines)
     lines.append("Sources:")
     for c in answer.citations:
-        lines.append(f"  [{c.number}] {_where(c.title, c.source, c.page)}: {_quote(c.quote)}")
+        place = _where(c.title, c.source, c.page, c.cells)
+        lines.append(f"  [{c.number}] {place}: {_quote(c.quote)}")
         if c.also_in:
             lines.append(f"      also in: {', '.join(c.also_in)}")
     if answer.rejected:

@@ -67,7 +67,7 @@ def sources_list(answer: Answer) -> str:
     """
     lines = []
     for c in answer.citations:
-        page = f", page {c.page}" if c.page else ""
+        page = f", {neutralize(c.cells)}" if c.cells else f", page {c.page}" if c.page else ""
         lines.append(f'[{c.number}] {neutralize(c.source)}{page}: "{neutralize(c.quote)}"')
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""
 

@@ -158,10 +158,11 @@ def _guarded(match: re.Match[str]) -> str:
 
 
 def citation_label(citation: Citation) -> str:
-    """The text of a citation chip."""
-    return f"[{citation.number}] {shown(citation.title or citation.source)}" + (
-        f", p. {citation.page}" if citation.page else ""
-    )
+    """The text of a citation chip: the document and the page, or a sheet's cells."""
+    place = f", {citation.cells}" if citation.cells else ""
+    if not place and citation.page:
+        place = f", p. {citation.page}"
+    return f"[{citation.number}] {shown(citation.title or citation.source)}{shown(place)}"
 
 
 def _flat(text: str) -> str:

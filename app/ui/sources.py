@@ -170,7 +170,7 @@ def viewer(docent: Docent, shown: Viewing) -> None:
 def _panel(shown: Viewing, path: Path | None, *, pdf: bool) -> None:
     cited = shown.citation
     with st.container(key=PANEL_KEY):
-        st.caption(present.escape(where(cited.title, cited.source, cited.page)))
+        st.caption(present.escape(where(cited.title, cited.source, cited.page, cited.cells)))
         if path is not None and pdf:
             _pdf_page(path, shown)
         else:

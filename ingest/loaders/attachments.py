@@ -99,7 +99,8 @@ def _under(name: str, sections: Sequence[Section]) -> list[Section]:
         if index == 0:
             opens = ((1, name), *opens)
         heading, level = (section.heading, section.level + 1) if section.heading else (name, 1)
-        placed.append(Section(section.text, 0, heading, level, opens))
+        # A sheet's rows go with it: a cited row of an attached workbook names its cells.
+        placed.append(Section(section.text, 0, heading, level, opens, section.rows))
     return placed
 
 

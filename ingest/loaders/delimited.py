@@ -1,5 +1,9 @@
 """CSV and TSV loader: the file is one sheet, each row a line under its header.
 
+The sheet is named by the file's stem, as Excel names the one sheet of a CSV it opens, so
+a citation names its cells as in a workbook ("rota!A12:D12"); a row's number is its
+record's place in the file (a quoted cell with line breaks is one record).
+
 The delimiter of a .csv is sniffed (comma, semicolon, tab or bar: Excel writes
 semicolons where the comma is the decimal mark); a .tsv is tab-separated. Text must be
 UTF-8 (a byte-order mark is allowed, as Excel writes one); anything else fails with the
@@ -13,7 +17,7 @@ import io
 from pathlib import Path
 
 from ingest.document import LoaderError, ParsedDocument, Section
-from ingest.loaders.table_rows import MAX_CELLS, MAX_ROWS, cell_text, table_text
+from ingest.loaders.table_rows import MAX_CELLS, MAX_ROWS, SheetPlace, cell_text, sheet_text
 
 _SAMPLE_CHARS = 64 * 1024
 _DELIMITERS = ",;\t|"
@@ -42,6 +46,7 @@ def load_delimited(path: Path) -> ParsedDocument:
         ) from exc
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff(text[:_SAMPLE_CHARS])
     rows: list[list[str]] = []
+    places: list[SheetPlace] = []
     cells = 0
     notes: list[str] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -53,6 +58,7 @@ def load_delimited(path: Path) -> ParsedDocument:
             row = [cell_text(value) for value in values]
             if any(row):
                 rows.append(row)
+                places.append(SheetPlace(number, range(1, len(row) + 1)))
                 cells += sum(map(bool, row))
     except csv.Error as exc:
         raise LoaderError(
@@ -61,7 +67,8 @@ def load_delimited(path: Path) -> ParsedDocument:
         ) from exc
     if not rows:
         raise LoaderError("the file holds no values; nothing to index")
-    section = Section(table_text(rows), 1)
+    text, located = sheet_text(path.stem, rows, places)
+    section = Section(text, 1, rows=located)
     return ParsedDocument(title=path.stem, sections=[section], pages=1, notes=notes)
 
 

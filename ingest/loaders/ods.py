@@ -6,6 +6,9 @@ never a recalculation. The body is streamed row by row: a sheet's XML can be far
 than its text, and the empty rows and columns LibreOffice writes as one element repeated
 a million times are counted, never expanded.
 
+Each line keeps the row and columns it stands in, counted as in the file (rows and
+columns left out count), so a citation names its cells ("Rota!A12:D12").
+
 Hidden sheets (``table:display="false"``), collapsed or filtered rows and collapsed
 columns are left out and counted in the notes; at most ``MAX_ROWS`` rows a sheet and
 ``MAX_CELLS`` filled cells a workbook are read.
@@ -31,7 +34,7 @@ from ingest.loaders.odf import (
     parse_part,
     q,
 )
-from ingest.loaders.table_rows import MAX_CELLS, MAX_ROWS, SheetTally, table_text
+from ingest.loaders.table_rows import MAX_CELLS, MAX_ROWS, SheetPlace, SheetTally, sheet_text
 
 _KIND = "OpenDocument spreadsheet"
 _FIX = "open it in LibreOffice Calc and save it again as .ods (or re-export it)"
@@ -50,6 +53,7 @@ class _Sheet:
     page: int
     hidden: bool
     rows: list[list[str]] = field(default_factory=list)
+    places: list[SheetPlace] = field(default_factory=list)  # where each of ``rows`` stands
     row_number: int = 0  # the 1-based number of the last row read
     column_number: int = 0  # the 1-based number of the last column declared
     hidden_columns: list[tuple[int, int]] = field(default_factory=list)  # inclusive spans
@@ -204,6 +208,7 @@ def _row(
             sheet.done = True
             return
         sheet.rows.append(row)
+        sheet.places.append(SheetPlace(number, visible))
         tally.cells += len(shown)
         if tally.cells >= MAX_CELLS:
             tally.unread_sheets.append(f"{sheet.name} (from row {number + 1})")
@@ -219,7 +224,8 @@ def _finish(sheet: _Sheet, tally: SheetTally) -> Section | None:
         return None
     if not sheet.rows:
         return None
-    return Section(table_text(sheet.rows), sheet.page, sheet.name, 1, ((1, sheet.name),))
+    text, located = sheet_text(sheet.name, sheet.rows, sheet.places)
+    return Section(text, sheet.page, sheet.name, 1, ((1, sheet.name),), located)
 
 
 def _repeat(element: etree._Element, attribute: str) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rag.types import SheetRow
+
 MAX_ROWS = 20_000
 """Rows read from one sheet (empty rows included); the rest is left out and noted."""
 
@@ -48,21 +50,96 @@ def table_text(rows: Sequence[Sequence[str]]) -> str:
     The first row with two or more filled cells is the header; single-cell rows above it
     (a sheet's title, a note) are written as lines of their own before the table.
     """
+    return _joined(_table_lines(rows))[0]
+
+
+@dataclass(frozen=True)
+class SheetPlace:
+    """Where a row read from a sheet stands in the file.
+
+    Attributes:
+        row: Its 1-based row number in the file (rows left out still count).
+        columns: The 1-based column in the file of each of its cells, in order (hidden
+            columns left out are skipped, so they may jump).
+    """
+
+    row: int
+    columns: Sequence[int]
+
+
+def sheet_text(
+    sheet: str, rows: Sequence[Sequence[str]], places: Sequence[SheetPlace]
+) -> tuple[str, tuple[SheetRow, ...]]:
+    """A sheet's rows as ``table_text`` writes them, with the row and columns of each line.
+
+    Args:
+        sheet: The sheet's name.
+        rows: Its rows (cells as text, empty rows left out).
+        places: Where each of ``rows`` stands in the file.
+
+    Returns:
+        The text, and for each of its lines the sheet row it stands in (offsets in the text;
+        a header line repeated before a later block stands in the header row).
+    """
+    text, spans = _joined(_table_lines(rows))
+    located = []
+    for start, end, index, kind in spans:
+        columns = places[index].columns
+        filled = [i for i, cell in enumerate(rows[index]) if cell]
+        # A table row shows its leading empty cells ("—"); a plain line only its filled ones.
+        first = filled[0] if kind == "plain" else 0
+        located.append(
+            SheetRow(
+                sheet,
+                start,
+                end,
+                places[index].row,
+                columns[first],
+                columns[filled[-1]],
+                kind == "header",
+            )
+        )
+    return text, tuple(located)
+
+
+_Line = tuple[str, int, str]  # the line, the index of its row, "plain", "header" or "row"
+
+
+def _table_lines(rows: Sequence[Sequence[str]]) -> list[list[_Line]]:
+    """The paragraphs of ``table_text``, each a list of lines."""
     columns = max((_width(row) for row in rows), default=0)
     header_at = next((i for i, row in enumerate(rows) if sum(map(bool, row)) > 1), None)
     if header_at is None:
-        return "\n".join(" ".join(cell for cell in row if cell) for row in rows)
-    lead = [" ".join(cell for cell in row if cell) for row in rows[:header_at]]
-    header = row_line(rows[header_at], columns)
-    blocks: list[list[str]] = []
-    for row in rows[header_at + 1 :]:
-        line = row_line(row, columns)
-        if not blocks or sum(map(len, blocks[-1])) + len(line) > BLOCK_CHARS:
+        return [[(_plain(row), i, "plain") for i, row in enumerate(rows)]]
+    lead = [(_plain(row), i, "plain") for i, row in enumerate(rows[:header_at])]
+    header = (row_line(rows[header_at], columns), header_at, "header")
+    blocks: list[list[_Line]] = []
+    for index in range(header_at + 1, len(rows)):
+        line = row_line(rows[index], columns)
+        if not blocks or sum(len(t) for t, _, _ in blocks[-1]) + len(line) > BLOCK_CHARS:
             blocks.append([header])
-        blocks[-1].append(line)
-    parts = ["\n".join(lead)] if lead else []
-    parts += ["\n".join(block) for block in blocks] or [header]
-    return "\n\n".join(parts)
+        blocks[-1].append((line, index, "row"))
+    return ([lead] if lead else []) + (blocks or [[header]])
+
+
+def _joined(paragraphs: list[list[_Line]]) -> tuple[str, list[tuple[int, int, int, str]]]:
+    """The paragraphs as one text, and each line's (start, end, row index, kind)."""
+    parts: list[str] = []
+    spans: list[tuple[int, int, int, str]] = []
+    at = 0
+    for number, paragraph in enumerate(paragraphs):
+        for place, (line, index, kind) in enumerate(paragraph):
+            separator = ("\n\n" if number else "") if place == 0 else "\n"
+            parts.append(separator + line)
+            at += len(separator)
+            spans.append((at, at + len(line), index, kind))
+            at += len(line)
+    return "".join(parts), spans
+
+
+def _plain(row: Sequence[str]) -> str:
+    """A row written as a line of text, its filled cells only (a title, a note)."""
+    return " ".join(cell for cell in row if cell)
 
 
 def _width(row: Sequence[str]) -> int:

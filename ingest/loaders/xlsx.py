@@ -1,8 +1,11 @@
 """Excel (.xlsx, .xlsm) loader: each sheet a section, each row a line under its header.
 
 The page of a sheet's section is its place among the workbook's tabs (1-based), so a
-citation names the sheet; its heading is the sheet's name. Formulas give the value Excel
-saved with the file (``data_only``): Docent never recalculates.
+citation names the sheet; its heading is the sheet's name. Each line keeps the row and
+columns it was read from (``Section.rows``), counted as in the file, so a citation names
+its cells ("Rota!A12:D12") although hidden rows and columns are left out of the text.
+Formulas give the value Excel saved with the file (``data_only``): Docent never
+recalculates.
 
 What a reader of the workbook cannot see is left out and counted in the notes, as hidden
 text is in the other formats: hidden and very hidden sheets, hidden rows and columns.
@@ -25,7 +28,14 @@ from lxml import etree
 
 from ingest.document import LoaderError, ParsedDocument, Section
 from ingest.loaders.package import check_package
-from ingest.loaders.table_rows import MAX_CELLS, MAX_ROWS, SheetTally, cell_text, table_text
+from ingest.loaders.table_rows import (
+    MAX_CELLS,
+    MAX_ROWS,
+    SheetPlace,
+    SheetTally,
+    cell_text,
+    sheet_text,
+)
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ROW, _COL = f"{{{_MAIN}}}row", f"{{{_MAIN}}}col"
@@ -101,6 +111,7 @@ def _read_sheet(
     # A sheet's stated size may be wrong: read the rows as they are stored.
     sheet.reset_dimensions()
     rows: list[list[str]] = []
+    places: list[SheetPlace] = []
     for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
         if number > MAX_ROWS:
             tally.capped_sheets.append(name)
@@ -109,15 +120,17 @@ def _read_sheet(
         if number in hidden_rows:
             tally.hidden_rows += any(cells)
             continue
-        shown = []
+        shown, columns = [], []
         for column, cell in enumerate(cells, start=1):
             if column in hidden_columns:
                 if cell:
                     tally.hidden_columns.add((name, column))
             else:
                 shown.append(cell)
+                columns.append(column)
         if any(shown):
             rows.append(shown)
+            places.append(SheetPlace(number, columns))
             tally.cells += sum(map(bool, shown))
         if tally.cells >= MAX_CELLS:
             tally.unread_sheets.append(f"{name} (from row {number + 1})")
@@ -125,7 +138,8 @@ def _read_sheet(
     if not rows:
         return None
     page = workbook.sheetnames.index(name) + 1
-    return Section(table_text(rows), page, name, 1, ((1, name),))
+    text, located = sheet_text(name, rows, places)
+    return Section(text, page, name, 1, ((1, name),), located)
 
 
 def _has_cells(sheet: Any) -> bool:
