@@ -56,6 +56,7 @@ _WEIGHTS: dict[str, Sources] = {
     "heading": "answer_weight_heading",
     "named": "answer_weight_named",
     "unit": "answer_weight_unit",
+    "literal": "answer_weight_literal",
 }
 
 
@@ -479,6 +480,15 @@ class Settings(BaseSettings):
         description="Weight, in a sentence's rank as a quote, of its answer unit's "
         "similarity to the question (the unit is what the reader is shown: a lead-in "
         "ranks by the list it introduces).",
+    )
+    answer_weight_literal: float = Field(
+        0.3,
+        ge=0,
+        le=5,
+        description="Weight, in a sentence's rank as a quote, of the share of the question's "
+        "numbers and codes (Ward 4, bleep 2231, E-4471-B) it holds as written, and in a "
+        "table row of the question's words too: the embedder barely tells one number from "
+        "another, and a table's rows differ by them.",
     )
     audit_log: Path | None = Field(
         None,

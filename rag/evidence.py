@@ -70,6 +70,8 @@ NEAR_WORD = 0.45
 _WORD_CACHE = 50_000
 _PLAIN_WORD = re.compile(r"[A-Za-z][a-z]{2,}")
 _TERM = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# A number, or a code holding a digit ("E-4471-B", "3.11", "ggplot2"), as one token.
+_LITERAL = re.compile(r"[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[.\-/][A-Za-z0-9]+)*")
 _BM25_K1 = 1.2
 _BM25_B = 0.75
 _HEADING_DECAY = 0.5
@@ -85,6 +87,7 @@ class RankWeights:
     heading: float = 0.25
     named: float = 0.25
     unit: float = 0.5
+    literal: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class RankedSentence:
     heading: float
     named: float = 0.0
     unit: float = 0.0
+    literal: float = 0.0
 
 
 # Words any question may use without naming its topic ("how many days do staff get").
@@ -197,6 +201,23 @@ def gated(question: str, passages: Sequence[Passage], gate: float) -> list[Passa
     Passages below the gate are weak evidence: they only distract.
     """
     return [p for p in passages if (p.dense or 0.0) >= gate or named_by_heading(question, p)]
+
+
+def _literals(text: str) -> set[str]:
+    return {token.strip(".-/").lower() for token in _LITERAL.findall(text)}
+
+
+def literal_match(question: str, text: str) -> float:
+    """The share of the question's numbers and codes ("Ward 4", "bleep 2231",
+    "E-4471-B", "3.11") that ``text`` holds as written (0 when the question has none).
+
+    In a table row its words count too ("Tuesday"): a table's rows say the same kind of
+    thing, and which one answers turns on the values in its cells."""
+    wanted, held = _literals(question), _literals(text)
+    if TABLE_ROW.search(text):
+        wanted |= _content_words(question)
+        held |= set(indexed_form(text).split())
+    return len(wanted & held) / len(wanted) if wanted else 0.0
 
 
 def new_words(text: str, question: str) -> set[str]:
@@ -350,6 +371,7 @@ class SentenceRanker:
                 heading=float(by_title[h]) * _HEADING_DECAY**distance if h else 0.0,
                 named=heading_match(question, h),
                 unit=units[i],
+                literal=literal_match(question, s.text),
             )
             for i, (s, (h, distance)) in enumerate(zip(sentences, headings, strict=True))
         ]
@@ -366,13 +388,15 @@ def score(features: list[RankedSentence], weights: RankWeights) -> list[RankedSe
             + w.passage * f.passage
             + w.heading * f.heading
             + w.named * f.named
-            + w.unit * f.unit,
+            + w.unit * f.unit
+            + w.literal * f.literal,
             f.cosine,
             f.lexical,
             f.passage,
             f.heading,
             f.named,
             f.unit,
+            f.literal,
         )
         for f in features
     ]

@@ -62,8 +62,20 @@ def debris(text: str) -> bool:
         return True
     if _RUNNING_HEADER.match(flat) and flat.isupper():
         return True
+    if _cells(flat):
+        return False
     symbols = sum(c in "|:;=_" for c in flat)
     return symbols >= 4 and symbols > 0.08 * len(flat) and word_count(flat) < 4 * symbols
+
+
+def _cells(flat: str) -> bool:
+    """A table row a loader wrote ("Ward 4 | Tuesday | Night | Bea Jones | 2231"): cells
+    between single bars, each holding a word or number, and no other punctuation of
+    flattened layout (the "::" and ":;" of a PDF's table drawn as text)."""
+    if "|" not in flat or sum(c in ":;=_" for c in flat) > 1:
+        return False
+    cells = flat.strip().strip("|").split("|")
+    return len(cells) >= 2 and all(any(c.isalnum() for c in cell) for cell in cells)
 
 
 def markdown(unit: str, cut: bool = False) -> str:

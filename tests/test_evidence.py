@@ -17,15 +17,17 @@ from rag.citations import CitationChecker, SourceText
 from rag.evidence import (
     HEADING_MATCH,
     OPENS_MATCH,
+    RankWeights,
     SentenceRanker,
     gated,
     heading_match,
+    literal_match,
     restates,
     score,
     section_of,
     unmatched_terms,
 )
-from rag.layout import markdown
+from rag.layout import debris, markdown
 from rag.prompts import NOT_FOUND
 from rag.quotes import QuoteConfig, refusal, units_text
 from rag.retrieve import Passage
@@ -249,3 +251,35 @@ def test_one_name_no_passage_holds_refuses_where_one_everyday_word_does_not(
         ranked = ranker.rank(question, held)
         refused = refusal(question, held, ranked, config, missing, ranker.names(question, missing))
         assert bool(refused) is bool(names), (question, refused)
+
+
+def _rota() -> Passage:
+    """A rota as the spreadsheet loaders write it: header row, then rows that differ
+    only in their ward, day, nurse and bleep number."""
+    rows = ["Ward | Day | Shift | Nurse in charge | Bleep"]
+    nurses = ["Amal Smith", "Bea Jones", "Carl Wu", "Dina Patel", "Eli Brown", "Fay Khan"]
+    for n, (ward, day) in enumerate((w, d) for w in (2, 3, 4, 5) for d in ("Monday", "Tuesday")):
+        rows.append(f"Ward {ward} | {day} | Night | {nurses[n % 6]} | {2200 + n}")
+    return passage("\n".join(rows))
+
+
+def test_a_table_row_is_content_not_layout_debris() -> None:
+    assert not debris("Ward 4 | Tuesday | Night | Fay Khan | 2205")
+    assert debris("| ... Description :: Release :; Version :: 3 | :: |")
+    assert len(split_passage(_rota())) == 8
+
+
+@pytest.mark.slow
+def test_the_row_holding_the_questions_numbers_and_values_is_quoted(embedder: Embedder) -> None:
+    held = [_rota()]
+    blind = SentenceRanker(embedder, RankWeights(literal=0.0))
+    ranker = SentenceRanker(embedder)
+    for question, row in (
+        ("Who is on night shift on Ward 4 on Tuesday?", "Ward 4 | Tuesday"),
+        ("Which nurse carries bleep 2205?", "| 2205"),
+    ):
+        assert row not in blind.rank(question, held)[0].sentence.text  # numbers look alike
+        assert row in ranker.rank(question, held)[0].sentence.text, question
+    assert literal_match("Is form E-4471-B signed?", "Sign form E-4471-B first.") == 1.0
+    assert literal_match("Is form E-4471-B signed?", "Sign form E-4471-C first.") == 0.0
+    assert literal_match("Who signs the form?", "Sign form E-4471-B first.") == 0.0
