@@ -65,6 +65,7 @@ lint: venv
 
 ## Benchmarks: figures are printed and saved under bench/results/ (never timed tests).
 ## SCALE_SIZES=1000,10000 measures larger synthetic shares (bench/README.md, "Scale").
+## SMB_FILES=10000 syncs a larger SMB share (bench/README.md, "Directory and SMB").
 ## LLAMA_NATIVE=DIR also compares the portable llama.cpp with a native build in DIR.
 SCALE_SIZES ?= 1000
 bench: venv system-packages-bench
@@ -79,6 +80,8 @@ bench: venv system-packages-bench
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.text_quality
 	$(BIN)/python -m bench.scale --sizes $(SCALE_SIZES)
+	$(BIN)/python -m bench.directory
+	$(BIN)/python -m bench.smb $(if $(SMB_FILES),--files $(SMB_FILES))
 
 ## Regenerate docs/cli.md from the CLI's help text.
 docs: venv
