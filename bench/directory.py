@@ -139,9 +139,9 @@ def lift_size_limit() -> None:
     """
     written = ldap_server._config
 
-    def config(folder: Path, tls: bool) -> str:
+    def config(folder: Path, tls: bool, size_limit: int | None = None) -> str:
         limit = f'limits dn.exact="{ldap_server.SERVICE_DN}" size=unlimited\n'
-        return written(folder, tls) + limit
+        return written(folder, tls, size_limit) + limit
 
     ldap_server._config = config
 

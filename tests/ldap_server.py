@@ -83,7 +83,7 @@ def _entries() -> str:
     )
 
 
-def _config(folder: Path, tls: bool) -> str:
+def _config(folder: Path, tls: bool, size_limit: int | None = None) -> str:
     schema = "/etc/ldap/schema"
     lines = [
         *(f"include {schema}/{name}.schema" for name in ("core", "cosine", "inetorgperson")),
@@ -97,6 +97,8 @@ def _config(folder: Path, tls: bool) -> str:
             f"TLSCertificateFile {folder}/server.pem",
             f"TLSCertificateKeyFile {folder}/server.key",
         ]
+    if size_limit is not None:  # entries a search returns to anyone but the root
+        lines.append(f"sizelimit {size_limit}")
     lines += [
         # Passwords are read by binding only; the service account and the root read the rest.
         "access to attrs=userPassword by self write by anonymous auth by * none",
@@ -212,13 +214,16 @@ def require_slapd() -> None:
 
 
 @contextmanager
-def slapd(folder: Path, *, tls: bool = True, timeout: float = 30.0) -> Iterator[Slapd]:
-    """Run a test directory in ``folder`` until the block ends."""
+def slapd(
+    folder: Path, *, tls: bool = True, timeout: float = 30.0, size_limit: int | None = None
+) -> Iterator[Slapd]:
+    """Run a test directory in ``folder`` until the block ends (``size_limit``: the
+    server's limit on the entries one search returns, as slapd's default 500 does)."""
     require_slapd()
     (folder / "db").mkdir(parents=True)
     ca_file = make_certificates(folder)
     config = folder / "slapd.conf"
-    config.write_text(_config(folder, tls), encoding="utf-8")
+    config.write_text(_config(folder, tls, size_limit), encoding="utf-8")
     (folder / "data.ldif").write_text(_entries(), encoding="utf-8")
     subprocess.run(
         ["/usr/sbin/slapadd", "-f", str(config), "-l", str(folder / "data.ldif")],

@@ -412,3 +412,26 @@ def test_the_doctor_checks_the_directory_and_names_the_fix(tmp_path: Path) -> No
         assert wrong is not None and not wrong.ok and wrong.fix == "check `ldap_group_base`"
     down = check_directory(settings)
     assert down is not None and not down.ok and "Local accounts still sign in" in down.fix
+
+
+@pytest.mark.slow
+def test_a_sync_the_server_cuts_short_fails_and_disables_no_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # slapd's default limit is 500 entries a search: with it, people past the first
+    # 500 were taken for removed and disabled. Here the limit is 2, the directory larger.
+    with ldap_server.slapd(tmp_path / "slapd", size_limit=2) as limited:
+        settings = directory_settings(limited, tmp_path)
+        docent_cli = _cli(settings, monkeypatch, capsys)
+        gate = Docent(settings).gate
+        cookie = gate.sessions.keep(gate.sign_in("alice", PASSWORDS["alice"]))
+        gate.sign_in("bob", PASSWORDS["bob"])
+
+        code, out, err = docent_cli("directory", "sync")
+
+        assert code != 0, out
+        assert "stopped the search" in err and "size" in err.lower(), err
+        assert "nothing was changed" in err, err
+        assert gate.sessions.resume(cookie, gate.accounts).user.name == "alice"
+        listed = docent_cli("users", "list")[1]
+        assert "disabled" not in listed, listed

@@ -311,6 +311,19 @@ class Directory:
         entries = connection.extend.standard.paged_search(
             base, query, SUBTREE, attributes=attributes, paged_size=_PAGE, generator=False
         )
+        # ldap3 ends a paged search cut short by the server's limit without raising: a
+        # partial list would read as people removed, and disable them.
+        result = connection.result or {}
+        if result.get("result", 0) not in (0, None):
+            raise DirectoryError(
+                f"The directory stopped the search under {base} before its end "
+                f"({result.get('description') or result.get('result')}): Docent saw "
+                f"{sum(e.get('type') == 'searchResEntry' for e in entries)} entries of more.",
+                hint="raise the server's size and time limits for `ldap_bind_dn` (OpenLDAP: a "
+                '`limits dn.exact="<bind dn>" size=unlimited time=unlimited` line; Active '
+                "Directory: MaxPageSize and MaxResultSetSize) or narrow `ldap_user_filter`; "
+                "nothing was changed",
+            )
         return [e for e in entries if e.get("type") == "searchResEntry"]
 
     def _find(self, connection: Connection, name: str) -> dict[str, Any] | None:
