@@ -176,7 +176,9 @@ def opening_first(
     matching later sentence ("Second, the whole behavior can be changed ...") is a
     detail of it. Of the sections the ``window`` best sentences stand in, the one whose
     heading names the question best is taken (a chapter's "Control files and their
-    fields" gives way to its "Syntax of control files"), when its opening is a candidate.
+    fields" gives way to its "Syntax of control files"), when its opening is a candidate;
+    a section other than the best sentence's only when its heading names the question
+    outright (``HEADING_MATCH``).
     """
     openings: dict[tuple[str, str], RankedSentence] = {}
     for candidate in ranked:
@@ -185,10 +187,14 @@ def opening_first(
         if opens and key not in openings:
             openings[key] = candidate
     best: tuple[float, RankedSentence] | None = None
+    top = (ranked[0].sentence.passage.doc_id, section_of(ranked[0].sentence)[0]) if ranked else None
     for candidate in ranked[:window]:
         key = (candidate.sentence.passage.doc_id, section_of(candidate.sentence)[0])
         match = heading_match(question, key[1])
-        if key in openings and match >= OPENS_MATCH and (best is None or match > best[0]):
+        # Another section than the best sentence's must be named outright: "Claims" half
+        # names "How much can I claim for a hotel?", whose answer stands under "Limits".
+        floor = OPENS_MATCH if key == top else HEADING_MATCH
+        if key in openings and match >= floor and (best is None or match > best[0]):
             best = (match, openings[key])
     if best is None or best[1] is ranked[0]:
         return ranked
